@@ -1,0 +1,41 @@
+import { Command, CommanderError } from "commander";
+import { ConfigError } from "../config/env.js";
+import { registerServe } from "./commands/serve.js";
+import { CommandFailed, UsageError } from "./errors.js";
+
+/** The `firebrick` command line. Exit status: 0 success, 1 failed check or operation, 2 bad usage or configuration. */
+export function buildProgram(): Command {
+  const program = new Command("firebrick")
+    .description("Firebrick: multi-tenant telemetry for building-automation systems")
+    .showHelpAfterError("(run with --help for usage)")
+    .exitOverride();
+  registerServe(program);
+  for (const command of program.commands) command.exitOverride();
+  return program;
+}
+
+export async function main(argv: string[] = process.argv): Promise<void> {
+  try {
+    await buildProgram().parseAsync(argv);
+  } catch (error) {
+    process.exitCode = exitCodeFor(error);
+  }
+}
+
+function exitCodeFor(error: unknown): number {
+  if (error instanceof CommanderError) {
+    // Commander has already printed its message (or the help text).
+    return error.exitCode === 0 ? 0 : 2;
+  }
+  if (error instanceof ConfigError || error instanceof UsageError) {
+    console.error(`firebrick: ${error.message}`);
+    return 2;
+  }
+  if (error instanceof CommandFailed) {
+    console.error(`firebrick: ${error.message}`);
+    return 1;
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  console.error(`firebrick: ${message}`);
+  return 1;
+}

@@ -1,0 +1,37 @@
+import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+
+const entry = fileURLToPath(new URL("../run.ts", import.meta.url));
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Spawns the `firebrick` CLI from source (through tsx), as an operator would run it. */
+export function spawnCli(args: string[], options: { env?: NodeJS.ProcessEnv; stdin?: string } = {}) {
+  const child: ChildProcessWithoutNullStreams = spawn(process.execPath, ["--import", "tsx", entry, ...args], {
+    env: { ...process.env, ...options.env },
+  });
+  if (options.stdin !== undefined) child.stdin.end(options.stdin);
+  else child.stdin.end();
+  return child;
+}
+
+/** Runs the CLI to completion and collects its output. */
+export function runCli(
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; stdin?: string } = {},
+): Promise<CliResult> {
+  const child = spawnCli(args, options);
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (chunk) => {
+    stdout += chunk;
+  });
+  child.stderr.on("data", (chunk) => {
+    stderr += chunk;
+  });
+  return new Promise((resolve) => child.on("close", (code) => resolve({ code, stdout, stderr })));
+}

@@ -1,0 +1,91 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError, loadConfig } from "./env.js";
+
+describe("loadConfig", () => {
+  it("applies the documented defaults on an empty environment", () => {
+    expect(loadConfig({})).toEqual({
+      dataDir: "./data",
+      host: "127.0.0.1",
+      port: 8080,
+      flags: { telemetry: false, audit: false, auth: false },
+      firestore: { projectId: undefined, emulatorHost: undefined },
+      tenantHeader: "x-bas-tenant",
+      deviceWritesPerMinute: 5,
+      logLevel: "info",
+    });
+  });
+
+  it("reads every documented key", () => {
+    const config = loadConfig({
+      FIREBRICK_DATA_DIR: "/var/lib/firebrick",
+      HOST: "0.0.0.0",
+      PORT: "9090",
+      USE_FIRESTORE_TELEMETRY: "1",
+      USE_FIRESTORE_AUDIT: "0",
+      USE_FIRESTORE_AUTH: "true",
+      GCP_PROJECT_ID: "bas-prod-1",
+      FIRESTORE_EMULATOR_HOST: "127.0.0.1:8681",
+      TENANT_ID_HEADER: "X-Tenant",
+      DEVICE_WRITES_PER_MINUTE: "12",
+      FIREBRICK_LOG_LEVEL: "debug",
+    });
+    expect(config).toMatchObject({
+      dataDir: "/var/lib/firebrick",
+      host: "0.0.0.0",
+      port: 9090,
+      flags: { telemetry: true, audit: false, auth: true },
+      firestore: { projectId: "bas-prod-1", emulatorHost: "127.0.0.1:8681" },
+      tenantHeader: "x-tenant",
+      deviceWritesPerMinute: 12,
+      logLevel: "debug",
+    });
+  });
+
+  it("lets command-line flags override HOST and PORT", () => {
+    expect(loadConfig({ PORT: "1" }, { port: "2", host: "::1" })).toMatchObject({ port: 2, host: "::1" });
+  });
+
+  it.each([
+    ["PORT", "eighty"],
+    ["PORT", "70000"],
+    ["PORT", "-1"],
+    ["USE_FIRESTORE_AUTH", "yes"],
+    ["DEVICE_WRITES_PER_MINUTE", "0"],
+    ["FIREBRICK_LOG_LEVEL", "loud"],
+    ["GOOGLE_CLOUD_PROJECT", "Not A Project"],
+    ["FIRESTORE_EMULATOR_HOST", "localhost"],
+    ["TENANT_ID_HEADER", "X Tenant"],
+  ])("rejects %s=%j with an error that names the key", (key, value) => {
+    const error = catchError(() => loadConfig({ [key]: value }));
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).key).toBe(key);
+    expect((error as ConfigError).message).toContain(key);
+    expect((error as ConfigError).message).toContain(JSON.stringify(value));
+  });
+
+  it("treats an unknown key under Firebrick's prefixes as a typo, not a default", () => {
+    const error = catchError(() => loadConfig({ FIREBRICK_DATADIR: "/tmp" }));
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).key).toBe("FIREBRICK_DATADIR");
+    expect(() => loadConfig({ USE_FIRESTORE_SESSIONS: "1" })).toThrow(ConfigError);
+  });
+
+  it("ignores variables that are not Firebrick's", () => {
+    expect(() => loadConfig({ PATH: "/bin", HOME: "/root", NODE_ENV: "production" })).not.toThrow();
+  });
+
+  it("refuses two different project ids under the alias pair", () => {
+    expect(() => loadConfig({ GOOGLE_CLOUD_PROJECT: "proj-one", GCP_PROJECT_ID: "proj-two" })).toThrow(
+      /GCP_PROJECT_ID/,
+    );
+  });
+});
+
+function catchError(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (error) {
+    return error;
+  }
+  throw new Error("expected an error");
+}

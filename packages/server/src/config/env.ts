@@ -1,0 +1,135 @@
+import { z } from "zod";
+
+/**
+ * Firebrick's runtime configuration, parsed and validated once at start-up from the environment
+ * (SPEC.md §9). Everything downstream receives these typed values, never `process.env`.
+ */
+export interface Config {
+  dataDir: string;
+  host: string;
+  port: number;
+  /** Which areas run on Firestore instead of SQLite. */
+  flags: { telemetry: boolean; audit: boolean; auth: boolean };
+  firestore: { projectId: string | undefined; emulatorHost: string | undefined };
+  /** The tenant header's name, lower-cased as Node presents header names. */
+  tenantHeader: string;
+  deviceWritesPerMinute: number;
+  logLevel: LogLevel;
+}
+
+export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** A configuration value is missing, malformed or unknown; `key` names it. Exit status 2. */
+export class ConfigError extends Error {
+  override name = "ConfigError";
+  constructor(
+    readonly key: string,
+    readonly expected: string,
+    readonly got?: string,
+  ) {
+    super(
+      `invalid configuration: ${key} must be ${expected}${got === undefined ? "" : ` (got ${JSON.stringify(got)})`}`,
+    );
+  }
+}
+
+const flag = z.enum(["0", "1", "true", "false"]).transform((value) => value === "1" || value === "true");
+const integer = (min: number, max: number) =>
+  z.string().regex(/^\d+$/).transform(Number).pipe(z.number().int().min(min).max(max));
+// GCP project ids: 6–30 chars, lower-case letters, digits, hyphens, starting with a letter. The emulator
+// accepts more, and demo projects commonly use "demo-…", which also fits.
+const projectId = z.string().regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/);
+
+/** Each key with its schema and the sentence used when it is wrong. */
+const KEYS = {
+  FIREBRICK_DATA_DIR: [z.string().min(1), "a non-empty directory path"],
+  HOST: [z.string().regex(/^[A-Za-z0-9.:[\]-]+$/), "a host name or IP address"],
+  PORT: [integer(0, 65535), "an integer from 0 to 65535"],
+  USE_FIRESTORE_TELEMETRY: [flag, "1 or 0"],
+  USE_FIRESTORE_AUDIT: [flag, "1 or 0"],
+  USE_FIRESTORE_AUTH: [flag, "1 or 0"],
+  GOOGLE_CLOUD_PROJECT: [projectId, "a GCP project id (6–30 lower-case letters, digits or hyphens)"],
+  GCP_PROJECT_ID: [projectId, "a GCP project id (6–30 lower-case letters, digits or hyphens)"],
+  FIRESTORE_EMULATOR_HOST: [z.string().regex(/^[A-Za-z0-9.[\]:-]+:\d{1,5}$/), "host:port"],
+  TENANT_ID_HEADER: [
+    z.string().regex(/^[A-Za-z0-9-]{1,64}$/),
+    "an HTTP header name (letters, digits, hyphens)",
+  ],
+  DEVICE_WRITES_PER_MINUTE: [integer(1, 100_000), "an integer from 1 to 100000"],
+  FIREBRICK_LOG_LEVEL: [z.enum(LOG_LEVELS), `one of ${LOG_LEVELS.join(", ")}`],
+} as const satisfies Record<string, readonly [z.ZodType, string]>;
+
+type Key = keyof typeof KEYS;
+type Parsed = { [K in Key]?: z.output<(typeof KEYS)[K][0]> };
+
+// Our own prefixes: a variable under them that we do not know is a typo, and typos must not become defaults.
+const OWN_PREFIXES = ["FIREBRICK_", "USE_FIRESTORE_"];
+
+export interface ConfigOverrides {
+  host?: string | undefined;
+  port?: string | undefined;
+}
+
+/**
+ * Reads and validates the configuration. Throws `ConfigError` naming the first bad key.
+ *
+ * @example
+ * const config = loadConfig(process.env, { port: "9090" });
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: ConfigOverrides = {}): Config {
+  for (const name of Object.keys(env)) {
+    if (OWN_PREFIXES.some((prefix) => name.startsWith(prefix)) && !(name in KEYS) && !IGNORED.has(name)) {
+      throw new ConfigError(
+        name,
+        `one of the known keys (${Object.keys(KEYS).join(", ")})`,
+        "an unknown key",
+      );
+    }
+  }
+  const raw: Record<string, string | undefined> = {
+    ...env,
+    ...(overrides.host !== undefined && { HOST: overrides.host }),
+    ...(overrides.port !== undefined && { PORT: overrides.port }),
+  };
+  const parsed: Parsed = {};
+  for (const key of Object.keys(KEYS) as Key[]) {
+    const value = raw[key];
+    if (value === undefined) continue;
+    const [schema, expected] = KEYS[key];
+    const result = schema.safeParse(value);
+    if (!result.success) throw new ConfigError(key, expected, value);
+    (parsed as Record<string, unknown>)[key] = result.data;
+  }
+  if (
+    parsed.GOOGLE_CLOUD_PROJECT &&
+    parsed.GCP_PROJECT_ID &&
+    parsed.GOOGLE_CLOUD_PROJECT !== parsed.GCP_PROJECT_ID
+  ) {
+    throw new ConfigError(
+      "GCP_PROJECT_ID",
+      "equal to GOOGLE_CLOUD_PROJECT when both are set",
+      parsed.GCP_PROJECT_ID,
+    );
+  }
+  return {
+    dataDir: parsed.FIREBRICK_DATA_DIR ?? "./data",
+    host: parsed.HOST ?? "127.0.0.1",
+    port: parsed.PORT ?? 8080,
+    flags: {
+      telemetry: parsed.USE_FIRESTORE_TELEMETRY ?? false,
+      audit: parsed.USE_FIRESTORE_AUDIT ?? false,
+      auth: parsed.USE_FIRESTORE_AUTH ?? false,
+    },
+    firestore: {
+      projectId: parsed.GOOGLE_CLOUD_PROJECT ?? parsed.GCP_PROJECT_ID,
+      emulatorHost: parsed.FIRESTORE_EMULATOR_HOST,
+    },
+    tenantHeader: (parsed.TENANT_ID_HEADER ?? "X-BAS-Tenant").toLowerCase(),
+    deviceWritesPerMinute: parsed.DEVICE_WRITES_PER_MINUTE ?? 5,
+    logLevel: parsed.FIREBRICK_LOG_LEVEL ?? "info",
+  };
+}
+
+/** Variables under our prefixes that belong to tooling rather than to the server's configuration. */
+const IGNORED = new Set(["FIREBRICK_LIVE_GCP"]);

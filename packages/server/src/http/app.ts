@@ -1,0 +1,76 @@
+import { randomUUID } from "node:crypto";
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from "fastify";
+import { AppError, ERRORS, type ErrorBody, type ErrorCode } from "../errors.js";
+import type { Logger } from "../observability/logger.js";
+import { type ReadinessCheck, registerHealthRoutes } from "./health.js";
+
+export interface AppOptions {
+  logger: Logger;
+  readiness: ReadinessCheck[];
+  /** Largest accepted request body in bytes. */
+  bodyLimit?: number;
+}
+
+/**
+ * Builds the Fastify application: request ids, the JSON error format, health and readiness.
+ * Feature routes register themselves on the returned instance.
+ */
+export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: options.logger as FastifyBaseLogger,
+    genReqId: () => randomUUID(),
+    bodyLimit: options.bodyLimit ?? 256 * 1024,
+  });
+
+  app.addHook("onSend", async (request, reply) => {
+    reply.header("x-request-id", request.id);
+  });
+
+  app.setErrorHandler((error: FastifyError | AppError, request, reply) => {
+    const { code, status, message } = describe(error);
+    if (status >= 500) request.log.error({ err: error }, "request failed");
+    if (error instanceof AppError) reply.headers(error.headers);
+    const body: ErrorBody = { error: { code, message, request_id: request.id } };
+    return reply.status(status).send(body);
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    const body: ErrorBody = {
+      error: { code: "NOT_FOUND", message: ERRORS.NOT_FOUND.message, request_id: request.id },
+    };
+    return reply.status(404).send(body);
+  });
+
+  registerHealthRoutes(app, options.readiness);
+  return app;
+}
+
+/** Maps any thrown error to a catalogue entry; unknown errors become a bare INTERNAL, never a stack. */
+function describe(error: FastifyError | AppError): { code: ErrorCode; status: number; message: string } {
+  if (error instanceof AppError) return { code: error.code, status: error.status, message: error.message };
+  if ((error as FastifyError).validation) {
+    return { code: "VALIDATION_FAILED", status: 400, message: error.message };
+  }
+  const status = (error as FastifyError).statusCode;
+  const byStatus: Partial<Record<number, ErrorCode>> = {
+    400: "VALIDATION_FAILED",
+    401: "UNAUTHENTICATED",
+    403: "FORBIDDEN",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    413: "PAYLOAD_TOO_LARGE",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+    429: "RATE_LIMITED",
+    503: "UNAVAILABLE",
+  };
+  const code = status === undefined ? undefined : byStatus[status];
+  if (code) {
+    // Fastify's own client-error messages (bad JSON, wrong content type) are safe and useful to show.
+    return {
+      code,
+      status: ERRORS[code].status,
+      message: status && status < 500 ? error.message : ERRORS[code].message,
+    };
+  }
+  return { code: "INTERNAL", status: 500, message: ERRORS.INTERNAL.message };
+}

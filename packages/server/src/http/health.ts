@@ -1,0 +1,33 @@
+import type { FastifyInstance } from "fastify";
+
+/** One dependency that must answer before the server is ready (a store, the bootstrap document…). */
+export interface ReadinessCheck {
+  name: string;
+  /** Resolves when healthy; throws (with a short, safe message) when not. */
+  check(): Promise<void> | void;
+}
+
+/** `/healthz`: the process is up. `/readyz`: every dependency answers; 503 names the ones that do not. */
+export function registerHealthRoutes(app: FastifyInstance, checks: ReadinessCheck[]): void {
+  app.get("/healthz", { logLevel: "warn" }, async () => ({ status: "ok" }));
+
+  app.get("/readyz", { logLevel: "warn" }, async (_request, reply) => {
+    const results = await Promise.all(
+      checks.map(async ({ name, check }) => {
+        try {
+          await check();
+          return [name, { status: "ok" }] as const;
+        } catch (error) {
+          return [
+            name,
+            { status: "failed", reason: error instanceof Error ? error.message : String(error) },
+          ] as const;
+        }
+      }),
+    );
+    const ready = results.every(([, result]) => result.status === "ok");
+    return reply
+      .status(ready ? 200 : 503)
+      .send({ status: ready ? "ready" : "unavailable", checks: Object.fromEntries(results) });
+  });
+}
