@@ -105,6 +105,35 @@ describe("Firestore stores specifics", () => {
     await db.terminate();
   });
 
+  it("checks the tenant before touching a session this instance has never seen", async () => {
+    const db = testFirestore("touch-cold");
+    const id = "a".repeat(64);
+    await createFirestoreStores(db).sessions.create({
+      id,
+      tenant_id: "acme",
+      user_id: crypto.randomUUID(),
+      created_at: 0,
+      last_seen_at: 0,
+      expires_at: Date.now() + 3_600_000,
+      fingerprint: "f",
+      user_agent: null,
+      ip: null,
+    });
+    // Another instance (another server process) knows nothing of the session yet.
+    const tally = new UsageTally();
+    const other = createFirestoreStores(db, { usage: tally });
+    await other.sessions.touch("intruder", id, 5);
+    expect((await db.collection("sessions").doc(id).get()).get("last_seen_at")).toBe(0);
+    expect(tally).toMatchObject({ reads: 1, writes: 0 });
+    await other.sessions.touch("acme", id, 7);
+    expect((await db.collection("sessions").doc(id).get()).get("last_seen_at")).toBe(7);
+    // Now known: the next touch is a single write.
+    tally.reset();
+    await other.sessions.touch("acme", id, 9);
+    expect(tally).toMatchObject({ reads: 0, writes: 1 });
+    await db.terminate();
+  });
+
   it("translates failures by gRPC status code, never by message text", () => {
     const failure = (code: number, message = "boom") => Object.assign(new Error(message), { code });
     for (const code of [4, 8, 10, 14]) {

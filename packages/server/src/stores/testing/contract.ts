@@ -586,6 +586,23 @@ export function describeStoresContract(name: string, backend: StoreBackend, make
         expect(latest.at(-1)).toMatchObject({ metrics: { zone_temp_c: 2 }, source: "sqlite_backfill" });
       });
 
+      it("refuses a metric that is not a finite number, writing nothing", async () => {
+        const tenant = h.tenant();
+        const device = randomUUID();
+        for (const bad of [Number.NaN, Number.POSITIVE_INFINITY]) {
+          await expect(
+            h.stores.telemetry.append(tenant, device, [
+              { timestamp_ms: T0 - 2, metrics: { ok: 1 } },
+              { timestamp_ms: T0 - 1, metrics: { bad } },
+            ]),
+          ).rejects.toBeInstanceOf(RangeError);
+        }
+        await expect(
+          h.stores.telemetry.append(tenant, device, [{ timestamp_ms: 1.5, metrics: {} }]),
+        ).rejects.toBeInstanceOf(RangeError);
+        expect(await h.stores.telemetry.latest(tenant, device, 10)).toEqual([]);
+      });
+
       it("keeps two tenants' points apart even for the same device id and timestamps", async () => {
         const [a, b] = [h.tenant("a"), h.tenant("b")];
         const device = randomUUID();
