@@ -22,7 +22,12 @@ export function hashKey(value: string): string {
  * id breaks on all of these). Should the encoding not fit in `backendLimit - reserveBytes`, the key is
  * replaced by its full SHA-256 behind an `h` marker, which cannot collide with an encoded key.
  */
-export function makeStorageKey(prefix: string, key: string, backendLimit: number, reserveBytes: number): string {
+export function makeStorageKey(
+  prefix: string,
+  key: string,
+  backendLimit: number,
+  reserveBytes: number,
+): string {
   const budget = backendLimit - reserveBytes;
   const encoded = `${prefix}k${Buffer.from(key, "utf8").toString("base64url")}`;
   if (encoded.length <= budget) return encoded;

@@ -54,7 +54,10 @@ export interface CreateLockOptions {
   onEvent?: LockEventListener;
 }
 
-export type LockFunction = <T>(fn: (context: LockContext) => Promise<T> | T, options: LockOptions) => Promise<T>;
+export type LockFunction = <T>(
+  fn: (context: LockContext) => Promise<T> | T,
+  options: LockOptions,
+) => Promise<T>;
 
 /**
  * Returns `lock(fn, options)`: acquires with retries, runs `fn` under the lock, always releases.
@@ -67,7 +70,10 @@ export function createLock<C extends BackendCapabilities>(
   backend: LockBackend<C>,
   createOptions: CreateLockOptions = {},
 ): LockFunction {
-  return async function lock<T>(fn: (context: LockContext) => Promise<T> | T, options: LockOptions): Promise<T> {
+  return async function lock<T>(
+    fn: (context: LockContext) => Promise<T> | T,
+    options: LockOptions,
+  ): Promise<T> {
     const key = normalizeAndValidateKey(options.key);
     const ttlMs = validateTtlMs(options.ttlMs ?? BACKEND_DEFAULTS.ttlMs);
     const heartbeat = resolveAutoExtend(options.autoExtend, ttlMs);
@@ -167,7 +173,9 @@ export function retryDelay(
   random: () => number = Math.random,
 ): number {
   const base =
-    settings.backoff === "exponential" ? settings.retryDelayMs * 2 ** Math.min(attempt, 20) : settings.retryDelayMs;
+    settings.backoff === "exponential"
+      ? settings.retryDelayMs * 2 ** Math.min(attempt, 20)
+      : settings.retryDelayMs;
   switch (settings.jitter) {
     case "none":
       return base;

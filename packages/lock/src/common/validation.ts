@@ -16,7 +16,10 @@ export function normalizeAndValidateKey(key: unknown): string {
     throw new LockError("InvalidArgument", "Key must not be empty");
   }
   if (Buffer.byteLength(normalized, "utf8") > MAX_KEY_LENGTH_BYTES) {
-    throw new LockError("InvalidArgument", `Key exceeds ${MAX_KEY_LENGTH_BYTES} bytes after NFC normalization`);
+    throw new LockError(
+      "InvalidArgument",
+      `Key exceeds ${MAX_KEY_LENGTH_BYTES} bytes after NFC normalization`,
+    );
   }
   return normalized;
 }

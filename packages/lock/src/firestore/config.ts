@@ -37,7 +37,10 @@ export interface FirestoreContext {
  * that a misconfiguration (above all, fence counters sharing the lock collection, where cleanup would
  * delete them) fails at start-up.
  */
-export function resolveFirestoreConfig(db: Firestore, options: FirestoreBackendOptions = {}): FirestoreContext {
+export function resolveFirestoreConfig(
+  db: Firestore,
+  options: FirestoreBackendOptions = {},
+): FirestoreContext {
   if (!db || typeof (db as Partial<Firestore>).collection !== "function") {
     throw new LockError("InvalidArgument", "createFirestoreBackend needs a Firestore instance");
   }

@@ -153,7 +153,7 @@ export function createSqliteBackend(
       return toAcquireHandle(backend, result);
     },
 
-    release(opts) {
+    async release(opts) {
       const lockId = validateLockId(opts.lockId);
       return settle(opts.signal, () =>
         immediate(ctx, (): ReleaseResult => {
@@ -165,7 +165,7 @@ export function createSqliteBackend(
       );
     },
 
-    extend(opts) {
+    async extend(opts) {
       const lockId = validateLockId(opts.lockId);
       const ttlMs = validateTtlMs(opts.ttlMs);
       return settle(opts.signal, () =>
@@ -180,7 +180,7 @@ export function createSqliteBackend(
       );
     },
 
-    isLocked(opts) {
+    async isLocked(opts) {
       const key = normalizeAndValidateKey(opts.key);
       return settle(opts.signal, () => {
         try {
@@ -190,7 +190,8 @@ export function createSqliteBackend(
           if (ctx.cleanupInIsLocked) {
             immediate(ctx, () => {
               const again = s.byKey.get(key);
-              if (again && again.lock_id === row.lock_id && !liveNow(again)) s.deleteLock.run(key, row.lock_id);
+              if (again && again.lock_id === row.lock_id && !liveNow(again))
+                s.deleteLock.run(key, row.lock_id);
             });
           }
           return false;
@@ -200,7 +201,7 @@ export function createSqliteBackend(
       });
     },
 
-    lookup(opts) {
+    async lookup(opts) {
       if ("key" in opts) {
         const key = normalizeAndValidateKey(opts.key);
         return settle(opts.signal, () => {
@@ -241,18 +242,18 @@ export function createSqliteLockAdmin(
   const s = prepare(ctx);
   const listing = (row: LockRow): LockListing<SqliteCapabilities> => ({ ...toLockInfo(row), key: row.key });
   return {
-    list: (opts = {}) =>
+    list: async (opts = {}) =>
       settle(opts.signal, () =>
         readRows(() => s.live.all(ctx.now() - TIME_TOLERANCE_MS, opts.limit ?? 100)).map(listing),
       ),
-    inspect(opts) {
+    async inspect(opts) {
       const key = normalizeAndValidateKey(opts.key);
       return settle(opts.signal, () => {
         const row = readRow(() => s.byKey.get(key));
         return row && isLive(row.expires_at_ms, ctx.now(), TIME_TOLERANCE_MS) ? listing(row) : null;
       });
     },
-    forceRelease(opts) {
+    async forceRelease(opts) {
       const key = normalizeAndValidateKey(opts.key);
       return settle(opts.signal, () =>
         immediate(ctx, (): ReleaseResult => {

@@ -39,7 +39,10 @@ export async function acquire(ctx: FirestoreContext, opts: KeyOp & { ttlMs: numb
 
     return ctx.db.runTransaction(async (trx): Promise<Result> => {
       checkAborted(signal);
-      const [lockSnap, fenceSnap] = await trx.getAll<DocumentData, DocumentData>(lockDoc as DocumentReference, fenceDoc as DocumentReference);
+      const [lockSnap, fenceSnap] = await trx.getAll<DocumentData, DocumentData>(
+        lockDoc as DocumentReference,
+        fenceDoc as DocumentReference,
+      );
       checkAborted(signal);
       // Authoritative client time, captured inside the transaction (ADR-010).
       const nowMs = ctx.now();
