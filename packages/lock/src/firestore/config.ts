@@ -1,0 +1,97 @@
+import type { Firestore } from "@google-cloud/firestore";
+import { makeStorageKey } from "../common/crypto.js";
+import { LockError } from "../common/errors.js";
+import { consoleLockLogger } from "../common/logger.js";
+import type { LockLogger } from "../common/types.js";
+
+/** Firestore's document id limit in bytes; storage keys are ASCII, so bytes and characters agree. */
+export const FIRESTORE_DOC_ID_LIMIT = 1500;
+
+export interface FirestoreBackendOptions {
+  /** Lock documents (default `locks`). */
+  collection?: string;
+  /** Fence counters (default `fence_counters`); must differ from `collection`. Never clean it up. */
+  fenceCollection?: string;
+  /** Let `isLocked()` delete an expired lock document it comes across, in the background (default false). */
+  cleanupInIsLocked?: boolean;
+  /** Receives fence-threshold and duplicate-lockId warnings (default: `console.warn`). */
+  logger?: LockLogger;
+  /**
+   * The client clock (default `Date.now`). Only tests replace it; production relies on NTP-synchronised
+   * clocks, see the README's clock-synchronisation requirements.
+   */
+  now?: () => number;
+}
+
+export interface FirestoreContext {
+  readonly db: Firestore;
+  readonly collection: string;
+  readonly fenceCollection: string;
+  readonly cleanupInIsLocked: boolean;
+  readonly logger: LockLogger;
+  readonly now: () => number;
+}
+
+/**
+ * Validates the options and resolves defaults; throws `LockError("InvalidArgument")` before any I/O, so
+ * that a misconfiguration (above all, fence counters sharing the lock collection, where cleanup would
+ * delete them) fails at start-up.
+ */
+export function resolveFirestoreConfig(
+  db: Firestore,
+  options: FirestoreBackendOptions = {},
+): FirestoreContext {
+  if (!db || typeof (db as Partial<Firestore>).collection !== "function") {
+    throw new LockError("InvalidArgument", "createFirestoreBackend needs a Firestore instance");
+  }
+  const collection = options.collection ?? "locks";
+  const fenceCollection = options.fenceCollection ?? "fence_counters";
+  validateCollectionPath(collection, "collection");
+  validateCollectionPath(fenceCollection, "fenceCollection");
+  if (collection === fenceCollection) {
+    throw new LockError("InvalidArgument", "Fence counter collection must differ from lock collection");
+  }
+  // Cleanup deletes only documents of `collection` by id; with the two paths distinct and each a valid
+  // collection path, no cleanup can reach a fence counter.
+  return {
+    db,
+    collection,
+    fenceCollection,
+    cleanupInIsLocked: options.cleanupInIsLocked ?? false,
+    logger: options.logger ?? consoleLockLogger,
+    now: options.now ?? Date.now,
+  };
+}
+
+/** A collection path: an odd number of non-empty segments, none `.`, `..` or `__reserved__`. */
+function validateCollectionPath(path: unknown, name: string): void {
+  if (typeof path !== "string" || path.length === 0) {
+    throw new LockError("InvalidArgument", `${name} must be a non-empty string`);
+  }
+  if (Buffer.byteLength(path, "utf8") > 6144) {
+    throw new LockError("InvalidArgument", `${name} is too long`);
+  }
+  const segments = path.split("/");
+  if (segments.length % 2 === 0) {
+    throw new LockError("InvalidArgument", `${name} must name a collection, not a document: "${path}"`);
+  }
+  for (const segment of segments) {
+    if (segment === "" || segment === "." || segment === ".." || /^__.*__$/.test(segment)) {
+      throw new LockError("InvalidArgument", `${name} contains an invalid path segment: "${path}"`);
+    }
+    if (Buffer.byteLength(segment, "utf8") > FIRESTORE_DOC_ID_LIMIT) {
+      throw new LockError("InvalidArgument", `${name} has a segment longer than 1500 bytes`);
+    }
+  }
+}
+
+/** The lock document id of a normalized key (spec: makeStorageKey with 0 reserve bytes). */
+export function lockDocumentId(key: string): string {
+  return makeStorageKey("", key, FIRESTORE_DOC_ID_LIMIT, 0);
+}
+
+/** The fence counter document id: the spec's two-step derivation from the same storage key. */
+export function fenceDocumentId(key: string): string {
+  const baseKey = makeStorageKey("", key, FIRESTORE_DOC_ID_LIMIT, 0);
+  return makeStorageKey("", `fence:${baseKey}`, FIRESTORE_DOC_ID_LIMIT, 0);
+}
