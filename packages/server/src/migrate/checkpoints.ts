@@ -1,3 +1,4 @@
+import { fencedWrite } from "@firebrick/lock/firestore";
 import type { Firestore } from "@google-cloud/firestore";
 import type { Checkpoint, CheckpointStore } from "./job.js";
 
@@ -7,30 +8,29 @@ export class StaleRunnerError extends Error {
 }
 
 /**
- * Checkpoints in Firestore (`migration_jobs/{job}`), written in a transaction that compares fences:
- * a runner whose lock expired while it was paused cannot move the checkpoint of the runner that took
- * over. Fences are 15-digit zero-padded strings, so they compare as strings.
+ * Checkpoints in Firestore (`migration_jobs/{job}`), written with the lock library's fenced write: a
+ * runner whose lock expired while it was paused cannot move the checkpoint of the runner that took over.
+ * The checkpoint is stored as JSON text, so that a cursor round-trips exactly.
  */
 export function firestoreCheckpoints(db: Firestore, collection = "migration_jobs"): CheckpointStore {
   const ref = (job: string) => db.collection(collection).doc(job);
-  const fencedWrite = (job: string, fence: string, data: Record<string, unknown> | null) =>
-    db.runTransaction(async (tx) => {
-      const snapshot = await tx.get(ref(job));
-      const stored = snapshot.get("fence") as string | undefined;
-      if (stored !== undefined && stored > fence) {
-        throw new StaleRunnerError(`job ${job} is held by a newer runner (fence ${stored} > ${fence})`);
-      }
-      if (data === null) tx.set(ref(job), { fence, checkpoint: null, updated_at: Date.now() });
-      else tx.set(ref(job), { fence, checkpoint: JSON.stringify(data), updated_at: Date.now() });
+  const write = async (job: string, fence: string, checkpoint: Checkpoint | null) => {
+    const result = await fencedWrite(db, ref(job), fence, {
+      checkpoint: checkpoint && JSON.stringify(checkpoint),
+      updated_at: Date.now(),
     });
+    if (!result.ok) {
+      throw new StaleRunnerError(
+        `job ${job} is held by a newer runner (fence ${result.currentFence} > ${fence}); stopping`,
+      );
+    }
+  };
   return {
     async load(job) {
-      const snapshot = await ref(job).get();
-      const text = snapshot.get("checkpoint") as string | null | undefined;
+      const text = (await ref(job).get()).get("checkpoint") as string | null | undefined;
       return text ? (JSON.parse(text) as Checkpoint) : null;
     },
-    save: (job, checkpoint, fence) =>
-      fencedWrite(job, fence, checkpoint as unknown as Record<string, unknown>),
-    clear: (job, fence) => fencedWrite(job, fence, null),
+    save: (job, checkpoint, fence) => write(job, fence, checkpoint),
+    clear: (job, fence) => write(job, fence, null),
   };
 }

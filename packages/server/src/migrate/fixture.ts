@@ -1,6 +1,8 @@
-import { createHash, pbkdf2Sync } from "node:crypto";
+import { createHash, createHmac, pbkdf2Sync } from "node:crypto";
 import { hash as argon2Hash } from "@node-rs/argon2";
-import type { Role, Stores } from "../stores/types.js";
+import type { SqliteDatabase } from "../storage/sqlite.js";
+import { createSqliteStores } from "../stores/index.js";
+import type { Role } from "../stores/types.js";
 import type { HashFormat } from "./password-formats.js";
 
 /** A user of the fixture, with the password that logs them in (for tests and demos). */
@@ -38,14 +40,16 @@ const FORMATS: HashFormat[] = ["legacy", "legacy", "current", "unsalted"];
 
 /**
  * Fills a legacy SQLite store with what a years-old deployment holds: users whose passwords are in
- * mixed formats (Argon2id, salted PBKDF2 and SHA-256 from the old app, unsalted MD5 that must be
+ * mixed formats (Argon2id, Werkzeug's salted PBKDF2 and HMAC-SHA256 from the old Flask app, unsalted MD5 that must be
  * refused), legacy non-UUID user ids, audit rows over the last weeks, and telemetry for many devices.
  * Deterministic for a given seed.
  */
 export async function generateLegacyFixture(
-  stores: Stores,
+  db: SqliteDatabase,
   options: FixtureOptions = {},
 ): Promise<FixtureManifest> {
+  const stores = createSqliteStores(db, {});
+  const renameUser = db.prepare("UPDATE users SET id = ? WHERE id = ?");
   const random = mulberry32(options.seed ?? 1);
   const now = options.now ?? Date.now();
   const tenants = options.tenants ?? ["acme", "globex"];
@@ -65,17 +69,17 @@ export async function generateLegacyFixture(
     const password = `pw-${username}-${Math.floor(random() * 1e6)}`;
     const role: Role = i % tenants.length === i % 3 ? "admin" : i % 2 === 0 ? "operator" : "viewer";
     const password_hash = await legacyHash(format, password, random);
-    // The old app used integer ids; some rows were already migrated to UUIDs.
-    const id = format === "current" ? undefined : String(1000 + i);
     const user = await stores.users.create(tenant, {
-      ...(id !== undefined && { id }),
       username,
       role,
       password_hash,
       algo_params: { algorithm: format === "current" ? "argon2id" : password_hash.split(/[$:]/)[0]! },
       needs_rehash: format !== "current",
     });
-    manifest.users.push({ tenant, id: user.id, username, password, role, format });
+    // The old app used integer ids; rows imported from it kept them (only newer rows have UUIDs).
+    const id = format === "current" ? user.id : String(1000 + i);
+    if (id !== user.id) renameUser.run(id, user.id);
+    manifest.users.push({ tenant, id, username, password, role, format });
   }
 
   const deviceCount = options.devices ?? 4;

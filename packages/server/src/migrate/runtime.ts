@@ -34,15 +34,12 @@ export function firestoreJobRuntime(db: Firestore): { guard: JobGuard; checkpoin
 
 /** Remembers the last comparison, for the telemetry read flip's gate. */
 export async function recordCompareResult(db: Firestore, report: CompareReport): Promise<void> {
-  await db
-    .collection("migration_jobs")
-    .doc("compare-telemetry")
-    .set({
-      green: report.green,
-      mismatched: report.mismatched,
-      sampled_series: report.sampled_series,
-      at: Date.now(),
-    });
+  await db.collection("migration_jobs").doc("compare-telemetry").set({
+    green: report.green,
+    mismatched: report.mismatched,
+    sampled_series: report.sampled_series,
+    at: Date.now(),
+  });
 }
 
 /** The last comparison's verdict, or null if none was run. */

@@ -55,7 +55,7 @@ export function registerMigrate(program: Command): void {
       }) => {
         const db = openSqlite(flags.out, SQLITE_MIGRATIONS);
         try {
-          const manifest = await generateLegacyFixture(createSqliteStores(db, {}), flags);
+          const manifest = await generateLegacyFixture(db, flags);
           if (flags.json) console.log(JSON.stringify(manifest, null, 2));
           else {
             console.log(
