@@ -6,7 +6,9 @@ function virtualTime() {
   let now = 1_700_000_000_000;
   return {
     clock: () => now,
-    sleep: async (ms: number) => void (now += ms),
+    sleep: async (ms: number) => {
+      now += ms;
+    },
     elapsed: (start: number) => now - start,
   };
 }

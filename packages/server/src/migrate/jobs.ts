@@ -212,8 +212,10 @@ export function backfillTelemetryJob(
   let tenants: string[] | undefined;
   const devices = new Map<string, string[]>();
   const devicesOf = async (tenant: string) => {
-    let list = devices.get(tenant);
-    if (!list) devices.set(tenant, (list = await sortedDeviceIds(source, tenant)));
+    const known = devices.get(tenant);
+    if (known) return known;
+    const list = await sortedDeviceIds(source, tenant);
+    devices.set(tenant, list);
     return list;
   };
   return {

@@ -167,7 +167,9 @@ describe("firebrick backfill telemetry", () => {
     const budget = new WriteBudget(
       2,
       () => now,
-      async (ms) => void (now += ms),
+      async (ms) => {
+        now += ms;
+      },
     );
     const take = budget.take.bind(budget);
     budget.take = async (key: string) => {
