@@ -10,13 +10,18 @@ import type { CheckpointStore, JobGuard } from "./job.js";
  * Jobs that write to Firestore are guarded by a Firestore lock (`job:<name>`, auto-extended while the job
  * runs) and checkpoint into Firestore with the lock's fence.
  */
-export function firestoreJobRuntime(db: Firestore): { guard: JobGuard; checkpoints: CheckpointStore } {
+export function firestoreJobRuntime(
+  db: Firestore,
+  options: { lockTtlMs?: number } = {},
+): { guard: JobGuard; checkpoints: CheckpointStore } {
   const lock = createLock(createFirestoreBackend(db));
   const guard: JobGuard = async (job, fn) => {
     try {
       return await lock(({ fence, signal }) => fn({ fence, signal }), {
         key: `job:${job}`,
-        ttlMs: 30_000,
+        // After a crash the next run waits this long for the lock: short enough to resume promptly,
+        // long enough that a heartbeat every third of it survives a slow write.
+        ttlMs: options.lockTtlMs ?? 30_000,
         autoExtend: true,
         acquisition: { maxRetries: 0 },
       });

@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import type { Command } from "commander";
 import { loadConfig } from "../../config/env.js";
 import { createFirestoreClient } from "../../firestore/client.js";
@@ -16,6 +17,7 @@ import { CommandFailed, UsageError } from "../errors.js";
 
 interface JobFlags {
   from: string;
+  lockTtl: number;
   dryRun?: boolean;
   restart?: boolean;
   json?: boolean;
@@ -42,6 +44,12 @@ export function registerMigrate(program: Command): void {
     .option("--users <n>", "number of users", positive("--users", 1, 100_000), 8)
     .option("--devices <n>", "number of devices", positive("--devices", 0, 100_000), 4)
     .option("--days <n>", "days of telemetry", positive("--days", 1, 90), 7)
+    .option(
+      "--points-per-day <n>",
+      "telemetry points per device per day",
+      positive("--points-per-day", 1, 86_400),
+      96,
+    )
     .option("--seed <n>", "random seed", positive("--seed", 0, 2 ** 31), 1)
     .option("--json", "print the manifest (with the users' passwords) as JSON")
     .action(
@@ -50,9 +58,12 @@ export function registerMigrate(program: Command): void {
         users: number;
         devices: number;
         days: number;
+        pointsPerDay: number;
         seed: number;
         json?: boolean;
       }) => {
+        if (existsSync(flags.out))
+          throw new UsageError(`${flags.out} exists; the fixture is written to a new file`);
         const db = openSqlite(flags.out, SQLITE_MIGRATIONS);
         try {
           const manifest = await generateLegacyFixture(db, flags);
@@ -136,6 +147,12 @@ function withJobFlags(command: Command): Command {
     .requiredOption("--from <file>", "the legacy SQLite file")
     .option("--dry-run", "read and count, write nothing")
     .option("--restart", "ignore the checkpoint and start over (safe: writes are idempotent)")
+    .option(
+      "--lock-ttl <seconds>",
+      "the job lock's TTL: how soon a crashed run can be resumed",
+      positive("--lock-ttl", 2, 3600),
+      30,
+    )
     .option("--json", "print the report as JSON");
 }
 
@@ -173,7 +190,7 @@ async function runCommandJob(
   try {
     const context: JobContext = { config, source, target, retrier: new Retrier(), now: Date.now() };
     const steps = makeSteps(context);
-    const runtime = firestoreJobRuntime(firestore);
+    const runtime = firestoreJobRuntime(firestore, { lockTtlMs: flags.lockTtl * 1000 });
     const progress = flags.json ? undefined : terminalProgress(steps.name);
     const report = await runJob(steps, {
       ...runtime,
