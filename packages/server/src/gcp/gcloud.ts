@@ -39,19 +39,30 @@ export function createGcloudControlPlane(options: GcloudControlPlaneOptions): Co
     try {
       return JSON.parse(stdout || "null") as T;
     } catch (error) {
-      throw new ControlPlaneError("INTERNAL", `INTERNAL: gcloud ${args.slice(0, 3).join(" ")} printed non-JSON`, undefined, {
-        cause: error,
-      });
+      throw new ControlPlaneError(
+        "INTERNAL",
+        `INTERNAL: gcloud ${args.slice(0, 3).join(" ")} printed non-JSON`,
+        undefined,
+        {
+          cause: error,
+        },
+      );
     }
   };
-  const fieldArgs = (collectionGroup: string) => [`--collection-group=${collectionGroup}`, `--database=${DEFAULT_DATABASE}`];
+  const fieldArgs = (collectionGroup: string) => [
+    `--collection-group=${collectionGroup}`,
+    `--database=${DEFAULT_DATABASE}`,
+  ];
 
   return {
     kind: "gcloud",
     projectId,
     async getService(service) {
       const enabled = await json<{ config?: { name?: string } }[]>(["services", "list", "--enabled"]);
-      return { name: service, state: enabled.some((entry) => entry.config?.name === service) ? "ENABLED" : "DISABLED" };
+      return {
+        name: service,
+        state: enabled.some((entry) => entry.config?.name === service) ? "ENABLED" : "DISABLED",
+      };
     },
     async enableService(service) {
       // `gcloud services enable` waits for its operation and prints nothing useful; it is done when it returns.
@@ -86,7 +97,15 @@ export function createGcloudControlPlane(options: GcloudControlPlaneOptions): Co
       );
     },
     async listIndexes() {
-      return (await json<Index[] | null>(["firestore", "indexes", "composite", "list", `--database=${DEFAULT_DATABASE}`])) ?? [];
+      return (
+        (await json<Index[] | null>([
+          "firestore",
+          "indexes",
+          "composite",
+          "list",
+          `--database=${DEFAULT_DATABASE}`,
+        ])) ?? []
+      );
     },
     async createIndex(collectionGroup, index) {
       // With --async gcloud prints the operation's metadata, not the operation.
@@ -107,7 +126,14 @@ export function createGcloudControlPlane(options: GcloudControlPlaneOptions): Co
       return { name: "", done: false, metadata: metadata ?? {} };
     },
     getField(collectionGroup, fieldPath) {
-      return json<Field>(["firestore", "indexes", "fields", "describe", fieldPath, ...fieldArgs(collectionGroup)]);
+      return json<Field>([
+        "firestore",
+        "indexes",
+        "fields",
+        "describe",
+        fieldPath,
+        ...fieldArgs(collectionGroup),
+      ]);
     },
     exemptField(collectionGroup, fieldPath) {
       return json<Operation>([
@@ -157,9 +183,14 @@ export function gcloudRunner(options: Pick<GcloudControlPlaneOptions, "gcloud" |
           if (!error) return resolve(stdout);
           if ((error as NodeJS.ErrnoException).code === "ENOENT") {
             return reject(
-              new ControlPlaneError("FAILED_PRECONDITION", `FAILED_PRECONDITION: '${executable}' is not installed`, undefined, {
-                transient: false,
-              }),
+              new ControlPlaneError(
+                "FAILED_PRECONDITION",
+                `FAILED_PRECONDITION: '${executable}' is not installed`,
+                undefined,
+                {
+                  transient: false,
+                },
+              ),
             );
           }
           reject(classifyGcloudFailure(stderr, args));
@@ -181,14 +212,20 @@ export function classifyGcloudFailure(stderr: string, args: string[] = []): Cont
       .split("\n")
       .find((line) => line.startsWith("ERROR:"))
       ?.replace(/^ERROR: \([^)]*\) /, "")
-      .replace(/\.? ?This command is authenticated with .*$/, "") ?? stderr.trim().split("\n").at(-1) ?? "";
+      .replace(/\.? ?This command is authenticated with .*$/, "") ??
+    stderr.trim().split("\n").at(-1) ??
+    "";
   const command = `gcloud ${args.filter((arg) => !arg.startsWith("-")).join(" ")}`;
   const content = stderr.match(/content <(\{.*\})>/s);
   if (content) {
     const httpStatus = Number(stderr.match(/'status': '?(\d{3})/)?.[1] ?? 0);
     try {
       const apiError = errorFromApiBody(httpStatus, JSON.parse(content[1]!));
-      return new ControlPlaneError(apiError.status, `${command}: ${apiError.message}`, httpStatus || undefined);
+      return new ControlPlaneError(
+        apiError.status,
+        `${command}: ${apiError.message}`,
+        httpStatus || undefined,
+      );
     } catch {
       // Not JSON after all; fall through to the error line.
     }
@@ -199,10 +236,16 @@ export function classifyGcloudFailure(stderr: string, args: string[] = []): Cont
   const status = errorLine.match(CANONICAL)?.[1];
   if (status) return new ControlPlaneError(status, `${command}: ${errorLine}`);
   // gcloud could not reach the API at all (its own retries exhausted): a network failure, transient.
-  const unreachable = /network connectivity|connection (refused|reset|aborted)|timed out|unable to find the server/i.test(
-    stderr,
+  const unreachable =
+    /network connectivity|connection (refused|reset|aborted)|timed out|unable to find the server/i.test(
+      stderr,
+    );
+  return new ControlPlaneError(
+    unreachable ? "UNAVAILABLE" : "UNKNOWN",
+    `${command}: ${errorLine || "failed"}`,
+    undefined,
+    {
+      transient: unreachable,
+    },
   );
-  return new ControlPlaneError(unreachable ? "UNAVAILABLE" : "UNKNOWN", `${command}: ${errorLine || "failed"}`, undefined, {
-    transient: unreachable,
-  });
 }

@@ -33,7 +33,8 @@ export function applicationDefaultCredentials(): AccessTokenSource {
   const auth = new GoogleAuth({ scopes: [CLOUD_PLATFORM] });
   return async () => {
     const token = await auth.getAccessToken();
-    if (!token) throw new ControlPlaneError("UNAUTHENTICATED", "Application Default Credentials gave no token.");
+    if (!token)
+      throw new ControlPlaneError("UNAUTHENTICATED", "Application Default Credentials gave no token.");
     return token;
   };
 }
@@ -73,10 +74,15 @@ export function createRestControlPlane(options: RestControlPlaneOptions): Contro
       });
     } catch (error) {
       // No answer at all (refused, reset, timed out): the network's fault, worth a retry.
-      throw new ControlPlaneError("UNAVAILABLE", `UNAVAILABLE: ${method} ${base} failed: ${String(error)}`, undefined, {
-        cause: error,
-        transient: true,
-      });
+      throw new ControlPlaneError(
+        "UNAVAILABLE",
+        `UNAVAILABLE: ${method} ${base} failed: ${String(error)}`,
+        undefined,
+        {
+          cause: error,
+          transient: true,
+        },
+      );
     }
     const text = await response.text();
     let parsed: unknown;
@@ -87,7 +93,11 @@ export function createRestControlPlane(options: RestControlPlaneOptions): Contro
     }
     if (!response.ok) throw errorFromApiBody(response.status, parsed);
     if (parsed === undefined) {
-      throw new ControlPlaneError("INTERNAL", `INTERNAL: ${method} ${path} answered with non-JSON`, response.status);
+      throw new ControlPlaneError(
+        "INTERNAL",
+        `INTERNAL: ${method} ${path} answered with non-JSON`,
+        response.status,
+      );
     }
     return parsed as T;
   }
@@ -139,7 +149,11 @@ export function createRestControlPlane(options: RestControlPlaneOptions): Contro
       return call(firestore, "POST", `${database}/collectionGroups/${collectionGroup}/indexes`, index);
     },
     getField(collectionGroup, fieldPath) {
-      return call<Field>(firestore, "GET", `${database}/collectionGroups/${collectionGroup}/fields/${fieldPath}`);
+      return call<Field>(
+        firestore,
+        "GET",
+        `${database}/collectionGroups/${collectionGroup}/fields/${fieldPath}`,
+      );
     },
     exemptField(collectionGroup, fieldPath) {
       const name = `${database}/collectionGroups/${collectionGroup}/fields/${fieldPath}`;

@@ -23,12 +23,17 @@ export function retryDelayMs(policy: RetryPolicy, attempt: number): number {
  * @example
  * const database = await withRetry(() => controlPlane.getDatabase(), policy, realSleep);
  */
-export async function withRetry<T>(operation: () => Promise<T>, policy: RetryPolicy, sleep: Sleep): Promise<T> {
+export async function withRetry<T>(
+  operation: () => Promise<T>,
+  policy: RetryPolicy,
+  sleep: Sleep,
+): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await operation();
     } catch (error) {
-      if (!(error instanceof ControlPlaneError) || !error.transient || attempt >= policy.attempts) throw error;
+      if (!(error instanceof ControlPlaneError) || !error.transient || attempt >= policy.attempts)
+        throw error;
       await sleep(retryDelayMs(policy, attempt));
     }
   }

@@ -191,12 +191,18 @@ export class FakeControlPlane {
   }
 
   private route(method: string, path: string, query: URLSearchParams, body: unknown): unknown {
-    let match: RegExpMatchArray | null;
+    // The groups of the last pattern that matched.
+    let match = [] as unknown as RegExpMatchArray;
+    const matches = (pattern: RegExp, subject = path): boolean => {
+      const found = subject.match(pattern);
+      if (found) match = found;
+      return found !== null;
+    };
     // Service Usage
-    if ((match = path.match(/^\/v1\/operations\/(.+)$/)) && method === "GET") {
+    if (matches(/^\/v1\/operations\/(.+)$/) && method === "GET") {
       return this.pollOperation(`operations/${match[1]}`);
     }
-    if ((match = path.match(/^\/v1\/projects\/([^/]+)\/services$/)) && method === "GET") {
+    if (matches(/^\/v1\/projects\/([^/]+)\/services$/) && method === "GET") {
       const project = this.project(match[1]!);
       const services = project.firestoreEnabled ? [this.serviceResource(match[1]!)] : [];
       const filter = query.get("filter");
@@ -204,25 +210,30 @@ export class FakeControlPlane {
         ? { services }
         : { services: services.filter(() => !filter.includes("DISABLED")) };
     }
-    if ((match = path.match(/^\/v1\/projects\/([^/]+)\/services\/([^/:]+)$/)) && method === "GET") {
+    if (matches(/^\/v1\/projects\/([^/]+)\/services\/([^/:]+)$/) && method === "GET") {
       if (match[2] !== "firestore.googleapis.com") return this.otherService(match[1]!, match[2]!);
       return this.serviceResource(match[1]!);
     }
-    if ((match = path.match(/^\/v1\/projects\/([^/]+)\/services\/([^/:]+):enable$/)) && method === "POST") {
+    if (matches(/^\/v1\/projects\/([^/]+)\/services\/([^/:]+):enable$/) && method === "POST") {
       const projectId = match[1]!;
       if (match[2] !== "firestore.googleapis.com") {
         throw new HttpFailure(400, `Service ${match[2]} is not known to this fake.`);
       }
-      return this.startOperation(`operations/acat.p2-${this.project(projectId).projectNumber}-${id()}`, 1, {}, () => {
-        this.project(projectId).firestoreEnabled = true;
-        return {
-          "@type": "type.googleapis.com/google.api.serviceusage.v1.EnableServiceResponse",
-          service: this.serviceResource(projectId),
-        };
-      });
+      return this.startOperation(
+        `operations/acat.p2-${this.project(projectId).projectNumber}-${id()}`,
+        1,
+        {},
+        () => {
+          this.project(projectId).firestoreEnabled = true;
+          return {
+            "@type": "type.googleapis.com/google.api.serviceusage.v1.EnableServiceResponse",
+            service: this.serviceResource(projectId),
+          };
+        },
+      );
     }
     // Firestore Admin
-    if (!(match = path.match(/^\/v1\/projects\/([^/]+)\/databases(.*)$/))) {
+    if (!matches(/^\/v1\/projects\/([^/]+)\/databases(.*)$/)) {
       throw new HttpFailure(404, `Unknown path ${path}.`);
     }
     const projectId = match[1]!;
@@ -236,7 +247,8 @@ export class FakeControlPlane {
     }
     const prefix = `projects/${projectId}/databases/(default)`;
     if (rest === "" && method === "POST") {
-      if (query.get("databaseId") !== "(default)") throw new HttpFailure(400, "Only (default) is supported here.");
+      if (query.get("databaseId") !== "(default)")
+        throw new HttpFailure(400, "Only (default) is supported here.");
       if (project.database) throw new HttpFailure(409, `Database ${prefix} already exists.`);
       const request = body as { locationId?: string; type?: Database["type"] };
       if (!request?.locationId) throw new HttpFailure(400, "locationId is required.");
@@ -260,21 +272,26 @@ export class FakeControlPlane {
       return project.database;
     }
     // A database's creation is polled before the database exists.
-    if ((match = sub.match(/^\/operations\/([^/]+)$/)) && method === "GET") {
+    if (matches(/^\/operations\/([^/]+)$/, sub) && method === "GET") {
       return this.pollOperation(`${prefix}/operations/${match[1]}`);
     }
-    if (!project.database) throw new HttpFailure(404, `Project '${projectId}' or database '(default)' does not exist.`);
+    if (!project.database)
+      throw new HttpFailure(404, `Project '${projectId}' or database '(default)' does not exist.`);
     if (sub === "/collectionGroups/-/indexes" && method === "GET") {
       return { indexes: [...project.indexes.values()].map(({ collectionGroup: _, ...index }) => index) };
     }
-    if ((match = sub.match(/^\/collectionGroups\/([^/]+)\/indexes$/)) && method === "POST") {
+    if (matches(/^\/collectionGroups\/([^/]+)\/indexes$/, sub) && method === "POST") {
       const collectionGroup = match[1]!;
       const requested = body as Index;
       if (!Array.isArray(requested?.fields) || requested.fields.length < 2) {
         throw new HttpFailure(400, "An index needs at least two fields.");
       }
       const signature = indexSignature(collectionGroup, requested);
-      if ([...project.indexes.values()].some((index) => indexSignature(index.collectionGroup, index) === signature)) {
+      if (
+        [...project.indexes.values()].some(
+          (index) => indexSignature(index.collectionGroup, index) === signature,
+        )
+      ) {
         throw new HttpFailure(409, "Index already exists.");
       }
       const name = `${prefix}/collectionGroups/${collectionGroup}/indexes/${id()}`;
@@ -282,7 +299,10 @@ export class FakeControlPlane {
         name,
         collectionGroup,
         queryScope: requested.queryScope ?? "COLLECTION",
-        fields: [...requested.fields, { fieldPath: "__name__", order: requested.fields.at(-1)?.order ?? "ASCENDING" }],
+        fields: [
+          ...requested.fields,
+          { fieldPath: "__name__", order: requested.fields.at(-1)?.order ?? "ASCENDING" },
+        ],
         state: "CREATING" as const,
       };
       project.indexes.set(name, index);
@@ -300,11 +320,13 @@ export class FakeControlPlane {
     if (sub === "/collectionGroups/-/fields" && method === "GET") {
       const filter = query.get("filter") ?? "";
       const fields = [...project.fields.values()].filter((field) =>
-        filter.startsWith("ttlConfig") ? field.ttlConfig !== undefined : field.indexConfig?.usesAncestorConfig === false,
+        filter.startsWith("ttlConfig")
+          ? field.ttlConfig !== undefined
+          : field.indexConfig?.usesAncestorConfig === false,
       );
       return { fields };
     }
-    if ((match = sub.match(/^\/collectionGroups\/([^/]+)\/fields\/([^/]+)$/))) {
+    if (matches(/^\/collectionGroups\/([^/]+)\/fields\/([^/]+)$/, sub)) {
       const name = `${prefix}/collectionGroups/${match[1]}/fields/${match[2]}`;
       const field = project.fields.get(name) ?? inheritedField(name, prefix);
       if (method === "GET") return field;
@@ -417,9 +439,21 @@ function inheritedField(name: string, prefix: string): Field {
     name,
     indexConfig: {
       indexes: [
-        { queryScope: "COLLECTION", fields: [{ fieldPath: name.split("/").at(-1)!, order: "ASCENDING" }], state: "READY" },
-        { queryScope: "COLLECTION", fields: [{ fieldPath: name.split("/").at(-1)!, order: "DESCENDING" }], state: "READY" },
-        { queryScope: "COLLECTION", fields: [{ fieldPath: name.split("/").at(-1)!, arrayConfig: "CONTAINS" }], state: "READY" },
+        {
+          queryScope: "COLLECTION",
+          fields: [{ fieldPath: name.split("/").at(-1)!, order: "ASCENDING" }],
+          state: "READY",
+        },
+        {
+          queryScope: "COLLECTION",
+          fields: [{ fieldPath: name.split("/").at(-1)!, order: "DESCENDING" }],
+          state: "READY",
+        },
+        {
+          queryScope: "COLLECTION",
+          fields: [{ fieldPath: name.split("/").at(-1)!, arrayConfig: "CONTAINS" }],
+          state: "READY",
+        },
       ],
       usesAncestorConfig: true,
       ancestorField: `${prefix}/collectionGroups/__default__/fields/*`,
@@ -429,7 +463,11 @@ function inheritedField(name: string, prefix: string): Field {
 
 function indexSignature(collectionGroup: string, index: Pick<Index, "queryScope" | "fields">): string {
   const fields = index.fields.filter((field) => field.fieldPath !== "__name__");
-  return JSON.stringify([collectionGroup, index.queryScope ?? "COLLECTION", fields.map((f) => [f.fieldPath, f.order ?? f.arrayConfig])]);
+  return JSON.stringify([
+    collectionGroup,
+    index.queryScope ?? "COLLECTION",
+    fields.map((f) => [f.fieldPath, f.order ?? f.arrayConfig]),
+  ]);
 }
 
 function id(): string {
