@@ -95,7 +95,8 @@ export interface BootstrapExtension {
 export function parseBootstrapConfig(text: string, source = "the configuration file"): BootstrapExtension {
   let document: unknown;
   try {
-    document = parseYaml(text);
+    // Warnings (unknown tags…) would go to the process's stderr; errors still throw.
+    document = parseYaml(text, { logLevel: "error" });
   } catch (error) {
     const reason = error instanceof Error ? error.message.split("\n")[0] : String(error);
     throw new ConfigError(source, "valid YAML", reason);
