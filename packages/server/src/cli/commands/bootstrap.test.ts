@@ -111,9 +111,7 @@ describe("firebrick bootstrap", () => {
     expect(
       (await runCli(["bootstrap", "--project", "demo-firebrick", "--control-plane", "ssh"], { env })).code,
     ).toBe(2);
-    const noProject = await runCli(["bootstrap"], {
-      env: { ...env, GOOGLE_CLOUD_PROJECT: "", GCP_PROJECT_ID: "" },
-    });
+    const noProject = await runCli(["bootstrap"], { env });
     expect(noProject.code).toBe(2);
     expect(noProject.stderr).toContain("--project");
   });
