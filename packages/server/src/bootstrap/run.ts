@@ -7,6 +7,7 @@ import {
   FIRESTORE_SERVICE,
   type Operation,
 } from "../gcp/control-plane.js";
+import { readOnlyControlPlane } from "../gcp/read-only.js";
 import { type RetryPolicy, realSleep, retryDelayMs, type Sleep, withRetry } from "../gcp/retry.js";
 import type { BootstrapConfig } from "./config.js";
 import { reconcileBootstrapDocument } from "./document.js";
@@ -58,8 +59,11 @@ class StepFailed extends Error {}
  * if (!report.compliant) process.exitCode = 1;
  */
 export async function runBootstrap(options: RunBootstrapOptions): Promise<BootstrapReport> {
-  const { config, controlPlane } = options;
+  const { config } = options;
   const preflight = Boolean(options.preflight || config.preflightOnly);
+  // Preflight mutates nothing, by construction: the control plane it gets cannot.
+  const controlPlane =
+    options.controlPlane && preflight ? readOnlyControlPlane(options.controlPlane) : options.controlPlane;
   const sleep = options.sleep ?? realSleep;
   const policy: RetryPolicy = {
     attempts: config.retryAttempts,
