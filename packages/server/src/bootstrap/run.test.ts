@@ -166,6 +166,34 @@ describe("runBootstrap against the fake control plane and the emulator", () => {
     expect(p.state.firestoreEnabled).toBe(false);
   });
 
+  it("creates the database in the project's default region when database_location is unset, and fails without one", async () => {
+    const p = project("default-region");
+    const regional = createRestControlPlane({
+      projectId: p.projectId,
+      firestoreEndpoint: fake.url,
+      serviceUsageEndpoint: fake.url,
+      accessToken: async () => fake.token,
+      env: { GOOGLE_CLOUD_REGION: "europe-west3" },
+    });
+    const report = await p.run({ databaseLocation: undefined }, { controlPlane: regional });
+    expect(report.compliant).toBe(true);
+    expect(p.state.database?.locationId).toBe("europe-west3");
+
+    const q = project("no-region");
+    const regionless = createRestControlPlane({
+      projectId: q.projectId,
+      firestoreEndpoint: fake.url,
+      serviceUsageEndpoint: fake.url,
+      accessToken: async () => fake.token,
+      env: {},
+    });
+    const failed = await q.run({ databaseLocation: undefined }, { controlPlane: regionless });
+    expect(detail(failed, "database")).toBe(
+      "database (default) does not exist and database_location is unset with no project default region",
+    );
+    expect(q.state.database).toBeNull();
+  });
+
   it("fails after exactly retry_attempts tries, with the configured delays, when the database never becomes ACTIVE", async () => {
     const p = project("never-ready");
     p.state.firestoreEnabled = true;

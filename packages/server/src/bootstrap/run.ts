@@ -95,7 +95,7 @@ export async function runBootstrap(options: RunBootstrapOptions): Promise<Bootst
   try {
     let databaseReady = true;
     if (!controlPlane) {
-      const skipped = "skipped: no control plane (the emulator always has a Native, ACTIVE default database)";
+      const skipped = "no control plane (the emulator always has a Native, ACTIVE default database)";
       for (const check of ["api", "database", "native_mode", "active"] as const)
         checks.push({ check, status: "skipped", detail: skipped });
     } else {
@@ -138,7 +138,7 @@ export async function runBootstrap(options: RunBootstrapOptions): Promise<Bootst
         record(
           "database",
           "failed",
-          `${database} cannot exist while ${FIRESTORE_SERVICE} is disabled (${missingDatabaseAction(config, preflight)})`,
+          `${database} cannot be checked while ${FIRESTORE_SERVICE} is disabled (${missingDatabaseAction(config, preflight)})`,
         );
       } else {
         found = await guarded(() => call(() => controlPlane.getDatabase()), "database", record);
@@ -174,9 +174,9 @@ export async function runBootstrap(options: RunBootstrapOptions): Promise<Bootst
         checks.push({
           check: "native_mode",
           status: "skipped",
-          detail: `skipped: ${database} is not available`,
+          detail: `${database} is not available`,
         });
-        checks.push({ check: "active", status: "skipped", detail: `skipped: ${database} is not available` });
+        checks.push({ check: "active", status: "skipped", detail: `${database} is not available` });
       } else {
         // 3 and 4. Native mode, and ACTIVE: a created database is checked once its creation is done.
         let waited: Awaited<ReturnType<typeof waitForDatabase>> | undefined;
@@ -186,7 +186,7 @@ export async function runBootstrap(options: RunBootstrapOptions): Promise<Bootst
             checks.push({
               check: "native_mode",
               status: "skipped",
-              detail: `skipped: ${database} is not ACTIVE`,
+              detail: `${database} is not ACTIVE`,
             });
           }
         }
@@ -199,7 +199,7 @@ export async function runBootstrap(options: RunBootstrapOptions): Promise<Bootst
             record(
               "native_mode",
               "failed",
-              `${database} is in ${resource.type ?? "an unknown"} mode, not Native mode (FIRESTORE_NATIVE)`,
+              `${database} is not in Native mode (type ${resource.type ?? "unknown"})`,
             );
           }
         }
@@ -218,7 +218,7 @@ export async function runBootstrap(options: RunBootstrapOptions): Promise<Bootst
           checks.push({
             check: "active",
             status: "skipped",
-            detail: `skipped: ${database} is not in Native mode`,
+            detail: `${database} is not in Native mode`,
           });
         }
       }
