@@ -152,7 +152,9 @@ export async function runBootstrap(options: RunBootstrapOptions): Promise<Bootst
             `${database} does not exist (${missingDatabaseAction(config, preflight)})`,
           );
         } else {
-          const location = config.databaseLocation ?? (await controlPlane.defaultRegion());
+          const location =
+            config.databaseLocation ??
+            (await guarded(() => controlPlane.defaultRegion(), "database", record));
           if (!location) {
             record(
               "database",
@@ -233,9 +235,9 @@ export async function runBootstrap(options: RunBootstrapOptions): Promise<Bootst
         `bootstrap document ${path} cannot exist without the database (${preflight ? "preflight: would create it" : "not created"})`,
       );
     } else {
-      const db = typeof options.firestore === "function" ? await options.firestore() : options.firestore;
       let outcome: Awaited<ReturnType<typeof reconcileBootstrapDocument>>;
       try {
+        const db = typeof options.firestore === "function" ? await options.firestore() : options.firestore;
         outcome = await reconcileBootstrapDocument(db, config, { preflight });
       } catch (error) {
         const reason = error instanceof Error ? error.message.split("\n")[0] : String(error);
