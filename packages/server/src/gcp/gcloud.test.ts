@@ -93,6 +93,8 @@ describe("the gcloud control plane, running the real gcloud against the fake", (
         firestore: p.db,
         sleep: p.sleep,
       });
+    // The seed authorizes the Firestore SDK with this token.
+    expect(await p.controlPlane.accessToken()).toBe(fake.token);
     const retried = await run();
     expect(retried.compliant).toBe(true);
     expect(p.delays).toEqual([1000]);
