@@ -62,5 +62,8 @@ export async function acquire(ctx: FirestoreContext, opts: KeyOp & { ttlMs: numb
       trx.set(lockDoc, document);
       return { ok: true, lockId, expiresAtMs, fence };
     });
+  }).then((result) => {
+    if (result.ok) ctx.hints.remember(result.lockId, lockDoc);
+    return result;
   });
 }
