@@ -25,6 +25,7 @@ describe("Firestore backend configuration", () => {
     [{ collection: "__locks__" }, /invalid path segment/],
     [{ collection: "." }, /invalid path segment/],
     [{ collection: "a//b" }, /invalid path segment/],
+    [{ concurrency: "eventual" as never }, /concurrency/],
   ])("rejects %o with InvalidArgument at construction", (options, message) => {
     let error: unknown;
     try {

@@ -14,6 +14,12 @@ export interface FirestoreBackendOptions {
   fenceCollection?: string;
   /** Let `isLocked()` delete an expired lock document it comes across, in the background (default false). */
   cleanupInIsLocked?: boolean;
+  /**
+   * How acquire guards its read-then-write (default `optimistic`): `optimistic` reads without a transaction
+   * and commits writes conditioned on the documents' update times; `pessimistic` reads inside the
+   * transaction, as the seed spec does (racing acquirers then hold read locks and can stall each other).
+   */
+  concurrency?: "optimistic" | "pessimistic";
   /** Receives fence-threshold and duplicate-lockId warnings (default: `console.warn`). */
   logger?: LockLogger;
   /**
@@ -30,6 +36,7 @@ export interface FirestoreContext {
   readonly collection: string;
   readonly fenceCollection: string;
   readonly cleanupInIsLocked: boolean;
+  readonly concurrency: "optimistic" | "pessimistic";
   readonly logger: LockLogger;
   readonly now: () => number;
 }
@@ -61,9 +68,15 @@ export function resolveFirestoreConfig(
     collection,
     fenceCollection,
     cleanupInIsLocked: options.cleanupInIsLocked ?? false,
+    concurrency: resolveConcurrency(options.concurrency),
     logger: options.logger ?? consoleLockLogger,
     now: options.now ?? Date.now,
   };
+}
+
+function resolveConcurrency(value: unknown): "optimistic" | "pessimistic" {
+  if (value === undefined || value === "optimistic" || value === "pessimistic") return value ?? "optimistic";
+  throw new LockError("InvalidArgument", 'concurrency must be "optimistic" or "pessimistic"');
 }
 
 /** A collection path: an odd number of non-empty segments, none `.`, `..` or `__reserved__`. */
