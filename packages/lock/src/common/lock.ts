@@ -286,3 +286,17 @@ class Hold<C extends BackendCapabilities> {
     this.lost.abort(new LockError("Aborted", message, { cause }));
   }
 }
+
+/**
+ * One-shot form of `createLock(backend)(fn, options)`, as SyncGuard's root `lock` export.
+ *
+ * @example
+ * await lock(backend, ({ fence }) => save(fence), { key: "invoice:42" });
+ */
+export function lock<C extends BackendCapabilities, T>(
+  backend: LockBackend<C>,
+  fn: (context: LockContext) => Promise<T> | T,
+  options: LockOptions,
+): Promise<T> {
+  return createLock(backend)(fn, options);
+}
