@@ -23,7 +23,7 @@ export interface RunningServer {
 export interface ServerOptions {
   clock?: Clock;
   passwords?: PasswordHasher;
-  /** Where the first run's generated admin password goes (once); stdout by default, never the log. */
+  /** Where the first run's generated admin password goes (once): stderr by default, so that stdout stays pure JSON log lines; never the log. */
   print?: (text: string) => void;
   /** Runs the session sweeper under the cluster-wide lock (see `sessions/sweeper.ts`). */
   runExclusive?: RunExclusive;
@@ -102,7 +102,7 @@ export async function startServer(
   try {
     const firstRun = await ensureFirstRun(router.stores, ctx.passwords);
     if (firstRun) {
-      (options.print ?? ((text) => process.stdout.write(text)))(
+      (options.print ?? ((text) => process.stderr.write(text)))(
         `\nFirst run: created tenant "${firstRun.tenant}" and user "${firstRun.username}" (admin).\n` +
           `Password (shown once, change it with POST /api/auth/password): ${firstRun.password}\n\n`,
       );
