@@ -9,6 +9,7 @@ import { type OpenedStores, openStores } from "./runtime/open-stores.js";
 import { type RunExclusive, startSessionSweeper } from "./sessions/sweeper.js";
 import type { SqliteDatabase } from "./storage/sqlite.js";
 import type { Clock } from "./stores/types.js";
+import type { UsageRecorder } from "./stores/usage.js";
 import { ensureFirstRun } from "./tenancy/first-run.js";
 
 export interface RunningServer {
@@ -27,6 +28,10 @@ export interface ServerOptions {
   print?: (text: string) => void;
   /** Runs the session sweeper under the cluster-wide lock (see `sessions/sweeper.ts`). */
   runExclusive?: RunExclusive;
+  /** Receives every store call's billed reads and writes (metrics, per-request logs). */
+  usage?: UsageRecorder;
+  /** More readiness checks, e.g. the Firestore bootstrap document's schema compatibility. */
+  readiness?: ReadinessCheck[];
   /** How often flags are re-read, so that a change made through another instance arrives here too. */
   flagsRefreshMs?: number;
 }
@@ -41,7 +46,7 @@ export async function startServer(
   options: ServerOptions = {},
 ): Promise<RunningServer> {
   const clock = options.clock ?? Date.now;
-  const opened = openStores(config, { clock });
+  const opened = openStores(config, { clock, ...(options.usage && { usage: options.usage }) });
   const { router, flags } = opened;
   const readiness: ReadinessCheck[] = [
     {
@@ -51,6 +56,7 @@ export async function startServer(
       },
     },
   ];
+  readiness.push(...(options.readiness ?? []));
   if (opened.firestore) {
     const firestore = opened.firestore;
     readiness.push({
