@@ -66,6 +66,7 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: ServiceContext, li
       schema: {
         tags: ["auth"],
         summary: "Sign in; sets the session cookie",
+        security: [{ tenant: [] }],
         body: Type.Object({ username: Username, password: AnyPassword }, { additionalProperties: false }),
       },
     },

@@ -30,6 +30,10 @@ describe("the API description", () => {
     }
     const login = document.paths["/api/auth/login"].post;
     expect(login.requestBody.content["application/json"].schema.required).toEqual(["username", "password"]);
+    expect(document.paths["/api/devices/{id}/telemetry"].post.security).toContainEqual({
+      tenant: [],
+      device: [],
+    });
     expect(document.components.securitySchemes.tenant).toMatchObject({
       in: "header",
       name: expect.stringMatching(/^x-bas-tenant$/i),

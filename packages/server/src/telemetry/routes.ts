@@ -96,6 +96,10 @@ export function registerTelemetryRoutes(
       schema: {
         tags: ["telemetry"],
         summary: "Write points (device bearer token, or an operator's session)",
+        security: [
+          { tenant: [], device: [] },
+          { tenant: [], session: [] },
+        ],
         params: IdParams,
         body: TelemetryWrite,
       },
