@@ -1,3 +1,6 @@
+import { createLock, type LockFunction } from "@firebrick/lock";
+import { createFirestoreBackend } from "@firebrick/lock/firestore";
+import { createSqliteBackend } from "@firebrick/lock/sqlite";
 import type { FastifyInstance } from "fastify";
 import type { PasswordHasher } from "./auth/passwords.js";
 import type { Config } from "./config/env.js";
@@ -7,6 +10,7 @@ import type { ReadinessCheck } from "./http/health.js";
 import type { Logger } from "./observability/logger.js";
 import { type OpenedStores, openStores } from "./runtime/open-stores.js";
 import { type RunExclusive, startSessionSweeper } from "./sessions/sweeper.js";
+import { runUnderLock } from "./sessions/sweeper-lock.js";
 import type { SqliteDatabase } from "./storage/sqlite.js";
 import type { Clock } from "./stores/types.js";
 import type { UsageRecorder } from "./stores/usage.js";
@@ -96,7 +100,7 @@ export async function startServer(
   refresh.unref();
   const sweeper = startSessionSweeper({
     stores: () => router.all().map(({ stores }) => stores.sessions),
-    runExclusive: options.runExclusive ?? ((task) => task()),
+    runExclusive: options.runExclusive ?? runUnderLock(sweeperLock(opened)),
     clock,
     onError: (error) => logger.error({ err: error }, "session sweep failed"),
   });
@@ -131,4 +135,14 @@ export async function startServer(
     await opened.close();
     throw error;
   }
+}
+
+/**
+ * Instances that share a Firestore project coordinate through it; without Firestore they can only share
+ * the SQLite file (processes on one host), so the lock lives there.
+ */
+function sweeperLock(opened: OpenedStores): LockFunction {
+  return opened.firestore
+    ? createLock(createFirestoreBackend(opened.firestore))
+    : createLock(createSqliteBackend(opened.sqlite));
 }

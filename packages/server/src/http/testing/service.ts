@@ -2,6 +2,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
+import type { Firestore } from "@google-cloud/firestore";
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from "fastify";
 import { testFirestore } from "../../../../../test/firestore.js";
 import { createPasswordHasher, type PasswordHasher } from "../../auth/passwords.js";
@@ -53,6 +54,7 @@ export interface TestService {
   clock: TestClock;
   usage: UsageTally;
   sqlite: SqliteDatabase;
+  firestore: Firestore | null;
   /** Two tenants, each with one user per role and one device. */
   t1: TenantFixture;
   t2: TenantFixture;
@@ -190,6 +192,7 @@ export async function startTestService(
     clock,
     usage,
     sqlite,
+    firestore,
     t1,
     t2,
     request,
