@@ -6,8 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../config/env.js";
 import { createLogger } from "../observability/logger.js";
 import { startServer } from "../server.js";
+import { tokenHash } from "../sessions/tokens.js";
 import { ENDPOINTS } from "./testing/endpoints.js";
-import { startTestService, type TestService, testPasswords } from "./testing/service.js";
+import { PASSWORD, startTestService, type TestService, testPasswords } from "./testing/service.js";
 
 describe("the API description", () => {
   let service: TestService;
@@ -38,6 +39,63 @@ describe("the API description", () => {
       in: "header",
       name: expect.stringMatching(/^x-bas-tenant$/i),
     });
+  });
+});
+
+describe("logs", () => {
+  it("never contain a password, a session or device token, or a hash, even at trace level", async () => {
+    let logged = "";
+    const logger = createLogger(
+      "trace",
+      new Writable({
+        write(chunk, _e, done) {
+          logged += chunk;
+          done();
+        },
+      }),
+    );
+    const service = await startTestService("sqlite", { withoutFirestore: true, logger });
+    try {
+      const session = await service.login("t1", "admin");
+      await service.request({
+        method: "POST",
+        url: "/api/auth/login",
+        tenant: "t1",
+        payload: { username: "admin", password: "wrong-password-123" },
+      });
+      const created = (
+        await service.request({
+          method: "POST",
+          url: "/api/devices",
+          tenant: "t1",
+          session,
+          payload: { name: "AHU" },
+        })
+      ).json();
+      await service.request({
+        method: "POST",
+        url: `/api/devices/${created.device.id}/telemetry`,
+        tenant: "t1",
+        headers: { authorization: `Bearer ${created.token}` },
+        payload: { points: [{ timestamp_ms: service.clock.now, metrics: { t: 1 } }] },
+      });
+      const user = await service.router.stores.users.get("t1", service.t1.users.admin.id);
+      const device = await service.router.stores.devices.get("t1", created.device.id);
+      expect(logged.length).toBeGreaterThan(0);
+      for (const secret of [
+        PASSWORD,
+        "wrong-password-123",
+        session,
+        tokenHash(session),
+        created.token,
+        device!.token_hash,
+        user!.password_hash,
+      ]) {
+        expect(logged).not.toContain(secret);
+      }
+    } finally {
+      await service.close();
+    }
   });
 });
 

@@ -9,7 +9,7 @@ import { createPasswordHasher, type PasswordHasher } from "../../auth/passwords.
 import type { LoginLimits } from "../../auth/routes.js";
 import { FlagsState, sqliteFlagsPersistence } from "../../flags/flags.js";
 import { routeStores, type StoreRouter } from "../../flags/store-router.js";
-import { createLogger } from "../../observability/logger.js";
+import { createLogger, type Logger } from "../../observability/logger.js";
 import type { SessionPolicy } from "../../sessions/manager.js";
 import { openSqlite, type SqliteDatabase } from "../../storage/sqlite.js";
 import { SQLITE_MIGRATIONS } from "../../storage/sqlite-migrations.js";
@@ -78,6 +78,8 @@ export interface TestServiceOptions {
   firestoreFlags?: boolean;
   /** Build the service with no Firestore at all (SQLite only). */
   withoutFirestore?: boolean;
+  /** Defaults to a silent one. */
+  logger?: Logger;
 }
 
 const silent = () =>
@@ -119,7 +121,7 @@ export async function startTestService(
     flags: () => flags.current(),
   });
   const passwords = testPasswords();
-  const app = await buildApp({ logger: silent(), readiness: [] });
+  const app = await buildApp({ logger: options.logger ?? silent(), readiness: [] });
   const ctx = await registerApi(app, {
     router,
     flags,
