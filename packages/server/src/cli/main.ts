@@ -1,8 +1,11 @@
 import { Command, CommanderError } from "commander";
 import { ConfigError } from "../config/env.js";
+import { registerBootstrap } from "./commands/bootstrap.js";
 import { registerDevices } from "./commands/devices.js";
+import { registerIndexes } from "./commands/indexes.js";
 import { registerServe } from "./commands/serve.js";
 import { registerTenants } from "./commands/tenants.js";
+import { registerTtl } from "./commands/ttl.js";
 import { registerUsers } from "./commands/users.js";
 import { CommandFailed, UsageError } from "./errors.js";
 
@@ -13,13 +16,13 @@ export function buildProgram(): Command {
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride();
   registerServe(program);
+  registerBootstrap(program);
+  registerIndexes(program);
+  registerTtl(program);
   registerTenants(program);
   registerUsers(program);
   registerDevices(program);
-  for (const command of program.commands) {
-    command.exitOverride();
-    for (const sub of command.commands) sub.exitOverride();
-  }
+  for (const command of program.commands) command.exitOverride();
   return program;
 }
 
