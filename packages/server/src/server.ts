@@ -3,6 +3,7 @@ import { createFirestoreBackend } from "@firebrick/lock/firestore";
 import { createSqliteBackend } from "@firebrick/lock/sqlite";
 import type { FastifyInstance } from "fastify";
 import type { PasswordHasher } from "./auth/passwords.js";
+import { bootstrapDocumentCheck } from "./bootstrap/index.js";
 import type { Config } from "./config/env.js";
 import { registerApi } from "./http/api.js";
 import { buildApp } from "./http/app.js";
@@ -63,12 +64,25 @@ export async function startServer(
   readiness.push(...(options.readiness ?? []));
   if (opened.firestore) {
     const firestore = opened.firestore;
-    readiness.push({
-      name: "firestore",
-      check: async () => {
-        await firestore.collection("tenants").limit(1).get();
+    // Firestore gates readiness only while an area is routed to it; the bootstrap document must then be
+    // at this build's schema version (fail closed: an unprovisioned project is not ready).
+    const inUse = () =>
+      (["auth", "audit", "telemetry"] as const).some((area) => router.backendOf(area) === "firestore");
+    const bootstrap = bootstrapDocumentCheck(firestore);
+    readiness.push(
+      {
+        name: "firestore",
+        check: async () => {
+          if (inUse()) await firestore.collection("tenants").limit(1).get();
+        },
       },
-    });
+      {
+        name: bootstrap.name,
+        check: async () => {
+          if (inUse()) await bootstrap.check();
+        },
+      },
+    );
   }
   const app = await buildApp({
     logger,

@@ -3,6 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { emulatorHost, uniqueProjectId } from "../../../../test/firestore.js";
+import { DEFAULT_BOOTSTRAP_CONFIG, reconcileBootstrapDocument } from "../bootstrap/index.js";
 import { loadConfig } from "../config/env.js";
 import { createLogger } from "../observability/logger.js";
 import { startServer } from "../server.js";
@@ -148,5 +150,39 @@ describe("startServer", () => {
     });
     await again.close();
     expect(printed).toHaveLength(1);
+  });
+
+  it("reports each area's store in /readyz and, with an area on Firestore, fails until the bootstrap document is compatible", async () => {
+    const projectId = uniqueProjectId("readyz");
+    const config = loadConfig({
+      FIREBRICK_DATA_DIR: mkdtempSync(join(tmpdir(), "firebrick-readyz-")),
+      PORT: "0",
+      FIRESTORE_EMULATOR_HOST: emulatorHost(),
+      GOOGLE_CLOUD_PROJECT: projectId,
+      USE_FIRESTORE_AUDIT: "1",
+    });
+    const server = await startServer(config, quiet(), { passwords: testPasswords(), print: () => undefined });
+    try {
+      const before = await fetch(`${server.url}/readyz`);
+      expect(before.status).toBe(503);
+      const body = await before.json();
+      expect(body.stores).toEqual({ auth: "sqlite", audit: "firestore", telemetry: "sqlite" });
+      expect(body.checks.bootstrap).toMatchObject({
+        status: "failed",
+        reason: expect.stringContaining("missing"),
+      });
+      await reconcileBootstrapDocument(server.stores.firestore!, DEFAULT_BOOTSTRAP_CONFIG, {
+        preflight: false,
+      });
+      const after = await fetch(`${server.url}/readyz`);
+      expect(after.status).toBe(200);
+      expect((await after.json()).checks).toEqual({
+        sqlite: { status: "ok" },
+        firestore: { status: "ok" },
+        bootstrap: { status: "ok" },
+      });
+    } finally {
+      await server.close();
+    }
   });
 });
