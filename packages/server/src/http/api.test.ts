@@ -33,6 +33,10 @@ describe("the API description", () => {
     }
     const login = document.paths["/api/auth/login"].post;
     expect(login.requestBody.content["application/json"].schema.required).toEqual(["username", "password"]);
+    const read =
+      document.paths["/api/devices/{id}/telemetry"].get.responses["200"].content["application/json"].schema;
+    expect(Object.keys(read.properties)).toEqual(["points", "next_cursor"]);
+    expect(document.paths["/api/devices"].post.responses["201"]).toBeDefined();
     expect(document.paths["/api/devices/{id}/telemetry"].post.security).toContainEqual({
       tenant: [],
       device: [],
