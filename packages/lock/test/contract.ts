@@ -115,6 +115,22 @@ export function describeLockBackendContract(name: string, setup: () => Promise<C
         expect(await backend.isLocked({ key })).toBe(false);
       });
 
+      it("lets another process release and extend a lock by its lockId alone", async () => {
+        await ensure();
+        const key = freshKey();
+        const lock = await backend.acquire({ key, ttlMs: 10_000 });
+        if (!lock.ok) throw new Error("not acquired");
+        const other = await subject.open({ now: clock.now });
+        expect(await other.extend({ lockId: lock.lockId, ttlMs: 20_000 })).toEqual({
+          ok: true,
+          expiresAtMs: clock.now() + 20_000,
+        });
+        expect((await other.lookup({ lockId: lock.lockId }))?.fence).toBe(lock.fence);
+        expect(await other.release({ lockId: lock.lockId })).toEqual({ ok: true });
+        expect(await backend.isLocked({ key })).toBe(false);
+        expect(await backend.release({ lockId: lock.lockId })).toEqual({ ok: false });
+      });
+
       it("declares its capabilities: fencing, client time", async () => {
         await ensure();
         expect(backend.capabilities).toMatchObject({ supportsFencing: true, timeAuthority: "client" });

@@ -1,4 +1,4 @@
-import type { Firestore } from "@google-cloud/firestore";
+import type { DocumentReference, Firestore } from "@google-cloud/firestore";
 import { makeStorageKey } from "../common/crypto.js";
 import { LockError } from "../common/errors.js";
 import { consoleLockLogger } from "../common/logger.js";
@@ -14,6 +14,12 @@ export interface FirestoreBackendOptions {
   fenceCollection?: string;
   /** Let `isLocked()` delete an expired lock document it comes across, in the background (default false). */
   cleanupInIsLocked?: boolean;
+  /**
+   * How acquire guards its read-then-write (default `optimistic`): `optimistic` reads without a transaction
+   * and commits writes conditioned on the documents' update times; `pessimistic` reads inside the
+   * transaction, as the seed spec does (racing acquirers then hold read locks and can stall each other).
+   */
+  concurrency?: "optimistic" | "pessimistic";
   /** Receives fence-threshold and duplicate-lockId warnings (default: `console.warn`). */
   logger?: LockLogger;
   /**
@@ -25,9 +31,12 @@ export interface FirestoreBackendOptions {
 
 export interface FirestoreContext {
   readonly db: Firestore;
+  /** Where this process put the locks it acquired (see `LockIdHints`). */
+  readonly hints: LockIdHints;
   readonly collection: string;
   readonly fenceCollection: string;
   readonly cleanupInIsLocked: boolean;
+  readonly concurrency: "optimistic" | "pessimistic";
   readonly logger: LockLogger;
   readonly now: () => number;
 }
@@ -55,12 +64,19 @@ export function resolveFirestoreConfig(
   // collection path, no cleanup can reach a fence counter.
   return {
     db,
+    hints: new LockIdHints(),
     collection,
     fenceCollection,
     cleanupInIsLocked: options.cleanupInIsLocked ?? false,
+    concurrency: resolveConcurrency(options.concurrency),
     logger: options.logger ?? consoleLockLogger,
     now: options.now ?? Date.now,
   };
+}
+
+function resolveConcurrency(value: unknown): "optimistic" | "pessimistic" {
+  if (value === undefined || value === "optimistic" || value === "pessimistic") return value ?? "optimistic";
+  throw new LockError("InvalidArgument", 'concurrency must be "optimistic" or "pessimistic"');
 }
 
 /** A collection path: an odd number of non-empty segments, none `.`, `..` or `__reserved__`. */
@@ -94,4 +110,32 @@ export function lockDocumentId(key: string): string {
 export function fenceDocumentId(key: string): string {
   const baseKey = makeStorageKey("", key, FIRESTORE_DOC_ID_LIMIT, 0);
   return makeStorageKey("", `fence:${baseKey}`, FIRESTORE_DOC_ID_LIMIT, 0);
+}
+
+/**
+ * lockId → lock document, for the locks this backend instance acquired. A lockId is written to exactly one
+ * document (the one acquire created), so release and extend can go straight to it and skip the lockId
+ * query; the transaction still re-reads the document and checks `lockId` and liveness, so a stale hint only
+ * costs a `{ ok: false }`. A lockId released elsewhere, or one this process never saw, takes the query
+ * path. Bounded: the oldest hints go first.
+ */
+export class LockIdHints {
+  private readonly refs = new Map<string, DocumentReference>();
+  constructor(private readonly capacity = 10_000) {}
+
+  remember(lockId: string, ref: DocumentReference): void {
+    this.refs.set(lockId, ref);
+    if (this.refs.size > this.capacity) {
+      const oldest = this.refs.keys().next().value;
+      if (oldest !== undefined) this.refs.delete(oldest);
+    }
+  }
+
+  get(lockId: string): DocumentReference | undefined {
+    return this.refs.get(lockId);
+  }
+
+  forget(lockId: string): void {
+    this.refs.delete(lockId);
+  }
 }

@@ -10,7 +10,7 @@ import type { LockDocument } from "../types.js";
 
 /**
  * Resets the TTL of the lock held by `lockId` to `ttlMs` from now (reset, not add), if it is still live.
- * Lookup and transaction as in `release`; the new `expiresAtMs` is computed from `Date.now()` captured
+ * Finds the document (hint or query) and runs the transaction as in `release`; the new `expiresAtMs` is computed from `Date.now()` captured
  * inside the transaction and returned, so that heartbeats schedule on the stored value (ADR-010).
  */
 export async function extend(ctx: FirestoreContext, opts: LockOp & { ttlMs: number }): Promise<ExtendResult> {
@@ -19,13 +19,17 @@ export async function extend(ctx: FirestoreContext, opts: LockOp & { ttlMs: numb
   const { signal } = opts;
   checkAborted(signal);
   return withErrorMapping(async () => {
-    const found = await findLockByLockId(ctx, lockId);
-    checkAborted(signal);
-    if (!found) return { ok: false };
-    const ref = found.ref as DocumentReference<LockDocument>;
-    return ctx.db.runTransaction(async (trx): Promise<ExtendResult> => {
+    let ref = ctx.hints.get(lockId) as DocumentReference<LockDocument> | undefined;
+    if (!ref) {
+      const found = await findLockByLockId(ctx, lockId);
       checkAborted(signal);
-      const snapshot = await trx.get(ref);
+      if (!found) return { ok: false };
+      ref = found.ref as DocumentReference<LockDocument>;
+    }
+    const target = ref;
+    const result = await ctx.db.runTransaction(async (trx): Promise<ExtendResult> => {
+      checkAborted(signal);
+      const snapshot = await trx.get(target);
       checkAborted(signal);
       const nowMs = ctx.now();
       const data = snapshot.data();
@@ -34,8 +38,10 @@ export async function extend(ctx: FirestoreContext, opts: LockOp & { ttlMs: numb
       if (!isLive(data.expiresAtMs, nowMs, TIME_TOLERANCE_MS)) return { ok: false };
       const expiresAtMs = nowMs + ttlMs;
       checkAborted(signal);
-      trx.update(ref, { expiresAtMs });
+      trx.update(target, { expiresAtMs });
       return { ok: true, expiresAtMs };
     });
+    if (!result.ok) ctx.hints.forget(lockId);
+    return result;
   });
 }

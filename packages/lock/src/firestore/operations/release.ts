@@ -11,7 +11,8 @@ import type { LockDocument } from "../types.js";
 /**
  * Releases the lock held by `lockId`.
  *
- * The document is found by a plain query on the `lockId` index (no `.limit(1)`; duplicates are detected),
+ * The document is the one this backend's acquire created (a `LockIdHints` entry), or else is found by a
+ * plain query on the `lockId` index (no `.limit(1)`; duplicates are detected),
  * then a transaction reads that one document by id and deletes it only if it still carries this lockId
  * (explicit ownership check, ADR-003) and is live by `Date.now()` taken inside the transaction. No query
  * runs inside the transaction, so releases of different keys never wait for each other.
@@ -21,6 +22,11 @@ export async function release(ctx: FirestoreContext, opts: LockOp): Promise<Rele
   const { signal } = opts;
   checkAborted(signal);
   return withErrorMapping(async () => {
+    const hint = ctx.hints.get(lockId) as DocumentReference<LockDocument> | undefined;
+    if (hint) {
+      ctx.hints.forget(lockId);
+      return releaseDocument(ctx, hint, lockId, signal);
+    }
     const found = await findLockByLockId(ctx, lockId);
     checkAborted(signal);
     if (!found) return { ok: false };

@@ -1,7 +1,6 @@
 import { existsSync } from "node:fs";
 import type { Command } from "commander";
 import { loadConfig } from "../../config/env.js";
-import { createFirestoreClient } from "../../firestore/client.js";
 import { WriteBudget } from "../../migrate/budget.js";
 import { compareTelemetry } from "../../migrate/compare.js";
 import { generateLegacyFixture } from "../../migrate/fixture.js";
@@ -10,6 +9,7 @@ import { backfillAuditJob, backfillTelemetryJob, migrateUsersJob } from "../../m
 import { terminalProgress } from "../../migrate/progress.js";
 import { Retrier } from "../../migrate/retry.js";
 import { firestoreJobRuntime, recordCompareResult } from "../../migrate/runtime.js";
+import { createFirestoreClient } from "../../runtime/open-stores.js";
 import { openSqlite } from "../../storage/sqlite.js";
 import { SQLITE_MIGRATIONS } from "../../storage/sqlite-migrations.js";
 import { createFirestoreStores, createSqliteStores } from "../../stores/index.js";
