@@ -5,9 +5,11 @@ import type { FastifyInstance } from "fastify";
 import type { PasswordHasher } from "./auth/passwords.js";
 import { bootstrapDocumentCheck } from "./bootstrap/index.js";
 import type { Config } from "./config/env.js";
+import { createControlPlane } from "./gcp/select.js";
 import { registerApi } from "./http/api.js";
 import { buildApp } from "./http/app.js";
 import type { ReadinessCheck } from "./http/health.js";
+import { telemetryFlipGate } from "./migrate/cutover.js";
 import type { Logger } from "./observability/logger.js";
 import { type OpenedStores, openStores } from "./runtime/open-stores.js";
 import { type RunExclusive, startSessionSweeper } from "./sessions/sweeper.js";
@@ -103,6 +105,14 @@ export async function startServer(
     cookieSecure: config.cookieSecure,
     deviceWritesPerMinute: config.deviceWritesPerMinute,
     ...(options.passwords && { passwords: options.passwords }),
+    ...(opened.firestore && {
+      telemetryFlipGate: telemetryFlipGate(opened.firestore, () =>
+        // The emulator has no index management: its queries never wait for an index.
+        config.firestore.emulatorHost || !config.firestore.projectId
+          ? null
+          : createControlPlane("rest", config.firestore.projectId),
+      ),
+    }),
   });
   const refresh = setInterval(() => {
     try {

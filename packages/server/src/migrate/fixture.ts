@@ -67,7 +67,8 @@ export async function generateLegacyFixture(
     const format = FORMATS[i % FORMATS.length]!;
     const username = `user${i}`;
     const password = `pw-${username}-${Math.floor(random() * 1e6)}`;
-    const role: Role = i % tenants.length === i % 3 ? "admin" : i % 2 === 0 ? "operator" : "viewer";
+    // The first user of each tenant is its admin (with a legacy hash: the cutover must keep admins able to sign in).
+    const role: Role = i < tenants.length ? "admin" : i % 2 === 0 ? "operator" : "viewer";
     const password_hash = await legacyHash(format, password, random);
     const user = await stores.users.create(tenant, {
       username,
@@ -77,7 +78,8 @@ export async function generateLegacyFixture(
       needs_rehash: format !== "current",
     });
     // The old app used integer ids; rows imported from it kept them (only newer rows have UUIDs).
-    const id = format === "current" ? user.id : String(1000 + i);
+    // Admins are kept on UUIDs so that the service can sign them in before the cutover too.
+    const id = format === "current" || role === "admin" ? user.id : String(1000 + i);
     if (id !== user.id) renameUser.run(id, user.id);
     manifest.users.push({ tenant, id, username, password, role, format });
   }
@@ -143,9 +145,7 @@ async function legacyHash(format: HashFormat, password: string, random: () => nu
     case "legacy":
       return random() < 0.5
         ? `pbkdf2:sha256:1000$${salt}$${pbkdf2Sync(password, salt, 1000, 32, "sha256").toString("hex")}`
-        : `sha256$${salt}$${createHash("sha256")
-            .update(salt + password)
-            .digest("hex")}`;
+        : `sha256$${salt}$${createHmac("sha256", salt).update(password).digest("hex")}`;
     default:
       return createHash("md5").update(password).digest("hex");
   }

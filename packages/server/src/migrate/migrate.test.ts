@@ -76,6 +76,7 @@ describe("firebrick migrate users", () => {
     for (const tenant of tenants) expect(await world.target.tenants.get(tenant)).not.toBeNull();
     for (const device of devices)
       expect(await world.target.devices.get(device.tenant, device.id)).not.toBeNull();
+    expect(users.some((user) => !isUuidV4(user.id))).toBe(true);
     for (const user of users) {
       const migrated = await world.target.users.getByUsername(user.tenant, user.username);
       if (user.format === "unsalted") {
@@ -84,7 +85,7 @@ describe("firebrick migrate users", () => {
       }
       expect(migrated).not.toBeNull();
       expect(isUuidV4(migrated!.id)).toBe(true);
-      if (user.format === "current") expect(migrated!.id).toBe(user.id);
+      if (isUuidV4(user.id)) expect(migrated!.id).toBe(user.id);
       else expect(migrated!.id).not.toBe(user.id); // a legacy integer id received a UUIDv4
       expect(migrated!.needs_rehash).toBe(user.format === "legacy");
       expect(migrated!.role).toBe(user.role);

@@ -50,6 +50,7 @@ export function openStores(
     sqlite: createSqliteStores(sqlite, storeOptions),
     firestore: firestore ? createFirestoreStores(firestore, storeOptions) : null,
     flags: () => flags.current(),
+    ...(options.clock && { clock: options.clock }),
   });
   return {
     sqlite,
