@@ -1,6 +1,4 @@
-import { createLock, type LockFunction } from "@firebrick/lock";
-import { createFirestoreBackend } from "@firebrick/lock/firestore";
-import { createSqliteBackend } from "@firebrick/lock/sqlite";
+import { createLock } from "@firebrick/lock";
 import type { FastifyInstance } from "fastify";
 import type { PasswordHasher } from "./auth/passwords.js";
 import { bootstrapDocumentCheck } from "./bootstrap/index.js";
@@ -12,6 +10,7 @@ import type { ReadinessCheck } from "./http/health.js";
 import { telemetryFlipGate } from "./migrate/cutover.js";
 import type { Logger } from "./observability/logger.js";
 import { type OpenedStores, openStores } from "./runtime/open-stores.js";
+import { serviceLocks } from "./runtime/service-locks.js";
 import { type RunExclusive, startSessionSweeper } from "./sessions/sweeper.js";
 import { runUnderLock } from "./sessions/sweeper-lock.js";
 import type { SqliteDatabase } from "./storage/sqlite.js";
@@ -124,7 +123,7 @@ export async function startServer(
   refresh.unref();
   const sweeper = startSessionSweeper({
     stores: () => router.all().map(({ stores }) => stores.sessions),
-    runExclusive: options.runExclusive ?? runUnderLock(sweeperLock(opened)),
+    runExclusive: options.runExclusive ?? runUnderLock(createLock(serviceLocks(opened).backend)),
     clock,
     onError: (error) => logger.error({ err: error }, "session sweep failed"),
   });
@@ -159,14 +158,4 @@ export async function startServer(
     await opened.close();
     throw error;
   }
-}
-
-/**
- * Instances that share a Firestore project coordinate through it; without Firestore they can only share
- * the SQLite file (processes on one host), so the lock lives there.
- */
-function sweeperLock(opened: OpenedStores): LockFunction {
-  return opened.firestore
-    ? createLock(createFirestoreBackend(opened.firestore))
-    : createLock(createSqliteBackend(opened.sqlite));
 }

@@ -3,6 +3,7 @@ import { ConfigError } from "../config/env.js";
 import { registerBootstrap } from "./commands/bootstrap.js";
 import { registerDevices } from "./commands/devices.js";
 import { registerIndexes } from "./commands/indexes.js";
+import { registerLocks } from "./commands/locks.js";
 import { registerMigrate } from "./commands/migrate.js";
 import { registerServe } from "./commands/serve.js";
 import { registerTenants } from "./commands/tenants.js";
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
   registerUsers(program);
   registerDevices(program);
   registerMigrate(program);
+  registerLocks(program);
   for (const command of program.commands) command.exitOverride();
   return program;
 }
