@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import type { Config } from "./config/env.js";
+import { dashboardPlugin } from "./dashboard/plugin.js";
 import { buildApp } from "./http/app.js";
 import type { Logger } from "./observability/logger.js";
 import { openSqlite, type SqliteDatabase } from "./storage/sqlite.js";
@@ -29,6 +30,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     ],
   });
   try {
+    await app.register(dashboardPlugin, { tenantHeader: config.tenantHeader });
     const url = await app.listen({ host: config.host, port: config.port });
     return {
       app,
