@@ -1,6 +1,7 @@
 import { Command, CommanderError } from "commander";
 import { ConfigError } from "../config/env.js";
 import { registerServe } from "./commands/serve.js";
+import { registerSimulate } from "./commands/simulate.js";
 import { CommandFailed, UsageError } from "./errors.js";
 
 /** The `firebrick` command line. Exit status: 0 success, 1 failed check or operation, 2 bad usage or configuration. */
@@ -10,6 +11,7 @@ export function buildProgram(): Command {
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride();
   registerServe(program);
+  registerSimulate(program);
   for (const command of program.commands) command.exitOverride();
   return program;
 }
