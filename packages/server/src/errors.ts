@@ -6,6 +6,8 @@ export const ERRORS = {
   VALIDATION_FAILED: { status: 400, message: "The request is not valid." },
   TENANT_REQUIRED: { status: 400, message: "The tenant header is required." },
   UNAUTHENTICATED: { status: 401, message: "Authentication is required." },
+  // One message for every failed login (unknown user, wrong password, refused legacy hash…).
+  INVALID_CREDENTIALS: { status: 401, message: "Invalid username or password." },
   FORBIDDEN: { status: 403, message: "You are not allowed to do this." },
   TENANT_MISMATCH: { status: 403, message: "The tenant does not match." },
   NOT_FOUND: { status: 404, message: "Not found." },

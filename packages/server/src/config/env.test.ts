@@ -11,6 +11,7 @@ describe("loadConfig", () => {
       firestore: { projectId: undefined, emulatorHost: undefined },
       tenantHeader: "x-bas-tenant",
       deviceWritesPerMinute: 5,
+      cookieSecure: true,
       logLevel: "info",
     });
   });
@@ -27,6 +28,7 @@ describe("loadConfig", () => {
       FIRESTORE_EMULATOR_HOST: "127.0.0.1:8681",
       TENANT_ID_HEADER: "X-Tenant",
       DEVICE_WRITES_PER_MINUTE: "12",
+      FIREBRICK_COOKIE_SECURE: "0",
       FIREBRICK_LOG_LEVEL: "debug",
     });
     expect(config).toMatchObject({
@@ -37,6 +39,7 @@ describe("loadConfig", () => {
       firestore: { projectId: "bas-prod-1", emulatorHost: "127.0.0.1:8681" },
       tenantHeader: "x-tenant",
       deviceWritesPerMinute: 12,
+      cookieSecure: false,
       logLevel: "debug",
     });
   });
