@@ -1,8 +1,12 @@
 import { join } from "node:path";
 import { text } from "node:stream/consumers";
 import type { Command } from "commander";
+import { createPasswordHasher } from "../../auth/passwords.js";
 import { loadConfig } from "../../config/env.js";
+import { createLogger } from "../../observability/logger.js";
+import { type RunningServer, startServer } from "../../server.js";
 import { ApiRequestError, FirebrickApiClient } from "../../simulator/api-client.js";
+import { DEMO_LOGIN, ensureDemoAdmin } from "../../simulator/demo-admin.js";
 import { DeviceTokenFile } from "../../simulator/device-tokens.js";
 import { type Credentials, ensureDevices, simulate } from "../../simulator/simulator.js";
 import { CommandFailed, UsageError } from "../errors.js";
@@ -13,9 +17,10 @@ interface SimulateOptions {
   url?: string;
   username?: string;
   passwordStdin?: boolean;
-  interval: string;
+  interval?: string;
   writesPerMinute?: string;
-  backfill: string;
+  backfill?: string;
+  serve?: boolean;
   duration?: string;
   seed: string;
   tokensFile?: string;
@@ -62,8 +67,7 @@ export function registerSimulate(program: Command): void {
     )
     .option(
       "--interval <seconds>",
-      "seconds between a device's readings (stretched to fit the write limit)",
-      "5",
+      "seconds between a device's readings, stretched to fit the write limit (default 5; 2 with --serve)",
     )
     .option(
       "--writes-per-minute <n>",
@@ -71,39 +75,68 @@ export function registerSimulate(program: Command): void {
     )
     .option(
       "--backfill <n>",
-      "historical readings per device posted at start (at most half the minute's budget)",
-      "0",
+      "past readings per device posted at start, at most half the minute's budget (default 0; 100 with --serve)",
     )
     .option("--duration <seconds>", "stop after this long (default: run until Ctrl-C)")
     .option("--seed <n>", "seed of the simulated physics", "1")
+    .option(
+      "--serve",
+      "the one-command demo: also start a server (SQLite in the data dir, DEVICE_WRITES_PER_MINUTE 600 " +
+        "unless set) with tenant demo and an admin demo / firebrick-demo",
+    )
     .option(
       "--tokens-file <path>",
       "where device tokens are kept (default $FIREBRICK_DATA_DIR/simulator-devices.json)",
     )
     .action(async (options: SimulateOptions) => {
       const config = loadConfig(process.env);
+      const serve = options.serve === true;
       const count = integerOption("--devices", options.devices, 1, 1000);
-      const intervalMs = secondsOption("--interval", options.interval, 0.1);
+      const intervalMs = secondsOption("--interval", options.interval ?? (serve ? "2" : "5"), 0.1);
+      // The demo's server is ours, so it can have a budget that makes the chart move; a real server's is
+      // whatever its operator set, which --writes-per-minute must then repeat.
+      const demoBudget = serve && process.env.DEVICE_WRITES_PER_MINUTE === undefined ? "600" : undefined;
       const writesPerMinute = integerOption(
         "--writes-per-minute",
-        options.writesPerMinute ?? String(config.deviceWritesPerMinute),
+        options.writesPerMinute ?? demoBudget ?? String(config.deviceWritesPerMinute),
         1,
         100_000,
       );
-      const backfill = integerOption("--backfill", options.backfill, 0, 10_000);
+      const backfill = integerOption("--backfill", options.backfill ?? (serve ? "100" : "0"), 0, 10_000);
       const seed = integerOption("--seed", options.seed, 0, 2 ** 31);
       const durationMs =
         options.duration === undefined ? null : secondsOption("--duration", options.duration, 0.1);
-      const baseUrl = options.url ?? `http://127.0.0.1:${config.port}`;
+      if (serve && options.url !== undefined)
+        throw new UsageError("--serve starts its own server: drop --url");
+      let baseUrl = options.url ?? `http://127.0.0.1:${config.port}`;
       try {
         new URL(baseUrl);
       } catch {
         throw new UsageError(`--url must be an http(s) URL (got ${JSON.stringify(baseUrl)})`);
       }
-      if (!/^[A-Za-z0-9._-]{1,128}$/.test(options.tenant)) {
+      if (!/^[A-Za-z0-9_-]{1,128}$/.test(options.tenant)) {
         throw new UsageError(`--tenant must be a tenant id (got ${JSON.stringify(options.tenant)})`);
       }
-      const credentials = await readCredentials(options);
+      let credentials = serve ? null : await readCredentials(options);
+      let tenant = options.tenant;
+
+      let server: RunningServer | null = null;
+      if (serve) {
+        const logLevel = process.env.FIREBRICK_LOG_LEVEL === undefined ? "warn" : config.logLevel;
+        server = await startServer(
+          { ...config, deviceWritesPerMinute: writesPerMinute },
+          createLogger(logLevel),
+        );
+        await ensureDemoAdmin(server.stores.router.stores, createPasswordHasher());
+        baseUrl = server.url;
+        tenant = DEMO_LOGIN.tenant;
+        credentials = { username: DEMO_LOGIN.username, password: DEMO_LOGIN.password };
+        console.log(
+          `\nFirebrick demo: open ${server.url}/ and sign in with tenant "${DEMO_LOGIN.tenant}", ` +
+            `username "${DEMO_LOGIN.username}", password "${DEMO_LOGIN.password}".\n` +
+            `SQLite data in ${config.dataDir}; telemetry limit ${writesPerMinute} points per device per minute.\n`,
+        );
+      }
 
       const api = new FirebrickApiClient({
         baseUrl,
@@ -128,7 +161,7 @@ export function registerSimulate(program: Command): void {
         });
         const effectiveMs = Math.max(intervalMs, Math.ceil(60_000 / writesPerMinute));
         console.log(
-          `simulating ${devices.length} device(s) in tenant ${options.tenant} on ${baseUrl}: a reading every ` +
+          `simulating ${devices.length} device(s) in tenant ${tenant} on ${baseUrl}: a reading every ` +
             `${effectiveMs / 1000} s per device (limit ${writesPerMinute}/min); Ctrl-C to stop`,
         );
         let sinceReport = 0;
@@ -164,6 +197,7 @@ export function registerSimulate(program: Command): void {
         if (timer) clearTimeout(timer);
         process.off("SIGINT", stop);
         process.off("SIGTERM", stop);
+        await server?.close();
       }
     });
 }
