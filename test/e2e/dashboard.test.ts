@@ -180,9 +180,18 @@ describe("dashboard in headless Chromium", () => {
     const users = await page.locator("#audit-table tbody td:nth-child(4)").allTextContents();
     expect(new Set(users)).toEqual(new Set([DEMO_LOGIN.username]));
 
-    // The flags, as switches, off on SQLite.
+    // Targets read as names: the simulator's devices, created by the demo admin.
+    await page.getByLabel("Action", { exact: true }).fill("device.create");
+    await page.getByRole("button", { name: "Apply" }).click();
+    await expect
+      .poll(() => page.locator("#audit-table tbody td:nth-child(5)").allTextContents())
+      .toContain("device Zone 1.01 Reception");
+
+    // The flags, as switches: off, and disabled with the reason given, since this server has no Firestore.
     const telemetry = page.getByRole("switch", { name: "Telemetry on Firestore" });
     expect(await telemetry.isChecked()).toBe(false);
+    expect(await telemetry.isDisabled()).toBe(true);
+    expect(await page.locator("#flags-note").textContent()).toContain("Firestore is not configured");
     await page.context().close();
   });
 

@@ -27,6 +27,8 @@ export function createAdminView(app) {
   let shown = 0;
   /** @type {Map<string, string>} user id → username, for readable rows */
   let usernames = new Map();
+  /** @type {Map<string, string>} device id → name */
+  let deviceNames = new Map();
   /** @type {Record<string, boolean>} */
   let savedFlags = {};
 
@@ -53,8 +55,9 @@ export function createAdminView(app) {
     flagsSave.disabled = true;
     $("flags-error").hidden = true;
     try {
-      savedFlags = await api.setFlags(currentFlags());
-      renderFlags(savedFlags);
+      const described = await api.setFlags(currentFlags());
+      savedFlags = described.flags;
+      renderFlags(savedFlags, described.firestoreConfigured);
       bind("flags-status").textContent = "Saved";
       loadAudit(true);
     } catch (error) {
@@ -113,7 +116,7 @@ export function createAdminView(app) {
       entry.action ?? "—",
       outcome || "—",
       user,
-      entry.target ?? "—",
+      describeTarget(entry.target),
       entry.ip ?? "—",
     ];
     cells.forEach((text, index) => {
@@ -130,9 +133,28 @@ export function createAdminView(app) {
       } else cell.textContent = String(text);
       if (index === 0) cell.className = "nowrap";
       if (index === 3 && entry.user_id) cell.title = entry.user_id;
+      if (index === 4 && entry.target) cell.title = entry.target;
       row.append(cell);
     });
     return row;
+  }
+
+  /** `device:<id>` and `user:<id>` read better as names; the raw target stays in the tooltip. */
+  function describeTarget(target) {
+    if (!target) return "—";
+    const [kind, id] = String(target).split(/:(.*)/s);
+    if (kind === "device" && deviceNames.has(id)) return `device ${deviceNames.get(id)}`;
+    if (kind === "user" && usernames.has(id)) return `user ${usernames.get(id)}`;
+    return String(target);
+  }
+
+  async function loadDevices() {
+    try {
+      const { devices } = await api.devices();
+      deviceNames = new Map(devices.map((device) => [String(device.id), String(device.name ?? device.id)]));
+    } catch {
+      // Names only make rows easier to read; ids are shown otherwise.
+    }
   }
 
   async function loadUsers() {
@@ -166,7 +188,10 @@ export function createAdminView(app) {
     return Object.keys(current).some((name) => current[name] !== savedFlags[name]);
   }
 
-  function renderFlags(flags) {
+  /** Without Firestore an area cannot move there: its switch is disabled and the panel says why. */
+  function renderFlags(flags, firestoreConfigured) {
+    const note = $("flags-note");
+    note.hidden = firestoreConfigured !== false;
     const names = Object.keys(flags).sort(
       (a, b) => Object.keys(FLAG_TEXT).indexOf(a) - Object.keys(FLAG_TEXT).indexOf(b),
     );
@@ -192,6 +217,7 @@ export function createAdminView(app) {
         input.id = `flag-${name}`;
         input.name = name;
         input.checked = Boolean(flags[name]);
+        input.disabled = firestoreConfigured === false && !flags[name];
         input.setAttribute("aria-describedby", help.id);
         row.append(text, input);
         return row;
@@ -202,8 +228,9 @@ export function createAdminView(app) {
 
   async function loadFlags() {
     try {
-      savedFlags = await api.flags();
-      renderFlags(savedFlags);
+      const described = await api.flags();
+      savedFlags = described.flags;
+      renderFlags(savedFlags, described.firestoreConfigured);
     } catch (error) {
       if (error.status === 403) showForbidden(error);
       else app.reportError(error, "The flags could not be loaded");
@@ -214,7 +241,7 @@ export function createAdminView(app) {
     async enter() {
       $("admin-forbidden").hidden = true;
       $("admin-content").hidden = false;
-      await loadUsers();
+      await Promise.all([loadUsers(), loadDevices()]);
       await Promise.all([loadAudit(true), loadFlags()]);
     },
     leave() {},

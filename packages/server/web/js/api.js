@@ -134,17 +134,22 @@ export const api = {
     const body = await request("GET", "/api/users?limit=100");
     return body.users ?? body.items ?? [];
   },
+  /** @returns {Promise<{ flags: Record<string, boolean>, firestoreConfigured: boolean | null }>} */
   async flags() {
-    const body = await request("GET", "/api/admin/flags");
-    return unwrapFlags(body);
+    return describeFlags(await request("GET", "/api/admin/flags"));
   },
   async setFlags(flags) {
-    const body = await request("PUT", "/api/admin/flags", flags);
-    return unwrapFlags(body);
+    return describeFlags(await request("PUT", "/api/admin/flags", flags));
   },
 };
 
 /** Flags may come bare (`{ telemetry: true }`) or wrapped (`{ flags: { … } }`); keep the booleans. */
+function describeFlags(body) {
+  const configured =
+    body && typeof body.firestore_configured === "boolean" ? body.firestore_configured : null;
+  return { flags: unwrapFlags(body), firestoreConfigured: configured };
+}
+
 function unwrapFlags(body) {
   const source = body && typeof body.flags === "object" && body.flags !== null ? body.flags : body;
   /** @type {Record<string, boolean>} */
