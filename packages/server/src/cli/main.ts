@@ -1,7 +1,10 @@
 import { Command, CommanderError } from "commander";
 import { ConfigError } from "../config/env.js";
+import { registerDevices } from "./commands/devices.js";
 import { registerServe } from "./commands/serve.js";
 import { registerSimulate } from "./commands/simulate.js";
+import { registerTenants } from "./commands/tenants.js";
+import { registerUsers } from "./commands/users.js";
 import { CommandFailed, UsageError } from "./errors.js";
 
 /** The `firebrick` command line. Exit status: 0 success, 1 failed check or operation, 2 bad usage or configuration. */
@@ -11,8 +14,14 @@ export function buildProgram(): Command {
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride();
   registerServe(program);
+  registerTenants(program);
+  registerUsers(program);
+  registerDevices(program);
   registerSimulate(program);
-  for (const command of program.commands) command.exitOverride();
+  for (const command of program.commands) {
+    command.exitOverride();
+    for (const sub of command.commands) sub.exitOverride();
+  }
   return program;
 }
 

@@ -52,6 +52,28 @@ const TelemetryQuery = Type.Object(
   { additionalProperties: false },
 );
 
+/**
+ * Fastify's validator coerces types ("21.5" → 21.5) so that query strings work; in a reading that would
+ * store a string the device never meant as a number. Telemetry values and timestamps must be JSON numbers.
+ */
+async function rejectCoercibleValues(request: { body: unknown }): Promise<void> {
+  const points = (request.body as { points?: unknown } | null)?.points;
+  if (!Array.isArray(points)) return;
+  for (const [index, point] of points.entries()) {
+    if (typeof point !== "object" || point === null) continue;
+    const { timestamp_ms, metrics } = point as { timestamp_ms?: unknown; metrics?: unknown };
+    if (timestamp_ms !== undefined && typeof timestamp_ms !== "number") {
+      throw new AppError("VALIDATION_FAILED", `points/${index}/timestamp_ms must be a number`);
+    }
+    if (typeof metrics !== "object" || metrics === null) continue;
+    for (const [name, value] of Object.entries(metrics)) {
+      if (typeof value !== "number") {
+        throw new AppError("VALIDATION_FAILED", `points/${index}/metrics/${name} must be a number`);
+      }
+    }
+  }
+}
+
 function publicPoint(point: TelemetryPoint) {
   return { timestamp_ms: point.timestamp_ms, metrics: point.metrics };
 }
@@ -70,6 +92,7 @@ export function registerTelemetryRoutes(
     {
       bodyLimit: MAX_WRITE_BYTES,
       config: { security: { auth: "session_or_device", roles: WRITERS } },
+      preValidation: rejectCoercibleValues,
       schema: {
         tags: ["telemetry"],
         summary: "Write points (device bearer token, or an operator's session)",
