@@ -85,8 +85,8 @@ afterAll(async () => {
   await server?.close();
 });
 
-async function newPage(): Promise<Page> {
-  const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+async function newPage(options: { timezoneId?: string } = {}): Promise<Page> {
+  const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, ...options });
   const page = await context.newPage();
   page.on("pageerror", (error) => {
     throw error;
@@ -148,6 +148,26 @@ describe("dashboard in headless Chromium", () => {
 
     expect(apiRequests.length).toBeGreaterThan(0);
     expect(apiRequests.filter((request) => request.tenant !== DEMO_LOGIN.tenant)).toEqual([]);
+    await page.context().close();
+  });
+
+  it("keeps UTC in the data and shows times in the viewer's own time zone", async () => {
+    // India is UTC+05:30: a half-hour offset cannot be mistaken for UTC or for the machine's zone.
+    const page = await newPage({ timezoneId: "Asia/Kolkata" });
+    await signIn(page, DEMO_LOGIN.username, DEMO_LOGIN.password);
+    const chart = page.locator("#chart .u-over");
+    await chart.waitFor({ timeout: 10_000 });
+    const box = (await chart.boundingBox())!;
+    await page.mouse.move(box.x + box.width - 2, box.y + box.height / 2);
+    const legendTime = page.locator("#chart .u-legend .u-series").first().locator(".u-value");
+    const time = /(\d{1,2}):(\d{2}):(\d{2})\s?([ap]m)/i;
+    await expect.poll(() => legendTime.textContent()).toMatch(time);
+    const [, hour, minute, , meridiem] = (await legendTime.textContent())!.match(time)!;
+    const shown = ((Number(hour) % 12) + (meridiem!.toLowerCase() === "pm" ? 12 : 0)) * 60 + Number(minute);
+    const now = new Date();
+    const kolkata = (now.getUTCHours() * 60 + now.getUTCMinutes() + 330) % 1440;
+    const distance = Math.min(Math.abs(shown - kolkata), 1440 - Math.abs(shown - kolkata));
+    expect(distance).toBeLessThanOrEqual(3);
     await page.context().close();
   });
 

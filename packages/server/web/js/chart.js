@@ -32,7 +32,8 @@ export class LiveChart {
     this.key = key;
     const { label, unit } = describeMetric(metric);
     const series = [
-      {},
+      // Readings are seconds apart: the legend shows seconds too (in the viewer's zone, as the axis).
+      { value: "{YYYY}-{MM}-{DD} {h}:{mm}:{ss}{aa}" },
       {
         label: unit ? `${label} (${unit})` : label,
         stroke: LINE,
