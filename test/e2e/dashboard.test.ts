@@ -229,6 +229,47 @@ describe("dashboard in headless Chromium", () => {
     await page.context().close();
   });
 
+  it("works from the keyboard alone: sign in, pick a device, change metric, sign out", async () => {
+    const page = await newPage();
+    await page.goto(server.url);
+    // The page puts the focus in the first field by itself.
+    await expect.poll(() => page.evaluate(() => document.activeElement?.id)).toBe("login-tenant");
+    await page.keyboard.type(DEMO_LOGIN.tenant);
+    await page.keyboard.press("Tab");
+    await page.keyboard.type(DEMO_LOGIN.username);
+    await page.keyboard.press("Tab");
+    await page.keyboard.type(DEMO_LOGIN.password);
+    await page.keyboard.press("Enter");
+    const devices = page.locator("#device-list button");
+    await devices.first().waitFor({ timeout: 10_000 });
+
+    // Arrow keys move through the device list; Enter opens the device.
+    await devices.first().focus();
+    await page.keyboard.press("ArrowDown");
+    await page.keyboard.press("ArrowDown");
+    await page.keyboard.press("Enter");
+    await expect.poll(() => page.locator("#chart-title").textContent()).toBe("Zone 1.03 Meeting room");
+
+    // The metrics are a radio group: arrows change the metric.
+    await page.locator("#metric-picker input:checked").waitFor({ state: "attached", timeout: 10_000 });
+    await page.locator("#metric-picker input:checked").focus();
+    await page.keyboard.press("ArrowRight");
+    await expect
+      .poll(() => page.locator("#metric-picker input:checked").getAttribute("value"))
+      .toBe("setpoint_c");
+
+    await page.getByRole("button", { name: "Sign out" }).focus();
+    await page.keyboard.press("Enter");
+    await expect.poll(() => page.locator("#login-error").textContent()).toBe("You have signed out.");
+    // Signed out on the server too: the session cookie no longer opens the API.
+    const me = await page.evaluate(async () => {
+      const response = await fetch("/api/auth/me", { headers: { "x-bas-tenant": "demo" } });
+      return response.status;
+    });
+    expect(me).toBe(401);
+    await page.context().close();
+  });
+
   it("refuses a wrong password with one generic message, and sends an expired session back to sign-in", async () => {
     const page = await newPage();
     await signIn(page, DEMO_LOGIN.username, "not the password");
