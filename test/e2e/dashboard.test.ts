@@ -23,7 +23,8 @@ const VIEWER = { username: "viewer", password: "viewer-password" };
 const DEVICES = 6;
 
 let server: RunningServer;
-let browser: Browser;
+/** Launched by the first test that needs it: a missing Chromium then fails every test, none is skipped. */
+let browser: Promise<Browser> | undefined;
 let simulation: Promise<unknown>;
 const stopSimulation = new AbortController();
 
@@ -75,18 +76,18 @@ beforeAll(async () => {
     seed: 7,
     signal: stopSimulation.signal,
   });
-  browser = await launchChromium();
 }, 60_000);
 
 afterAll(async () => {
   stopSimulation.abort();
   await simulation?.catch(() => {});
-  await browser?.close();
+  await (await browser?.catch(() => null))?.close();
   await server?.close();
 });
 
 async function newPage(options: { timezoneId?: string } = {}): Promise<Page> {
-  const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, ...options });
+  browser ??= launchChromium();
+  const context = await (await browser).newContext({ viewport: { width: 1440, height: 900 }, ...options });
   const page = await context.newPage();
   page.on("pageerror", (error) => {
     throw error;
