@@ -92,7 +92,8 @@ export class LiveChart {
 
   #size() {
     const width = Math.max(280, Math.floor(this.container.clientWidth));
-    const height = Math.max(220, Math.min(420, Math.floor(width * 0.42)));
+    // Fit a laptop screen: the readout above and the statistics below stay in view.
+    const height = Math.max(220, Math.min(420, Math.floor(width * 0.42), window.innerHeight - 420));
     return { width, height };
   }
 
