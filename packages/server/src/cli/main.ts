@@ -1,9 +1,12 @@
 import { Command, CommanderError } from "commander";
 import { ConfigError } from "../config/env.js";
+import { registerBootstrap } from "./commands/bootstrap.js";
 import { registerDevices } from "./commands/devices.js";
+import { registerIndexes } from "./commands/indexes.js";
 import { registerServe } from "./commands/serve.js";
 import { registerSimulate } from "./commands/simulate.js";
 import { registerTenants } from "./commands/tenants.js";
+import { registerTtl } from "./commands/ttl.js";
 import { registerUsers } from "./commands/users.js";
 import { CommandFailed, UsageError } from "./errors.js";
 
@@ -17,6 +20,9 @@ export function buildProgram(): Command {
   registerTenants(program);
   registerUsers(program);
   registerDevices(program);
+  registerBootstrap(program);
+  registerIndexes(program);
+  registerTtl(program);
   registerSimulate(program);
   for (const command of program.commands) {
     command.exitOverride();
