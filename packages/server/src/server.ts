@@ -1,5 +1,9 @@
+import { createLock, type LockFunction } from "@firebrick/lock";
+import { createFirestoreBackend } from "@firebrick/lock/firestore";
+import { createSqliteBackend } from "@firebrick/lock/sqlite";
 import type { FastifyInstance } from "fastify";
 import type { PasswordHasher } from "./auth/passwords.js";
+import { bootstrapDocumentCheck } from "./bootstrap/index.js";
 import type { Config } from "./config/env.js";
 import { dashboardPlugin } from "./dashboard/plugin.js";
 import { registerApi } from "./http/api.js";
@@ -8,8 +12,10 @@ import type { ReadinessCheck } from "./http/health.js";
 import type { Logger } from "./observability/logger.js";
 import { type OpenedStores, openStores } from "./runtime/open-stores.js";
 import { type RunExclusive, startSessionSweeper } from "./sessions/sweeper.js";
+import { runUnderLock } from "./sessions/sweeper-lock.js";
 import type { SqliteDatabase } from "./storage/sqlite.js";
 import type { Clock } from "./stores/types.js";
+import type { UsageRecorder } from "./stores/usage.js";
 import { ensureFirstRun } from "./tenancy/first-run.js";
 
 export interface RunningServer {
@@ -28,6 +34,10 @@ export interface ServerOptions {
   print?: (text: string) => void;
   /** Runs the session sweeper under the cluster-wide lock (see `sessions/sweeper.ts`). */
   runExclusive?: RunExclusive;
+  /** Receives every store call's billed reads and writes (metrics, per-request logs). */
+  usage?: UsageRecorder;
+  /** More readiness checks, e.g. the Firestore bootstrap document's schema compatibility. */
+  readiness?: ReadinessCheck[];
   /** How often flags are re-read, so that a change made through another instance arrives here too. */
   flagsRefreshMs?: number;
 }
@@ -42,7 +52,7 @@ export async function startServer(
   options: ServerOptions = {},
 ): Promise<RunningServer> {
   const clock = options.clock ?? Date.now;
-  const opened = openStores(config, { clock });
+  const opened = openStores(config, { clock, ...(options.usage && { usage: options.usage }) });
   const { router, flags } = opened;
   const readiness: ReadinessCheck[] = [
     {
@@ -52,14 +62,28 @@ export async function startServer(
       },
     },
   ];
+  readiness.push(...(options.readiness ?? []));
   if (opened.firestore) {
     const firestore = opened.firestore;
-    readiness.push({
-      name: "firestore",
-      check: async () => {
-        await firestore.collection("tenants").limit(1).get();
+    // Firestore gates readiness only while an area is routed to it; the bootstrap document must then be
+    // at this build's schema version (fail closed: an unprovisioned project is not ready).
+    const inUse = () =>
+      (["auth", "audit", "telemetry"] as const).some((area) => router.backendOf(area) === "firestore");
+    const bootstrap = bootstrapDocumentCheck(firestore);
+    readiness.push(
+      {
+        name: "firestore",
+        check: async () => {
+          if (inUse()) await firestore.collection("tenants").limit(1).get();
+        },
       },
-    });
+      {
+        name: bootstrap.name,
+        check: async () => {
+          if (inUse()) await bootstrap.check();
+        },
+      },
+    );
   }
   const app = await buildApp({
     logger,
@@ -92,7 +116,7 @@ export async function startServer(
   refresh.unref();
   const sweeper = startSessionSweeper({
     stores: () => router.all().map(({ stores }) => stores.sessions),
-    runExclusive: options.runExclusive ?? ((task) => task()),
+    runExclusive: options.runExclusive ?? runUnderLock(sweeperLock(opened)),
     clock,
     onError: (error) => logger.error({ err: error }, "session sweep failed"),
   });
@@ -127,4 +151,14 @@ export async function startServer(
     await opened.close();
     throw error;
   }
+}
+
+/**
+ * Instances that share a Firestore project coordinate through it; without Firestore they can only share
+ * the SQLite file (processes on one host), so the lock lives there.
+ */
+function sweeperLock(opened: OpenedStores): LockFunction {
+  return opened.firestore
+    ? createLock(createFirestoreBackend(opened.firestore))
+    : createLock(createSqliteBackend(opened.sqlite));
 }

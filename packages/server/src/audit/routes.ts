@@ -2,7 +2,7 @@ import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import type { FastifyInstance } from "fastify";
 import { Type } from "typebox";
 import { ADMIN, type ServiceContext } from "../http/context.js";
-import { Cursor } from "../http/schemas.js";
+import { Cursor, NextCursor } from "../http/schemas.js";
 
 /** `GET /api/audit`: the tenant's audit log, newest first (admin). */
 export function registerAuditRoutes(app: FastifyInstance, ctx: ServiceContext): void {
@@ -22,6 +22,25 @@ export function registerAuditRoutes(app: FastifyInstance, ctx: ServiceContext): 
           },
           { additionalProperties: false },
         ),
+        response: {
+          200: Type.Object({
+            entries: Type.Array(
+              Type.Object({
+                id: Type.String(),
+                action: Type.String(),
+                user_id: Type.Union([Type.String(), Type.Null()]),
+                timestamp_ms: Type.Integer(),
+                outcome: Type.String(),
+                target: Type.Union([Type.String(), Type.Null()]),
+                ip: Type.Union([Type.String(), Type.Null()]),
+                user_agent: Type.Union([Type.String(), Type.Null()]),
+                details: Type.Object({}, { additionalProperties: true }),
+                source: Type.String(),
+              }),
+            ),
+            next_cursor: NextCursor,
+          }),
+        },
       },
     },
     async (request) => {

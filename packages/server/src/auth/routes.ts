@@ -4,7 +4,7 @@ import { Type } from "typebox";
 import { recordAudit } from "../audit/recorder.js";
 import { AppError } from "../errors.js";
 import { ANY_ROLE, SESSION_COOKIE, type ServiceContext } from "../http/context.js";
-import { AnyPassword, NewPassword, publicUser, Username } from "../http/schemas.js";
+import { AnyPassword, NewPassword, PublicUser, publicUser, Username } from "../http/schemas.js";
 import { clientInfo } from "../http/security.js";
 import { clearSessionCookie, setSessionCookie } from "../sessions/cookie.js";
 import { tokenHash } from "../sessions/tokens.js";
@@ -66,7 +66,9 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: ServiceContext, li
       schema: {
         tags: ["auth"],
         summary: "Sign in; sets the session cookie",
+        security: [{ tenant: [] }],
         body: Type.Object({ username: Username, password: AnyPassword }, { additionalProperties: false }),
+        response: { 200: Type.Object({ user: PublicUser, expires_at: Type.Integer() }) },
       },
     },
     async (request, reply) => {
@@ -121,7 +123,19 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: ServiceContext, li
 
   api.get(
     "/api/auth/me",
-    { config: session, schema: { tags: ["auth"], summary: "The signed-in user" } },
+    {
+      config: session,
+      schema: {
+        tags: ["auth"],
+        summary: "The signed-in user",
+        response: {
+          200: Type.Object({
+            user: PublicUser,
+            session: Type.Object({ created_at: Type.Integer(), expires_at: Type.Integer() }),
+          }),
+        },
+      },
+    },
     async (request) => {
       const { user, session: current } = sessionOf(request);
       return {
@@ -133,7 +147,28 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: ServiceContext, li
 
   api.get(
     "/api/auth/sessions",
-    { config: session, schema: { tags: ["auth"], summary: "The signed-in user's sessions" } },
+    {
+      config: session,
+      schema: {
+        tags: ["auth"],
+        summary: "The signed-in user's sessions",
+        response: {
+          200: Type.Object({
+            sessions: Type.Array(
+              Type.Object({
+                id: Type.String({ description: "a prefix of the stored session id (not the token)" }),
+                current: Type.Boolean(),
+                created_at: Type.Integer(),
+                last_seen_at: Type.Integer(),
+                expires_at: Type.Integer(),
+                user_agent: Type.Union([Type.String(), Type.Null()]),
+                ip: Type.Union([Type.String(), Type.Null()]),
+              }),
+            ),
+          }),
+        },
+      },
+    },
     async (request) => {
       const { user, session: current } = sessionOf(request);
       const sessions = await ctx.router.stores.sessions.listByUser(request.tenant, user.id);

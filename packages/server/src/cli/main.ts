@@ -17,17 +17,14 @@ export function buildProgram(): Command {
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride();
   registerServe(program);
-  registerTenants(program);
-  registerUsers(program);
-  registerDevices(program);
   registerBootstrap(program);
   registerIndexes(program);
   registerTtl(program);
+  registerTenants(program);
+  registerUsers(program);
+  registerDevices(program);
   registerSimulate(program);
-  for (const command of program.commands) {
-    command.exitOverride();
-    for (const sub of command.commands) sub.exitOverride();
-  }
+  for (const command of program.commands) command.exitOverride();
   return program;
 }
 

@@ -4,7 +4,7 @@ import { Type } from "typebox";
 import { recordAudit } from "../audit/recorder.js";
 import { AppError } from "../errors.js";
 import { ADMIN, ANY_ROLE, type ServiceContext } from "../http/context.js";
-import { Cursor, IdParams } from "../http/schemas.js";
+import { Cursor, IdParams, NextCursor, PublicDevice } from "../http/schemas.js";
 import { denyCrossTenant } from "../http/security.js";
 import { newOpaqueToken, tokenHash } from "../sessions/tokens.js";
 import type { Device } from "../stores/types.js";
@@ -64,6 +64,7 @@ export function registerDeviceRoutes(
       schema: {
         tags: ["devices"],
         summary: "List the tenant's devices",
+        response: { 200: Type.Object({ devices: Type.Array(PublicDevice), next_cursor: NextCursor }) },
         querystring: Type.Object(
           {
             limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
@@ -90,6 +91,9 @@ export function registerDeviceRoutes(
         tags: ["devices"],
         summary: "Register a device; its bearer token is in this response only",
         body: Type.Object({ name: DeviceName }, { additionalProperties: false }),
+        response: {
+          201: Type.Object({ device: PublicDevice, token: Type.String({ description: "shown once" }) }),
+        },
       },
     },
     async (request, reply) => {
@@ -109,7 +113,15 @@ export function registerDeviceRoutes(
 
   api.get(
     "/api/devices/:id",
-    { config: reader, schema: { tags: ["devices"], summary: "One device", params: IdParams } },
+    {
+      config: reader,
+      schema: {
+        tags: ["devices"],
+        summary: "One device",
+        params: IdParams,
+        response: { 200: Type.Object({ device: PublicDevice }) },
+      },
+    },
     async (request) => ({
       device: publicDevice(await ownedDevice(ctx, directory, request, request.params.id)),
     }),
@@ -143,6 +155,9 @@ export function registerDeviceRoutes(
         tags: ["devices"],
         summary: "Rotate the device's token; the old one stops working at once",
         params: IdParams,
+        response: {
+          200: Type.Object({ device: PublicDevice, token: Type.String({ description: "shown once" }) }),
+        },
       },
     },
     async (request) => {

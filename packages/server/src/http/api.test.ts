@@ -3,11 +3,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { emulatorHost, uniqueProjectId } from "../../../../test/firestore.js";
+import { DEFAULT_BOOTSTRAP_CONFIG, reconcileBootstrapDocument } from "../bootstrap/index.js";
 import { loadConfig } from "../config/env.js";
 import { createLogger } from "../observability/logger.js";
 import { startServer } from "../server.js";
+import { tokenHash } from "../sessions/tokens.js";
 import { ENDPOINTS } from "./testing/endpoints.js";
-import { startTestService, type TestService, testPasswords } from "./testing/service.js";
+import { PASSWORD, startTestService, type TestService, testPasswords } from "./testing/service.js";
 
 describe("the API description", () => {
   let service: TestService;
@@ -30,10 +33,75 @@ describe("the API description", () => {
     }
     const login = document.paths["/api/auth/login"].post;
     expect(login.requestBody.content["application/json"].schema.required).toEqual(["username", "password"]);
+    const read =
+      document.paths["/api/devices/{id}/telemetry"].get.responses["200"].content["application/json"].schema;
+    expect(Object.keys(read.properties)).toEqual(["points", "next_cursor"]);
+    expect(document.paths["/api/devices"].post.responses["201"]).toBeDefined();
+    expect(document.paths["/api/devices/{id}/telemetry"].post.security).toContainEqual({
+      tenant: [],
+      device: [],
+    });
     expect(document.components.securitySchemes.tenant).toMatchObject({
       in: "header",
       name: expect.stringMatching(/^x-bas-tenant$/i),
     });
+  });
+});
+
+describe("logs", () => {
+  it("never contain a password, a session or device token, or a hash, even at trace level", async () => {
+    let logged = "";
+    const logger = createLogger(
+      "trace",
+      new Writable({
+        write(chunk, _e, done) {
+          logged += chunk;
+          done();
+        },
+      }),
+    );
+    const service = await startTestService("sqlite", { withoutFirestore: true, logger });
+    try {
+      const session = await service.login("t1", "admin");
+      await service.request({
+        method: "POST",
+        url: "/api/auth/login",
+        tenant: "t1",
+        payload: { username: "admin", password: "wrong-password-123" },
+      });
+      const created = (
+        await service.request({
+          method: "POST",
+          url: "/api/devices",
+          tenant: "t1",
+          session,
+          payload: { name: "AHU" },
+        })
+      ).json();
+      await service.request({
+        method: "POST",
+        url: `/api/devices/${created.device.id}/telemetry`,
+        tenant: "t1",
+        headers: { authorization: `Bearer ${created.token}` },
+        payload: { points: [{ timestamp_ms: service.clock.now, metrics: { t: 1 } }] },
+      });
+      const user = await service.router.stores.users.get("t1", service.t1.users.admin.id);
+      const device = await service.router.stores.devices.get("t1", created.device.id);
+      expect(logged.length).toBeGreaterThan(0);
+      for (const secret of [
+        PASSWORD,
+        "wrong-password-123",
+        session,
+        tokenHash(session),
+        created.token,
+        device!.token_hash,
+        user!.password_hash,
+      ]) {
+        expect(logged).not.toContain(secret);
+      }
+    } finally {
+      await service.close();
+    }
   });
 });
 
@@ -86,5 +154,39 @@ describe("startServer", () => {
     });
     await again.close();
     expect(printed).toHaveLength(1);
+  });
+
+  it("reports each area's store in /readyz and, with an area on Firestore, fails until the bootstrap document is compatible", async () => {
+    const projectId = uniqueProjectId("readyz");
+    const config = loadConfig({
+      FIREBRICK_DATA_DIR: mkdtempSync(join(tmpdir(), "firebrick-readyz-")),
+      PORT: "0",
+      FIRESTORE_EMULATOR_HOST: emulatorHost(),
+      GOOGLE_CLOUD_PROJECT: projectId,
+      USE_FIRESTORE_AUDIT: "1",
+    });
+    const server = await startServer(config, quiet(), { passwords: testPasswords(), print: () => undefined });
+    try {
+      const before = await fetch(`${server.url}/readyz`);
+      expect(before.status).toBe(503);
+      const body = await before.json();
+      expect(body.stores).toEqual({ auth: "sqlite", audit: "firestore", telemetry: "sqlite" });
+      expect(body.checks.bootstrap).toMatchObject({
+        status: "failed",
+        reason: expect.stringContaining("missing"),
+      });
+      await reconcileBootstrapDocument(server.stores.firestore!, DEFAULT_BOOTSTRAP_CONFIG, {
+        preflight: false,
+      });
+      const after = await fetch(`${server.url}/readyz`);
+      expect(after.status).toBe(200);
+      expect((await after.json()).checks).toEqual({
+        sqlite: { status: "ok" },
+        firestore: { status: "ok" },
+        bootstrap: { status: "ok" },
+      });
+    } finally {
+      await server.close();
+    }
   });
 });

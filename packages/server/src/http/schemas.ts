@@ -1,5 +1,5 @@
 import { Type } from "typebox";
-import { ROLES } from "../stores/types.js";
+import type { Role } from "../stores/types.js";
 
 /** Shapes shared by several routes. TypeBox builds plain JSON Schema: Fastify validates with it and the
  * OpenAPI document is generated from it. */
@@ -8,8 +8,10 @@ export const IdParams = Type.Object({ id: Type.String({ format: "uuid" }) }, { a
 export const Cursor = Type.String({ minLength: 1, maxLength: 1024, description: "opaque; from next_cursor" });
 
 export const RoleSchema = Type.Union(
-  ROLES.map((role) => Type.Literal(role)),
-  { description: "admin: users, devices, audit, flags; operator: write telemetry, read; viewer: read" },
+  [Type.Literal("admin"), Type.Literal("operator"), Type.Literal("viewer")],
+  {
+    description: "admin: users, devices, audit, flags; operator: write telemetry, read; viewer: read",
+  },
 );
 
 export const Username = Type.String({
@@ -30,6 +32,16 @@ export const PublicUser = Type.Object({
   created_at: Type.Integer(),
 });
 
+export const NextCursor = Type.Union([Type.String(), Type.Null()], { description: "null at the end" });
+
+export const PublicDevice = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  tenant_id: Type.String(),
+  created_at: Type.Integer(),
+  token_rotated_at: Type.Integer(),
+});
+
 export const ErrorResponse = Type.Object({
   error: Type.Object({ code: Type.String(), message: Type.String(), request_id: Type.String() }),
 });
@@ -37,7 +49,7 @@ export const ErrorResponse = Type.Object({
 export function publicUser(user: {
   id: string;
   username: string;
-  role: string;
+  role: Role;
   tenant_id: string;
   created_at: number;
 }) {

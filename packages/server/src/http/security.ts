@@ -21,7 +21,8 @@ export function registerSecurity(app: FastifyInstance, ctx: ServiceContext, devi
   app.decorateRequest("principal", null);
 
   app.addHook("onRequest", async (request, reply) => {
-    const path = request.url.split("?", 1)[0]!;
+    // The matched route decides, with the raw path as a fallback for unmatched (404) /api requests.
+    const path = request.routeOptions.url ?? request.url.split("?", 1)[0]!;
     if (!(path === "/api" || path.startsWith("/api/")) || TENANTLESS.has(path)) return;
     const header = request.headers[ctx.tenantHeader];
     if (header === undefined) throw new AppError("TENANT_REQUIRED");

@@ -1,6 +1,10 @@
+import { createLock } from "@firebrick/lock";
+import { createFirestoreBackend } from "@firebrick/lock/firestore";
+import { createSqliteBackend } from "@firebrick/lock/sqlite";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BACKENDS, sessionCookie, startTestService, type TestService } from "../http/testing/service.js";
 import { startSessionSweeper } from "./sweeper.js";
+import { runUnderLock, SWEEPER_LOCK_KEY } from "./sweeper-lock.js";
 import { tokenHash } from "./tokens.js";
 
 const MINUTE = 60_000;
@@ -219,21 +223,32 @@ describe.each(BACKENDS)("sessions over HTTP (%s)", (backend) => {
     expect((await me(rotated)).statusCode).toBe(200);
   });
 
-  it("sweeps expired sessions only when it holds the lock", async () => {
+  it("sweeps expired sessions under @firebrick/lock, and skips the run while another instance holds the lock", async () => {
+    const backend =
+      service.backend === "firestore"
+        ? createFirestoreBackend(service.firestore!)
+        : createSqliteBackend(service.sqlite);
+    const lock = createLock(backend);
     const session = await service.login("t1", "viewer");
+    const live = await service.login("t1", "operator");
     service.clock.advance(31 * MINUTE);
-    const sessions = () => [service.router.stores.sessions];
-    const notHeld = startSessionSweeper(
-      { stores: sessions, runExclusive: async () => undefined, clock: service.clock.read },
+    expect((await me(live)).statusCode).toBe(401);
+    const fresh = await service.login("t1", "operator");
+    const sweeper = startSessionSweeper(
+      {
+        stores: () => [service.router.stores.sessions],
+        runExclusive: runUnderLock(lock),
+        clock: service.clock.read,
+      },
       false,
     );
-    expect(await notHeld.sweepOnce()).toBe(0);
+    const held = await backend.acquire({ key: SWEEPER_LOCK_KEY, ttlMs: 30_000 });
+    if (!held.ok) throw new Error("could not take the sweeper lock");
+    expect(await sweeper.sweepOnce()).toBe(0);
     expect((await service.router.stores.sessions.find("t1", tokenHash(session))).status).toBe("found");
-    const held = startSessionSweeper(
-      { stores: sessions, runExclusive: (task) => task(), clock: service.clock.read },
-      false,
-    );
-    expect(await held.sweepOnce()).toBeGreaterThanOrEqual(1);
+    await backend.release({ lockId: held.lockId });
+    expect(await sweeper.sweepOnce()).toBeGreaterThanOrEqual(1);
     expect((await service.router.stores.sessions.find("t1", tokenHash(session))).status).toBe("missing");
+    expect((await service.router.stores.sessions.find("t1", tokenHash(fresh))).status).toBe("found");
   });
 });

@@ -5,7 +5,7 @@ import type { DeviceDirectory } from "../devices/directory.js";
 import { ownedDevice } from "../devices/routes.js";
 import { AppError } from "../errors.js";
 import { ANY_ROLE, type ServiceContext, WRITERS } from "../http/context.js";
-import { Cursor, IdParams } from "../http/schemas.js";
+import { Cursor, IdParams, NextCursor } from "../http/schemas.js";
 import { TELEMETRY_RETENTION_MS, type TelemetryPoint } from "../stores/types.js";
 import { IngestLimiter } from "./ingest-limiter.js";
 
@@ -96,8 +96,13 @@ export function registerTelemetryRoutes(
       schema: {
         tags: ["telemetry"],
         summary: "Write points (device bearer token, or an operator's session)",
+        security: [
+          { tenant: [], device: [] },
+          { tenant: [], session: [] },
+        ],
         params: IdParams,
         body: TelemetryWrite,
+        response: { 202: Type.Object({ accepted: Type.Integer() }) },
       },
     },
     async (request, reply) => {
@@ -156,6 +161,17 @@ export function registerTelemetryRoutes(
         summary: "The latest points (?limit=), or a window (?from=&to=&limit=&cursor=), newest first",
         params: IdParams,
         querystring: TelemetryQuery,
+        response: {
+          200: Type.Object({
+            points: Type.Array(
+              Type.Object({
+                timestamp_ms: Type.Integer(),
+                metrics: Type.Record(Type.String(), Type.Number()),
+              }),
+            ),
+            next_cursor: NextCursor,
+          }),
+        },
       },
     },
     async (request) => {

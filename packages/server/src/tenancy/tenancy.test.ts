@@ -41,6 +41,14 @@ describe.each(BACKENDS)("tenant isolation over HTTP (%s)", (backend) => {
       expect(response.statusCode, label(endpoint)).toBe(400);
       expect(response.json().error.code, label(endpoint)).toBe("TENANT_REQUIRED");
     }
+    const unknown = await service.request({ method: "GET", url: "/api/no-such-thing", tenant: null });
+    expect(unknown.json().error.code).toBe("TENANT_REQUIRED");
+    const unknownWithTenant = await service.request({
+      method: "GET",
+      url: "/api/no-such-thing",
+      tenant: "t1",
+    });
+    expect(unknownWithTenant.json().error.code).toBe("NOT_FOUND");
     const malformed = await service.request({
       method: "GET",
       url: "/api/auth/me",

@@ -5,7 +5,16 @@ import { recordAudit } from "../audit/recorder.js";
 import { rotate, sessionOf } from "../auth/routes.js";
 import { AppError } from "../errors.js";
 import { ADMIN, type ServiceContext } from "../http/context.js";
-import { Cursor, IdParams, NewPassword, publicUser, RoleSchema, Username } from "../http/schemas.js";
+import {
+  Cursor,
+  IdParams,
+  NewPassword,
+  NextCursor,
+  PublicUser,
+  publicUser,
+  RoleSchema,
+  Username,
+} from "../http/schemas.js";
 import { denyCrossTenant } from "../http/security.js";
 import type { User } from "../stores/types.js";
 
@@ -30,6 +39,7 @@ export function registerUserRoutes(app: FastifyInstance, ctx: ServiceContext): v
       schema: {
         tags: ["users"],
         summary: "List the tenant's users",
+        response: { 200: Type.Object({ users: Type.Array(PublicUser), next_cursor: NextCursor }) },
         querystring: Type.Object(
           {
             limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
@@ -59,6 +69,7 @@ export function registerUserRoutes(app: FastifyInstance, ctx: ServiceContext): v
           { username: Username, password: NewPassword, role: RoleSchema },
           { additionalProperties: false },
         ),
+        response: { 201: Type.Object({ user: PublicUser }) },
       },
     },
     async (request, reply) => {

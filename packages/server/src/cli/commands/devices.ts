@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import { DEVICE_TOKEN_PREFIX } from "../../devices/routes.js";
 import { newOpaqueToken, tokenHash } from "../../sessions/tokens.js";
 import { UsageError } from "../errors.js";
-import { requireTenant, tenantArgument, withStores } from "./stores.js";
+import { auditFromCli, requireTenant, tenantArgument, withStores } from "./stores.js";
 
 const isControl = (char: string) => char.charCodeAt(0) < 0x20 || char.charCodeAt(0) === 0x7f;
 
@@ -27,14 +27,7 @@ export function registerDevices(program: Command): void {
           name: options.name,
           token_hash: tokenHash(token),
         });
-        await opened.router.stores.audit.append(tenant, {
-          action: "device.create",
-          outcome: "success",
-          user_id: null,
-          timestamp_ms: Date.now(),
-          target: `device:${created.id}`,
-          details: { via: "cli" },
-        });
+        await auditFromCli(opened, tenant, "device.create", created.id);
         return created;
       });
       if (options.json) {

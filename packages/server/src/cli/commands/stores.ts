@@ -29,3 +29,21 @@ export async function requireTenant(opened: OpenedStores, tenant: string): Promi
     );
   }
 }
+
+/** Operator actions through the CLI are audited like the API's, with no user and `via: "cli"`. */
+export async function auditFromCli(
+  opened: OpenedStores,
+  tenant: string,
+  action: string,
+  id: string,
+  details: Record<string, unknown> = {},
+): Promise<void> {
+  await opened.router.stores.audit.append(tenant, {
+    action,
+    outcome: "success",
+    user_id: null,
+    timestamp_ms: Date.now(),
+    target: `${action.split(".")[0]}:${id}`,
+    details: { ...details, via: "cli" },
+  });
+}

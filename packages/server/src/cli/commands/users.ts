@@ -4,7 +4,7 @@ import { createSessionManager } from "../../sessions/manager.js";
 import { ROLES, type Role, StoreConflictError } from "../../stores/types.js";
 import { CommandFailed, UsageError } from "../errors.js";
 import { readNewPassword } from "./password-input.js";
-import { requireTenant, tenantArgument, withStores } from "./stores.js";
+import { auditFromCli, requireTenant, tenantArgument, withStores } from "./stores.js";
 
 const USERNAME = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
 
@@ -35,7 +35,13 @@ export function registerUsers(program: Command): void {
         await requireTenant(opened, tenant);
         const stored = await createPasswordHasher().hash(password);
         try {
-          return await opened.router.stores.users.create(tenant, { username, role: options.role, ...stored });
+          const created = await opened.router.stores.users.create(tenant, {
+            username,
+            role: options.role,
+            ...stored,
+          });
+          await auditFromCli(opened, tenant, "user.create", created.id, { role: created.role });
+          return created;
         } catch (error) {
           if (error instanceof StoreConflictError)
             throw new CommandFailed(`user ${JSON.stringify(username)} exists already in ${tenant}`);
@@ -87,7 +93,9 @@ export function registerUsers(program: Command): void {
           users: () => stores.users,
           clock: Date.now,
         });
-        return sessions.revokeAllForUser(tenant, user.id);
+        const revoked = await sessions.revokeAllForUser(tenant, user.id);
+        await auditFromCli(opened, tenant, "user.update", user.id, { changed: ["role"], role: options.role });
+        return revoked;
       });
       console.log(`${username} in ${tenant} is now ${options.role} (${revoked} session(s) revoked)`);
     });

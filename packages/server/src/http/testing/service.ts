@@ -2,13 +2,14 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
+import type { Firestore } from "@google-cloud/firestore";
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from "fastify";
 import { testFirestore } from "../../../../../test/firestore.js";
 import { createPasswordHasher, type PasswordHasher } from "../../auth/passwords.js";
 import type { LoginLimits } from "../../auth/routes.js";
 import { FlagsState, sqliteFlagsPersistence } from "../../flags/flags.js";
 import { routeStores, type StoreRouter } from "../../flags/store-router.js";
-import { createLogger } from "../../observability/logger.js";
+import { createLogger, type Logger } from "../../observability/logger.js";
 import type { SessionPolicy } from "../../sessions/manager.js";
 import { openSqlite, type SqliteDatabase } from "../../storage/sqlite.js";
 import { SQLITE_MIGRATIONS } from "../../storage/sqlite-migrations.js";
@@ -53,6 +54,7 @@ export interface TestService {
   clock: TestClock;
   usage: UsageTally;
   sqlite: SqliteDatabase;
+  firestore: Firestore | null;
   /** Two tenants, each with one user per role and one device. */
   t1: TenantFixture;
   t2: TenantFixture;
@@ -76,6 +78,8 @@ export interface TestServiceOptions {
   firestoreFlags?: boolean;
   /** Build the service with no Firestore at all (SQLite only). */
   withoutFirestore?: boolean;
+  /** Defaults to a silent one. */
+  logger?: Logger;
 }
 
 const silent = () =>
@@ -117,7 +121,7 @@ export async function startTestService(
     flags: () => flags.current(),
   });
   const passwords = testPasswords();
-  const app = await buildApp({ logger: silent(), readiness: [] });
+  const app = await buildApp({ logger: options.logger ?? silent(), readiness: [] });
   const ctx = await registerApi(app, {
     router,
     flags,
@@ -190,6 +194,7 @@ export async function startTestService(
     clock,
     usage,
     sqlite,
+    firestore,
     t1,
     t2,
     request,

@@ -1,0 +1,4 @@
+export type * from "../common/types.js";
+export { createSqliteBackend, createSqliteLockAdmin } from "./backend.js";
+export type { SqliteBackendOptions } from "./config.js";
+export { mapSqliteError } from "./errors.js";
