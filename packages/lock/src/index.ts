@@ -23,6 +23,7 @@ export {
   type LockContext,
   type LockFunction,
   type LockOptions,
+  lock,
 } from "./common/lock.js";
 export {
   type LockEvent,

@@ -5,6 +5,7 @@ import { makeStorageKey } from "../src/common/crypto.js";
 import {
   createFirestoreBackend,
   createFirestoreLockAdmin,
+  createLock,
   fenceDocumentId,
   fencedWrite,
   lockDocumentId,
@@ -169,6 +170,56 @@ describe("Firestore AbortSignal in flight", () => {
     const pending = backend.acquire({ key, ttlMs: 10_000, signal: controller.signal });
     controller.abort();
     await expectLockError(pending, "Aborted");
+    expect(await backend.isLocked({ key })).toBe(false);
+  });
+
+  it("aborts release, extend, isLocked and lookup whose signal fires while they are under way", async () => {
+    const backend = createFirestoreBackend(db);
+    const key = freshKey();
+    const lock = await backend.acquire({ key, ttlMs: 10_000 });
+    if (!lock.ok) throw new Error("not acquired");
+    const inFlight = (start: (signal: AbortSignal) => Promise<unknown>) => {
+      const controller = new AbortController();
+      const pending = start(controller.signal);
+      controller.abort();
+      return pending;
+    };
+    await expectLockError(
+      inFlight((signal) => backend.release({ lockId: lock.lockId, signal })),
+      "Aborted",
+    );
+    await expectLockError(
+      inFlight((signal) => backend.extend({ lockId: lock.lockId, ttlMs: 60_000, signal })),
+      "Aborted",
+    );
+    await expectLockError(
+      inFlight((signal) => backend.isLocked({ key, signal })),
+      "Aborted",
+    );
+    await expectLockError(
+      inFlight((signal) => backend.lookup({ lockId: lock.lockId, signal })),
+      "Aborted",
+    );
+    // Nothing was written: the lock is still held with its original expiry.
+    expect((await backend.lookup({ key }))?.expiresAtMs).toBe(lock.expiresAtMs);
+    expect(await backend.release({ lockId: lock.lockId })).toEqual({ ok: true });
+  });
+});
+
+describe("lock() on Firestore", () => {
+  it("runs the critical section with a fence that fencedWrite accepts, extending and then releasing", async () => {
+    const backend = createFirestoreBackend(db);
+    const lock = createLock(db);
+    const key = freshKey();
+    const ref = db.collection("resources").doc(freshKey().replaceAll(":", "-"));
+    const outcome = await lock(
+      async ({ fence, signal, extend }) => {
+        expect((await extend()).ok).toBe(true);
+        return fencedWrite(db, ref, fence, { owner: "me" }, { signal });
+      },
+      { key, ttlMs: 10_000, autoExtend: true },
+    );
+    expect(outcome).toEqual({ ok: true });
     expect(await backend.isLocked({ key })).toBe(false);
   });
 });

@@ -158,6 +158,20 @@ describe("lock()", () => {
   });
 });
 
+describe("shortcuts", () => {
+  it("lock(backend, fn, options) and the SQLite createLock(database) run fn under the lock", async () => {
+    const { lock } = await import("../src/index.js");
+    const { createLock: createSqliteLock } = await import("../src/sqlite/index.js");
+    const key = freshKey();
+    expect(await lock(backend, async () => backend.isLocked({ key }), { key })).toBe(true);
+    const events: LockEvent[] = [];
+    const onSqlite = createSqliteLock(db, { onEvent: (e) => events.push(e) });
+    expect(await onSqlite(({ fence }) => fence, { key })).toBe("000000000000002");
+    expect(events).toHaveLength(1);
+    expect(await backend.isLocked({ key })).toBe(false);
+  });
+});
+
 describe("lock() auto-extension", () => {
   it("keeps extending while fn runs, so the stored expiry moves forward", async () => {
     const key = freshKey();

@@ -86,7 +86,7 @@ export function createLock<C extends BackendCapabilities>(
       keyHash: hashKey(key),
     };
     const started = performance.now();
-    let acquired: AcquireOk<C>;
+    let acquired: AcquireOk<C> & { requestedAt: number };
     try {
       acquired = await acquireWithRetries(backend, key, ttlMs, options, event);
     } catch (error) {
@@ -103,7 +103,7 @@ export function createLock<C extends BackendCapabilities>(
     const heldSince = performance.now();
     event.acquireMs = heldSince - started;
     event.fence = acquired.fence;
-    const hold = new Hold(backend, acquired.lockId, ttlMs, heartbeat, event);
+    const hold = new Hold(backend, acquired.lockId, ttlMs, acquired.requestedAt, heartbeat, event);
     const signal = options.signal ? AbortSignal.any([hold.lost.signal, options.signal]) : hold.lost.signal;
     try {
       const result = await fn({
@@ -136,7 +136,7 @@ async function acquireWithRetries<C extends BackendCapabilities>(
   ttlMs: number,
   options: LockOptions,
   event: LockRunEvent,
-): Promise<AcquireOk<C>> {
+): Promise<AcquireOk<C> & { requestedAt: number }> {
   const settings = { ...LOCK_DEFAULTS, ...options.acquisition };
   const deadline = performance.now() + settings.timeoutMs;
   for (let attempt = 0; ; attempt++) {
@@ -145,11 +145,13 @@ async function acquireWithRetries<C extends BackendCapabilities>(
       throw new LockError("AcquisitionTimeout", `Lock not acquired within ${settings.timeoutMs} ms`);
     }
     event.attempts = attempt + 1;
+    // The backend computes the expiry after this moment, so a local timer started here never outlives it.
+    const requestedAt = performance.now();
     try {
       const result = await backend.acquire(
         options.signal ? { key, ttlMs, signal: options.signal } : { key, ttlMs },
       );
-      if (result.ok) return result;
+      if (result.ok) return Object.assign(result, { requestedAt });
     } catch (error) {
       if (!isTransientLockError(error)) throw error;
       if (attempt >= settings.maxRetries) {
@@ -206,8 +208,8 @@ function resolveAutoExtend(
 
 /**
  * The held phase: a timer that declares the lock lost when its TTL runs out (measured locally from the
- * last successful acquire or extend, so that it fires no later than the backend's expiry), and the
- * optional heartbeat that extends it.
+ * moment the last successful acquire or extend was sent, so that it fires no later than the stored
+ * expiry), and the optional heartbeat that extends it.
  */
 class Hold<C extends BackendCapabilities> {
   readonly lost = new AbortController();
@@ -220,18 +222,20 @@ class Hold<C extends BackendCapabilities> {
     private readonly backend: LockBackend<C>,
     private readonly lockId: string,
     private readonly ttlMs: number,
+    requestedAt: number,
     private readonly heartbeat: { intervalMs: number; maxExtensions: number } | undefined,
     private readonly event: LockRunEvent,
   ) {
-    this.armExpiry(ttlMs);
+    this.armExpiry(ttlMs, requestedAt);
     this.scheduleHeartbeat();
   }
 
   extend(ttlMs: number): Promise<ExtendResult> {
     validateTtlMs(ttlMs);
+    const requestedAt = performance.now();
     const attempt = this.backend.extend({ lockId: this.lockId, ttlMs }).then((result) => {
       if (result.ok) {
-        this.armExpiry(ttlMs);
+        this.armExpiry(ttlMs, requestedAt);
       } else {
         this.loseLock("Lock lost: extension refused (expired or taken over)");
       }
@@ -248,10 +252,11 @@ class Hold<C extends BackendCapabilities> {
     await this.inFlight;
   }
 
-  private armExpiry(ttlMs: number): void {
+  private armExpiry(ttlMs: number, requestedAt: number): void {
     clearTimeout(this.expiryTimer);
     if (this.stopped) return;
-    this.expiryTimer = setTimeout(() => this.loseLock("Lock lost: its TTL ran out"), ttlMs);
+    const remaining = Math.max(0, ttlMs - (performance.now() - requestedAt));
+    this.expiryTimer = setTimeout(() => this.loseLock("Lock lost: its TTL ran out"), remaining);
     this.expiryTimer.unref?.();
   }
 
@@ -280,4 +285,18 @@ class Hold<C extends BackendCapabilities> {
     clearTimeout(this.heartbeatTimer);
     this.lost.abort(new LockError("Aborted", message, { cause }));
   }
+}
+
+/**
+ * One-shot form of `createLock(backend)(fn, options)`, as SyncGuard's root `lock` export.
+ *
+ * @example
+ * await lock(backend, ({ fence }) => save(fence), { key: "invoice:42" });
+ */
+export function lock<C extends BackendCapabilities, T>(
+  backend: LockBackend<C>,
+  fn: (context: LockContext) => Promise<T> | T,
+  options: LockOptions,
+): Promise<T> {
+  return createLock(backend)(fn, options);
 }

@@ -31,6 +31,11 @@ export class FailureLimiter {
     }
   }
 
+  /** Takes back the newest failure of the key (an attempt counted up front that turned out fine). */
+  forgive(key: string): void {
+    this.#failures.get(key)?.pop();
+  }
+
   reset(key: string): void {
     this.#failures.delete(key);
   }

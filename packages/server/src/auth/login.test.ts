@@ -138,6 +138,20 @@ describe.each(BACKENDS)("login and passwords over HTTP (%s)", (backend) => {
     expect((await login("t1", "target", PASSWORD, "10.5.9.1")).statusCode).toBe(200);
   });
 
+  it("counts concurrent guesses too: a burst cannot slip past the limit while earlier guesses are hashing", async () => {
+    const { stores } = service.router;
+    await stores.users.create("t1", {
+      username: "burst",
+      role: "viewer",
+      ...(await service.ctx.passwords.hash(PASSWORD)),
+    });
+    const statuses = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => login("t1", "burst", `guess-${i}`, `10.8.${i}.1`)),
+    );
+    expect(statuses.filter((r) => r.statusCode === 401)).toHaveLength(3);
+    expect(statuses.filter((r) => r.statusCode === 429)).toHaveLength(5);
+  });
+
   it("rate-limits failed logins per IP across usernames", async () => {
     for (let i = 0; i < 6; i++)
       expect((await login("t1", `spray-${i}`, "guess", "10.6.0.1")).statusCode).toBe(401);

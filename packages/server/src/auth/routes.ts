@@ -76,11 +76,13 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: ServiceContext, li
       const tenant = request.tenant;
       const keys = { user: `${tenant}\u0000${username.toLowerCase()}`, ip: request.ip };
       enforceLimits(keys);
+      // Counted as a failure up front and forgiven on success, so that a burst of concurrent guesses
+      // is limited too, not only guesses that arrive after earlier ones have finished hashing.
+      byUsername.fail(keys.user);
+      byIp.fail(keys.ip);
       const user = await ctx.router.stores.users.getByUsername(tenant, username);
       const verdict = await verifyPassword(request, user, password);
       if (!verdict.ok) {
-        byUsername.fail(keys.user);
-        byIp.fail(keys.ip);
         await recordAudit(ctx.router.stores.audit, ctx.clock, request, {
           action: "auth.login_failed",
           outcome: "failure",
@@ -91,6 +93,7 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: ServiceContext, li
         throw new AppError("INVALID_CREDENTIALS");
       }
       byUsername.reset(keys.user);
+      byIp.forgive(keys.ip);
       // A new session id at every login: a session planted before sign-in (fixation) dies here.
       const previous = request.cookies[SESSION_COOKIE];
       if (previous) await ctx.sessions.revoke(tenant, tokenHash(previous)).catch(() => undefined);
@@ -222,10 +225,10 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: ServiceContext, li
       const { user } = sessionOf(request);
       const keys = { user: `${request.tenant}\u0000${user.username.toLowerCase()}`, ip: request.ip };
       enforceLimits(keys);
+      byUsername.fail(keys.user);
+      byIp.fail(keys.ip);
       const verdict = await verifyPassword(request, user, request.body.current_password);
       if (!verdict.ok) {
-        byUsername.fail(keys.user);
-        byIp.fail(keys.ip);
         await recordAudit(ctx.router.stores.audit, ctx.clock, request, {
           action: "auth.password_change_failed",
           outcome: "failure",
@@ -233,6 +236,8 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: ServiceContext, li
         });
         throw new AppError("INVALID_CREDENTIALS", "The current password is wrong.");
       }
+      byUsername.forgive(keys.user);
+      byIp.forgive(keys.ip);
       const stored = await ctx.passwords.hash(request.body.new_password);
       await ctx.router.stores.users.updatePassword(request.tenant, user.id, stored);
       await rotate(ctx, request, reply, user.id);
