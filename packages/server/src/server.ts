@@ -6,9 +6,11 @@ import type { PasswordHasher } from "./auth/passwords.js";
 import { bootstrapDocumentCheck } from "./bootstrap/index.js";
 import type { Config } from "./config/env.js";
 import { dashboardPlugin } from "./dashboard/plugin.js";
+import { createControlPlane } from "./gcp/select.js";
 import { registerApi } from "./http/api.js";
 import { buildApp } from "./http/app.js";
 import type { ReadinessCheck } from "./http/health.js";
+import { telemetryFlipGate } from "./migrate/cutover.js";
 import type { Logger } from "./observability/logger.js";
 import { type OpenedStores, openStores } from "./runtime/open-stores.js";
 import { type RunExclusive, startSessionSweeper } from "./sessions/sweeper.js";
@@ -104,6 +106,14 @@ export async function startServer(
     cookieSecure: config.cookieSecure,
     deviceWritesPerMinute: config.deviceWritesPerMinute,
     ...(options.passwords && { passwords: options.passwords }),
+    ...(opened.firestore && {
+      telemetryFlipGate: telemetryFlipGate(opened.firestore, () =>
+        // The emulator has no index management: its queries never wait for an index.
+        config.firestore.emulatorHost || !config.firestore.projectId
+          ? null
+          : createControlPlane("rest", config.firestore.projectId),
+      ),
+    }),
   });
   await app.register(dashboardPlugin, { tenantHeader: config.tenantHeader });
   const refresh = setInterval(() => {

@@ -3,6 +3,7 @@ import { ConfigError } from "../config/env.js";
 import { registerBootstrap } from "./commands/bootstrap.js";
 import { registerDevices } from "./commands/devices.js";
 import { registerIndexes } from "./commands/indexes.js";
+import { registerMigrate } from "./commands/migrate.js";
 import { registerServe } from "./commands/serve.js";
 import { registerSimulate } from "./commands/simulate.js";
 import { registerTenants } from "./commands/tenants.js";
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
   registerTenants(program);
   registerUsers(program);
   registerDevices(program);
+  registerMigrate(program);
   registerSimulate(program);
   for (const command of program.commands) command.exitOverride();
   return program;
