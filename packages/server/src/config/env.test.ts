@@ -12,6 +12,7 @@ describe("loadConfig", () => {
       tenantHeader: "x-bas-tenant",
       deviceWritesPerMinute: 5,
       logLevel: "info",
+      debugSampleRate: 0.1,
     });
   });
 
@@ -28,6 +29,7 @@ describe("loadConfig", () => {
       TENANT_ID_HEADER: "X-Tenant",
       DEVICE_WRITES_PER_MINUTE: "12",
       FIREBRICK_LOG_LEVEL: "debug",
+      FIREBRICK_LOG_DEBUG_SAMPLE_RATE: "0.05",
     });
     expect(config).toMatchObject({
       dataDir: "/var/lib/firebrick",
@@ -38,6 +40,7 @@ describe("loadConfig", () => {
       tenantHeader: "x-tenant",
       deviceWritesPerMinute: 12,
       logLevel: "debug",
+      debugSampleRate: 0.05,
     });
   });
 
@@ -55,6 +58,10 @@ describe("loadConfig", () => {
     ["GOOGLE_CLOUD_PROJECT", "Not A Project"],
     ["FIRESTORE_EMULATOR_HOST", "localhost"],
     ["TENANT_ID_HEADER", "X Tenant"],
+    ["FIREBRICK_LOG_DEBUG_SAMPLE_RATE", "0.2"],
+    ["FIREBRICK_LOG_DEBUG_SAMPLE_RATE", "1"],
+    ["FIREBRICK_LOG_DEBUG_SAMPLE_RATE", "-0.01"],
+    ["FIREBRICK_LOG_DEBUG_SAMPLE_RATE", "ten percent"],
   ])("rejects %s=%j with an error that names the key", (key, value) => {
     const error = catchError(() => loadConfig({ [key]: value }));
     expect(error).toBeInstanceOf(ConfigError);
