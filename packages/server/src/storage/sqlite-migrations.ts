@@ -2,5 +2,97 @@ import type { Migration } from "./sqlite.js";
 
 /**
  * The SQLite schema, one versioned step at a time. Append new steps; never edit an applied one.
+ * Versions 1–49 belong to the stores, 50 and up to the settings table.
+ *
+ * No foreign keys between areas: each area (auth, telemetry, audit) moves to Firestore on its own
+ * flag, so a SQLite row cannot rely on a row that may by then live in Firestore. Indexes mirror the
+ * Firestore composite indexes, so that both backends answer the same queries in the same order.
  */
-export const SQLITE_MIGRATIONS: readonly Migration[] = [];
+export const SQLITE_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: "stores: tenants, users, sessions, devices, telemetry, audit_log",
+    up: `
+      CREATE TABLE tenants (
+        id          TEXT PRIMARY KEY,
+        name        TEXT NOT NULL,
+        created_at  INTEGER NOT NULL
+      ) STRICT;
+
+      CREATE TABLE users (
+        id             TEXT PRIMARY KEY,
+        tenant_id      TEXT NOT NULL,
+        username       TEXT NOT NULL,
+        username_key   TEXT NOT NULL,
+        role           TEXT NOT NULL CHECK (role IN ('admin', 'operator', 'viewer')),
+        password_hash  TEXT NOT NULL,
+        algo_params    TEXT NOT NULL,
+        needs_rehash   INTEGER NOT NULL CHECK (needs_rehash IN (0, 1)),
+        created_at     INTEGER NOT NULL,
+        updated_at     INTEGER NOT NULL,
+        UNIQUE (tenant_id, username_key)
+      ) STRICT;
+
+      CREATE TABLE sessions (
+        id            TEXT PRIMARY KEY,
+        tenant_id     TEXT NOT NULL,
+        user_id       TEXT NOT NULL,
+        created_at    INTEGER NOT NULL,
+        last_seen_at  INTEGER NOT NULL,
+        expires_at    INTEGER NOT NULL,
+        fingerprint   TEXT NOT NULL,
+        user_agent    TEXT,
+        ip            TEXT
+      ) STRICT;
+      CREATE INDEX sessions_by_user ON sessions (tenant_id, user_id);
+      CREATE INDEX sessions_by_expiry ON sessions (expires_at);
+      CREATE INDEX sessions_by_last_seen ON sessions (last_seen_at);
+
+      CREATE TABLE devices (
+        id                TEXT PRIMARY KEY,
+        tenant_id         TEXT NOT NULL,
+        name              TEXT NOT NULL,
+        token_hash        TEXT NOT NULL,
+        created_at        INTEGER NOT NULL,
+        token_rotated_at  INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX devices_by_tenant_name ON devices (tenant_id, name, id);
+
+      -- The key is the Firestore composite index (tenant_id asc, device_id asc, timestamp_ms desc),
+      -- clustered, and a point's identity: writing the same point again replaces it.
+      CREATE TABLE telemetry (
+        tenant_id     TEXT NOT NULL,
+        device_id     TEXT NOT NULL,
+        timestamp_ms  INTEGER NOT NULL,
+        metrics       TEXT NOT NULL,
+        source        TEXT NOT NULL,
+        expire_at     INTEGER NOT NULL,
+        PRIMARY KEY (tenant_id, device_id, timestamp_ms DESC)
+      ) STRICT, WITHOUT ROWID;
+      CREATE INDEX telemetry_by_expiry ON telemetry (expire_at);
+
+      CREATE TABLE audit_log (
+        tenant_id     TEXT NOT NULL,
+        id            TEXT NOT NULL,
+        action        TEXT NOT NULL,
+        user_id       TEXT,
+        timestamp_ms  INTEGER NOT NULL,
+        outcome       TEXT NOT NULL CHECK (outcome IN ('success', 'failure', 'denied')),
+        target        TEXT,
+        ip            TEXT,
+        user_agent    TEXT,
+        details       TEXT NOT NULL,
+        source        TEXT NOT NULL,
+        expire_at     INTEGER NOT NULL,
+        PRIMARY KEY (tenant_id, id)
+      ) STRICT;
+      CREATE INDEX audit_by_time ON audit_log (tenant_id, timestamp_ms DESC, id DESC);
+      CREATE INDEX audit_by_user ON audit_log (tenant_id, user_id, timestamp_ms DESC, id DESC);
+      CREATE INDEX audit_by_action ON audit_log (tenant_id, action, timestamp_ms DESC, id DESC);
+      CREATE INDEX audit_by_expiry ON audit_log (expire_at);
+      -- Append-only: an entry, once written, never changes (retention may still delete it).
+      CREATE TRIGGER audit_log_append_only BEFORE UPDATE ON audit_log
+      BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+    `,
+  },
+];

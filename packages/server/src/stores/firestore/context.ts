@@ -1,0 +1,121 @@
+import type { Firestore, Transaction } from "@google-cloud/firestore";
+import { type Clock, StoreConflictError, StoreUnavailableError } from "../types.js";
+import type { StoreArea, UsageRecorder } from "../usage.js";
+
+/** Collection names, overridable so that several deployments (or tests) can share one database. */
+export interface FirestoreCollections {
+  tenants: string;
+  users: string;
+  usernames: string;
+  sessions: string;
+  devices: string;
+  telemetry: string;
+  audit_log: string;
+}
+
+export const DEFAULT_COLLECTIONS: FirestoreCollections = {
+  tenants: "tenants",
+  users: "users",
+  usernames: "usernames",
+  sessions: "sessions",
+  devices: "devices",
+  telemetry: "telemetry",
+  audit_log: "audit_log",
+};
+
+export interface FirestoreContext {
+  db: Firestore;
+  clock: Clock;
+  usage: UsageRecorder;
+  collections: FirestoreCollections;
+}
+
+export function recordFirestore(
+  context: FirestoreContext,
+  area: StoreArea,
+  reads: number,
+  writes: number,
+): void {
+  context.usage.record("firestore", area, reads, writes);
+}
+
+/** gRPC status codes, as the SDK reports them in `error.code`. */
+export const GRPC = {
+  DEADLINE_EXCEEDED: 4,
+  NOT_FOUND: 5,
+  ALREADY_EXISTS: 6,
+  RESOURCE_EXHAUSTED: 8,
+  FAILED_PRECONDITION: 9,
+  ABORTED: 10,
+  UNAVAILABLE: 14,
+} as const;
+
+// The SDK has already retried these; what reaches us is an outage or overload the caller may retry later.
+const TRANSIENT: ReadonlySet<number> = new Set([
+  GRPC.DEADLINE_EXCEEDED,
+  GRPC.RESOURCE_EXHAUSTED,
+  GRPC.ABORTED,
+  GRPC.UNAVAILABLE,
+]);
+
+export function grpcCode(error: unknown): number | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === "number" ? code : undefined;
+}
+
+/**
+ * Translates a Firestore failure by gRPC status code (never by message text): transient ones become
+ * `StoreUnavailableError`, ALREADY_EXISTS a `StoreConflictError` saying `conflict`; others pass.
+ */
+export function translateFirestoreError(error: unknown, conflict = "already exists"): unknown {
+  const code = grpcCode(error);
+  if (code !== undefined && TRANSIENT.has(code)) {
+    return new StoreUnavailableError("Firestore is unavailable", { cause: error });
+  }
+  if (code === GRPC.ALREADY_EXISTS) return new StoreConflictError(conflict, { cause: error });
+  return error;
+}
+
+/** Runs a Firestore call, translating its failures (see `translateFirestoreError`). */
+export async function withFirestore<T>(work: () => Promise<T>, conflict?: string): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    throw translateFirestoreError(error, conflict);
+  }
+}
+
+/** Counts what a transaction bills: the reads of every attempt, the writes of the one that commits. */
+export interface TransactionBill {
+  read(documents?: number): void;
+  write(documents?: number): void;
+}
+
+export async function runBilledTransaction<T>(
+  context: FirestoreContext,
+  area: StoreArea,
+  work: (transaction: Transaction, bill: TransactionBill) => Promise<T>,
+): Promise<T> {
+  let reads = 0;
+  let writes = 0;
+  let committed = false;
+  try {
+    const result = await withFirestore(() =>
+      context.db.runTransaction(async (transaction) => {
+        writes = 0;
+        return work(transaction, {
+          read: (documents = 1) => {
+            reads += documents;
+          },
+          write: (documents = 1) => {
+            writes += documents;
+          },
+        });
+      }),
+    );
+    committed = true;
+    return result;
+  } finally {
+    recordFirestore(context, area, reads, committed ? writes : 0);
+  }
+}

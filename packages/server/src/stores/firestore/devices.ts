@@ -1,0 +1,111 @@
+import { randomUUID } from "node:crypto";
+import { type DocumentData, FieldPath } from "@google-cloud/firestore";
+import { queryReads } from "../billing.js";
+import { decodeCursor, encodeCursor } from "../cursor.js";
+import { assertLimit, isUuidV4 } from "../keys.js";
+import type { Device, DevicesStore, Ownership, Page, TenantId } from "../types.js";
+import { type FirestoreContext, recordFirestore, runBilledTransaction, withFirestore } from "./context.js";
+
+function toDevice(id: string, data: DocumentData): Device {
+  return {
+    id,
+    tenant_id: data.tenant_id as string,
+    name: data.name as string,
+    token_hash: data.token_hash as string,
+    created_at: data.created_at as number,
+    token_rotated_at: data.token_rotated_at as number,
+  };
+}
+
+export function createFirestoreDevicesStore(context: FirestoreContext): DevicesStore {
+  const devices = context.db.collection(context.collections.devices);
+
+  return {
+    async create(
+      tenant: TenantId,
+      device: { id?: string; name: string; token_hash: string },
+    ): Promise<Device> {
+      if (device.id !== undefined && !isUuidV4(device.id)) throw new RangeError("device id must be a UUIDv4");
+      const now = context.clock();
+      const created: Device = {
+        id: device.id ?? randomUUID(),
+        tenant_id: tenant,
+        name: device.name,
+        token_hash: device.token_hash,
+        created_at: now,
+        token_rotated_at: now,
+      };
+      const { id, ...fields } = created;
+      await withFirestore(() => devices.doc(id).create(fields), "device id taken");
+      recordFirestore(context, "devices", 0, 1);
+      return created;
+    },
+
+    async get(tenant: TenantId, id: string): Promise<Device | null> {
+      if (!isUuidV4(id)) return null;
+      const snapshot = await withFirestore(() => devices.doc(id).get());
+      recordFirestore(context, "devices", 1, 0);
+      const data = snapshot.data();
+      return data && data.tenant_id === tenant ? toDevice(id, data) : null;
+    },
+
+    async list(tenant: TenantId, options = {}): Promise<Page<Device>> {
+      const limit = options.limit ?? 100;
+      assertLimit(limit, 1000);
+      // Composite index (tenant_id asc, name asc); the id breaks ties between equal names.
+      let query = devices.where("tenant_id", "==", tenant).orderBy("name").orderBy(FieldPath.documentId());
+      if (options.cursor) {
+        const cursor = decodeCursor("devices", options.cursor);
+        query = query.startAfter(cursor.name, cursor.id);
+      }
+      const snapshot = await withFirestore(() => query.limit(limit).get());
+      recordFirestore(context, "devices", queryReads(snapshot.size), 0);
+      const items = snapshot.docs.map((doc) => toDevice(doc.id, doc.data()));
+      const last = items.at(-1);
+      return {
+        items,
+        next_cursor:
+          items.length === limit && last
+            ? encodeCursor<"devices">({ k: "devices", name: last.name, id: last.id })
+            : null,
+      };
+    },
+
+    async delete(tenant: TenantId, id: string): Promise<boolean> {
+      if (!isUuidV4(id)) return false;
+      return runBilledTransaction(context, "devices", async (transaction, bill) => {
+        const reference = devices.doc(id);
+        const snapshot = await transaction.get(reference);
+        bill.read();
+        if (snapshot.get("tenant_id") !== tenant) return false;
+        transaction.delete(reference);
+        bill.write();
+        return true;
+      });
+    },
+
+    async setTokenHash(tenant: TenantId, id: string, tokenHash: string): Promise<Device | null> {
+      if (!isUuidV4(id)) return null;
+      return runBilledTransaction(context, "devices", async (transaction, bill) => {
+        const reference = devices.doc(id);
+        const snapshot = await transaction.get(reference);
+        bill.read();
+        const data = snapshot.data();
+        if (!data || data.tenant_id !== tenant) return null;
+        const fields = { token_hash: tokenHash, token_rotated_at: context.clock() };
+        transaction.update(reference, fields);
+        bill.write();
+        return { ...toDevice(id, data), ...fields };
+      });
+    },
+
+    async ownership(tenant: TenantId, id: string): Promise<Ownership> {
+      if (!isUuidV4(id)) return "missing";
+      const snapshot = await withFirestore(() => devices.doc(id).get());
+      recordFirestore(context, "devices", 1, 0);
+      const owner = snapshot.get("tenant_id") as string | undefined;
+      if (owner === undefined) return "missing";
+      return owner === tenant ? "owned" : "other_tenant";
+    },
+  };
+}

@@ -1,0 +1,42 @@
+import type { Firestore } from "@google-cloud/firestore";
+import type { Clock, Stores } from "../types.js";
+import { ignoreUsage, type UsageRecorder } from "../usage.js";
+import { createFirestoreAuditLogStore } from "./audit.js";
+import { DEFAULT_COLLECTIONS, type FirestoreCollections, type FirestoreContext } from "./context.js";
+import { createFirestoreDevicesStore } from "./devices.js";
+import { createFirestoreSessionsStore } from "./sessions.js";
+import { createFirestoreTelemetryStore } from "./telemetry.js";
+import { createFirestoreTenantsStore } from "./tenants.js";
+import { createFirestoreUsersStore } from "./users.js";
+
+export type { FirestoreCollections } from "./context.js";
+export { DEFAULT_COLLECTIONS } from "./context.js";
+
+export interface FirestoreStoresOptions {
+  clock?: Clock;
+  usage?: UsageRecorder;
+  collections?: Partial<FirestoreCollections>;
+}
+
+/**
+ * The stores on a Firestore database (SPEC §4 collections).
+ *
+ * @example
+ * const stores = createFirestoreStores(new Firestore({ projectId }), { usage: metrics });
+ */
+export function createFirestoreStores(db: Firestore, options: FirestoreStoresOptions = {}): Stores {
+  const context: FirestoreContext = {
+    db,
+    clock: options.clock ?? Date.now,
+    usage: options.usage ?? ignoreUsage,
+    collections: { ...DEFAULT_COLLECTIONS, ...options.collections },
+  };
+  return {
+    tenants: createFirestoreTenantsStore(context),
+    users: createFirestoreUsersStore(context),
+    sessions: createFirestoreSessionsStore(context),
+    devices: createFirestoreDevicesStore(context),
+    telemetry: createFirestoreTelemetryStore(context),
+    audit: createFirestoreAuditLogStore(context),
+  };
+}

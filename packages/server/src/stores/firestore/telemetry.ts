@@ -1,0 +1,131 @@
+import { type DocumentData, FieldPath, Timestamp } from "@google-cloud/firestore";
+import { queryReads } from "../billing.js";
+import { decodeCursor, encodeCursor } from "../cursor.js";
+import { assertEpochMs, assertLimit, telemetryPointId } from "../keys.js";
+import { distinctPoints } from "../points.js";
+import {
+  InvalidCursorError,
+  type NewPoint,
+  type Page,
+  TELEMETRY_RETENTION_MS,
+  type TelemetryPoint,
+  type TelemetryStore,
+  type TenantId,
+} from "../types.js";
+import { type FirestoreContext, recordFirestore, withFirestore } from "./context.js";
+
+// A batch holds at most 500 writes.
+const BATCH_LIMIT = 500;
+
+function toPoint(data: DocumentData): TelemetryPoint {
+  return {
+    tenant_id: data.tenant_id as string,
+    device_id: data.device_id as string,
+    timestamp_ms: data.timestamp_ms as number,
+    metrics: data.metrics as Record<string, number>,
+    source: data.source as string,
+  };
+}
+
+export function createFirestoreTelemetryStore(context: FirestoreContext): TelemetryStore {
+  const telemetry = context.db.collection(context.collections.telemetry);
+
+  /**
+   * The device's points, newest first, in the order of the composite index
+   * (tenant_id asc, device_id asc, timestamp_ms desc), whose implicit last key is `__name__` desc.
+   * The lower bound drops points past retention: TTL deletion lags up to a day behind `expire_at`.
+   */
+  const newestFirst = (tenant: TenantId, deviceId: string, from: number) =>
+    telemetry
+      .where("tenant_id", "==", tenant)
+      .where("device_id", "==", deviceId)
+      .where("timestamp_ms", ">=", Math.max(from, context.clock() - TELEMETRY_RETENTION_MS + 1))
+      .orderBy("timestamp_ms", "desc");
+
+  return {
+    async append(tenant: TenantId, deviceId: string, points: NewPoint[]): Promise<{ written: number }> {
+      const distinct = distinctPoints(points);
+      let written = 0;
+      try {
+        for (let start = 0; start < distinct.length; start += BATCH_LIMIT) {
+          const chunk = distinct.slice(start, start + BATCH_LIMIT);
+          const batch = context.db.batch();
+          for (const point of chunk) {
+            // set(), not create(): a point written again replaces itself (retries, re-run backfills).
+            batch.set(telemetry.doc(telemetryPointId(tenant, deviceId, point.timestamp_ms)), {
+              tenant_id: tenant,
+              device_id: deviceId,
+              timestamp_ms: point.timestamp_ms,
+              metrics: point.metrics,
+              source: point.source ?? "api",
+              expire_at: Timestamp.fromMillis(point.timestamp_ms + TELEMETRY_RETENTION_MS),
+            });
+          }
+          await withFirestore(() => batch.commit());
+          written += chunk.length;
+        }
+      } finally {
+        recordFirestore(context, "telemetry", 0, written);
+      }
+      return { written };
+    },
+
+    async latest(tenant: TenantId, deviceId: string, limit: number): Promise<TelemetryPoint[]> {
+      assertLimit(limit);
+      const snapshot = await withFirestore(() =>
+        newestFirst(tenant, deviceId, Number.MIN_SAFE_INTEGER).limit(limit).get(),
+      );
+      recordFirestore(context, "telemetry", queryReads(snapshot.size), 0);
+      return snapshot.docs.map((doc) => toPoint(doc.data()));
+    },
+
+    async window(tenant, deviceId, query): Promise<Page<TelemetryPoint>> {
+      assertLimit(query.limit);
+      assertEpochMs(query.from, "from");
+      assertEpochMs(query.to, "to");
+      const from = Math.max(query.from, context.clock() - TELEMETRY_RETENTION_MS + 1);
+      let firestoreQuery = newestFirst(tenant, deviceId, from)
+        .where("timestamp_ms", "<", query.to)
+        .orderBy(FieldPath.documentId(), "desc");
+      if (query.cursor) {
+        const cursor = decodeCursor("telemetry", query.cursor);
+        if (cursor.id !== telemetryPointId(tenant, deviceId, cursor.t)) {
+          throw new InvalidCursorError("cursor belongs to another device");
+        }
+        firestoreQuery = firestoreQuery.startAfter(cursor.t, cursor.id);
+      }
+      if (from >= query.to) {
+        recordFirestore(context, "telemetry", 0, 0);
+        return { items: [], next_cursor: null };
+      }
+      const snapshot = await withFirestore(() => firestoreQuery.limit(query.limit).get());
+      recordFirestore(context, "telemetry", queryReads(snapshot.size), 0);
+      const items = snapshot.docs.map((doc) => toPoint(doc.data()));
+      const last = snapshot.docs.at(-1);
+      return {
+        items,
+        next_cursor:
+          items.length === query.limit && last
+            ? encodeCursor<"telemetry">({
+                k: "telemetry",
+                t: last.get("timestamp_ms") as number,
+                id: last.id,
+              })
+            : null,
+      };
+    },
+
+    async newerThan(tenant, deviceId, after, limit): Promise<TelemetryPoint[]> {
+      assertLimit(limit);
+      assertEpochMs(after, "after");
+      // Served by the same descending index as `latest`: the newest `limit` points after `after`.
+      const snapshot = await withFirestore(() =>
+        newestFirst(tenant, deviceId, after + 1)
+          .limit(limit)
+          .get(),
+      );
+      recordFirestore(context, "telemetry", queryReads(snapshot.size), 0);
+      return snapshot.docs.map((doc) => toPoint(doc.data())).reverse();
+    },
+  };
+}

@@ -1,0 +1,13 @@
+import { assertEpochMs } from "./keys.js";
+import type { NewPoint } from "./types.js";
+
+/** Keeps the last of several points with one timestamp, as a second write of a point replaces the first. */
+export function distinctPoints(points: NewPoint[]): NewPoint[] {
+  const byTimestamp = new Map<number, NewPoint>();
+  for (const point of points) {
+    assertEpochMs(point.timestamp_ms, "timestamp_ms");
+    byTimestamp.delete(point.timestamp_ms);
+    byTimestamp.set(point.timestamp_ms, point);
+  }
+  return [...byTimestamp.values()];
+}

@@ -1,0 +1,105 @@
+import { randomUUID } from "node:crypto";
+import { queryReads } from "../billing.js";
+import { decodeCursor, encodeCursor } from "../cursor.js";
+import { assertLimit, isUuidV4 } from "../keys.js";
+import type { Device, DevicesStore, Ownership, Page, TenantId } from "../types.js";
+import { recordSqlite, type SqliteContext, withSqlite } from "./context.js";
+
+const COLUMNS = "id, tenant_id, name, token_hash, created_at, token_rotated_at";
+
+export function createSqliteDevicesStore(context: SqliteContext): DevicesStore {
+  const { db } = context;
+  const insert = db.prepare(`INSERT INTO devices (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)`);
+  const byId = db.prepare<[string], Device>(`SELECT ${COLUMNS} FROM devices WHERE id = ?`);
+  const firstPage = db.prepare<[string, number], Device>(
+    `SELECT ${COLUMNS} FROM devices WHERE tenant_id = ? ORDER BY name, id LIMIT ?`,
+  );
+  const nextPage = db.prepare<[string, string, string, number], Device>(
+    `SELECT ${COLUMNS} FROM devices WHERE tenant_id = ? AND (name, id) > (?, ?) ORDER BY name, id LIMIT ?`,
+  );
+  const remove = db.prepare("DELETE FROM devices WHERE id = ? AND tenant_id = ?");
+  const setToken = db.prepare(
+    "UPDATE devices SET token_hash = ?, token_rotated_at = ? WHERE id = ? AND tenant_id = ?",
+  );
+
+  return {
+    async create(
+      tenant: TenantId,
+      device: { id?: string; name: string; token_hash: string },
+    ): Promise<Device> {
+      if (device.id !== undefined && !isUuidV4(device.id)) throw new RangeError("device id must be a UUIDv4");
+      const now = context.clock();
+      const created: Device = {
+        id: device.id ?? randomUUID(),
+        tenant_id: tenant,
+        name: device.name,
+        token_hash: device.token_hash,
+        created_at: now,
+        token_rotated_at: now,
+      };
+      withSqlite(
+        () => insert.run(created.id, tenant, created.name, created.token_hash, now, now),
+        "device id taken",
+      );
+      recordSqlite(context, "devices", 0, 1);
+      return created;
+    },
+
+    async get(tenant: TenantId, id: string): Promise<Device | null> {
+      if (!isUuidV4(id)) return null;
+      const row = withSqlite(() => byId.get(id));
+      recordSqlite(context, "devices", 1, 0);
+      return row && row.tenant_id === tenant ? row : null;
+    },
+
+    async list(tenant: TenantId, options = {}): Promise<Page<Device>> {
+      const limit = options.limit ?? 100;
+      assertLimit(limit, 1000);
+      const after = options.cursor ? decodeCursor("devices", options.cursor) : null;
+      const rows = withSqlite(() =>
+        after ? nextPage.all(tenant, after.name, after.id, limit) : firstPage.all(tenant, limit),
+      );
+      recordSqlite(context, "devices", queryReads(rows.length), 0);
+      const last = rows.at(-1);
+      return {
+        items: rows,
+        next_cursor:
+          rows.length === limit && last
+            ? encodeCursor<"devices">({ k: "devices", name: last.name, id: last.id })
+            : null,
+      };
+    },
+
+    async delete(tenant: TenantId, id: string): Promise<boolean> {
+      if (!isUuidV4(id)) return false;
+      const { changes } = withSqlite(() => remove.run(id, tenant));
+      recordSqlite(context, "devices", 0, changes);
+      return changes > 0;
+    },
+
+    async setTokenHash(tenant: TenantId, id: string, tokenHash: string): Promise<Device | null> {
+      if (!isUuidV4(id)) return null;
+      return withSqlite(
+        db.transaction((): Device | null => {
+          const row = byId.get(id);
+          if (!row || row.tenant_id !== tenant) {
+            recordSqlite(context, "devices", 1, 0);
+            return null;
+          }
+          const now = context.clock();
+          setToken.run(tokenHash, now, id, tenant);
+          recordSqlite(context, "devices", 1, 1);
+          return { ...row, token_hash: tokenHash, token_rotated_at: now };
+        }).immediate,
+      );
+    },
+
+    async ownership(tenant: TenantId, id: string): Promise<Ownership> {
+      if (!isUuidV4(id)) return "missing";
+      const row = withSqlite(() => byId.get(id));
+      recordSqlite(context, "devices", 1, 0);
+      if (!row) return "missing";
+      return row.tenant_id === tenant ? "owned" : "other_tenant";
+    },
+  };
+}

@@ -1,0 +1,123 @@
+import { queryReads } from "../billing.js";
+import { decodeCursor, encodeCursor } from "../cursor.js";
+import { assertEpochMs, assertLimit, telemetryPointId } from "../keys.js";
+import { distinctPoints } from "../points.js";
+import {
+  InvalidCursorError,
+  type NewPoint,
+  type Page,
+  TELEMETRY_RETENTION_MS,
+  type TelemetryPoint,
+  type TelemetryStore,
+  type TenantId,
+} from "../types.js";
+import { recordSqlite, type SqliteContext, withSqlite } from "./context.js";
+
+interface PointRow {
+  tenant_id: string;
+  device_id: string;
+  timestamp_ms: number;
+  metrics: string;
+  source: string;
+}
+
+const COLUMNS = "tenant_id, device_id, timestamp_ms, metrics, source";
+
+function toPoint(row: PointRow): TelemetryPoint {
+  return { ...row, metrics: JSON.parse(row.metrics) as Record<string, number> };
+}
+
+export function createSqliteTelemetryStore(context: SqliteContext): TelemetryStore {
+  const { db } = context;
+  const upsert = db.prepare(
+    `INSERT OR REPLACE INTO telemetry (${COLUMNS}, expire_at) VALUES (?, ?, ?, ?, ?, ?)`,
+  );
+  // Every read bounds timestamp_ms from below by the retention cutoff: rows past `expire_at` are gone
+  // to the reader even before anything deletes them.
+  const newestFirst = db.prepare<[string, string, number, number, number], PointRow>(
+    `SELECT ${COLUMNS} FROM telemetry
+     WHERE tenant_id = ? AND device_id = ? AND timestamp_ms >= ? AND timestamp_ms < ?
+     ORDER BY timestamp_ms DESC LIMIT ?`,
+  );
+  const newerThan = db.prepare<[string, string, number, number], PointRow>(
+    `SELECT ${COLUMNS} FROM telemetry
+     WHERE tenant_id = ? AND device_id = ? AND timestamp_ms > ?
+     ORDER BY timestamp_ms DESC LIMIT ?`,
+  );
+  const oldestKept = () => context.clock() - TELEMETRY_RETENTION_MS + 1;
+
+  return {
+    async append(tenant: TenantId, deviceId: string, points: NewPoint[]): Promise<{ written: number }> {
+      const distinct = distinctPoints(points);
+      withSqlite(
+        db.transaction(() => {
+          for (const point of distinct) {
+            upsert.run(
+              tenant,
+              deviceId,
+              point.timestamp_ms,
+              JSON.stringify(point.metrics),
+              point.source ?? "api",
+              point.timestamp_ms + TELEMETRY_RETENTION_MS,
+            );
+          }
+        }).immediate,
+      );
+      recordSqlite(context, "telemetry", 0, distinct.length);
+      return { written: distinct.length };
+    },
+
+    async latest(tenant: TenantId, deviceId: string, limit: number): Promise<TelemetryPoint[]> {
+      assertLimit(limit);
+      const rows = withSqlite(() =>
+        newestFirst.all(tenant, deviceId, oldestKept(), Number.MAX_SAFE_INTEGER, limit),
+      );
+      recordSqlite(context, "telemetry", queryReads(rows.length), 0);
+      return rows.map(toPoint);
+    },
+
+    async window(tenant, deviceId, query): Promise<Page<TelemetryPoint>> {
+      assertLimit(query.limit);
+      assertEpochMs(query.from, "from");
+      assertEpochMs(query.to, "to");
+      let to = query.to;
+      if (query.cursor) {
+        const cursor = decodeCursor("telemetry", query.cursor);
+        if (cursor.id !== telemetryPointId(tenant, deviceId, cursor.t)) {
+          throw new InvalidCursorError("cursor belongs to another device");
+        }
+        // The primary key makes timestamp_ms unique per device, so "after the cursor" is "< t".
+        to = Math.min(to, cursor.t);
+      }
+      const from = Math.max(query.from, oldestKept());
+      if (from >= to) {
+        recordSqlite(context, "telemetry", 0, 0);
+        return { items: [], next_cursor: null };
+      }
+      const rows = withSqlite(() => newestFirst.all(tenant, deviceId, from, to, query.limit));
+      recordSqlite(context, "telemetry", queryReads(rows.length), 0);
+      const last = rows.at(-1);
+      return {
+        items: rows.map(toPoint),
+        next_cursor:
+          rows.length === query.limit && last
+            ? encodeCursor<"telemetry">({
+                k: "telemetry",
+                t: last.timestamp_ms,
+                id: telemetryPointId(tenant, deviceId, last.timestamp_ms),
+              })
+            : null,
+      };
+    },
+
+    async newerThan(tenant, deviceId, after, limit): Promise<TelemetryPoint[]> {
+      assertLimit(limit);
+      assertEpochMs(after, "after");
+      const rows = withSqlite(() =>
+        newerThan.all(tenant, deviceId, Math.max(after, oldestKept() - 1), limit),
+      );
+      recordSqlite(context, "telemetry", queryReads(rows.length), 0);
+      return rows.reverse().map(toPoint);
+    },
+  };
+}
