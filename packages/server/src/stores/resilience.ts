@@ -302,9 +302,12 @@ function describe(error: unknown): string {
 }
 
 /**
- * Firestore client settings that bound each RPC inside the SDK itself (the GAPIC `clientConfig`), so
- * that its own retries give up in time too. `withResilience` still bounds every call, because the
- * SDK's streaming reads retry outside these settings.
+ * Firestore client settings that bound each RPC inside the SDK (the GAPIC `clientConfig`: per-method
+ * timeout and total retry time), the only call timeout the SDK accepts; its public calls take none.
+ * They do not bound an outage on their own: measured on the emulator after stopping it, a `get()`
+ * still took ~40 s to fail and a `set()` hung past 150 s with these at 2 s, because the SDK's own retry
+ * layer and the gRPC reconnects sit outside them. `withResilience`'s per-attempt deadline is the bound
+ * that holds; these settings only keep abandoned calls from retrying for the default 10 minutes.
  *
  * @example
  * new Firestore({ projectId, ...firestoreCallSettings({ timeoutMs: 5000 }) });
