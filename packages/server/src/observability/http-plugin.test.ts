@@ -133,6 +133,7 @@ describe("the observability plugin", () => {
     const { app, metrics } = await observedApp();
     metrics.usage.record("sqlite", "telemetry", 7, 2);
     metrics.observeLoginHashQueue(() => 4);
+    metrics.observeStorageBytes("sqlite", () => 8192);
     await app.inject({ method: "GET", url: "/limited" });
     await app.inject({ method: "GET", url: "/nowhere" });
 
@@ -147,5 +148,6 @@ describe("the observability plugin", () => {
     expect(text).toContain('firebrick_errors_total{code="RATE_LIMITED"} 1');
     expect(text).toContain('firebrick_errors_total{code="NOT_FOUND"} 1');
     expect(text).toContain("firebrick_login_hash_queue_depth 4");
+    expect(text).toContain('firebrick_storage_bytes{backend="sqlite"} 8192');
   });
 });

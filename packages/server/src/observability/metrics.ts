@@ -30,6 +30,8 @@ export interface Metrics {
   readonly usage: UsageRecorder;
   /** Reports the login hashing queue depth at every scrape. */
   observeLoginHashQueue(depth: () => number): void;
+  /** Reports a backend's stored bytes at every scrape (SQLite: page_count × page_size). */
+  observeStorageBytes(backend: StoreBackend, bytes: () => number): void;
 }
 
 export interface MetricsOptions {
@@ -71,6 +73,17 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     registers,
     collect() {
       this.set(loginHashQueueDepth());
+    },
+  });
+
+  const storageSources = new Map<StoreBackend, () => number>();
+  new Gauge({
+    name: "firebrick_storage_bytes",
+    help: "Bytes stored by a backend (the plan alerts above 1 GiB)",
+    labelNames: ["backend"] as const,
+    registers,
+    collect() {
+      for (const [backend, bytes] of storageSources) this.set({ backend }, bytes());
     },
   });
 
@@ -136,6 +149,9 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     },
     observeLoginHashQueue(depth) {
       loginHashQueueDepth = depth;
+    },
+    observeStorageBytes(backend, bytes) {
+      storageSources.set(backend, bytes);
     },
   };
 }
