@@ -89,6 +89,7 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX audit_by_time ON audit_log (tenant_id, timestamp_ms DESC, id DESC);
       CREATE INDEX audit_by_user ON audit_log (tenant_id, user_id, timestamp_ms DESC, id DESC);
       CREATE INDEX audit_by_action ON audit_log (tenant_id, action, timestamp_ms DESC, id DESC);
+      CREATE INDEX audit_by_user_action ON audit_log (tenant_id, user_id, action, timestamp_ms DESC, id DESC);
       CREATE INDEX audit_by_expiry ON audit_log (expire_at);
       -- Append-only: an entry, once written, never changes (retention may still delete it).
       CREATE TRIGGER audit_log_append_only BEFORE UPDATE ON audit_log

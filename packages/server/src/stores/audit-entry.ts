@@ -15,7 +15,8 @@ export function completeAuditEntry(tenant: TenantId, entry: NewAuditEntry): Audi
     target: entry.target ?? null,
     ip: entry.ip ?? null,
     user_agent: entry.user_agent ?? null,
-    details: entry.details ?? {},
+    // Through JSON, as SQLite stores it: both backends then hold exactly the same details.
+    details: JSON.parse(JSON.stringify(entry.details ?? {})) as Record<string, unknown>,
     source: entry.source ?? "app",
   };
 }

@@ -195,7 +195,11 @@ export interface TelemetryStore {
     deviceId: string,
     query: { from: number; to: number; limit: number; cursor?: string | null },
   ): Promise<Page<TelemetryPoint>>;
-  /** Points with timestamp_ms > after, oldest first, at most `limit` (incremental polling). */
+  /**
+   * The newest `limit` points with timestamp_ms > after, returned oldest first (incremental polling,
+   * served by the same descending index as `latest`). A full result may have skipped points between
+   * `after` and the oldest one returned; a caller that needs them all pages a `window` instead.
+   */
   newerThan(tenant: TenantId, deviceId: string, after: number, limit: number): Promise<TelemetryPoint[]>;
 }
 

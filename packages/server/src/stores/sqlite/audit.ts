@@ -41,8 +41,17 @@ export function createSqliteAuditLogStore(context: SqliteContext): AuditLogStore
       if (byUser) conditions.push("user_id = ?");
       if (byAction) conditions.push("action = ?");
       if (afterCursor) conditions.push("(timestamp_ms, id) < (?, ?)");
+      // Pinned, as Firestore pins a query to its composite index: without statistics the planner
+      // may prefer the time index and scan every entry of the tenant.
+      const index = byUser
+        ? byAction
+          ? "audit_by_user_action"
+          : "audit_by_user"
+        : byAction
+          ? "audit_by_action"
+          : "audit_by_time";
       statement = db.prepare<unknown[], AuditRow>(
-        `SELECT ${COLUMNS} FROM audit_log WHERE ${conditions.join(" AND ")}
+        `SELECT ${COLUMNS} FROM audit_log INDEXED BY ${index} WHERE ${conditions.join(" AND ")}
          ORDER BY timestamp_ms DESC, id DESC LIMIT ?`,
       );
       queries.set(key, statement);

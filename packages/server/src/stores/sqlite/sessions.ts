@@ -1,5 +1,5 @@
 import { queryReads } from "../billing.js";
-import { isSha256Hex } from "../keys.js";
+import { assertLimit, isSha256Hex } from "../keys.js";
 import type { Session, SessionLookup, SessionsStore, TenantId } from "../types.js";
 import { recordSqlite, type SqliteContext, withSqlite } from "./context.js";
 
@@ -91,6 +91,7 @@ export function createSqliteSessionsStore(context: SqliteContext): SessionsStore
     },
 
     async deleteExpired(now: number, options: { idleTimeoutMs: number; limit: number }): Promise<number> {
+      assertLimit(options.limit);
       return withSqlite(
         db.transaction(() => {
           const absolute = absoluteExpired.all(now, options.limit);

@@ -1,0 +1,87 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { openSqlite } from "../storage/sqlite.js";
+import { SQLITE_MIGRATIONS } from "../storage/sqlite-migrations.js";
+import { createSqliteStores } from "./sqlite/index.js";
+import { describeStoresContract } from "./testing/contract.js";
+import { UsageTally } from "./usage.js";
+
+function tempDatabase() {
+  const dir = mkdtempSync(join(tmpdir(), "firebrick-stores-"));
+  const db = openSqlite(join(dir, "firebrick.sqlite"), SQLITE_MIGRATIONS);
+  return {
+    db,
+    close() {
+      db.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+describeStoresContract("SQLite stores", "sqlite", async (clock) => {
+  const { db, close } = tempDatabase();
+  const tally = new UsageTally();
+  const expiry = (sql: string, ...parameters: unknown[]) =>
+    (db.prepare(sql).get(...parameters) as { at: number } | undefined)?.at;
+  return {
+    stores: createSqliteStores(db, { clock, usage: tally }),
+    tally,
+    storedExpiry: {
+      telemetry: async (tenant, deviceId, timestampMs) =>
+        expiry(
+          "SELECT expire_at AS at FROM telemetry WHERE tenant_id = ? AND device_id = ? AND timestamp_ms = ?",
+          tenant,
+          deviceId,
+          timestampMs,
+        ),
+      audit: async (tenant, entryId) =>
+        expiry("SELECT expire_at AS at FROM audit_log WHERE tenant_id = ? AND id = ?", tenant, entryId),
+      session: async (id) => expiry("SELECT expires_at AS at FROM sessions WHERE id = ?", id),
+    },
+    close: async () => close(),
+  };
+});
+
+describe("SQLite stores schema", () => {
+  it("records usage under the sqlite backend and the store's area", async () => {
+    const { db, close } = tempDatabase();
+    const tally = new UsageTally();
+    const stores = createSqliteStores(db, { usage: tally });
+    await stores.users.getByUsername("acme", "alice");
+    await stores.telemetry.latest("acme", "d", 10);
+    expect(Object.fromEntries(tally.byArea)).toEqual({
+      "sqlite:auth": { reads: 1, writes: 0 },
+      "sqlite:telemetry": { reads: 1, writes: 0 },
+    });
+    close();
+  });
+
+  it("answers the telemetry query from the primary key, in index order, without sorting", () => {
+    const { db, close } = tempDatabase();
+    const plan = db
+      .prepare(
+        `EXPLAIN QUERY PLAN SELECT * FROM telemetry WHERE tenant_id = ? AND device_id = ?
+         AND timestamp_ms >= ? AND timestamp_ms < ? ORDER BY timestamp_ms DESC LIMIT 100`,
+      )
+      .all("t", "d", 0, 1) as { detail: string }[];
+    const details = plan.map((row) => row.detail).join("\n");
+    expect(details).toMatch(/SEARCH telemetry USING PRIMARY KEY/);
+    expect(details).not.toMatch(/TEMP B-TREE/);
+    close();
+  });
+
+  it("refuses to change an audit entry once written", async () => {
+    const { db, close } = tempDatabase();
+    const stores = createSqliteStores(db);
+    await stores.audit.append("acme", {
+      action: "auth.login",
+      user_id: null,
+      timestamp_ms: 1,
+      outcome: "success",
+    });
+    expect(() => db.prepare("UPDATE audit_log SET action = 'forged'").run()).toThrow(/append-only/);
+    close();
+  });
+});
