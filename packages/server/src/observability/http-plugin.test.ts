@@ -102,6 +102,29 @@ describe("the observability plugin", () => {
     expect(byDevice).toEqual({ d1: 1, d2: 2, d3: 3, d4: 4, d5: 5 });
   });
 
+  it("takes fields the app can tell from the request, while fields set by handlers win", async () => {
+    const { logger, lines } = capturedLogger();
+    const app = await buildApp({ logger, readiness: [] });
+    registerObservability(app, {
+      metrics: createMetrics({ defaultMetrics: false }),
+      describeRequest: (request) => ({
+        tenant_id: request.headers["x-bas-tenant"] as string | undefined,
+        device_id: (request.params as { id?: string }).id,
+        action: "described",
+      }),
+    });
+    app.get("/api/devices/:id", async () => ({}));
+    app.get("/api/devices/:id/named", async () => {
+      requestContext().set({ action: "devices.named" });
+      return {};
+    });
+    await app.inject({ method: "GET", url: "/api/devices/d7", headers: { "x-bas-tenant": "acme" } });
+    await app.inject({ method: "GET", url: "/api/devices/d8/named" });
+    expect(summaries(lines)[0]).toMatchObject({ tenant_id: "acme", device_id: "d7", action: "described" });
+    expect(summaries(lines)[1]).toMatchObject({ device_id: "d8", action: "devices.named" });
+    expect(summaries(lines)[1]).not.toHaveProperty("tenant_id");
+  });
+
   it("records nothing through requestScopedUsage outside a request", async () => {
     const { app, lines } = await observedApp();
     requestScopedUsage().record("firestore", "telemetry", 50, 50);

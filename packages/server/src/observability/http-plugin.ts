@@ -1,10 +1,15 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { LogController } from "fastify";
 import type { Metrics } from "./metrics.js";
-import { newRequestState, type RequestState, runInRequest } from "./request-context.js";
+import { newRequestState, type RequestFields, type RequestState, runInRequest } from "./request-context.js";
 
 export interface ObservabilityOptions {
   metrics: Metrics;
+  /**
+   * Fields the app can tell from the request once it is served (its tenant, the device in the URL…),
+   * for the summary line and the action histogram; fields set through `requestContext().set` win.
+   */
+  describeRequest?: (request: FastifyRequest) => RequestFields;
   /** Where Prometheus scrapes; `false` to serve no endpoint (e.g. a separate admin port). */
   metricsPath?: string | false;
 }
@@ -61,7 +66,7 @@ export function registerObservability(app: FastifyInstance, options: Observabili
       { method: request.method, route, status_code: String(statusCode) },
       latencyMs / 1000,
     );
-    const fields = state?.fields ?? {};
+    const fields = { ...safeDescribe(options.describeRequest, request), ...state?.fields };
     if (fields.action) metrics.actionDuration.observe({ action: fields.action }, latencyMs / 1000);
     // With `requestLogController()` the child logger already binds `request_id`; a second one would
     // write the key twice into the JSON line.
@@ -100,6 +105,22 @@ export function registerObservability(app: FastifyInstance, options: Observabili
  */
 export function requestLogController(): LogController {
   return new LogController({ disableRequestLogging: true, requestIdLogLabel: "request_id" });
+}
+
+function safeDescribe(
+  describe: ((request: FastifyRequest) => RequestFields) | undefined,
+  request: FastifyRequest,
+): RequestFields {
+  if (!describe) return {};
+  try {
+    const described = describe(request);
+    return Object.fromEntries(
+      Object.entries(described).filter(([, value]) => typeof value === "string" && value),
+    );
+  } catch {
+    // Describing a request for its log line must never fail the request.
+    return {};
+  }
 }
 
 function hasRequestIdBinding(request: FastifyRequest): boolean {
