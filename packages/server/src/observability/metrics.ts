@@ -26,6 +26,8 @@ export interface Metrics {
   readonly lockFailures: Counter<"lock" | "reason">;
   /** Store calls refused because a circuit breaker is open. */
   readonly breakerRejections: Counter<"endpoint">;
+  /** 1 while an endpoint's breaker is open or half-open, 0 once it closes. */
+  readonly breakerOpen: Gauge<"endpoint">;
   /** Feeds the store counters; compose it with a request tally via `fanOut`. */
   readonly usage: UsageRecorder;
   /** Reports the login hashing queue depth at every scrape. */
@@ -138,6 +140,12 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     breakerRejections: new Counter({
       name: "firebrick_store_breaker_rejections_total",
       help: "Store calls failed fast because the endpoint's circuit breaker is open",
+      labelNames: ["endpoint"] as const,
+      registers,
+    }),
+    breakerOpen: new Gauge({
+      name: "firebrick_store_breaker_open",
+      help: "1 while a store endpoint's circuit breaker is open or half-open",
       labelNames: ["endpoint"] as const,
       registers,
     }),
