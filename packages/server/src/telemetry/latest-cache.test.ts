@@ -225,3 +225,30 @@ describe.each(backends)("the latest-points cache on %s", (_name, open) => {
     expect(cache.size).toBe(0);
   });
 });
+
+describe("the latest-points cache across a store switch", () => {
+  it("reloads from the new store when the telemetry area moves (a flag flip)", async () => {
+    const clock = manualClock();
+    const open = () => {
+      const dir = mkdtempSync(join(tmpdir(), "firebrick-cache-flip-"));
+      const db = openSqlite(join(dir, "test.sqlite"), SQLITE_MIGRATIONS);
+      cleanups.push(() => {
+        db.close();
+        rmSync(dir, { recursive: true, force: true });
+      });
+      return createSqliteStores(db, { clock: clock.now }).telemetry;
+    };
+    const legacy = open();
+    const next = open();
+    await legacy.append("acme", "ahu-9", [point(clock.now() - 2000)]);
+    // The new store holds a point older than the newest one held: only a full reload finds it.
+    await next.append("acme", "ahu-9", [point(clock.now() - 3000), point(clock.now() - 2000)]);
+    let current = legacy;
+    const cache = new LatestTelemetryCache(() => current, { clock: clock.now });
+    expect(await cache.latest("acme", "ahu-9", 100)).toHaveLength(1);
+
+    current = next;
+    clock.advance(5000);
+    expect(await cache.latest("acme", "ahu-9", 100)).toHaveLength(2);
+  });
+});

@@ -32,6 +32,8 @@ export interface LatestCacheOptions {
 export const MAX_CACHED_POINTS = 100;
 
 interface Entry {
+  /** The store the points came from; another one (a flag flip) means a full reload. */
+  source: TelemetryStore | null;
   tenant: TenantId;
   deviceId: string;
   /** Newest first, distinct timestamps, at most `capacity`. */
@@ -58,7 +60,10 @@ export class LatestTelemetryCache {
   readonly #fullReloadMs: number;
   readonly #clock: Clock;
 
-  /** `store` is a function so that a flag flip (SQLite ↔ Firestore) is followed; call `clear()` then. */
+  /**
+   * `store` may be a function (e.g. `() => router.stores.telemetry`) so that a flag flip (SQLite ↔
+   * Firestore) is followed: an entry filled from another store instance is reloaded in full.
+   */
   constructor(store: TelemetryStore | (() => TelemetryStore), options: LatestCacheOptions = {}) {
     this.#store = typeof store === "function" ? store : () => store;
     this.capacity = Math.min(options.capacity ?? MAX_CACHED_POINTS, MAX_CACHED_POINTS);
@@ -81,13 +86,25 @@ export class LatestTelemetryCache {
     if (entry) {
       this.#entries.delete(key); // re-inserted below: Map order is the LRU order
     } else {
-      entry = { tenant, deviceId, points: [], refreshedAt: -Infinity, loadedAt: -Infinity, refreshing: null };
+      entry = {
+        source: null,
+        tenant,
+        deviceId,
+        points: [],
+        refreshedAt: -Infinity,
+        loadedAt: -Infinity,
+        refreshing: null,
+      };
     }
     this.#entries.set(key, entry);
     this.#evict();
 
+    const store = this.#store();
+    if (entry.source !== store && !entry.refreshing) {
+      Object.assign(entry, { source: store, points: [], refreshedAt: -Infinity, loadedAt: -Infinity });
+    }
     if (!entry.refreshing && this.#clock() - entry.refreshedAt >= this.#minRefreshMs) {
-      entry.refreshing = this.#refresh(entry).finally(() => {
+      entry.refreshing = this.#refresh(entry, store).finally(() => {
         if (entry) entry.refreshing = null;
       });
     }
@@ -116,7 +133,7 @@ export class LatestTelemetryCache {
     );
   }
 
-  /** Forgets one device (e.g. when it is deleted), or every device (`clear`, e.g. on a flag flip). */
+  /** Forgets one device (e.g. when it is deleted), or every device (`clear`). */
   invalidate(tenant: TenantId, deviceId: string): void {
     this.#entries.delete(keyOf(tenant, deviceId));
   }
@@ -125,11 +142,10 @@ export class LatestTelemetryCache {
     this.#entries.clear();
   }
 
-  async #refresh(entry: Entry): Promise<void> {
+  async #refresh(entry: Entry, store: TelemetryStore): Promise<void> {
     const startedAt = this.#clock();
     const reload = startedAt - entry.loadedAt >= this.#fullReloadMs;
     const newest = entry.points[0]?.timestamp_ms;
-    const store = this.#store();
     const fetched =
       reload || newest === undefined
         ? await store.latest(entry.tenant, entry.deviceId, this.capacity)
