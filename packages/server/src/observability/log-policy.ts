@@ -40,14 +40,16 @@ export function maskUsername(username: string): string {
   return first === undefined ? "" : `${first}***`;
 }
 
-const BEARER = /^\s*bearer\s+/i;
-// Values that are secrets whatever their key: a SHA-256 in hex is a session id or a token hash here,
-// and a PHC string is a password hash.
-const SHA256_HEX = /^[0-9a-f]{64}$/i;
-const PHC = /^\$(argon2(id|i|d)|scrypt|pbkdf2[-a-z0-9]*|bcrypt|2[aby])\$/;
+// Secrets whatever their key, also inside longer text (error messages carry document paths, and a
+// session's document id is the SHA-256 of its token): a bearer credential, a SHA-256 in hex, a PHC
+// password hash.
+const SECRET_TEXT =
+  /\bbearer\s+[^\s"',;]+|(?<![0-9a-f])[0-9a-f]{64}(?![0-9a-f])|\$(?:argon2(?:id|i|d)|scrypt|pbkdf2[-a-z0-9]*|2[aby])\$[^\s"',;]+/gi;
 
-function isSecretValue(text: string): boolean {
-  return BEARER.test(text) || SHA256_HEX.test(text) || PHC.test(text);
+/** The text with every secret-looking run replaced by "[redacted]". */
+export function scrubText(text: string): string {
+  SECRET_TEXT.lastIndex = 0;
+  return SECRET_TEXT.test(text) ? text.replace(SECRET_TEXT, REDACTED) : text;
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -61,7 +63,7 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
  * objects and arrays; the same reference when nothing had to change (the common case costs no copy).
  */
 export function sanitizeLogObject(value: unknown, depth = 0): unknown {
-  if (typeof value === "string") return isSecretValue(value) ? REDACTED : value;
+  if (typeof value === "string") return scrubText(value);
   if (depth >= MAX_DEPTH) return value;
   if (Array.isArray(value)) {
     let copy: unknown[] | undefined;

@@ -79,6 +79,12 @@ describe("the logging policy", () => {
     });
     app.post<{ Body: { password: string; new_password: string } }>("/api/auth/password", async (request) => {
       request.log.error({ input: request.body, err: new Error("hash failed") }, "password change failed");
+      // A store error quoting the document path, whose id is the session token's SHA-256.
+      const storeError = new Error(
+        `5 NOT_FOUND: No document to update: projects/p/databases/(default)/documents/sessions/${sessionId}`,
+      );
+      request.log.error({ err: storeError }, "session touch failed");
+      request.log.warn(`retrying with Authorization: Bearer ${deviceToken} and hash ${passwordHash}`);
       throw new AppError("INTERNAL");
     });
 

@@ -1,6 +1,6 @@
 import { type Logger, pino } from "pino";
 import type { LogLevel } from "../config/env.js";
-import { maskUsername, sanitizeLogObject, sanitizeUrl } from "./log-policy.js";
+import { maskUsername, sanitizeLogObject, sanitizeUrl, scrubText } from "./log-policy.js";
 import { currentRequest } from "./request-context.js";
 
 /** The plan's ceiling for debug sampling in production ("debug sampling ≤ 10 %"). */
@@ -64,6 +64,18 @@ export function createLogger(
         path.at(-1) === "username" && typeof value === "string" ? maskUsername(value) : "[redacted]",
     },
     serializers: {
+      // Error messages and stacks can quote a document path or a header; they pass the same filter.
+      err: (error: unknown) => {
+        const serialized = pino.stdSerializers.err(error as Error) as unknown as Record<string, unknown>;
+        return sanitizeLogObject(
+          Object.fromEntries(
+            Object.entries(serialized).map(([key, value]) => [
+              key,
+              typeof value === "string" ? scrubText(value) : value,
+            ]),
+          ),
+        );
+      },
       // Fastify's request serializer logs the raw URL; a token in a query string must not get through.
       req: (request: { method?: string; url?: string; ip?: string; id?: string }) => ({
         method: request.method,
@@ -85,7 +97,9 @@ export function createLogger(
       logMethod(args, method, levelValue) {
         // 20 = debug, 10 = trace: only these are sampled; info and above are always kept.
         if (levelValue < 30 && !keepDebugLine()) return;
-        method.apply(this, args);
+        // The message text too: `log.info("token " + token)` must not get through either.
+        const cleaned = args.map((arg) => (typeof arg === "string" ? scrubText(arg) : arg)) as typeof args;
+        method.apply(this, cleaned);
       },
     },
   };
