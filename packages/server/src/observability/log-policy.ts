@@ -46,10 +46,19 @@ export function maskUsername(username: string): string {
 const SECRET_TEXT =
   /\bbearer\s+[^\s"',;]+|(?<![0-9a-f])[0-9a-f]{64}(?![0-9a-f])|\$(?:argon2(?:id|i|d)|scrypt|pbkdf2[-a-z0-9]*|2[aby])\$[^\s"',;]+/gi;
 
+// An opaque token (256 random bits in base64url: 43 characters) quoted in free text: a run of 32 or
+// more base64url characters that mixes upper case, lower case and digits. Ids (UUIDs), words and
+// paths are shorter runs or lack the mix.
+const OPAQUE_RUN = /(?<![A-Za-z0-9_-])[A-Za-z0-9_-]{32,}(?![A-Za-z0-9_-])/g;
+const looksRandom = (run: string) => /[A-Z]/.test(run) && /[a-z]/.test(run) && /[0-9]/.test(run);
+
 /** The text with every secret-looking run replaced by "[redacted]". */
 export function scrubText(text: string): string {
   SECRET_TEXT.lastIndex = 0;
-  return SECRET_TEXT.test(text) ? text.replace(SECRET_TEXT, REDACTED) : text;
+  let clean = SECRET_TEXT.test(text) ? text.replace(SECRET_TEXT, REDACTED) : text;
+  OPAQUE_RUN.lastIndex = 0;
+  if (OPAQUE_RUN.test(clean)) clean = clean.replace(OPAQUE_RUN, (run) => (looksRandom(run) ? REDACTED : run));
+  return clean;
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

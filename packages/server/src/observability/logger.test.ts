@@ -62,6 +62,7 @@ describe("the logging policy", () => {
       request.log.info({ user }, "user found");
       request.log.debug({ session: { id: sessionId, token: sessionToken } }, "session created");
       request.log.info({ headers: request.headers }, "login headers");
+      request.log.info(`issued session ${sessionToken}`);
       reply.header("set-cookie", `fb_session=${sessionToken}; HttpOnly`);
       return { user: { id: user.id, username: user.username } };
     });
