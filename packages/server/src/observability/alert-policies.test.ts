@@ -245,3 +245,70 @@ describe("the Prometheus rules file", () => {
     }
   });
 });
+
+const Dashboard = z.strictObject({
+  displayName: z.string(),
+  labels: z.record(z.string(), z.string()),
+  mosaicLayout: z.strictObject({
+    columns: z.literal(12),
+    tiles: z.array(
+      z.strictObject({
+        xPos: z.number().int().min(0),
+        yPos: z.number().int().min(0),
+        width: z.number().int().min(1),
+        height: z.number().int().min(1),
+        widget: z.strictObject({
+          title: z.string().min(1),
+          xyChart: z.strictObject({
+            dataSets: z
+              .array(
+                z.strictObject({
+                  timeSeriesQuery: z.union([
+                    z.strictObject({ prometheusQuery: z.string().min(1) }),
+                    z.strictObject({
+                      timeSeriesFilter: z.strictObject({
+                        filter: z.string().includes("metric.type = "),
+                        aggregation: z.strictObject({
+                          alignmentPeriod: duration,
+                          perSeriesAligner: z.string(),
+                          crossSeriesReducer: z.string(),
+                        }),
+                      }),
+                    }),
+                  ]),
+                  plotType: z.literal("LINE"),
+                  legendTemplate: z.string().optional(),
+                }),
+              )
+              .min(1),
+            thresholds: z.array(z.strictObject({ value: z.number(), label: z.string() })).optional(),
+          }),
+        }),
+      }),
+    ),
+  }),
+});
+
+describe("the Cloud Monitoring dashboard", () => {
+  it("is well formed, fits its grid without overlaps, and charts only metrics Firebrick exports", async () => {
+    const dashboard = Dashboard.parse(JSON.parse(readFileSync(join(MONITORING, "dashboard.json"), "utf8")));
+    const exported = await exportedMetricNames();
+    const cells = new Set<string>();
+    for (const tile of dashboard.mosaicLayout.tiles) {
+      expect(tile.xPos + tile.width).toBeLessThanOrEqual(12);
+      for (let x = tile.xPos; x < tile.xPos + tile.width; x++) {
+        for (let y = tile.yPos; y < tile.yPos + tile.height; y++) {
+          expect(cells.has(`${x},${y}`), `${tile.widget.title} overlaps`).toBe(false);
+          cells.add(`${x},${y}`);
+        }
+      }
+      for (const dataSet of tile.widget.xyChart.dataSets) {
+        if (!("prometheusQuery" in dataSet.timeSeriesQuery)) continue;
+        const query = dataSet.timeSeriesQuery.prometheusQuery;
+        expect(balanced(query), query).toBe(true);
+        for (const name of selectedMetrics(query))
+          expect(exported, `${name} in ${tile.widget.title}`).toContain(name);
+      }
+    }
+  });
+});
