@@ -152,6 +152,27 @@ describe("the observability plugin", () => {
     expect(text).toContain('firebrick_action_duration_seconds_count{action="telemetry.latest"} 2');
   });
 
+  it("keeps refusals out of the action latency histogram and logs 5xx lines at error level", async () => {
+    const { app, lines } = await observedApp();
+    app.get("/api/refused", async () => {
+      requestContext().set({ action: "telemetry.latest" });
+      throw new AppError("UNAUTHENTICATED");
+    });
+    app.get("/api/broken", async () => {
+      requestContext().set({ action: "telemetry.latest" });
+      throw new AppError("UNAVAILABLE");
+    });
+    await app.inject({ method: "GET", url: "/api/refused" });
+    await app.inject({ method: "GET", url: "/api/broken" });
+    const text = (await app.inject({ method: "GET", url: "/metrics" })).body;
+    expect(text).not.toContain('firebrick_action_duration_seconds_count{action="telemetry.latest"}');
+    const levels = summaries(lines).map((l) => [l.status_code, l.level]);
+    expect(levels).toEqual([
+      [401, 30],
+      [503, 50],
+    ]);
+  });
+
   it("serves /metrics as Prometheus text with the process defaults, store counters and error codes", async () => {
     const { app, metrics } = await observedApp();
     metrics.usage.record("sqlite", "telemetry", 7, 2);

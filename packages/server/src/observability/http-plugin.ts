@@ -67,11 +67,16 @@ export function registerObservability(app: FastifyInstance, options: Observabili
       latencyMs / 1000,
     );
     const fields = { ...safeDescribe(options.describeRequest, request), ...state?.fields };
-    if (fields.action) metrics.actionDuration.observe({ action: fields.action }, latencyMs / 1000);
+    // The latency SLIs count answers, not refusals: a fast 401 must not flatter the "last 100" P95,
+    // and failures have the error-rate alert.
+    if (fields.action && statusCode < 400) {
+      metrics.actionDuration.observe({ action: fields.action }, latencyMs / 1000);
+    }
     // With `requestLogController()` the child logger already binds `request_id`; a second one would
     // write the key twice into the JSON line.
     const bound = hasRequestIdBinding(request);
-    request.log.info(
+    const log = statusCode >= 500 ? request.log.error.bind(request.log) : request.log.info.bind(request.log);
+    log(
       {
         ...(bound ? {} : { request_id: request.id }),
         tenant_id: fields.tenant_id,
