@@ -1,6 +1,9 @@
 import { Command, CommanderError } from "commander";
 import { ConfigError } from "../config/env.js";
+import { registerBootstrap } from "./commands/bootstrap.js";
+import { registerIndexes } from "./commands/indexes.js";
 import { registerServe } from "./commands/serve.js";
+import { registerTtl } from "./commands/ttl.js";
 import { CommandFailed, UsageError } from "./errors.js";
 
 /** The `firebrick` command line. Exit status: 0 success, 1 failed check or operation, 2 bad usage or configuration. */
@@ -10,6 +13,9 @@ export function buildProgram(): Command {
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride();
   registerServe(program);
+  registerBootstrap(program);
+  registerIndexes(program);
+  registerTtl(program);
   for (const command of program.commands) command.exitOverride();
   return program;
 }
