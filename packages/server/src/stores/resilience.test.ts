@@ -125,14 +125,28 @@ describe("the retry policy", () => {
     expect(refused.calls).toHaveLength(2);
   });
 
-  it("bounds a call that never answers by the attempt deadline", async () => {
+  it("bounds a call that never answers by the attempt deadline, and can wait for abandoned calls", async () => {
+    let finish: () => void = () => {};
+    const late = new Promise<string>((resolve) => {
+      finish = () => resolve("late");
+    });
     const wrapped = withResilience(
-      { telemetry: { latest: () => new Promise<never>(() => {}) } },
+      { telemetry: { latest: () => late } },
       { attemptTimeoutMs: 20, maxRetries: 1, sleep: instant },
     );
     const error = await wrapped.telemetry.latest().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(StoreUnavailableError);
     expect((error as Error).message).toContain("did not answer within 20 ms");
+
+    let drained = false;
+    const draining = wrapped.resilience.drain().then(() => {
+      drained = true;
+    });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(drained).toBe(false);
+    finish();
+    await draining;
+    expect(drained).toBe(true);
   });
 
   it("opens one endpoint's breaker after consecutive failures, fails fast, then probes and closes", async () => {
@@ -228,9 +242,12 @@ describe("Firestore stores under withResilience, when the emulator stops and com
   }, 60_000);
 
   afterAll(async () => {
+    // The SDK still retries the calls abandoned during the outage; terminating under them would
+    // surface as unhandled rejections.
+    await stores?.resilience.drain();
     await db?.terminate();
     await emulator?.stop();
-  });
+  }, 90_000);
 
   it("passes calls through while Firestore answers", async () => {
     const now = Date.now();

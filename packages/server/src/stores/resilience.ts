@@ -159,6 +159,12 @@ class Breaker {
 /** The state of every breaker, for `/readyz` and tests. */
 export interface ResilienceControl {
   breakerState(endpoint: string): BreakerState;
+  /**
+   * Waits (at most `timeoutMs`) for the calls abandoned at their deadline to finish inside the SDK.
+   * Call it before `firestore.terminate()` on shutdown: the SDK keeps retrying an abandoned call, and a
+   * retry after termination fails as an unhandled rejection.
+   */
+  drain(timeoutMs?: number): Promise<void>;
 }
 
 const DEFAULT_NON_IDEMPOTENT = ["tenants.create", "users.create", "devices.create", "audit.append"];
@@ -207,6 +213,24 @@ export function withResilience<T extends object>(
     return breaker;
   };
 
+  const abandoned = new Set<Promise<unknown>>();
+  const withDeadline = <T>(promise: Promise<T>, endpoint: string): Promise<T> => {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const forget = (): void => {
+          abandoned.delete(settled);
+        };
+        const settled: Promise<void> = promise.then(forget, forget);
+        abandoned.add(settled);
+        reject(new CallTimeoutError(`${endpoint} did not answer within ${config.attemptTimeoutMs} ms`));
+      }, config.attemptTimeoutMs);
+    });
+    // The abandoned call may still fail later; that failure is already accounted for.
+    promise.catch(() => {});
+    return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
+  };
+
   async function call(endpoint: string, invoke: () => Promise<unknown>): Promise<unknown> {
     const breaker = breakerFor(endpoint);
     const started = config.clock();
@@ -218,7 +242,7 @@ export function withResilience<T extends object>(
         throw new CircuitOpenError(`${config.backend} ${endpoint}`, admission.retryAfterMs);
       }
       try {
-        const result = await withDeadline(invoke(), config.attemptTimeoutMs, endpoint);
+        const result = await withDeadline(invoke(), endpoint);
         breaker.succeeded();
         return result;
       } catch (error) {
@@ -251,6 +275,14 @@ export function withResilience<T extends object>(
   }
   wrapped.resilience = {
     breakerState: (endpoint: string) => breakers.get(endpoint)?.state ?? "closed",
+    async drain(timeoutMs = 60_000) {
+      let timer: NodeJS.Timeout | undefined;
+      const bound = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, timeoutMs);
+      });
+      await Promise.race([Promise.allSettled([...abandoned]), bound]);
+      clearTimeout(timer);
+    },
   } satisfies ResilienceControl;
   return wrapped as T & { resilience: ResilienceControl };
 }
@@ -279,19 +311,6 @@ function wrapStore(
 /** Full jitter (AWS architecture blog): a uniform delay in [0, min(max, base·2^attempt)]. */
 function backoff(attempt: number, baseMs: number, maxMs: number, random: () => number): number {
   return Math.round(random() * Math.min(maxMs, baseMs * 2 ** attempt));
-}
-
-function withDeadline<T>(promise: Promise<T>, timeoutMs: number, endpoint: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new CallTimeoutError(`${endpoint} did not answer within ${timeoutMs} ms`)),
-      timeoutMs,
-    );
-  });
-  // The abandoned call may still fail later; that failure is already accounted for.
-  promise.catch(() => {});
-  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
 }
 
 function describe(error: unknown): string {
