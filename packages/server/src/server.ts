@@ -1,47 +1,172 @@
-import { join } from "node:path";
+import { createLock, type LockFunction } from "@firebrick/lock";
+import { createFirestoreBackend } from "@firebrick/lock/firestore";
+import { createSqliteBackend } from "@firebrick/lock/sqlite";
 import type { FastifyInstance } from "fastify";
+import type { PasswordHasher } from "./auth/passwords.js";
+import { bootstrapDocumentCheck } from "./bootstrap/index.js";
 import type { Config } from "./config/env.js";
+import { createControlPlane } from "./gcp/select.js";
+import { registerApi } from "./http/api.js";
 import { buildApp } from "./http/app.js";
+import type { ReadinessCheck } from "./http/health.js";
+import { telemetryFlipGate } from "./migrate/cutover.js";
 import type { Logger } from "./observability/logger.js";
-import { openSqlite, type SqliteDatabase } from "./storage/sqlite.js";
-import { SQLITE_MIGRATIONS } from "./storage/sqlite-migrations.js";
+import { type OpenedStores, openStores } from "./runtime/open-stores.js";
+import { type RunExclusive, startSessionSweeper } from "./sessions/sweeper.js";
+import { runUnderLock } from "./sessions/sweeper-lock.js";
+import type { SqliteDatabase } from "./storage/sqlite.js";
+import type { Clock } from "./stores/types.js";
+import type { UsageRecorder } from "./stores/usage.js";
+import { ensureFirstRun } from "./tenancy/first-run.js";
 
 export interface RunningServer {
   app: FastifyInstance;
   sqlite: SqliteDatabase;
+  stores: OpenedStores;
   /** The address the server listens on, e.g. `http://127.0.0.1:8080`. */
   url: string;
   close(): Promise<void>;
 }
 
-/** Opens storage, builds the application and listens. `close()` stops accepting, drains, closes storage. */
-export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
-  const sqlite = openSqlite(join(config.dataDir, "firebrick.sqlite"), SQLITE_MIGRATIONS);
-  const app = await buildApp({
-    logger,
-    readiness: [
+export interface ServerOptions {
+  clock?: Clock;
+  passwords?: PasswordHasher;
+  /** Where the first run's generated admin password goes (once): stderr by default, so that stdout stays pure JSON log lines; never the log. */
+  print?: (text: string) => void;
+  /** Runs the session sweeper under the cluster-wide lock (see `sessions/sweeper.ts`). */
+  runExclusive?: RunExclusive;
+  /** Receives every store call's billed reads and writes (metrics, per-request logs). */
+  usage?: UsageRecorder;
+  /** More readiness checks, e.g. the Firestore bootstrap document's schema compatibility. */
+  readiness?: ReadinessCheck[];
+  /** How often flags are re-read, so that a change made through another instance arrives here too. */
+  flagsRefreshMs?: number;
+}
+
+/**
+ * Opens the stores, builds the application, creates the demo tenant on an empty store, starts the
+ * session sweeper and listens. `close()` stops accepting, drains, stops the jobs and closes storage.
+ */
+export async function startServer(
+  config: Config,
+  logger: Logger,
+  options: ServerOptions = {},
+): Promise<RunningServer> {
+  const clock = options.clock ?? Date.now;
+  const opened = openStores(config, { clock, ...(options.usage && { usage: options.usage }) });
+  const { router, flags } = opened;
+  const readiness: ReadinessCheck[] = [
+    {
+      name: "sqlite",
+      check: () => {
+        opened.sqlite.prepare("SELECT 1").get();
+      },
+    },
+  ];
+  readiness.push(...(options.readiness ?? []));
+  if (opened.firestore) {
+    const firestore = opened.firestore;
+    // Firestore gates readiness only while an area is routed to it; the bootstrap document must then be
+    // at this build's schema version (fail closed: an unprovisioned project is not ready).
+    const inUse = () =>
+      (["auth", "audit", "telemetry"] as const).some((area) => router.backendOf(area) === "firestore");
+    const bootstrap = bootstrapDocumentCheck(firestore);
+    readiness.push(
       {
-        name: "sqlite",
-        check: () => {
-          sqlite.prepare("SELECT 1").get();
+        name: "firestore",
+        check: async () => {
+          if (inUse()) await firestore.collection("tenants").limit(1).get();
         },
       },
-    ],
+      {
+        name: bootstrap.name,
+        check: async () => {
+          if (inUse()) await bootstrap.check();
+        },
+      },
+    );
+  }
+  const app = await buildApp({
+    logger,
+    readiness,
+    describeReadiness: () => ({
+      stores: {
+        auth: router.backendOf("auth"),
+        audit: router.backendOf("audit"),
+        telemetry: router.backendOf("telemetry"),
+      },
+    }),
   });
+  const ctx = await registerApi(app, {
+    router,
+    flags,
+    clock,
+    tenantHeader: config.tenantHeader,
+    cookieSecure: config.cookieSecure,
+    deviceWritesPerMinute: config.deviceWritesPerMinute,
+    ...(options.passwords && { passwords: options.passwords }),
+    ...(opened.firestore && {
+      telemetryFlipGate: telemetryFlipGate(opened.firestore, () =>
+        // The emulator has no index management: its queries never wait for an index.
+        config.firestore.emulatorHost || !config.firestore.projectId
+          ? null
+          : createControlPlane("rest", config.firestore.projectId),
+      ),
+    }),
+  });
+  const refresh = setInterval(() => {
+    try {
+      flags.reload();
+    } catch (error) {
+      logger.error({ err: error }, "reloading the flags failed");
+    }
+  }, options.flagsRefreshMs ?? 5000);
+  refresh.unref();
+  const sweeper = startSessionSweeper({
+    stores: () => router.all().map(({ stores }) => stores.sessions),
+    runExclusive: options.runExclusive ?? runUnderLock(sweeperLock(opened)),
+    clock,
+    onError: (error) => logger.error({ err: error }, "session sweep failed"),
+  });
+  const stopJobs = () => {
+    clearInterval(refresh);
+    sweeper.stop();
+  };
+
   try {
+    const firstRun = await ensureFirstRun(router.stores, ctx.passwords);
+    if (firstRun) {
+      (options.print ?? ((text) => process.stderr.write(text)))(
+        `\nFirst run: created tenant "${firstRun.tenant}" and user "${firstRun.username}" (admin).\n` +
+          `Password (shown once, change it with POST /api/auth/password): ${firstRun.password}\n\n`,
+      );
+    }
     const url = await app.listen({ host: config.host, port: config.port });
     return {
       app,
-      sqlite,
+      sqlite: opened.sqlite,
+      stores: opened,
       url,
       async close() {
+        stopJobs();
         await app.close();
-        sqlite.close();
+        await opened.close();
       },
     };
   } catch (error) {
+    stopJobs();
     await app.close();
-    sqlite.close();
+    await opened.close();
     throw error;
   }
+}
+
+/**
+ * Instances that share a Firestore project coordinate through it; without Firestore they can only share
+ * the SQLite file (processes on one host), so the lock lives there.
+ */
+function sweeperLock(opened: OpenedStores): LockFunction {
+  return opened.firestore
+    ? createLock(createFirestoreBackend(opened.firestore))
+    : createLock(createSqliteBackend(opened.sqlite));
 }

@@ -1,9 +1,13 @@
 import { Command, CommanderError } from "commander";
 import { ConfigError } from "../config/env.js";
 import { registerBootstrap } from "./commands/bootstrap.js";
+import { registerDevices } from "./commands/devices.js";
 import { registerIndexes } from "./commands/indexes.js";
+import { registerMigrate } from "./commands/migrate.js";
 import { registerServe } from "./commands/serve.js";
+import { registerTenants } from "./commands/tenants.js";
 import { registerTtl } from "./commands/ttl.js";
+import { registerUsers } from "./commands/users.js";
 import { CommandFailed, UsageError } from "./errors.js";
 
 /** The `firebrick` command line. Exit status: 0 success, 1 failed check or operation, 2 bad usage or configuration. */
@@ -16,6 +20,10 @@ export function buildProgram(): Command {
   registerBootstrap(program);
   registerIndexes(program);
   registerTtl(program);
+  registerTenants(program);
+  registerUsers(program);
+  registerDevices(program);
+  registerMigrate(program);
   for (const command of program.commands) command.exitOverride();
   return program;
 }

@@ -11,6 +11,7 @@ describe("loadConfig", () => {
       firestore: { projectId: undefined, emulatorHost: undefined },
       tenantHeader: "x-bas-tenant",
       deviceWritesPerMinute: 5,
+      cookieSecure: true,
       logLevel: "info",
       debugSampleRate: 0.1,
     });
@@ -28,6 +29,7 @@ describe("loadConfig", () => {
       FIRESTORE_EMULATOR_HOST: "127.0.0.1:8681",
       TENANT_ID_HEADER: "X-Tenant",
       DEVICE_WRITES_PER_MINUTE: "12",
+      FIREBRICK_COOKIE_SECURE: "0",
       FIREBRICK_LOG_LEVEL: "debug",
       FIREBRICK_LOG_DEBUG_SAMPLE_RATE: "0.05",
     });
@@ -39,6 +41,7 @@ describe("loadConfig", () => {
       firestore: { projectId: "bas-prod-1", emulatorHost: "127.0.0.1:8681" },
       tenantHeader: "x-tenant",
       deviceWritesPerMinute: 12,
+      cookieSecure: false,
       logLevel: "debug",
       debugSampleRate: 0.05,
     });

@@ -14,6 +14,13 @@ export interface Config {
   /** The tenant header's name, lower-cased as Node presents header names. */
   tenantHeader: string;
   deviceWritesPerMinute: number;
+  /**
+   * Whether the session cookie carries `Secure`. On by default: browsers and curl treat
+   * http://127.0.0.1 and http://localhost as secure contexts and keep Secure cookies there, so
+   * `npm start` works locally as is; turn it off (`FIREBRICK_COOKIE_SECURE=0`, local-HTTP mode) only
+   * to serve plain HTTP to another host, e.g. on a LAN address.
+   */
+  cookieSecure: boolean;
   logLevel: LogLevel;
   /** Share of debug/trace log lines kept, 0..0.1 (the plan caps debug sampling at 10 %). */
   debugSampleRate: number;
@@ -59,6 +66,7 @@ const KEYS = {
     "an HTTP header name (letters, digits, hyphens)",
   ],
   DEVICE_WRITES_PER_MINUTE: [integer(1, 100_000), "an integer from 1 to 100000"],
+  FIREBRICK_COOKIE_SECURE: [flag, "1 or 0"],
   FIREBRICK_LOG_LEVEL: [z.enum(LOG_LEVELS), `one of ${LOG_LEVELS.join(", ")}`],
   FIREBRICK_LOG_DEBUG_SAMPLE_RATE: [
     z
@@ -137,6 +145,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Conf
     },
     tenantHeader: (parsed.TENANT_ID_HEADER ?? "X-BAS-Tenant").toLowerCase(),
     deviceWritesPerMinute: parsed.DEVICE_WRITES_PER_MINUTE ?? 5,
+    cookieSecure: parsed.FIREBRICK_COOKIE_SECURE ?? true,
     logLevel: parsed.FIREBRICK_LOG_LEVEL ?? "info",
     debugSampleRate: parsed.FIREBRICK_LOG_DEBUG_SAMPLE_RATE ?? 0.1,
   };

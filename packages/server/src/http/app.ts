@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from "fastify";
 import { AppError, ERRORS, type ErrorBody, type ErrorCode } from "../errors.js";
 import type { Logger } from "../observability/logger.js";
+import { InvalidCursorError, StoreConflictError, StoreUnavailableError } from "../stores/types.js";
 import { type ReadinessCheck, registerHealthRoutes } from "./health.js";
 
 export interface AppOptions {
@@ -9,6 +10,8 @@ export interface AppOptions {
   readiness: ReadinessCheck[];
   /** Largest accepted request body in bytes. */
   bodyLimit?: number;
+  /** Extra facts for `/readyz`, e.g. which store each area uses. */
+  describeReadiness?: () => Record<string, unknown>;
 }
 
 /**
@@ -20,6 +23,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     loggerInstance: options.logger as FastifyBaseLogger,
     genReqId: () => randomUUID(),
     bodyLimit: options.bodyLimit ?? 256 * 1024,
+    // Unknown fields are an error the client should hear about, not something to drop silently.
+    ajv: { customOptions: { removeAdditional: false } },
   });
 
   app.addHook("onSend", async (request, reply) => {
@@ -41,13 +46,17 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     return reply.status(404).send(body);
   });
 
-  registerHealthRoutes(app, options.readiness);
+  registerHealthRoutes(app, options.readiness, options.describeReadiness);
   return app;
 }
 
 /** Maps any thrown error to a catalogue entry; unknown errors become a bare INTERNAL, never a stack. */
 function describe(error: FastifyError | AppError): { code: ErrorCode; status: number; message: string } {
   if (error instanceof AppError) return { code: error.code, status: error.status, message: error.message };
+  if (error instanceof StoreConflictError) return fromCatalogue("CONFLICT");
+  if (error instanceof InvalidCursorError)
+    return fromCatalogue("VALIDATION_FAILED", "The cursor is not valid.");
+  if (error instanceof StoreUnavailableError) return fromCatalogue("UNAVAILABLE");
   if ((error as FastifyError).validation) {
     return { code: "VALIDATION_FAILED", status: 400, message: error.message };
   }
@@ -73,4 +82,8 @@ function describe(error: FastifyError | AppError): { code: ErrorCode; status: nu
     };
   }
   return { code: "INTERNAL", status: 500, message: ERRORS.INTERNAL.message };
+}
+
+function fromCatalogue(code: ErrorCode, message?: string) {
+  return { code, status: ERRORS[code].status, message: message ?? ERRORS[code].message };
 }

@@ -8,7 +8,11 @@ export interface ReadinessCheck {
 }
 
 /** `/healthz`: the process is up. `/readyz`: every dependency answers; 503 names the ones that do not. */
-export function registerHealthRoutes(app: FastifyInstance, checks: ReadinessCheck[]): void {
+export function registerHealthRoutes(
+  app: FastifyInstance,
+  checks: ReadinessCheck[],
+  describe: () => Record<string, unknown> = () => ({}),
+): void {
   app.get("/healthz", { logLevel: "warn" }, async () => ({ status: "ok" }));
 
   app.get("/readyz", { logLevel: "warn" }, async (_request, reply) => {
@@ -28,6 +32,6 @@ export function registerHealthRoutes(app: FastifyInstance, checks: ReadinessChec
     const ready = results.every(([, result]) => result.status === "ok");
     return reply
       .status(ready ? 200 : 503)
-      .send({ status: ready ? "ready" : "unavailable", checks: Object.fromEntries(results) });
+      .send({ status: ready ? "ready" : "unavailable", checks: Object.fromEntries(results), ...describe() });
   });
 }

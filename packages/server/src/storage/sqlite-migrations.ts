@@ -96,4 +96,10 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
     `,
   },
+  {
+    // Versions 1–49 belong to the stores; 50+ to the service's own settings.
+    version: 50,
+    name: "settings: service settings that survive a restart (the routing flags)",
+    up: "CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at INTEGER NOT NULL) STRICT",
+  },
 ];

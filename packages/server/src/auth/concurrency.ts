@@ -1,0 +1,26 @@
+/**
+ * At most `limit` tasks run at once; the rest wait in arrival order. Password hashing runs under one of
+ * these so that a login flood queues instead of allocating 64 MiB per concurrent attempt (SPEC.md §5).
+ *
+ * @example
+ * const limited = concurrencyLimit(2);
+ * await limited(() => argon2.hash(password));
+ */
+export function concurrencyLimit(limit: number): <T>(task: () => Promise<T>) => Promise<T> {
+  if (!Number.isInteger(limit) || limit < 1) throw new RangeError("limit must be a positive integer");
+  let running = 0;
+  const waiting: Array<() => void> = [];
+  const release = () => {
+    running -= 1;
+    waiting.shift()?.();
+  };
+  return async <T>(task: () => Promise<T>): Promise<T> => {
+    if (running >= limit) await new Promise<void>((resolve) => waiting.push(resolve));
+    running += 1;
+    try {
+      return await task();
+    } finally {
+      release();
+    }
+  };
+}

@@ -1,0 +1,99 @@
+import { type Algorithm, hash, verify } from "@node-rs/argon2";
+import type { PasswordParams, User } from "../stores/types.js";
+import { concurrencyLimit } from "./concurrency.js";
+import { verifyLegacyHash } from "./legacy-hashes.js";
+
+/** Argon2id cost. Production uses SPEC.md §5's m = 64 MiB, t = 3, p = 1; tests inject cheaper ones. */
+export interface Argon2Params {
+  /** KiB */
+  memoryCost: number;
+  timeCost: number;
+  parallelism: number;
+}
+
+export const PRODUCTION_ARGON2: Argon2Params = { memoryCost: 64 * 1024, timeCost: 3, parallelism: 1 };
+
+const ARGON2ID = 2 as Algorithm;
+
+/** A new stored password: PHC string plus its parameters, as the users store keeps them. */
+export interface StoredPassword {
+  password_hash: string;
+  algo_params: PasswordParams;
+  needs_rehash: boolean;
+}
+
+/**
+ * - `ok`: the password matches and the stored hash is current;
+ * - `ok_rehash`: it matches but the hash is legacy or weaker than the current cost: store a new one;
+ * - `mismatch`: wrong password;
+ * - `refused`: the stored hash cannot be trusted (unsalted legacy): the user needs a password reset.
+ */
+export type PasswordCheck = "ok" | "ok_rehash" | "mismatch" | "refused";
+
+export interface PasswordHasher {
+  hash(password: string): Promise<StoredPassword>;
+  check(
+    stored: Pick<User, "password_hash" | "algo_params" | "needs_rehash">,
+    password: string,
+  ): Promise<PasswordCheck>;
+  /** Burns the time of one verification, so that an unknown username costs as much as a wrong password. */
+  burn(password: string): Promise<void>;
+}
+
+export interface PasswordHasherOptions {
+  params?: Argon2Params;
+  /** How many hashes may run at once; each takes `memoryCost` KiB. */
+  concurrency?: number;
+}
+
+/**
+ * Argon2id hashing and verification under a concurrency limit, with legacy hashes verified once and
+ * flagged for re-hash.
+ *
+ * @example
+ * const passwords = createPasswordHasher();
+ * const stored = await passwords.hash("correct horse battery staple");
+ */
+export function createPasswordHasher(options: PasswordHasherOptions = {}): PasswordHasher {
+  const params = options.params ?? PRODUCTION_ARGON2;
+  const limited = concurrencyLimit(options.concurrency ?? 2);
+  const argonOptions = { ...params, algorithm: ARGON2ID };
+  const algoParams: PasswordParams = {
+    algorithm: "argon2id",
+    m: params.memoryCost,
+    t: params.timeCost,
+    p: params.parallelism,
+  };
+  let dummy: Promise<string> | undefined;
+
+  return {
+    async hash(password) {
+      const password_hash = await limited(() => hash(password, argonOptions));
+      return { password_hash, algo_params: { ...algoParams }, needs_rehash: false };
+    },
+
+    async check(stored, password) {
+      if (stored.password_hash.startsWith("$argon2")) {
+        const matches = await limited(() => verify(stored.password_hash, password)).catch(() => null);
+        if (matches === null) return "refused";
+        if (!matches) return "mismatch";
+        return stored.needs_rehash || weakerThanCurrent(stored.password_hash) ? "ok_rehash" : "ok";
+      }
+      const verdict = await limited(() => verifyLegacyHash(stored.password_hash, password));
+      if (verdict === "match") return "ok_rehash";
+      return verdict;
+    },
+
+    async burn(password) {
+      dummy ??= limited(() => hash("firebrick-timing-equaliser", argonOptions));
+      const stored = await dummy;
+      await limited(() => verify(stored, password)).catch(() => false);
+    },
+  };
+
+  function weakerThanCurrent(phc: string): boolean {
+    const m = /\$m=(\d+),t=(\d+),p=(\d+)\$/.exec(phc);
+    if (!m || !phc.startsWith("$argon2id$")) return true;
+    return Number(m[1]) < params.memoryCost || Number(m[2]) < params.timeCost;
+  }
+}

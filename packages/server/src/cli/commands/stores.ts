@@ -1,0 +1,49 @@
+import { loadConfig } from "../../config/env.js";
+import { type OpenedStores, openStores } from "../../runtime/open-stores.js";
+import { isTenantId } from "../../tenancy/tenant-id.js";
+import { CommandFailed, UsageError } from "../errors.js";
+
+/** Runs `task` on the stores the server would use (same configuration, same flags), then closes them. */
+export async function withStores<T>(task: (opened: OpenedStores) => Promise<T>): Promise<T> {
+  const opened = openStores(loadConfig(process.env));
+  try {
+    return await task(opened);
+  } finally {
+    await opened.close();
+  }
+}
+
+export function tenantArgument(value: string): string {
+  if (!isTenantId(value)) {
+    throw new UsageError(
+      `invalid tenant id ${JSON.stringify(value)}: 1–63 letters, digits, _ or -, starting with a letter or digit`,
+    );
+  }
+  return value;
+}
+
+export async function requireTenant(opened: OpenedStores, tenant: string): Promise<void> {
+  if (!(await opened.router.stores.tenants.get(tenant))) {
+    throw new CommandFailed(
+      `no tenant ${JSON.stringify(tenant)} (create it with: firebrick tenants create ${tenant})`,
+    );
+  }
+}
+
+/** Operator actions through the CLI are audited like the API's, with no user and `via: "cli"`. */
+export async function auditFromCli(
+  opened: OpenedStores,
+  tenant: string,
+  action: string,
+  id: string,
+  details: Record<string, unknown> = {},
+): Promise<void> {
+  await opened.router.stores.audit.append(tenant, {
+    action,
+    outcome: "success",
+    user_id: null,
+    timestamp_ms: Date.now(),
+    target: `${action.split(".")[0]}:${id}`,
+    details: { ...details, via: "cli" },
+  });
+}

@@ -1,0 +1,102 @@
+import { type Command, Option } from "commander";
+import { createPasswordHasher } from "../../auth/passwords.js";
+import { createSessionManager } from "../../sessions/manager.js";
+import { ROLES, type Role, StoreConflictError } from "../../stores/types.js";
+import { CommandFailed, UsageError } from "../errors.js";
+import { readNewPassword } from "./password-input.js";
+import { auditFromCli, requireTenant, tenantArgument, withStores } from "./stores.js";
+
+const USERNAME = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
+
+function usernameArgument(value: string): string {
+  if (!USERNAME.test(value))
+    throw new UsageError(`invalid username ${JSON.stringify(value)}: 1–64 letters, digits, . _ @ or -`);
+  return value;
+}
+
+const roleOption = () =>
+  new Option("--role <role>", "admin, operator or viewer").choices(ROLES as Role[]).makeOptionMandatory();
+
+export function registerUsers(program: Command): void {
+  const users = program.command("users").description("manage users");
+
+  users
+    .command("create")
+    .description("create a user; the password comes from a hidden prompt or --password-stdin, never argv")
+    .requiredOption("--tenant <tenant>", "the user's tenant")
+    .requiredOption("--username <username>", "the user name (unique per tenant, case-insensitive)")
+    .addOption(roleOption())
+    .option("--password-stdin", "read the password from the first line of stdin")
+    .action(async (options: { tenant: string; username: string; role: Role; passwordStdin?: boolean }) => {
+      const tenant = tenantArgument(options.tenant);
+      const username = usernameArgument(options.username);
+      const password = await readNewPassword(options.passwordStdin === true);
+      const user = await withStores(async (opened) => {
+        await requireTenant(opened, tenant);
+        const stored = await createPasswordHasher().hash(password);
+        try {
+          const created = await opened.router.stores.users.create(tenant, {
+            username,
+            role: options.role,
+            ...stored,
+          });
+          await auditFromCli(opened, tenant, "user.create", created.id, { role: created.role });
+          return created;
+        } catch (error) {
+          if (error instanceof StoreConflictError)
+            throw new CommandFailed(`user ${JSON.stringify(username)} exists already in ${tenant}`);
+          throw error;
+        }
+      });
+      console.log(`created user ${user.username} (${user.role}) in ${tenant}: ${user.id}`);
+    });
+
+  users
+    .command("list")
+    .description("list a tenant's users")
+    .requiredOption("--tenant <tenant>", "the tenant")
+    .option("--json", "print JSON")
+    .action(async (options: { tenant: string; json?: boolean }) => {
+      const tenant = tenantArgument(options.tenant);
+      const all = await withStores(async (opened) => {
+        await requireTenant(opened, tenant);
+        const found = [];
+        let cursor: string | null = null;
+        do {
+          const page = await opened.router.stores.users.list(tenant, { limit: 500, cursor });
+          found.push(...page.items);
+          cursor = page.next_cursor;
+        } while (cursor);
+        return found.map(({ id, username, role, created_at }) => ({ id, username, role, created_at }));
+      });
+      if (options.json) console.log(JSON.stringify({ users: all }));
+      else for (const user of all) console.log(`${user.id}  ${user.role.padEnd(8)}  ${user.username}`);
+    });
+
+  users
+    .command("set-role")
+    .description("change a user's role; their sessions are revoked")
+    .requiredOption("--tenant <tenant>", "the tenant")
+    .requiredOption("--username <username>", "the user")
+    .addOption(roleOption())
+    .action(async (options: { tenant: string; username: string; role: Role }) => {
+      const tenant = tenantArgument(options.tenant);
+      const username = usernameArgument(options.username);
+      const revoked = await withStores(async (opened) => {
+        const { stores } = opened.router;
+        const user = await stores.users.getByUsername(tenant, username);
+        if (!user)
+          throw new CommandFailed(`no user ${JSON.stringify(username)} in ${JSON.stringify(tenant)}`);
+        await stores.users.updateRole(tenant, user.id, options.role);
+        const sessions = createSessionManager({
+          sessions: () => stores.sessions,
+          users: () => stores.users,
+          clock: Date.now,
+        });
+        const revoked = await sessions.revokeAllForUser(tenant, user.id);
+        await auditFromCli(opened, tenant, "user.update", user.id, { changed: ["role"], role: options.role });
+        return revoked;
+      });
+      console.log(`${username} in ${tenant} is now ${options.role} (${revoked} session(s) revoked)`);
+    });
+}

@@ -1,0 +1,104 @@
+import { randomUUID } from "node:crypto";
+import type { Role } from "../../stores/types.js";
+import { PASSWORD, type TestService } from "./service.js";
+
+/** Every /api endpoint, with what a valid call looks like and who may make it (SPEC.md §5). */
+export interface Endpoint {
+  method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+  path: string;
+  /** What `:id` names. */
+  target?: "device" | "user";
+  /** Roles allowed; "public" needs no session. */
+  roles: readonly Role[] | "public";
+  /** Accepts the device's bearer token. */
+  device?: boolean;
+  body?: (service: TestService) => Promise<unknown> | unknown;
+  query?: string;
+}
+
+const ALL: readonly Role[] = ["admin", "operator", "viewer"];
+
+export const ENDPOINTS: Endpoint[] = [
+  {
+    method: "POST",
+    path: "/api/auth/login",
+    roles: "public",
+    body: () => ({ username: "viewer", password: PASSWORD }),
+  },
+  { method: "POST", path: "/api/auth/logout", roles: ALL },
+  { method: "GET", path: "/api/auth/me", roles: ALL },
+  { method: "GET", path: "/api/auth/sessions", roles: ALL },
+  { method: "DELETE", path: "/api/auth/sessions", roles: ALL },
+  {
+    method: "POST",
+    path: "/api/auth/password",
+    roles: ALL,
+    body: () => ({ current_password: PASSWORD, new_password: PASSWORD }),
+  },
+  { method: "GET", path: "/api/users", roles: ["admin"], query: "limit=5" },
+  {
+    method: "POST",
+    path: "/api/users",
+    roles: ["admin"],
+    body: () => ({ username: `u-${randomUUID().slice(0, 8)}`, password: PASSWORD, role: "viewer" }),
+  },
+  {
+    method: "PATCH",
+    path: "/api/users/:id",
+    target: "user",
+    roles: ["admin"],
+    body: () => ({ role: "operator" }),
+  },
+  { method: "DELETE", path: "/api/users/:id", target: "user", roles: ["admin"] },
+  { method: "GET", path: "/api/devices", roles: ALL, query: "limit=5" },
+  { method: "POST", path: "/api/devices", roles: ["admin"], body: () => ({ name: "VAV-2" }) },
+  { method: "GET", path: "/api/devices/:id", target: "device", roles: ALL },
+  { method: "DELETE", path: "/api/devices/:id", target: "device", roles: ["admin"] },
+  { method: "POST", path: "/api/devices/:id/token", target: "device", roles: ["admin"] },
+  {
+    method: "POST",
+    path: "/api/devices/:id/telemetry",
+    target: "device",
+    roles: ["admin", "operator"],
+    device: true,
+    body: (service) => ({ points: [{ timestamp_ms: service.clock.now, metrics: { zone_temp_c: 21 } }] }),
+  },
+  { method: "GET", path: "/api/devices/:id/telemetry", target: "device", roles: ALL, query: "limit=10" },
+  { method: "GET", path: "/api/audit", roles: ["admin"], query: "limit=5" },
+  { method: "GET", path: "/api/admin/flags", roles: ["admin"] },
+  {
+    method: "PUT",
+    path: "/api/admin/flags",
+    roles: ["admin"],
+    // A no-op change: the sweep must not move areas between stores.
+    body: (service) => ({ telemetry: service.flags.current().telemetry }),
+  },
+];
+
+export function label(endpoint: Endpoint): string {
+  return `${endpoint.method} ${endpoint.path}`;
+}
+
+export function url(endpoint: Endpoint, id?: string): string {
+  const path = id === undefined ? endpoint.path : endpoint.path.replace(":id", id);
+  return endpoint.query ? `${path}?${endpoint.query}` : path;
+}
+
+/** A fresh resource of the kind `:id` names, in the tenant, so that destructive calls do not eat the fixtures. */
+export async function freshTarget(
+  service: TestService,
+  tenant: string,
+  kind: "device" | "user",
+): Promise<string> {
+  const { stores } = service.router;
+  if (kind === "device")
+    return (await stores.devices.create(tenant, { name: "scratch", token_hash: "0".repeat(64) })).id;
+  const stored = await service.ctx.passwords.hash(PASSWORD);
+  return (
+    await stores.users.create(tenant, {
+      username: `scratch-${randomUUID().slice(0, 8)}`,
+      role: "viewer",
+      ...stored,
+    })
+  ).id;
+}

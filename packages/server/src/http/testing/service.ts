@@ -1,0 +1,213 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Writable } from "node:stream";
+import type { Firestore } from "@google-cloud/firestore";
+import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from "fastify";
+import { testFirestore } from "../../../../../test/firestore.js";
+import { createPasswordHasher, type PasswordHasher } from "../../auth/passwords.js";
+import type { LoginLimits } from "../../auth/routes.js";
+import { FlagsState, sqliteFlagsPersistence } from "../../flags/flags.js";
+import { routeStores, type StoreRouter } from "../../flags/store-router.js";
+import { createLogger, type Logger } from "../../observability/logger.js";
+import type { SessionPolicy } from "../../sessions/manager.js";
+import { openSqlite, type SqliteDatabase } from "../../storage/sqlite.js";
+import { SQLITE_MIGRATIONS } from "../../storage/sqlite-migrations.js";
+import { createFirestoreStores, createSqliteStores } from "../../stores/index.js";
+import type { Device, Role, User } from "../../stores/types.js";
+import { UsageTally } from "../../stores/usage.js";
+import { registerApi } from "../api.js";
+import { buildApp } from "../app.js";
+import type { ServiceContext } from "../context.js";
+
+export type Backend = "sqlite" | "firestore";
+export const BACKENDS: Backend[] = ["sqlite", "firestore"];
+
+export const HEADER = "x-bas-tenant";
+export const PASSWORD = "correct horse battery";
+/** Cheap Argon2id so that tests stay fast on two cores; production cost is tested on its own. */
+export const testPasswords = (): PasswordHasher =>
+  createPasswordHasher({ params: { memoryCost: 1024, timeCost: 1, parallelism: 1 }, concurrency: 2 });
+
+/** A clock the test moves by hand: expiry is tested without sleeping. */
+export class TestClock {
+  constructor(public now = Date.now()) {}
+  readonly read = () => this.now;
+  advance(ms: number): void {
+    this.now += ms;
+  }
+}
+
+export interface TenantFixture {
+  id: string;
+  users: Record<Role, User>;
+  device: Device;
+  deviceToken: string;
+}
+
+export interface TestService {
+  backend: Backend;
+  app: FastifyInstance;
+  ctx: ServiceContext;
+  router: StoreRouter;
+  flags: FlagsState;
+  clock: TestClock;
+  usage: UsageTally;
+  sqlite: SqliteDatabase;
+  firestore: Firestore | null;
+  /** Two tenants, each with one user per role and one device. */
+  t1: TenantFixture;
+  t2: TenantFixture;
+  request(
+    options: InjectOptions & { tenant?: string | null; session?: string },
+  ): Promise<LightMyRequestResponse>;
+  /** Signs in and returns the session token (the cookie's value). */
+  login(
+    tenant: string,
+    username: string,
+    options?: { remoteAddress?: string; userAgent?: string },
+  ): Promise<string>;
+  close(): Promise<void>;
+}
+
+export interface TestServiceOptions {
+  deviceWritesPerMinute?: number;
+  loginLimits?: LoginLimits;
+  sessionPolicy?: SessionPolicy;
+  /** Defaults to true on the Firestore backend: every area routed to Firestore. */
+  firestoreFlags?: boolean;
+  /** Build the service with no Firestore at all (SQLite only). */
+  withoutFirestore?: boolean;
+  /** Defaults to a silent one. */
+  logger?: Logger;
+}
+
+const silent = () =>
+  createLogger(
+    "silent",
+    new Writable({
+      write(_chunk, _encoding, done) {
+        done();
+      },
+    }),
+  );
+
+/**
+ * The API on real stores: a SQLite temp file, and on the Firestore backend a fresh emulator project
+ * with every area routed to it. Seeds two tenants with a user of each role and a device each.
+ */
+export async function startTestService(
+  backend: Backend,
+  options: TestServiceOptions = {},
+): Promise<TestService> {
+  const clock = new TestClock();
+  const usage = new UsageTally();
+  const sqlite = openSqlite(
+    join(mkdtempSync(join(tmpdir(), "firebrick-api-")), "firebrick.sqlite"),
+    SQLITE_MIGRATIONS,
+  );
+  const storeOptions = { clock: clock.read, usage };
+  const firestore =
+    backend === "firestore" || !options.withoutFirestore ? testFirestore(`api-${backend}`) : null;
+  const onFirestore = backend === "firestore" && (options.firestoreFlags ?? true);
+  const flags = new FlagsState(sqliteFlagsPersistence(sqlite), {
+    telemetry: onFirestore,
+    audit: onFirestore,
+    auth: onFirestore,
+  });
+  const router = routeStores({
+    sqlite: createSqliteStores(sqlite, storeOptions),
+    firestore: firestore && !options.withoutFirestore ? createFirestoreStores(firestore, storeOptions) : null,
+    flags: () => flags.current(),
+  });
+  const passwords = testPasswords();
+  const app = await buildApp({ logger: options.logger ?? silent(), readiness: [] });
+  const ctx = await registerApi(app, {
+    router,
+    flags,
+    clock: clock.read,
+    passwords,
+    tenantHeader: "X-BAS-Tenant",
+    cookieSecure: true,
+    deviceWritesPerMinute: options.deviceWritesPerMinute ?? 5,
+    ...(options.loginLimits && { loginLimits: options.loginLimits }),
+    ...(options.sessionPolicy && { sessionPolicy: options.sessionPolicy }),
+  });
+  await app.ready();
+
+  const seed = async (id: string): Promise<TenantFixture> => {
+    const { stores } = router;
+    await stores.tenants.create({ id });
+    const users = {} as Record<Role, User>;
+    const stored = await passwords.hash(PASSWORD);
+    for (const role of ["admin", "operator", "viewer"] as const) {
+      users[role] = await stores.users.create(id, { username: role, role, ...stored });
+    }
+    const response = await request({
+      method: "POST",
+      url: "/api/devices",
+      tenant: id,
+      session: await login(id, "admin"),
+      payload: { name: `${id}-ahu` },
+    });
+    const body = response.json();
+    return { id, users, device: (await stores.devices.get(id, body.device.id))!, deviceToken: body.token };
+  };
+
+  async function request(options: InjectOptions & { tenant?: string | null; session?: string }) {
+    const { tenant, session, headers, ...rest } = options;
+    return app.inject({
+      ...rest,
+      headers: {
+        ...(tenant !== null && tenant !== undefined && { [HEADER]: tenant }),
+        ...(session !== undefined && { cookie: `firebrick_session=${session}` }),
+        ...headers,
+      },
+    } as InjectOptions);
+  }
+
+  async function login(
+    tenant: string,
+    username: string,
+    client: { remoteAddress?: string; userAgent?: string } = {},
+  ) {
+    const response = await request({
+      method: "POST",
+      url: "/api/auth/login",
+      tenant,
+      payload: { username, password: PASSWORD },
+      ...(client.remoteAddress && { remoteAddress: client.remoteAddress }),
+      ...(client.userAgent && { headers: { "user-agent": client.userAgent } }),
+    });
+    if (response.statusCode !== 200) throw new Error(`login failed: ${response.statusCode} ${response.body}`);
+    return sessionCookie(response)!;
+  }
+
+  const t1 = await seed("t1");
+  const t2 = await seed("t2");
+  return {
+    backend,
+    app,
+    ctx,
+    router,
+    flags,
+    clock,
+    usage,
+    sqlite,
+    firestore,
+    t1,
+    t2,
+    request,
+    login,
+    async close() {
+      await app.close();
+      sqlite.close();
+      await firestore?.terminate();
+    },
+  };
+}
+
+/** The session cookie a response sets, if any ("" when it clears it). */
+export function sessionCookie(response: LightMyRequestResponse): string | undefined {
+  return response.cookies.find((cookie) => cookie.name === "firebrick_session")?.value;
+}

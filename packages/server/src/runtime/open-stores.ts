@@ -1,0 +1,81 @@
+import { join } from "node:path";
+import { Firestore } from "@google-cloud/firestore";
+import { type Config, ConfigError } from "../config/env.js";
+import { FlagsState, sqliteFlagsPersistence } from "../flags/flags.js";
+import { routeStores, type StoreRouter } from "../flags/store-router.js";
+import { openSqlite, type SqliteDatabase } from "../storage/sqlite.js";
+import { SQLITE_MIGRATIONS } from "../storage/sqlite-migrations.js";
+import { createFirestoreStores, createSqliteStores } from "../stores/index.js";
+import type { Clock } from "../stores/types.js";
+import { ignoreUsage, type UsageRecorder } from "../stores/usage.js";
+
+export interface OpenedStores {
+  sqlite: SqliteDatabase;
+  /** Present when a Firestore project or emulator is configured. */
+  firestore: Firestore | null;
+  router: StoreRouter;
+  flags: FlagsState;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens SQLite (always: it holds the settings and is the default store of every area) and Firestore
+ * (when configured), and routes each area by the persisted flags, the environment's being the initial
+ * values. The server and the CLI open their stores the same way, so they always agree on where data is.
+ */
+export function openStores(
+  config: Config,
+  options: { clock?: Clock; usage?: UsageRecorder } = {},
+): OpenedStores {
+  const { projectId, emulatorHost } = config.firestore;
+  const firestoreConfigured = projectId !== undefined || emulatorHost !== undefined;
+  if (!firestoreConfigured) {
+    for (const [area, key] of [
+      ["auth", "USE_FIRESTORE_AUTH"],
+      ["audit", "USE_FIRESTORE_AUDIT"],
+      ["telemetry", "USE_FIRESTORE_TELEMETRY"],
+    ] as const) {
+      if (config.flags[area])
+        throw new ConfigError(key, "0 unless GOOGLE_CLOUD_PROJECT or FIRESTORE_EMULATOR_HOST is set", "1");
+    }
+  }
+  const sqlite = openSqlite(join(config.dataDir, "firebrick.sqlite"), SQLITE_MIGRATIONS);
+  const firestore = firestoreConfigured ? createFirestoreClient(config) : null;
+  const storeOptions = {
+    ...(options.clock && { clock: options.clock }),
+    usage: options.usage ?? ignoreUsage,
+  };
+  const flags = new FlagsState(sqliteFlagsPersistence(sqlite), config.flags);
+  const router = routeStores({
+    sqlite: createSqliteStores(sqlite, storeOptions),
+    firestore: firestore ? createFirestoreStores(firestore, storeOptions) : null,
+    flags: () => flags.current(),
+    ...(options.clock && { clock: options.clock }),
+  });
+  return {
+    sqlite,
+    firestore,
+    router,
+    flags,
+    async close() {
+      sqlite.close();
+      await firestore?.terminate();
+    },
+  };
+}
+
+/**
+ * The one Firestore client factory: the emulator at `FIRESTORE_EMULATOR_HOST` when set, Application
+ * Default Credentials otherwise.
+ */
+export function createFirestoreClient(config: Config): Firestore {
+  const { projectId, emulatorHost } = config.firestore;
+  if (!emulatorHost) return new Firestore({ projectId });
+  const separator = emulatorHost.lastIndexOf(":");
+  return new Firestore({
+    projectId: projectId ?? "demo-firebrick",
+    host: emulatorHost.slice(0, separator),
+    port: Number(emulatorHost.slice(separator + 1)),
+    ssl: false,
+  });
+}

@@ -1,0 +1,195 @@
+import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
+import type { FastifyInstance } from "fastify";
+import { Type } from "typebox";
+import type { DeviceDirectory } from "../devices/directory.js";
+import { ownedDevice } from "../devices/routes.js";
+import { AppError } from "../errors.js";
+import { ANY_ROLE, type ServiceContext, WRITERS } from "../http/context.js";
+import { Cursor, IdParams, NextCursor } from "../http/schemas.js";
+import { TELEMETRY_RETENTION_MS, type TelemetryPoint } from "../stores/types.js";
+import { IngestLimiter } from "./ingest-limiter.js";
+
+/** Bounds of one write: a batch is at most this many points of at most this many metrics. */
+export const MAX_POINTS_PER_WRITE = 500;
+export const MAX_METRICS_PER_POINT = 64;
+const MAX_WRITE_BYTES = 128 * 1024;
+/** Clocks on devices drift; a point from further in the future than this is a bug, not a reading. */
+const MAX_FUTURE_MS = 5 * 60_000;
+
+const MetricName = "^[A-Za-z0-9_][A-Za-z0-9_.:/-]{0,63}$";
+
+const TelemetryWrite = Type.Object(
+  {
+    points: Type.Array(
+      Type.Object(
+        {
+          timestamp_ms: Type.Integer({ minimum: 0, description: "UTC epoch milliseconds" }),
+          metrics: Type.Object(
+            {},
+            {
+              patternProperties: { [MetricName]: Type.Number() },
+              additionalProperties: false,
+              minProperties: 1,
+              maxProperties: MAX_METRICS_PER_POINT,
+            },
+          ),
+        },
+        { additionalProperties: false },
+      ),
+      { minItems: 1, maxItems: MAX_POINTS_PER_WRITE },
+    ),
+  },
+  { additionalProperties: false },
+);
+
+const TelemetryQuery = Type.Object(
+  {
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
+    from: Type.Optional(Type.Integer({ minimum: 0, description: "window start, inclusive (epoch ms)" })),
+    to: Type.Optional(Type.Integer({ minimum: 0, description: "window end, exclusive (epoch ms)" })),
+    cursor: Type.Optional(Cursor),
+  },
+  { additionalProperties: false },
+);
+
+/**
+ * Fastify's validator coerces types ("21.5" → 21.5) so that query strings work; in a reading that would
+ * store a string the device never meant as a number. Telemetry values and timestamps must be JSON numbers.
+ */
+async function rejectCoercibleValues(request: { body: unknown }): Promise<void> {
+  const points = (request.body as { points?: unknown } | null)?.points;
+  if (!Array.isArray(points)) return;
+  for (const [index, point] of points.entries()) {
+    if (typeof point !== "object" || point === null) continue;
+    const { timestamp_ms, metrics } = point as { timestamp_ms?: unknown; metrics?: unknown };
+    if (timestamp_ms !== undefined && typeof timestamp_ms !== "number") {
+      throw new AppError("VALIDATION_FAILED", `points/${index}/timestamp_ms must be a number`);
+    }
+    if (typeof metrics !== "object" || metrics === null) continue;
+    for (const [name, value] of Object.entries(metrics)) {
+      if (typeof value !== "number") {
+        throw new AppError("VALIDATION_FAILED", `points/${index}/metrics/${name} must be a number`);
+      }
+    }
+  }
+}
+
+function publicPoint(point: TelemetryPoint) {
+  return { timestamp_ms: point.timestamp_ms, metrics: point.metrics };
+}
+
+/** `/api/devices/:id/telemetry`: writes (the device's token, or an operator), reads (any role). */
+export function registerTelemetryRoutes(
+  app: FastifyInstance,
+  ctx: ServiceContext,
+  directory: DeviceDirectory,
+): void {
+  const api = app.withTypeProvider<TypeBoxTypeProvider>();
+  const limiter = new IngestLimiter({ pointsPerMinute: ctx.deviceWritesPerMinute, clock: ctx.clock });
+
+  api.post(
+    "/api/devices/:id/telemetry",
+    {
+      bodyLimit: MAX_WRITE_BYTES,
+      config: { security: { auth: "session_or_device", roles: WRITERS } },
+      preValidation: rejectCoercibleValues,
+      schema: {
+        tags: ["telemetry"],
+        summary: "Write points (device bearer token, or an operator's session)",
+        security: [
+          { tenant: [], device: [] },
+          { tenant: [], session: [] },
+        ],
+        params: IdParams,
+        body: TelemetryWrite,
+        response: { 202: Type.Object({ accepted: Type.Integer() }) },
+      },
+    },
+    async (request, reply) => {
+      const { id } = request.params;
+      const principal = request.principal;
+      if (principal?.kind !== "device") await ownedDevice(ctx, directory, request, id);
+      const now = ctx.clock();
+      const points = request.body.points;
+      for (const [index, point] of points.entries()) {
+        if (point.timestamp_ms < now - TELEMETRY_RETENTION_MS || point.timestamp_ms > now + MAX_FUTURE_MS) {
+          throw new AppError(
+            "VALIDATION_FAILED",
+            `points/${index}/timestamp_ms must be within the last 90 days and at most 5 minutes ahead`,
+          );
+        }
+        for (const [name, value] of Object.entries(point.metrics)) {
+          if (!Number.isFinite(value)) {
+            throw new AppError(
+              "VALIDATION_FAILED",
+              `points/${index}/metrics/${name} must be a finite number`,
+            );
+          }
+        }
+      }
+      if (points.length > limiter.capacity) {
+        throw new AppError(
+          "VALIDATION_FAILED",
+          `a device may write at most ${limiter.capacity} points per minute; send at most that many at once`,
+        );
+      }
+      const allowed = limiter.take(`${request.tenant}\u0000${id}`, points.length);
+      if (!allowed.ok) {
+        throw new AppError("RATE_LIMITED", `at most ${limiter.capacity} points per minute per device`, {
+          headers: { "retry-after": String(Math.max(1, Math.ceil(allowed.retryAfterMs / 1000))) },
+        });
+      }
+      const { written } = await ctx.router.stores.telemetry.append(
+        request.tenant,
+        id,
+        points.map((point) => ({
+          timestamp_ms: point.timestamp_ms,
+          metrics: point.metrics as Record<string, number>,
+          source: "api",
+        })),
+      );
+      return reply.status(202).send({ accepted: written });
+    },
+  );
+
+  api.get(
+    "/api/devices/:id/telemetry",
+    {
+      config: { security: { auth: "session", roles: ANY_ROLE } },
+      schema: {
+        tags: ["telemetry"],
+        summary: "The latest points (?limit=), or a window (?from=&to=&limit=&cursor=), newest first",
+        params: IdParams,
+        querystring: TelemetryQuery,
+        response: {
+          200: Type.Object({
+            points: Type.Array(
+              Type.Object({
+                timestamp_ms: Type.Integer(),
+                metrics: Type.Record(Type.String(), Type.Number()),
+              }),
+            ),
+            next_cursor: NextCursor,
+          }),
+        },
+      },
+    },
+    async (request) => {
+      const { id } = request.params;
+      await ownedDevice(ctx, directory, request, id);
+      const { limit = 100, from, to, cursor } = request.query;
+      if (from === undefined && to === undefined && cursor === undefined) {
+        const points = await ctx.router.stores.telemetry.latest(request.tenant, id, limit);
+        return { points: points.map(publicPoint), next_cursor: null };
+      }
+      const window = { from: from ?? 0, to: to ?? ctx.clock() + MAX_FUTURE_MS + 1 };
+      if (window.from >= window.to) throw new AppError("VALIDATION_FAILED", "from must be before to");
+      const page = await ctx.router.stores.telemetry.window(request.tenant, id, {
+        ...window,
+        limit,
+        cursor: cursor ?? null,
+      });
+      return { points: page.items.map(publicPoint), next_cursor: page.next_cursor };
+    },
+  );
+}

@@ -1,0 +1,153 @@
+import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import { Type } from "typebox";
+import { recordAudit } from "../audit/recorder.js";
+import { rotate, sessionOf } from "../auth/routes.js";
+import { AppError } from "../errors.js";
+import { ADMIN, type ServiceContext } from "../http/context.js";
+import {
+  Cursor,
+  IdParams,
+  NewPassword,
+  NextCursor,
+  PublicUser,
+  publicUser,
+  RoleSchema,
+  Username,
+} from "../http/schemas.js";
+import { denyCrossTenant } from "../http/security.js";
+import type { User } from "../stores/types.js";
+
+/** `/api/users`: the tenant's users (admin only). */
+export function registerUserRoutes(app: FastifyInstance, ctx: ServiceContext): void {
+  const api = app.withTypeProvider<TypeBoxTypeProvider>();
+  const admin = { security: { auth: "session" as const, roles: ADMIN } };
+
+  async function ownedUser(request: FastifyRequest, id: string): Promise<User> {
+    const user = await ctx.router.stores.users.get(request.tenant, id);
+    if (user) return user;
+    if ((await ctx.router.stores.users.ownership(request.tenant, id)) === "other_tenant") {
+      return denyCrossTenant(ctx, request, `user:${id}`);
+    }
+    throw new AppError("NOT_FOUND", "No such user.");
+  }
+
+  api.get(
+    "/api/users",
+    {
+      config: admin,
+      schema: {
+        tags: ["users"],
+        summary: "List the tenant's users",
+        response: { 200: Type.Object({ users: Type.Array(PublicUser), next_cursor: NextCursor }) },
+        querystring: Type.Object(
+          {
+            limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
+            cursor: Type.Optional(Cursor),
+          },
+          { additionalProperties: false },
+        ),
+      },
+    },
+    async (request) => {
+      const page = await ctx.router.stores.users.list(request.tenant, {
+        limit: request.query.limit ?? 100,
+        cursor: request.query.cursor ?? null,
+      });
+      return { users: page.items.map(publicUser), next_cursor: page.next_cursor };
+    },
+  );
+
+  api.post(
+    "/api/users",
+    {
+      config: admin,
+      schema: {
+        tags: ["users"],
+        summary: "Create a user",
+        body: Type.Object(
+          { username: Username, password: NewPassword, role: RoleSchema },
+          { additionalProperties: false },
+        ),
+        response: { 201: Type.Object({ user: PublicUser }) },
+      },
+    },
+    async (request, reply) => {
+      const stored = await ctx.passwords.hash(request.body.password);
+      const user = await ctx.router.stores.users.create(request.tenant, {
+        username: request.body.username,
+        role: request.body.role,
+        ...stored,
+      });
+      await recordAudit(ctx.router.stores.audit, ctx.clock, request, {
+        action: "user.create",
+        outcome: "success",
+        target: `user:${user.id}`,
+        details: { role: user.role },
+      });
+      return reply.status(201).send({ user: publicUser(user) });
+    },
+  );
+
+  api.patch(
+    "/api/users/:id",
+    {
+      config: admin,
+      schema: {
+        tags: ["users"],
+        summary: "Change a user's role and/or password; the user's sessions are revoked",
+        params: IdParams,
+        body: Type.Object(
+          { role: Type.Optional(RoleSchema), password: Type.Optional(NewPassword) },
+          { additionalProperties: false, minProperties: 1 },
+        ),
+      },
+    },
+    async (request, reply) => {
+      const { id } = request.params;
+      let user = await ownedUser(request, id);
+      const changed: string[] = [];
+      if (request.body.role !== undefined && request.body.role !== user.role) {
+        user = (await ctx.router.stores.users.updateRole(request.tenant, id, request.body.role)) ?? user;
+        changed.push("role");
+      }
+      if (request.body.password !== undefined) {
+        const stored = await ctx.passwords.hash(request.body.password);
+        user = (await ctx.router.stores.users.updatePassword(request.tenant, id, stored)) ?? user;
+        changed.push("password");
+      }
+      // A privilege change gets fresh session ids (SPEC.md §5).
+      if (changed.length > 0) await rotate(ctx, request, reply, id);
+      await recordAudit(ctx.router.stores.audit, ctx.clock, request, {
+        action: "user.update",
+        outcome: "success",
+        target: `user:${id}`,
+        details: { changed, ...(changed.includes("role") && { role: user.role }) },
+      });
+      return { user: publicUser(user) };
+    },
+  );
+
+  api.delete(
+    "/api/users/:id",
+    {
+      config: admin,
+      schema: { tags: ["users"], summary: "Delete a user and end their sessions", params: IdParams },
+    },
+    async (request) => {
+      const { id } = request.params;
+      const target = await ownedUser(request, id);
+      if (target.id === sessionOf(request).user.id) {
+        throw new AppError("CONFLICT", "You cannot delete your own account.");
+      }
+      await ctx.sessions.revokeAllForUser(request.tenant, id);
+      await ctx.router.stores.users.delete(request.tenant, id);
+      await recordAudit(ctx.router.stores.audit, ctx.clock, request, {
+        action: "user.delete",
+        outcome: "success",
+        target: `user:${id}`,
+      });
+      return { deleted: true };
+    },
+  );
+}
