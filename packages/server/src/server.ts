@@ -1,5 +1,5 @@
-import { createLock } from "@firebrick/lock";
-import type { FastifyInstance } from "fastify";
+import { createLock, type LockFunction, withTelemetry } from "@firebrick/lock";
+import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { PasswordHasher } from "./auth/passwords.js";
 import { bootstrapDocumentCheck } from "./bootstrap/index.js";
 import type { Config } from "./config/env.js";
@@ -9,14 +9,18 @@ import { registerApi } from "./http/api.js";
 import { buildApp } from "./http/app.js";
 import type { ReadinessCheck } from "./http/health.js";
 import { telemetryFlipGate } from "./migrate/cutover.js";
+import { registerObservability } from "./observability/http-plugin.js";
+import { lockMetricsListener } from "./observability/lock-metrics.js";
 import type { Logger } from "./observability/logger.js";
+import { createMetrics, type Metrics } from "./observability/metrics.js";
+import { requestScopedUsage } from "./observability/request-context.js";
 import { type OpenedStores, openStores } from "./runtime/open-stores.js";
 import { serviceLocks } from "./runtime/service-locks.js";
 import { type RunExclusive, startSessionSweeper } from "./sessions/sweeper.js";
 import { runUnderLock } from "./sessions/sweeper-lock.js";
 import type { SqliteDatabase } from "./storage/sqlite.js";
 import type { Clock } from "./stores/types.js";
-import type { UsageRecorder } from "./stores/usage.js";
+import { fanOut, type UsageRecorder } from "./stores/usage.js";
 import { ensureFirstRun } from "./tenancy/first-run.js";
 
 export interface RunningServer {
@@ -37,6 +41,8 @@ export interface ServerOptions {
   runExclusive?: RunExclusive;
   /** Receives every store call's billed reads and writes (metrics, per-request logs). */
   usage?: UsageRecorder;
+  /** Prometheus metrics served at /metrics; a fresh set by default. */
+  metrics?: Metrics;
   /** More readiness checks, e.g. the Firestore bootstrap document's schema compatibility. */
   readiness?: ReadinessCheck[];
   /** How often flags are re-read, so that a change made through another instance arrives here too. */
@@ -53,7 +59,10 @@ export async function startServer(
   options: ServerOptions = {},
 ): Promise<RunningServer> {
   const clock = options.clock ?? Date.now;
-  const opened = openStores(config, { clock, ...(options.usage && { usage: options.usage }) });
+  const metrics = options.metrics ?? createMetrics();
+  // Every store call counts towards the metrics and towards the log line of the request it serves.
+  const usage = fanOut(metrics.usage, requestScopedUsage(), ...(options.usage ? [options.usage] : []));
+  const opened = openStores(config, { clock, usage, metrics, logger });
   const { router, flags } = opened;
   const readiness: ReadinessCheck[] = [
     {
@@ -97,10 +106,19 @@ export async function startServer(
       },
     }),
   });
+  // Before registerApi: its security hook's store reads must count towards the request's tally.
+  registerObservability(app, { metrics, describeRequest });
+  metrics.observeStorageBytes(
+    "sqlite",
+    () =>
+      (opened.sqlite.pragma("page_count", { simple: true }) as number) *
+      (opened.sqlite.pragma("page_size", { simple: true }) as number),
+  );
   const ctx = await registerApi(app, {
     router,
     flags,
     clock,
+    metrics,
     tenantHeader: config.tenantHeader,
     cookieSecure: config.cookieSecure,
     deviceWritesPerMinute: config.deviceWritesPerMinute,
@@ -125,7 +143,7 @@ export async function startServer(
   refresh.unref();
   const sweeper = startSessionSweeper({
     stores: () => router.all().map(({ stores }) => stores.sessions),
-    runExclusive: options.runExclusive ?? runUnderLock(createLock(serviceLocks(opened).backend)),
+    runExclusive: options.runExclusive ?? runUnderLock(sweeperLock(opened, metrics)),
     clock,
     onError: (error) => logger.error({ err: error }, "session sweep failed"),
   });
@@ -160,4 +178,26 @@ export async function startServer(
     await opened.close();
     throw error;
   }
+}
+
+/** What a request's log line says about it once the security gate has run (tenant, device, user). */
+function describeRequest(request: FastifyRequest) {
+  const principal = request.principal;
+  const route = request.routeOptions.url ?? "";
+  return {
+    tenant_id: request.tenant || undefined,
+    device_id:
+      principal?.kind === "device"
+        ? principal.device.id
+        : route.startsWith("/api/devices/:id")
+          ? (request.params as { id?: string }).id
+          : undefined,
+    user_id: principal?.kind === "session" ? principal.user.id : undefined,
+  };
+}
+
+/** The sweeper's lock, on the service's lock backend, reporting acquisitions and failures to the metrics. */
+function sweeperLock(opened: OpenedStores, metrics: Metrics): LockFunction {
+  const listener = lockMetricsListener(metrics, "sweeper");
+  return createLock(withTelemetry(serviceLocks(opened).backend, listener), { onEvent: listener });
 }

@@ -10,6 +10,7 @@ import type { FlagsState } from "../flags/flags.js";
 import { registerFlagRoutes } from "../flags/routes.js";
 import type { StoreRouter } from "../flags/store-router.js";
 import type { TelemetryFlipGate } from "../migrate/cutover.js";
+import type { Metrics } from "../observability/metrics.js";
 import { createSessionManager, SESSION_POLICY, type SessionPolicy } from "../sessions/manager.js";
 import type { Clock } from "../stores/types.js";
 import { registerTelemetryRoutes } from "../telemetry/routes.js";
@@ -28,6 +29,8 @@ export interface ApiOptions {
   passwords?: PasswordHasher;
   sessionPolicy?: SessionPolicy;
   loginLimits?: LoginLimits;
+  /** Budget and rate-limit rejections are counted here when given. */
+  metrics?: Metrics;
   telemetryFlipGate?: TelemetryFlipGate;
 }
 
@@ -58,6 +61,7 @@ export async function registerApi(app: FastifyInstance, options: ApiOptions): Pr
     cookieSecure: options.cookieSecure,
     deviceWritesPerMinute: options.deviceWritesPerMinute,
     sessionCookieMaxAgeMs: policy.absoluteTimeoutMs,
+    ...(options.metrics && { metrics: options.metrics }),
     telemetryFlipGate: options.telemetryFlipGate,
   };
 

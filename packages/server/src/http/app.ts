@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from "fastify";
 import { AppError, ERRORS, type ErrorBody, type ErrorCode } from "../errors.js";
+import { requestLogController } from "../observability/http-plugin.js";
 import type { Logger } from "../observability/logger.js";
 import { InvalidCursorError, StoreConflictError, StoreUnavailableError } from "../stores/types.js";
 import { type ReadinessCheck, registerHealthRoutes } from "./health.js";
@@ -21,6 +22,8 @@ export interface AppOptions {
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: options.logger as FastifyBaseLogger,
+    // One "request served" line per request comes from the observability plugin instead.
+    logController: requestLogController(),
     genReqId: () => randomUUID(),
     bodyLimit: options.bodyLimit ?? 256 * 1024,
     // Unknown fields are an error the client should hear about, not something to drop silently.

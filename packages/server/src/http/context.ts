@@ -2,6 +2,7 @@ import type { PasswordHasher } from "../auth/passwords.js";
 import type { FlagsState } from "../flags/flags.js";
 import type { StoreRouter } from "../flags/store-router.js";
 import type { TelemetryFlipGate } from "../migrate/cutover.js";
+import type { Metrics } from "../observability/metrics.js";
 import type { SessionManager } from "../sessions/manager.js";
 import type { Clock, Device, Role, Session, User } from "../stores/types.js";
 
@@ -47,6 +48,7 @@ export interface ServiceContext {
   cookieSecure: boolean;
   deviceWritesPerMinute: number;
   sessionCookieMaxAgeMs: number;
+  metrics?: Metrics;
   /** Blocks the telemetry read flip at the end of a dual-write window; absent without Firestore. */
   telemetryFlipGate: TelemetryFlipGate | undefined;
 }

@@ -3,9 +3,13 @@ import { Firestore } from "@google-cloud/firestore";
 import { type Config, ConfigError } from "../config/env.js";
 import { FlagsState, sqliteFlagsPersistence } from "../flags/flags.js";
 import { routeStores, type StoreRouter } from "../flags/store-router.js";
+import type { Logger } from "../observability/logger.js";
+import type { Metrics } from "../observability/metrics.js";
+import { resilienceHooks } from "../observability/resilience-hooks.js";
 import { openSqlite, type SqliteDatabase } from "../storage/sqlite.js";
 import { SQLITE_MIGRATIONS } from "../storage/sqlite-migrations.js";
 import { createFirestoreStores, createSqliteStores } from "../stores/index.js";
+import { firestoreCallSettings, withResilience } from "../stores/resilience.js";
 import type { Clock } from "../stores/types.js";
 import { ignoreUsage, type UsageRecorder } from "../stores/usage.js";
 
@@ -25,7 +29,7 @@ export interface OpenedStores {
  */
 export function openStores(
   config: Config,
-  options: { clock?: Clock; usage?: UsageRecorder } = {},
+  options: { clock?: Clock; usage?: UsageRecorder; metrics?: Metrics; logger?: Logger } = {},
 ): OpenedStores {
   const { projectId, emulatorHost } = config.firestore;
   const firestoreConfigured = projectId !== undefined || emulatorHost !== undefined;
@@ -46,9 +50,16 @@ export function openStores(
     usage: options.usage ?? ignoreUsage,
   };
   const flags = new FlagsState(sqliteFlagsPersistence(sqlite), config.flags);
+  // A Firestore outage fails fast as 503 UNAVAILABLE instead of hanging requests (stores/resilience.ts).
+  const firestoreStores = firestore
+    ? withResilience(createFirestoreStores(firestore, storeOptions), {
+        backend: "firestore",
+        ...(options.metrics && resilienceHooks(options.metrics, options.logger)),
+      })
+    : null;
   const router = routeStores({
     sqlite: createSqliteStores(sqlite, storeOptions),
-    firestore: firestore ? createFirestoreStores(firestore, storeOptions) : null,
+    firestore: firestoreStores,
     flags: () => flags.current(),
     ...(options.clock && { clock: options.clock }),
   });
@@ -59,6 +70,7 @@ export function openStores(
     flags,
     async close() {
       sqlite.close();
+      await firestoreStores?.resilience.drain(10_000);
       await firestore?.terminate();
     },
   };
@@ -70,12 +82,15 @@ export function openStores(
  */
 export function createFirestoreClient(config: Config): Firestore {
   const { projectId, emulatorHost } = config.firestore;
-  if (!emulatorHost) return new Firestore({ projectId });
+  // Bounds the SDK's own per-RPC retries; withResilience bounds each call (see firestoreCallSettings).
+  const callSettings = firestoreCallSettings({ timeoutMs: 5_000 });
+  if (!emulatorHost) return new Firestore({ projectId, ...callSettings });
   const separator = emulatorHost.lastIndexOf(":");
   return new Firestore({
     projectId: projectId ?? "demo-firebrick",
     host: emulatorHost.slice(0, separator),
     port: Number(emulatorHost.slice(separator + 1)),
     ssl: false,
+    ...callSettings,
   });
 }

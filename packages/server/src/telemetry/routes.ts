@@ -6,8 +6,10 @@ import { ownedDevice } from "../devices/routes.js";
 import { AppError } from "../errors.js";
 import { ANY_ROLE, type ServiceContext, WRITERS } from "../http/context.js";
 import { Cursor, IdParams, NextCursor } from "../http/schemas.js";
+import { requestContext } from "../observability/request-context.js";
 import { TELEMETRY_RETENTION_MS, type TelemetryPoint } from "../stores/types.js";
 import { IngestLimiter } from "./ingest-limiter.js";
+import { LatestTelemetryCache } from "./latest-cache.js";
 
 /** Bounds of one write: a batch is at most this many points of at most this many metrics. */
 export const MAX_POINTS_PER_WRITE = 500;
@@ -86,6 +88,8 @@ export function registerTelemetryRoutes(
 ): void {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
   const limiter = new IngestLimiter({ pointsPerMinute: ctx.deviceWritesPerMinute, clock: ctx.clock });
+  // Dashboards poll "latest 100": served from memory for one billed read per poll (SPEC.md §7).
+  const latest = new LatestTelemetryCache(() => ctx.router.stores.telemetry, { clock: ctx.clock });
 
   api.post(
     "/api/devices/:id/telemetry",
@@ -135,19 +139,19 @@ export function registerTelemetryRoutes(
       }
       const allowed = limiter.take(`${request.tenant}\u0000${id}`, points.length);
       if (!allowed.ok) {
+        ctx.metrics?.budgetRejections.inc({ budget: "device_writes" });
         throw new AppError("RATE_LIMITED", `at most ${limiter.capacity} points per minute per device`, {
           headers: { "retry-after": String(Math.max(1, Math.ceil(allowed.retryAfterMs / 1000))) },
         });
       }
-      const { written } = await ctx.router.stores.telemetry.append(
-        request.tenant,
-        id,
-        points.map((point) => ({
-          timestamp_ms: point.timestamp_ms,
-          metrics: point.metrics as Record<string, number>,
-          source: "api",
-        })),
-      );
+      requestContext().set({ action: "telemetry.write" });
+      const accepted = points.map((point) => ({
+        timestamp_ms: point.timestamp_ms,
+        metrics: point.metrics as Record<string, number>,
+        source: "api",
+      }));
+      const { written } = await ctx.router.stores.telemetry.append(request.tenant, id, accepted);
+      latest.recordWrite(request.tenant, id, accepted);
       return reply.status(202).send({ accepted: written });
     },
   );
@@ -179,9 +183,11 @@ export function registerTelemetryRoutes(
       await ownedDevice(ctx, directory, request, id);
       const { limit = 100, from, to, cursor } = request.query;
       if (from === undefined && to === undefined && cursor === undefined) {
-        const points = await ctx.router.stores.telemetry.latest(request.tenant, id, limit);
+        requestContext().set({ action: "telemetry.latest" });
+        const points = await latest.latest(request.tenant, id, limit);
         return { points: points.map(publicPoint), next_cursor: null };
       }
+      requestContext().set({ action: "telemetry.window" });
       const window = { from: from ?? 0, to: to ?? ctx.clock() + MAX_FUTURE_MS + 1 };
       if (window.from >= window.to) throw new AppError("VALIDATION_FAILED", "from must be before to");
       const page = await ctx.router.stores.telemetry.window(request.tenant, id, {

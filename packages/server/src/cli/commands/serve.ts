@@ -26,7 +26,7 @@ export function registerServe(program: Command): void {
     .action(async (options: ConfigOverrides & { emulator?: boolean }) => {
       const overrides = { host: options.host, port: options.port };
       let config = loadConfig(process.env, overrides);
-      const logger = createLogger(config.logLevel);
+      const logger = createLogger(config.logLevel, undefined, { debugSampleRate: config.debugSampleRate });
       let emulator: LocalEmulator | undefined;
       if (options.emulator) {
         // Nothing here runs on GCP: spare the SDK its metadata-server probe (and its warning).

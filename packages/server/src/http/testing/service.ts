@@ -9,7 +9,9 @@ import { createPasswordHasher, type PasswordHasher } from "../../auth/passwords.
 import type { LoginLimits } from "../../auth/routes.js";
 import { FlagsState, sqliteFlagsPersistence } from "../../flags/flags.js";
 import { routeStores, type StoreRouter } from "../../flags/store-router.js";
+import { registerObservability } from "../../observability/http-plugin.js";
 import { createLogger, type Logger } from "../../observability/logger.js";
+import { createMetrics } from "../../observability/metrics.js";
 import type { SessionPolicy } from "../../sessions/manager.js";
 import { openSqlite, type SqliteDatabase } from "../../storage/sqlite.js";
 import { SQLITE_MIGRATIONS } from "../../storage/sqlite-migrations.js";
@@ -122,6 +124,7 @@ export async function startTestService(
   });
   const passwords = testPasswords();
   const app = await buildApp({ logger: options.logger ?? silent(), readiness: [] });
+  registerObservability(app, { metrics: createMetrics({ defaultMetrics: false }) });
   const ctx = await registerApi(app, {
     router,
     flags,
