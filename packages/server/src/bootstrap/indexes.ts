@@ -108,6 +108,12 @@ export interface GateOptions {
   sleep?: Sleep;
 }
 
+/** Control-plane calls retried with the configured backoff (transient failures only). */
+function retrying(options: GateOptions) {
+  return <T>(operation: () => Promise<T>) =>
+    withRetry(operation, options.policy ?? DEFAULT_POLICY, options.sleep ?? realSleep);
+}
+
 const DEFAULT_POLICY: RetryPolicy = { attempts: 3, initialDelaySeconds: 1, backoffMultiplier: 2 };
 
 /** Each composite index's state, and each exemption's; `ready` is the READY gate. */
@@ -116,8 +122,7 @@ export async function indexesStatus(
   definitions: IndexDefinitions,
   options: GateOptions = {},
 ): Promise<ItemStatus[]> {
-  const call = <T>(operation: () => Promise<T>) =>
-    withRetry(operation, options.policy ?? DEFAULT_POLICY, options.sleep ?? realSleep);
+  const call = retrying(options);
   const deployed = await call(() => controlPlane.listIndexes());
   const statuses: ItemStatus[] = definitions.indexes.map((definition) => {
     const state: IndexState =
@@ -143,8 +148,7 @@ export async function deployIndexes(
   definitions: IndexDefinitions,
   options: GateOptions = {},
 ): Promise<ItemStatus[]> {
-  const call = <T>(operation: () => Promise<T>) =>
-    withRetry(operation, options.policy ?? DEFAULT_POLICY, options.sleep ?? realSleep);
+  const call = retrying(options);
   const before = await indexesStatus(controlPlane, definitions, options);
   const results: ItemStatus[] = before.slice(0, definitions.indexes.length);
   for (const [i, definition] of definitions.indexes.entries()) {
@@ -182,8 +186,7 @@ export async function ttlStatus(
   definitions: IndexDefinitions,
   options: GateOptions = {},
 ): Promise<ItemStatus[]> {
-  const call = <T>(operation: () => Promise<T>) =>
-    withRetry(operation, options.policy ?? DEFAULT_POLICY, options.sleep ?? realSleep);
+  const call = retrying(options);
   const statuses: ItemStatus[] = [];
   for (const override of definitions.fieldOverrides.filter((entry) => entry.ttl)) {
     const field = await call(() => controlPlane.getField(override.collectionGroup, override.fieldPath));
@@ -203,8 +206,7 @@ export async function enableTtl(
   definitions: IndexDefinitions,
   options: GateOptions = {},
 ): Promise<ItemStatus[]> {
-  const call = <T>(operation: () => Promise<T>) =>
-    withRetry(operation, options.policy ?? DEFAULT_POLICY, options.sleep ?? realSleep);
+  const call = retrying(options);
   const before = await ttlStatus(controlPlane, definitions, options);
   const overrides = definitions.fieldOverrides.filter((entry) => entry.ttl);
   const results: ItemStatus[] = [];
@@ -243,8 +245,7 @@ export async function telemetryIndexReady(
       definition.fields.some((field) => field.fieldPath === "device_id"),
   );
   if (!telemetry) return false;
-  const call = <T>(operation: () => Promise<T>) =>
-    withRetry(operation, options.policy ?? DEFAULT_POLICY, options.sleep ?? realSleep);
+  const call = retrying(options);
   const deployed = await call(() => controlPlane.listIndexes());
   return deployed.some((index) => indexMatches(index, telemetry) && index.state === "READY");
 }
