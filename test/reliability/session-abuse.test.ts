@@ -137,6 +137,9 @@ describe("session and tenant abuse over a real port", () => {
     const violations = (
       await service.server.stores.router.stores.audit.query("other", { action: "tenant.violation", limit: 5 })
     ).items;
-    expect(violations[0]).toMatchObject({ outcome: "denied", details: { reason: "session_tenant_mismatch" } });
+    expect(violations[0]).toMatchObject({
+      outcome: "denied",
+      details: { reason: "session_tenant_mismatch" },
+    });
   });
 });

@@ -3,8 +3,8 @@ import { request as httpRequest } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
-import { testPasswords } from "../../packages/server/src/http/testing/service.js";
 import { loadConfig } from "../../packages/server/src/config/env.js";
+import { testPasswords } from "../../packages/server/src/http/testing/service.js";
 import { createLogger } from "../../packages/server/src/observability/logger.js";
 import { type RunningServer, type ServerOptions, startServer } from "../../packages/server/src/server.js";
 
@@ -67,7 +67,9 @@ export function call(url: string, method: string, path: string, options: CallOpt
           text += chunk;
         });
         response.once("end", () => {
-          const cookie = (response.headers["set-cookie"] ?? []).find((c) => c.startsWith("firebrick_session="));
+          const cookie = (response.headers["set-cookie"] ?? []).find((c) =>
+            c.startsWith("firebrick_session="),
+          );
           resolve({
             status: response.statusCode ?? 0,
             body: text ? JSON.parse(text) : null,
