@@ -73,7 +73,8 @@ export function call(url: string, method: string, path: string, options: CallOpt
           resolve({
             status: response.statusCode ?? 0,
             body: text ? JSON.parse(text) : null,
-            session: cookie?.split(";", 1)[0]!.slice("firebrick_session=".length),
+            session:
+              cookie === undefined ? undefined : cookie.split(";", 1)[0]!.slice("firebrick_session=".length),
           });
         });
         response.once("error", reject);
