@@ -195,6 +195,34 @@ describe("lock() auto-extension", () => {
     expect(run?.type === "lock" && run.extensions).toBeGreaterThanOrEqual(1);
   });
 
+  it("extends in time when the acquire itself took most of the TTL", async () => {
+    // A slow acquire (a cold Firestore project takes seconds): the heartbeat must come before the lease ends,
+    // not a full interval after fn starts.
+    const slow: LockBackend<BackendCapabilities> = {
+      ...backend,
+      acquire: async (opts) => {
+        const result = await backend.acquire(opts);
+        await abortableDelay(450);
+        return result;
+      },
+    };
+    const key = freshKey();
+    const events: LockEvent[] = [];
+    await createLock(slow, { onEvent: (e) => events.push(e) })(
+      async ({ signal }) => {
+        const first = await backend.lookup({ key });
+        let latest = first;
+        while ((latest?.expiresAtMs ?? 0) <= (first?.expiresAtMs ?? 0) + 1 && !signal.aborted) {
+          await abortableDelay(20);
+          latest = await backend.lookup({ key });
+        }
+        expect(signal.aborted).toBe(false);
+      },
+      { key, ttlMs: 600, autoExtend: 400 },
+    );
+    expect(events.find((e) => e.type === "lock")).toMatchObject({ outcome: "released" });
+  });
+
   it("aborts fn's signal once the bounded extensions are spent and the TTL runs out", async () => {
     const key = freshKey();
     const events: LockEvent[] = [];

@@ -13,6 +13,7 @@ export const ERRORS = {
   NOT_FOUND: { status: 404, message: "Not found." },
   METHOD_NOT_ALLOWED: { status: 405, message: "Method not allowed." },
   CONFLICT: { status: 409, message: "The resource already exists." },
+  PRECONDITION_FAILED: { status: 409, message: "A precondition of this change is not met." },
   PAYLOAD_TOO_LARGE: { status: 413, message: "The request body is too large." },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: "The request body must be JSON." },
   RATE_LIMITED: { status: 429, message: "Too many requests; retry later." },

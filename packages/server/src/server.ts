@@ -1,15 +1,16 @@
-import { createLock, type LockFunction } from "@firebrick/lock";
-import { createFirestoreBackend } from "@firebrick/lock/firestore";
-import { createSqliteBackend } from "@firebrick/lock/sqlite";
+import { createLock } from "@firebrick/lock";
 import type { FastifyInstance } from "fastify";
 import type { PasswordHasher } from "./auth/passwords.js";
 import { bootstrapDocumentCheck } from "./bootstrap/index.js";
 import type { Config } from "./config/env.js";
+import { createControlPlane } from "./gcp/select.js";
 import { registerApi } from "./http/api.js";
 import { buildApp } from "./http/app.js";
 import type { ReadinessCheck } from "./http/health.js";
+import { telemetryFlipGate } from "./migrate/cutover.js";
 import type { Logger } from "./observability/logger.js";
 import { type OpenedStores, openStores } from "./runtime/open-stores.js";
+import { serviceLocks } from "./runtime/service-locks.js";
 import { type RunExclusive, startSessionSweeper } from "./sessions/sweeper.js";
 import { runUnderLock } from "./sessions/sweeper-lock.js";
 import type { SqliteDatabase } from "./storage/sqlite.js";
@@ -103,6 +104,14 @@ export async function startServer(
     cookieSecure: config.cookieSecure,
     deviceWritesPerMinute: config.deviceWritesPerMinute,
     ...(options.passwords && { passwords: options.passwords }),
+    ...(opened.firestore && {
+      telemetryFlipGate: telemetryFlipGate(opened.firestore, () =>
+        // The emulator has no index management: its queries never wait for an index.
+        config.firestore.emulatorHost || !config.firestore.projectId
+          ? null
+          : createControlPlane("rest", config.firestore.projectId),
+      ),
+    }),
   });
   const refresh = setInterval(() => {
     try {
@@ -114,7 +123,7 @@ export async function startServer(
   refresh.unref();
   const sweeper = startSessionSweeper({
     stores: () => router.all().map(({ stores }) => stores.sessions),
-    runExclusive: options.runExclusive ?? runUnderLock(sweeperLock(opened)),
+    runExclusive: options.runExclusive ?? runUnderLock(createLock(serviceLocks(opened).backend)),
     clock,
     onError: (error) => logger.error({ err: error }, "session sweep failed"),
   });
@@ -149,14 +158,4 @@ export async function startServer(
     await opened.close();
     throw error;
   }
-}
-
-/**
- * Instances that share a Firestore project coordinate through it; without Firestore they can only share
- * the SQLite file (processes on one host), so the lock lives there.
- */
-function sweeperLock(opened: OpenedStores): LockFunction {
-  return opened.firestore
-    ? createLock(createFirestoreBackend(opened.firestore))
-    : createLock(createSqliteBackend(opened.sqlite));
 }

@@ -215,6 +215,8 @@ class Hold<C extends BackendCapabilities> {
   readonly lost = new AbortController();
   private expiryTimer: NodeJS.Timeout | undefined;
   private heartbeatTimer: NodeJS.Timeout | undefined;
+  /** When the lease ends by the local clock (performance time), as of the last acquire or extension. */
+  private deadline = 0;
   private inFlight: Promise<unknown> = Promise.resolve();
   private stopped = false;
 
@@ -255,7 +257,8 @@ class Hold<C extends BackendCapabilities> {
   private armExpiry(ttlMs: number, requestedAt: number): void {
     clearTimeout(this.expiryTimer);
     if (this.stopped) return;
-    const remaining = Math.max(0, ttlMs - (performance.now() - requestedAt));
+    this.deadline = requestedAt + ttlMs;
+    const remaining = Math.max(0, this.deadline - performance.now());
     this.expiryTimer = setTimeout(() => this.loseLock("Lock lost: its TTL ran out"), remaining);
     this.expiryTimer.unref?.();
   }
@@ -263,6 +266,9 @@ class Hold<C extends BackendCapabilities> {
   private scheduleHeartbeat(): void {
     const heartbeat = this.heartbeat;
     if (!heartbeat || this.stopped || this.event.extensions >= heartbeat.maxExtensions) return;
+    // Never later than halfway through what is left of the lease: an acquire (or an extension) that took
+    // most of the TTL must not leave the lock to run out before the first heartbeat.
+    const delay = Math.min(heartbeat.intervalMs, Math.max(0, (this.deadline - performance.now()) / 2));
     this.heartbeatTimer = setTimeout(async () => {
       if (this.stopped || this.lost.signal.aborted) return;
       try {
@@ -275,7 +281,7 @@ class Hold<C extends BackendCapabilities> {
         }
       }
       if (!this.lost.signal.aborted) this.scheduleHeartbeat();
-    }, heartbeat.intervalMs);
+    }, delay);
     this.heartbeatTimer.unref?.();
   }
 

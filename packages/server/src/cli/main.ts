@@ -3,6 +3,8 @@ import { ConfigError } from "../config/env.js";
 import { registerBootstrap } from "./commands/bootstrap.js";
 import { registerDevices } from "./commands/devices.js";
 import { registerIndexes } from "./commands/indexes.js";
+import { registerLocks } from "./commands/locks.js";
+import { registerMigrate } from "./commands/migrate.js";
 import { registerServe } from "./commands/serve.js";
 import { registerTenants } from "./commands/tenants.js";
 import { registerTtl } from "./commands/ttl.js";
@@ -22,6 +24,8 @@ export function buildProgram(): Command {
   registerTenants(program);
   registerUsers(program);
   registerDevices(program);
+  registerMigrate(program);
+  registerLocks(program);
   for (const command of program.commands) command.exitOverride();
   return program;
 }

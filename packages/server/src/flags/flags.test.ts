@@ -24,7 +24,7 @@ describe("routing flags over HTTP", () => {
       session: admin,
     });
     expect(response.json()).toEqual({
-      flags: { telemetry: false, audit: false, auth: false },
+      flags: { telemetry: false, audit: false, auth: false, telemetry_dual_write: false },
       stores: { auth: "sqlite", audit: "sqlite", telemetry: "sqlite" },
       firestore_configured: true,
     });
@@ -61,8 +61,11 @@ describe("routing flags over HTTP", () => {
       telemetry: true,
       audit: false,
       auth: false,
+      telemetry_dual_write: false,
     });
 
+    // Entries with equal timestamps have no defined order: let the test clock move between the changes.
+    service.clock.advance(1000);
     const off = await put({ telemetry: false });
     expect(off.json().stores.telemetry).toBe("sqlite");
     const read = await service.request({

@@ -1,13 +1,19 @@
 import type { SqliteDatabase } from "../storage/sqlite.js";
 
-/** The three routing flags of SPEC.md §6: each area on Firestore (true) or SQLite (false). */
+/**
+ * The routing flags of SPEC.md §6: each area on Firestore (true) or SQLite (false), plus the optional
+ * telemetry dual-write window (writes to both stores; reads stay where `telemetry` says).
+ */
 export interface Flags {
   telemetry: boolean;
   audit: boolean;
   auth: boolean;
+  telemetry_dual_write: boolean;
 }
 
-export const FLAG_NAMES = ["telemetry", "audit", "auth"] as const;
+export type Area = "telemetry" | "audit" | "auth";
+export const AREAS: readonly Area[] = ["telemetry", "audit", "auth"];
+export const FLAG_NAMES = ["telemetry", "audit", "auth", "telemetry_dual_write"] as const;
 
 /** Where flags survive a restart. The SQLite `settings` table, because SQLite is always there. */
 export interface FlagsPersistence {
@@ -49,9 +55,9 @@ export class FlagsState {
    */
   constructor(
     private readonly persistence: FlagsPersistence,
-    initial: Flags,
+    initial: Omit<Flags, "telemetry_dual_write"> & Partial<Flags>,
   ) {
-    this.#flags = { ...initial, ...persistence.load() };
+    this.#flags = { telemetry_dual_write: false, ...initial, ...persistence.load() };
   }
 
   current(): Flags {

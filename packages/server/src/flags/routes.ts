@@ -46,6 +46,7 @@ export function registerFlagRoutes(
             telemetry: Type.Optional(Type.Boolean()),
             audit: Type.Optional(Type.Boolean()),
             auth: Type.Optional(Type.Boolean()),
+            telemetry_dual_write: Type.Optional(Type.Boolean()),
           },
           { additionalProperties: false, minProperties: 1 },
         ),
@@ -59,6 +60,16 @@ export function registerFlagRoutes(
           "VALIDATION_FAILED",
           "Firestore is not configured (set GOOGLE_CLOUD_PROJECT or FIRESTORE_EMULATOR_HOST and restart)",
         );
+      }
+      if (next.telemetry && !before.telemetry && next.telemetry_dual_write && ctx.telemetryFlipGate) {
+        // Ending a dual-write window: reads move only once the index is READY and a comparison is green.
+        const blockers = await ctx.telemetryFlipGate();
+        if (blockers.length > 0) {
+          throw new AppError(
+            "PRECONDITION_FAILED",
+            `Telemetry reads stay on SQLite: ${blockers.join("; ")}.`,
+          );
+        }
       }
       const sessionsBefore = ctx.router.stores.sessions;
       const { after } = ctx.flags.set(next, ctx.clock());

@@ -1,6 +1,7 @@
-import type { Stores } from "../stores/types.js";
+import { dualWriteTelemetry, withIndexFallback } from "../migrate/dual-write.js";
+import type { Clock, Stores } from "../stores/types.js";
 import type { StoreBackend } from "../stores/usage.js";
-import type { Flags } from "./flags.js";
+import type { Area, Flags } from "./flags.js";
 
 /** The areas a flag moves, and the stores each one owns. */
 export const AREA_OF_STORE = {
@@ -12,12 +13,12 @@ export const AREA_OF_STORE = {
   devices: "auth",
   telemetry: "telemetry",
   audit: "audit",
-} as const satisfies Record<keyof Stores, keyof Flags>;
+} as const satisfies Record<keyof Stores, Area>;
 
 export interface StoreRouter {
   /** Stores resolved at call time: a flag change applies to the next store call, without a restart. */
   stores: Stores;
-  backendOf(area: keyof Flags): StoreBackend;
+  backendOf(area: Area): StoreBackend;
   /** Every configured backend's stores (for the sweeper and readiness). */
   all(): Array<{ backend: StoreBackend; stores: Stores }>;
 }
@@ -33,9 +34,26 @@ export function routeStores(options: {
   sqlite: Stores;
   firestore: Stores | null;
   flags: () => Flags;
+  clock?: Clock;
 }): StoreRouter {
   const { sqlite, firestore } = options;
-  const backendOf = (area: keyof Flags): StoreBackend =>
+  // Built once: the fallback keeps its backoff state between calls.
+  const window = firestore && {
+    // Reads on SQLite, writes to both: the window before the read flip.
+    beforeFlip: dualWriteTelemetry(sqlite.telemetry, firestore.telemetry),
+    // Reads on Firestore (SQLite while its index is not ready), writes still to both: rollback loses nothing.
+    afterFlip: dualWriteTelemetry(
+      withIndexFallback(firestore.telemetry, sqlite.telemetry, { clock: options.clock ?? Date.now }),
+      sqlite.telemetry,
+    ),
+  };
+  const telemetry = () => {
+    if (window && options.flags().telemetry_dual_write) {
+      return backendOf("telemetry") === "firestore" ? window.afterFlip : window.beforeFlip;
+    }
+    return pick("telemetry");
+  };
+  const backendOf = (area: Area): StoreBackend =>
     options.flags()[area] && firestore ? "firestore" : "sqlite";
   const pick = <K extends keyof Stores>(name: K): Stores[K] =>
     (backendOf(AREA_OF_STORE[name]) === "firestore" ? firestore! : sqlite)[name];
@@ -53,7 +71,7 @@ export function routeStores(options: {
       return pick("devices");
     },
     get telemetry() {
-      return pick("telemetry");
+      return telemetry();
     },
     get audit() {
       return pick("audit");

@@ -9,6 +9,7 @@ import { registerDeviceRoutes } from "../devices/routes.js";
 import type { FlagsState } from "../flags/flags.js";
 import { registerFlagRoutes } from "../flags/routes.js";
 import type { StoreRouter } from "../flags/store-router.js";
+import type { TelemetryFlipGate } from "../migrate/cutover.js";
 import { createSessionManager, SESSION_POLICY, type SessionPolicy } from "../sessions/manager.js";
 import type { Clock } from "../stores/types.js";
 import { registerTelemetryRoutes } from "../telemetry/routes.js";
@@ -27,6 +28,7 @@ export interface ApiOptions {
   passwords?: PasswordHasher;
   sessionPolicy?: SessionPolicy;
   loginLimits?: LoginLimits;
+  telemetryFlipGate?: TelemetryFlipGate;
 }
 
 /**
@@ -56,6 +58,7 @@ export async function registerApi(app: FastifyInstance, options: ApiOptions): Pr
     cookieSecure: options.cookieSecure,
     deviceWritesPerMinute: options.deviceWritesPerMinute,
     sessionCookieMaxAgeMs: policy.absoluteTimeoutMs,
+    telemetryFlipGate: options.telemetryFlipGate,
   };
 
   await app.register(cookie);

@@ -1,6 +1,7 @@
 import type { PasswordHasher } from "../auth/passwords.js";
 import type { FlagsState } from "../flags/flags.js";
 import type { StoreRouter } from "../flags/store-router.js";
+import type { TelemetryFlipGate } from "../migrate/cutover.js";
 import type { SessionManager } from "../sessions/manager.js";
 import type { Clock, Device, Role, Session, User } from "../stores/types.js";
 
@@ -46,6 +47,8 @@ export interface ServiceContext {
   cookieSecure: boolean;
   deviceWritesPerMinute: number;
   sessionCookieMaxAgeMs: number;
+  /** Blocks the telemetry read flip at the end of a dual-write window; absent without Firestore. */
+  telemetryFlipGate: TelemetryFlipGate | undefined;
 }
 
 export const SESSION_COOKIE = "firebrick_session";

@@ -40,7 +40,7 @@ export function openStores(
     }
   }
   const sqlite = openSqlite(join(config.dataDir, "firebrick.sqlite"), SQLITE_MIGRATIONS);
-  const firestore = firestoreConfigured ? openFirestore(projectId, emulatorHost) : null;
+  const firestore = firestoreConfigured ? createFirestoreClient(config) : null;
   const storeOptions = {
     ...(options.clock && { clock: options.clock }),
     usage: options.usage ?? ignoreUsage,
@@ -50,6 +50,7 @@ export function openStores(
     sqlite: createSqliteStores(sqlite, storeOptions),
     firestore: firestore ? createFirestoreStores(firestore, storeOptions) : null,
     flags: () => flags.current(),
+    ...(options.clock && { clock: options.clock }),
   });
   return {
     sqlite,
@@ -63,7 +64,12 @@ export function openStores(
   };
 }
 
-function openFirestore(projectId: string | undefined, emulatorHost: string | undefined): Firestore {
+/**
+ * The one Firestore client factory: the emulator at `FIRESTORE_EMULATOR_HOST` when set, Application
+ * Default Credentials otherwise.
+ */
+export function createFirestoreClient(config: Config): Firestore {
+  const { projectId, emulatorHost } = config.firestore;
   if (!emulatorHost) return new Firestore({ projectId });
   const separator = emulatorHost.lastIndexOf(":");
   return new Firestore({

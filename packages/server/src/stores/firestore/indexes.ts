@@ -1,6 +1,7 @@
 /**
  * What the Firestore stores need from the database, in the `firestore.indexes.json` format
- * (`infra/firestore.indexes.json`, deployed before a flag moves an area to Firestore). Equality-only
+ * (`infra/firestore.indexes.json`, deployed before a flag moves an area to Firestore). This constant is
+ * the source of truth: the JSON file is it serialised, and a test fails when they differ. Equality-only
  * queries (username lookup, a user's sessions) are served by merging single-field indexes.
  */
 const field = (fieldPath: string, order: "ASCENDING" | "DESCENDING" = "ASCENDING") => ({ fieldPath, order });
@@ -9,10 +10,8 @@ const composite = (collectionGroup: string, ...fields: ReturnType<typeof field>[
   queryScope: "COLLECTION",
   fields,
 });
-const ascendingAndDescending = [
-  { order: "ASCENDING", queryScope: "COLLECTION" },
-  { order: "DESCENDING", queryScope: "COLLECTION" },
-];
+const ascending = { order: "ASCENDING", queryScope: "COLLECTION" } as const;
+const ascendingAndDescending = [ascending, { order: "DESCENDING", queryScope: "COLLECTION" }] as const;
 
 export const FIRESTORE_INDEXES = {
   indexes: [
@@ -27,16 +26,21 @@ export const FIRESTORE_INDEXES = {
       field("action"),
       field("timestamp_ms", "DESCENDING"),
     ),
-    composite("users", field("tenant_id"), field("username_key")),
     composite("devices", field("tenant_id"), field("name")),
+    composite("users", field("tenant_id"), field("username_key")),
   ],
   fieldOverrides: [
+    // A monotonic field's single-field index is a write hotspot; the composite index serves every query.
+    { collectionGroup: "telemetry", fieldPath: "timestamp_ms", ttl: false, indexes: [] },
     // TTL fields (SPEC §4 deviation). Telemetry and audit never query theirs, so no index is kept.
     { collectionGroup: "telemetry", fieldPath: "expire_at", ttl: true, indexes: [] },
     { collectionGroup: "audit_log", fieldPath: "expire_at", ttl: true, indexes: [] },
     // The sweeper queries sessions by expiry, so that index stays.
     { collectionGroup: "sessions", fieldPath: "expires_at", ttl: true, indexes: ascendingAndDescending },
-    // A monotonic field's single-field index is a write hotspot; the composite index serves every query.
-    { collectionGroup: "telemetry", fieldPath: "timestamp_ms", indexes: [] },
+    // @firebrick/lock finds a lock by lockId (release, extend, lookup). Firestore indexes the field on its
+    // own, but declaring it keeps it indexed should single-field indexing ever be trimmed, and (deployed
+    // with the Firebase CLI) drops the descending and array indexes nothing uses. `fence_counters` has no
+    // entry on purpose: a TTL there would delete counters and restart fences (packages/lock/README.md).
+    { collectionGroup: "locks", fieldPath: "lockId", ttl: false, indexes: [ascending] },
   ],
 } as const;

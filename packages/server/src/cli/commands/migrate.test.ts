@@ -1,0 +1,138 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Firestore } from "@google-cloud/firestore";
+import { afterAll, describe, expect, it } from "vitest";
+import { emulatorHost, uniqueProjectId } from "../../../../../test/firestore.js";
+import { openSqlite } from "../../storage/sqlite.js";
+import { SQLITE_MIGRATIONS } from "../../storage/sqlite-migrations.js";
+import { createSqliteStores } from "../../stores/index.js";
+import { runCli, spawnCli } from "../testing/run-cli.js";
+
+const project = uniqueProjectId("mig-cli");
+const env = { FIRESTORE_EMULATOR_HOST: emulatorHost(), GOOGLE_CLOUD_PROJECT: project };
+const [host, port] = emulatorHost().split(":");
+const firestore = new Firestore({ projectId: project, host, port: Number(port), ssl: false });
+afterAll(() => firestore.terminate());
+
+const dir = mkdtempSync(join(tmpdir(), "firebrick-migrate-cli-"));
+
+/** Every telemetry document of a device in the target project, counted by Firestore. */
+async function firestorePoints(tenant: string, device: string): Promise<number> {
+  const query = firestore
+    .collection("telemetry")
+    .where("tenant_id", "==", tenant)
+    .where("device_id", "==", device);
+  return (await query.count().get()).data().count;
+}
+
+describe("the migration command line", () => {
+  const legacy = join(dir, "legacy.sqlite");
+
+  it("writes a fixture and refuses to write over an existing file", async () => {
+    const result = await runCli(
+      [
+        "migrate",
+        "fixture",
+        "--out",
+        legacy,
+        "--users",
+        "4",
+        "--devices",
+        "2",
+        "--days",
+        "3",
+        "--points-per-day",
+        "1440",
+      ],
+      { env },
+    );
+    expect(result.stderr).toBe("");
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/2 devices, 8640 points/);
+    const again = await runCli(["migrate", "fixture", "--out", legacy], { env });
+    expect(again.code).toBe(2);
+    expect(again.stderr).toContain("exists");
+  });
+
+  it("rejects a backfill window outside 7–30 days for audit with exit 2", async () => {
+    const result = await runCli(["backfill", "audit", "--from", legacy, "--days", "45"], { env });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain("--days must be an integer from 7 to 30");
+  });
+
+  it("resumes a killed telemetry backfill from its checkpoint and ends with exactly the source rows", async () => {
+    const args = [
+      "backfill",
+      "telemetry",
+      "--from",
+      legacy,
+      "--days",
+      "7",
+      "--writes-per-minute",
+      "10000",
+      "--lock-ttl",
+      "3",
+    ];
+    const child = spawnCli([...args, "--json"], { env });
+    const exited = new Promise<NodeJS.Signals | null>((resolve) =>
+      child.on("exit", (_code, signal) => resolve(signal)),
+    );
+    const checkpoint = firestore.collection("migration_jobs").doc("backfill-telemetry-7d");
+    // Kill it as soon as it has saved a checkpoint part-way through.
+    for (;;) {
+      const text = (await checkpoint.get()).get("checkpoint") as string | undefined;
+      if (text && !JSON.parse(text).done) break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    child.kill("SIGKILL");
+    expect(await exited).toBe("SIGKILL");
+
+    // The dead run's lock holds until its TTL (3 s) and the tolerance have passed; then a new run takes over.
+    await new Promise((resolve) => setTimeout(resolve, 4200));
+    const resumed = await runCli([...args, "--json"], { env });
+    expect(resumed.stderr).toBe("");
+    expect(resumed.code).toBe(0);
+    const report = JSON.parse(resumed.stdout);
+    expect(report).toMatchObject({ job: "backfill-telemetry-7d", resumed: true, refused: 0 });
+
+    const db = openSqlite(legacy, SQLITE_MIGRATIONS);
+    const source = createSqliteStores(db, {});
+    try {
+      for (const tenant of ["acme", "globex"]) {
+        for (const device of (await source.devices.list(tenant)).items) {
+          const want = (
+            await source.telemetry.window(tenant, device.id, { from: 0, to: Date.now() + 1, limit: 1000 })
+          ).items;
+          expect(want.length).toBeGreaterThan(0);
+          let total = 0;
+          let cursor: string | null = null;
+          do {
+            const page = await source.telemetry.window(tenant, device.id, {
+              from: 0,
+              to: Date.now() + 1,
+              limit: 1000,
+              cursor,
+            });
+            total += page.items.length;
+            cursor = page.next_cursor;
+          } while (cursor);
+          expect(await firestorePoints(tenant, device.id)).toBe(total);
+        }
+      }
+    } finally {
+      db.close();
+    }
+    // A third run finds the job complete and writes nothing.
+    const third = JSON.parse((await runCli([...args, "--json"], { env })).stdout);
+    expect(third).toMatchObject({ already_complete: true });
+  }, 120_000);
+
+  it("compares green after the backfill and exits 0", async () => {
+    const result = await runCli(["compare", "telemetry", "--from", legacy, "--sample", "2", "--json"], {
+      env,
+    });
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({ green: true, mismatched: 0, sampled_series: 2 });
+  });
+});

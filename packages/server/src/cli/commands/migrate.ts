@@ -1,0 +1,222 @@
+import { existsSync } from "node:fs";
+import type { Command } from "commander";
+import { loadConfig } from "../../config/env.js";
+import { WriteBudget } from "../../migrate/budget.js";
+import { compareTelemetry } from "../../migrate/compare.js";
+import { generateLegacyFixture } from "../../migrate/fixture.js";
+import { type JobReport, type JobSteps, runJob } from "../../migrate/job.js";
+import { backfillAuditJob, backfillTelemetryJob, migrateUsersJob } from "../../migrate/jobs.js";
+import { terminalProgress } from "../../migrate/progress.js";
+import { Retrier } from "../../migrate/retry.js";
+import { firestoreJobRuntime, recordCompareResult } from "../../migrate/runtime.js";
+import { createFirestoreClient } from "../../runtime/open-stores.js";
+import { openSqlite } from "../../storage/sqlite.js";
+import { SQLITE_MIGRATIONS } from "../../storage/sqlite-migrations.js";
+import { createFirestoreStores, createSqliteStores } from "../../stores/index.js";
+import { CommandFailed, UsageError } from "../errors.js";
+
+interface JobFlags {
+  from: string;
+  lockTtl: number;
+  dryRun?: boolean;
+  restart?: boolean;
+  json?: boolean;
+}
+
+const positive = (name: string, min: number, max: number) => (value: string) => {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < min || n > max)
+    throw new UsageError(`${name} must be an integer from ${min} to ${max} (got ${JSON.stringify(value)})`);
+  return n;
+};
+
+/** `firebrick migrate fixture|users`, `firebrick backfill audit|telemetry`, `firebrick compare telemetry`. */
+export function registerMigrate(program: Command): void {
+  const migrate = program
+    .command("migrate")
+    .description("move accounts from a legacy SQLite store to Firestore");
+  migrate
+    .command("fixture")
+    .description(
+      "write a legacy SQLite store with mixed password formats, audit rows and telemetry (tests, demos)",
+    )
+    .requiredOption("--out <file>", "the SQLite file to create")
+    .option("--users <n>", "number of users", positive("--users", 1, 100_000), 8)
+    .option("--devices <n>", "number of devices", positive("--devices", 0, 100_000), 4)
+    .option("--days <n>", "days of telemetry", positive("--days", 1, 90), 7)
+    .option(
+      "--points-per-day <n>",
+      "telemetry points per device per day",
+      positive("--points-per-day", 1, 86_400),
+      96,
+    )
+    .option("--seed <n>", "random seed", positive("--seed", 0, 2 ** 31), 1)
+    .option("--json", "print the manifest (with the users' passwords) as JSON")
+    .action(
+      async (flags: {
+        out: string;
+        users: number;
+        devices: number;
+        days: number;
+        pointsPerDay: number;
+        seed: number;
+        json?: boolean;
+      }) => {
+        if (existsSync(flags.out))
+          throw new UsageError(`${flags.out} exists; the fixture is written to a new file`);
+        const db = openSqlite(flags.out, SQLITE_MIGRATIONS);
+        try {
+          const manifest = await generateLegacyFixture(db, flags);
+          if (flags.json) console.log(JSON.stringify(manifest, null, 2));
+          else {
+            console.log(
+              `wrote ${flags.out}: ${manifest.tenants.length} tenants, ${manifest.users.length} users, ${manifest.devices.length} devices, ${manifest.points} points, ${manifest.audit_entries} audit entries`,
+            );
+          }
+        } finally {
+          db.close();
+        }
+      },
+    );
+  withJobFlags(migrate.command("users").description("copy tenants, users and devices to Firestore")).action(
+    (flags: JobFlags) =>
+      runCommandJob(flags, ({ source, target, retrier }) => migrateUsersJob(source, target, retrier)),
+  );
+
+  const backfill = program
+    .command("backfill")
+    .description("copy recent history from a legacy SQLite store to Firestore");
+  withJobFlags(
+    backfill.command("audit").description("the last N days (7–30) of the audit log, tagged sqlite_backfill"),
+  )
+    .requiredOption("--days <n>", "how many days back", positive("--days", 7, 30))
+    .action((flags: JobFlags & { days: number }) =>
+      runCommandJob(flags, ({ source, target, retrier, now }) =>
+        backfillAuditJob(source, target, { days: flags.days, now, retrier }),
+      ),
+    );
+  withJobFlags(backfill.command("telemetry").description("the last N days of telemetry, in budgeted batches"))
+    .requiredOption("--days <n>", "how many days back", positive("--days", 1, 90))
+    .option(
+      "--writes-per-minute <n>",
+      "batched writes per device per minute",
+      positive("--writes-per-minute", 1, 10_000),
+    )
+    .action((flags: JobFlags & { days: number; writesPerMinute?: number }) =>
+      runCommandJob(flags, ({ source, target, retrier, now, config }) =>
+        backfillTelemetryJob(source, target, {
+          days: flags.days,
+          now,
+          retrier,
+          budget: new WriteBudget(flags.writesPerMinute ?? config.deviceWritesPerMinute),
+        }),
+      ),
+    );
+
+  program
+    .command("compare")
+    .description("compare SQLite and Firestore")
+    .command("telemetry")
+    .description("compare the newest points of N sampled device series; exit 0 only when nothing differs")
+    .requiredOption("--from <file>", "the legacy SQLite file")
+    .requiredOption("--sample <n>", "how many device series to compare", positive("--sample", 1, 100_000))
+    .option("--json", "print the report as JSON")
+    .action(async (flags: { from: string; sample: number; json?: boolean }) => {
+      const { source, target, db, firestore } = openBoth(flags.from);
+      try {
+        const report = await compareTelemetry(source, target, { sample: flags.sample });
+        await recordCompareResult(firestore, report);
+        if (flags.json) console.log(JSON.stringify(report, null, 2));
+        else {
+          for (const note of report.notes) console.log(note);
+          console.log(
+            `compare telemetry: ${report.sampled_series} series, ${report.read} points read, ${report.mismatched} mismatched — ${report.green ? "green" : "RED"}`,
+          );
+        }
+        if (!report.green)
+          throw new CommandFailed(`${report.mismatched} points differ between SQLite and Firestore`);
+      } finally {
+        db.close();
+        await firestore.terminate();
+      }
+    });
+}
+
+function withJobFlags(command: Command): Command {
+  return command
+    .requiredOption("--from <file>", "the legacy SQLite file")
+    .option("--dry-run", "read and count, write nothing")
+    .option("--restart", "ignore the checkpoint and start over (safe: writes are idempotent)")
+    .option(
+      "--lock-ttl <seconds>",
+      "the job lock's TTL: how soon a crashed run can be resumed",
+      positive("--lock-ttl", 2, 3600),
+      30,
+    )
+    .option("--json", "print the report as JSON");
+}
+
+interface JobContext {
+  source: ReturnType<typeof createSqliteStores>;
+  target: ReturnType<typeof createFirestoreStores>;
+  retrier: Retrier;
+  now: number;
+  config: ReturnType<typeof loadConfig>;
+}
+
+function openBoth(from: string) {
+  const config = loadConfig(process.env);
+  if (!config.firestore.projectId && !config.firestore.emulatorHost) {
+    throw new UsageError(
+      "the target Firestore is not configured: set GOOGLE_CLOUD_PROJECT (and FIRESTORE_EMULATOR_HOST for the emulator)",
+    );
+  }
+  const db = openSqlite(from, SQLITE_MIGRATIONS);
+  const firestore = createFirestoreClient(config);
+  return {
+    config,
+    db,
+    firestore,
+    source: createSqliteStores(db, {}),
+    target: createFirestoreStores(firestore, {}),
+  };
+}
+
+async function runCommandJob(
+  flags: JobFlags,
+  makeSteps: (context: JobContext) => JobSteps<unknown>,
+): Promise<void> {
+  const { config, db, firestore, source, target } = openBoth(flags.from);
+  try {
+    const context: JobContext = { config, source, target, retrier: new Retrier(), now: Date.now() };
+    const steps = makeSteps(context);
+    const runtime = firestoreJobRuntime(firestore, { lockTtlMs: flags.lockTtl * 1000 });
+    const progress = flags.json ? undefined : terminalProgress(steps.name);
+    const report = await runJob(steps, {
+      ...runtime,
+      dryRun: !!flags.dryRun,
+      restart: !!flags.restart,
+      progress,
+    });
+    printReport(report, !!flags.json);
+  } finally {
+    db.close();
+    await firestore.terminate();
+  }
+}
+
+function printReport(report: JobReport, json: boolean): void {
+  if (json) {
+    console.log(JSON.stringify(report, null, 2));
+    return;
+  }
+  for (const note of report.notes) console.log(note);
+  const state = report.already_complete
+    ? " (already complete; --restart to run again)"
+    : report.resumed
+      ? " (resumed)"
+      : "";
+  console.log(
+    `${report.job}${report.dry_run ? " [dry run]" : ""}${state}: read ${report.read}, written ${report.written}, skipped ${report.skipped}, refused ${report.refused}`,
+  );
+}

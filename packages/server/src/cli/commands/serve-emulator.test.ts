@@ -1,0 +1,128 @@
+import { existsSync, mkdtempSync, readdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { Firestore } from "@google-cloud/firestore";
+import { describe, expect, it } from "vitest";
+import { runCli, spawnCli } from "../testing/run-cli.js";
+
+const tempDir = () => mkdtempSync(join(tmpdir(), "firebrick-serve-emulator-"));
+
+/** Not the test run's emulator: `serve --emulator` must start and configure its own. */
+const ownEnv = (dataDir: string) => ({
+  FIREBRICK_DATA_DIR: dataDir,
+  FIRESTORE_EMULATOR_HOST: undefined,
+  GOOGLE_CLOUD_PROJECT: undefined,
+});
+
+interface Started {
+  url: string;
+  emulator: { host: string; pid: number; imported: string | null };
+  stderr: () => string;
+  stop(): Promise<number | null>;
+}
+
+function startServe(dataDir: string): Promise<Started> {
+  const child = spawnCli(["serve", "--emulator", "--port", "0"], { env: ownEnv(dataDir) });
+  let stderr = "";
+  child.stderr.on("data", (chunk) => {
+    stderr += chunk;
+  });
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  return new Promise((resolve, reject) => {
+    void exited.then((code) => reject(new Error(`exited early with ${code}: ${stderr}`)));
+    let emulator: Started["emulator"] | undefined;
+    createInterface({ input: child.stdout }).on("line", (line) => {
+      const entry = JSON.parse(line);
+      if (entry.msg === "firestore emulator started") emulator = entry;
+      if (entry.msg === "firebrick is serving" && emulator) {
+        resolve({
+          url: entry.url,
+          emulator,
+          stderr: () => stderr,
+          stop: () => {
+            child.kill("SIGTERM");
+            return exited;
+          },
+        });
+      }
+    });
+  });
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe("firebrick serve --emulator", () => {
+  it("starts its own emulator, bootstraps it, routes every area to it, keeps its data across restarts and stops it on SIGTERM", {
+    timeout: 180_000,
+  }, async () => {
+    const dataDir = tempDir();
+
+    const first = await startServe(dataDir);
+    expect(first.emulator.imported).toBeNull();
+    const ready = await fetch(`${first.url}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toMatchObject({
+      status: "ready",
+      checks: { sqlite: { status: "ok" }, firestore: { status: "ok" }, bootstrap: { status: "ok" } },
+      stores: { auth: "firestore", audit: "firestore", telemetry: "firestore" },
+    });
+    expect(first.stderr()).toContain('First run: created tenant "demo"');
+    expect(isRunning(first.emulator.pid)).toBe(true);
+    expect(await first.stop()).toBe(0);
+    expect(isRunning(first.emulator.pid)).toBe(false);
+    expect(readdirSync(join(dataDir, "firestore-emulator"))).toHaveLength(1);
+
+    // The demo tenant came back from the snapshot, so there is no second first run.
+    const second = await startServe(dataDir);
+    expect(second.emulator.imported).toContain(join(dataDir, "firestore-emulator", "snapshot-"));
+    expect(second.stderr()).not.toContain("First run");
+    expect((await fetch(`${second.url}/readyz`)).status).toBe(200);
+    // A newer build's bootstrap document: this build must refuse to serve on it.
+    const [host, port] = second.emulator.host.split(":");
+    const firestore = new Firestore({ projectId: "demo-firebrick", host, port: Number(port), ssl: false });
+    await firestore.doc("zarch_sessions/sessions").update({ schema_version: 999 });
+    await firestore.terminate();
+    expect(await second.stop()).toBe(0);
+    expect(isRunning(second.emulator.pid)).toBe(false);
+
+    const third = spawnCli(["serve", "--emulator", "--port", "0"], { env: ownEnv(dataDir) });
+    let stdout = "";
+    let stderr = "";
+    third.stdout.on("data", (chunk) => {
+      stdout += chunk;
+    });
+    third.stderr.on("data", (chunk) => {
+      stderr += chunk;
+    });
+    const code = await new Promise<number | null>((resolve) => third.on("close", (c) => resolve(c)));
+    expect(code).toBe(1);
+    expect(stderr.trim().split("\n")).toHaveLength(1);
+    expect(stderr).toMatch(/^firebrick: bootstrap failed: document: .*schema downgrade refused/);
+    const started = stdout
+      .split("\n")
+      .filter(Boolean)
+      .map((line) => JSON.parse(line))
+      .find((entry) => entry.msg === "firestore emulator started");
+    expect(isRunning(started.pid)).toBe(false);
+  });
+
+  it("exits 1 with one line when Java is missing", async () => {
+    const dataDir = tempDir();
+    const result = await runCli(["serve", "--emulator", "--port", "0"], {
+      env: { ...ownEnv(dataDir), JAVA: join(dataDir, "no-java-here") },
+    });
+    expect(result.code).toBe(1);
+    expect(result.stderr.trim().split("\n")).toEqual([
+      `firebrick: --emulator: Java is missing: '${join(dataDir, "no-java-here")}' could not be run (install Java 17, e.g. apt-get install -y openjdk-17-jre-headless, or set JAVA)`,
+    ]);
+    expect(existsSync(join(dataDir, "firestore-emulator"))).toBe(false);
+  });
+});

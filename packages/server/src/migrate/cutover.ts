@@ -1,0 +1,34 @@
+import type { Firestore } from "@google-cloud/firestore";
+import { telemetryIndexReady } from "../bootstrap/indexes.js";
+import type { ControlPlane } from "../gcp/control-plane.js";
+import { lastCompareResult } from "./runtime.js";
+
+/**
+ * Why telemetry reads may not move to Firestore yet, at the end of a dual-write window (SPEC.md §6):
+ * the composite index must be READY (always, on the emulator) and the last sample comparison green.
+ * An empty list means the flip may go ahead.
+ */
+export type TelemetryFlipGate = () => Promise<string[]>;
+
+export function telemetryFlipGate(
+  firestore: Firestore,
+  controlPlane: () => ControlPlane | null,
+): TelemetryFlipGate {
+  return async () => {
+    const blockers: string[] = [];
+    let ready = false;
+    try {
+      ready = await telemetryIndexReady(controlPlane());
+    } catch (error) {
+      blockers.push(`the telemetry index state could not be read: ${(error as Error).message}`);
+    }
+    if (!ready && blockers.length === 0)
+      blockers.push("the telemetry composite index is not READY (firebrick indexes status)");
+    const compare = await lastCompareResult(firestore);
+    if (!compare)
+      blockers.push("no sample comparison has been run (firebrick compare telemetry --from … --sample N)");
+    else if (!compare.green)
+      blockers.push("the last sample comparison found mismatches (firebrick compare telemetry)");
+    return blockers;
+  };
+}

@@ -1,0 +1,54 @@
+import { createLock, LockError } from "@firebrick/lock";
+import { createFirestoreBackend } from "@firebrick/lock/firestore";
+import type { Firestore } from "@google-cloud/firestore";
+import { CommandFailed } from "../cli/errors.js";
+import { firestoreCheckpoints } from "./checkpoints.js";
+import type { CompareReport } from "./compare.js";
+import type { CheckpointStore, JobGuard } from "./job.js";
+
+/**
+ * Jobs that write to Firestore are guarded by a Firestore lock (`job:<name>`, auto-extended while the job
+ * runs) and checkpoint into Firestore with the lock's fence.
+ */
+export function firestoreJobRuntime(
+  db: Firestore,
+  options: { lockTtlMs?: number } = {},
+): { guard: JobGuard; checkpoints: CheckpointStore } {
+  const lock = createLock(createFirestoreBackend(db));
+  const guard: JobGuard = async (job, fn) => {
+    try {
+      return await lock(({ fence, signal }) => fn({ fence, signal }), {
+        key: `job:${job}`,
+        // After a crash the next run waits this long for the lock: short enough to resume promptly,
+        // long enough that a heartbeat every third of it survives a slow write.
+        ttlMs: options.lockTtlMs ?? 30_000,
+        autoExtend: true,
+        acquisition: { maxRetries: 0 },
+      });
+    } catch (error) {
+      if (error instanceof LockError && error.code === "AcquisitionTimeout") {
+        throw new CommandFailed(
+          `job ${job} is already running elsewhere (its lock is held); not starting a second run`,
+        );
+      }
+      throw error;
+    }
+  };
+  return { guard, checkpoints: firestoreCheckpoints(db) };
+}
+
+/** Remembers the last comparison, for the telemetry read flip's gate. */
+export async function recordCompareResult(db: Firestore, report: CompareReport): Promise<void> {
+  await db.collection("migration_jobs").doc("compare-telemetry").set({
+    green: report.green,
+    mismatched: report.mismatched,
+    sampled_series: report.sampled_series,
+    at: Date.now(),
+  });
+}
+
+/** The last comparison's verdict, or null if none was run. */
+export async function lastCompareResult(db: Firestore): Promise<{ green: boolean; at: number } | null> {
+  const snapshot = await db.collection("migration_jobs").doc("compare-telemetry").get();
+  return snapshot.exists ? { green: snapshot.get("green") === true, at: snapshot.get("at") as number } : null;
+}
