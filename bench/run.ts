@@ -2,7 +2,7 @@
 // emulator, printed as a table and written into bench/README.md. See bench/README.md for what each means.
 // Env: BENCH_SECONDS (per ingest round, default 5), BENCH_SAMPLES (telemetry reads, default 200),
 // BENCH_NO_README=1 to print only.
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { request as httpRequest } from "node:http";
@@ -506,6 +506,14 @@ if (process.env.BENCH_NO_README !== "1") {
   const marked = /(<!-- results:start -->\n)[\s\S]*?(<!-- results:end -->)/;
   if (!marked.test(text)) throw new Error("bench/README.md lost its results markers");
   writeFileSync(readme, text.replace(marked, `$1${results}$2`));
+  // Biome formats Markdown too (its tables padded), and `npm test` runs `biome ci`.
+  spawnSync(
+    process.execPath,
+    [join(root, "node_modules/@biomejs/biome/bin/biome"), "format", "--write", readme],
+    {
+      stdio: "ignore",
+    },
+  );
   log("results written to bench/README.md");
 }
 if (figures.some((f) => !f.met)) process.exitCode = 1;
