@@ -3,6 +3,7 @@ import type { FastifyInstance } from "fastify";
 import type { PasswordHasher } from "./auth/passwords.js";
 import { bootstrapDocumentCheck } from "./bootstrap/index.js";
 import type { Config } from "./config/env.js";
+import { dashboardPlugin } from "./dashboard/plugin.js";
 import { createControlPlane } from "./gcp/select.js";
 import { registerApi } from "./http/api.js";
 import { buildApp } from "./http/app.js";
@@ -113,6 +114,7 @@ export async function startServer(
       ),
     }),
   });
+  await app.register(dashboardPlugin, { tenantHeader: config.tenantHeader });
   const refresh = setInterval(() => {
     try {
       flags.reload();

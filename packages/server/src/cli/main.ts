@@ -6,6 +6,7 @@ import { registerIndexes } from "./commands/indexes.js";
 import { registerLocks } from "./commands/locks.js";
 import { registerMigrate } from "./commands/migrate.js";
 import { registerServe } from "./commands/serve.js";
+import { registerSimulate } from "./commands/simulate.js";
 import { registerTenants } from "./commands/tenants.js";
 import { registerTtl } from "./commands/ttl.js";
 import { registerUsers } from "./commands/users.js";
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   registerDevices(program);
   registerMigrate(program);
   registerLocks(program);
+  registerSimulate(program);
   for (const command of program.commands) command.exitOverride();
   return program;
 }

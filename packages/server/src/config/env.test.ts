@@ -13,6 +13,7 @@ describe("loadConfig", () => {
       deviceWritesPerMinute: 5,
       cookieSecure: true,
       logLevel: "info",
+      debugSampleRate: 0.1,
     });
   });
 
@@ -30,6 +31,7 @@ describe("loadConfig", () => {
       DEVICE_WRITES_PER_MINUTE: "12",
       FIREBRICK_COOKIE_SECURE: "0",
       FIREBRICK_LOG_LEVEL: "debug",
+      FIREBRICK_LOG_DEBUG_SAMPLE_RATE: "0.05",
     });
     expect(config).toMatchObject({
       dataDir: "/var/lib/firebrick",
@@ -41,6 +43,7 @@ describe("loadConfig", () => {
       deviceWritesPerMinute: 12,
       cookieSecure: false,
       logLevel: "debug",
+      debugSampleRate: 0.05,
     });
   });
 
@@ -58,6 +61,10 @@ describe("loadConfig", () => {
     ["GOOGLE_CLOUD_PROJECT", "Not A Project"],
     ["FIRESTORE_EMULATOR_HOST", "localhost"],
     ["TENANT_ID_HEADER", "X Tenant"],
+    ["FIREBRICK_LOG_DEBUG_SAMPLE_RATE", "0.2"],
+    ["FIREBRICK_LOG_DEBUG_SAMPLE_RATE", "1"],
+    ["FIREBRICK_LOG_DEBUG_SAMPLE_RATE", "-0.01"],
+    ["FIREBRICK_LOG_DEBUG_SAMPLE_RATE", "ten percent"],
   ])("rejects %s=%j with an error that names the key", (key, value) => {
     const error = catchError(() => loadConfig({ [key]: value }));
     expect(error).toBeInstanceOf(ConfigError);

@@ -22,6 +22,8 @@ export interface Config {
    */
   cookieSecure: boolean;
   logLevel: LogLevel;
+  /** Share of debug/trace log lines kept, 0..0.1 (the plan caps debug sampling at 10 %). */
+  debugSampleRate: number;
 }
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
@@ -66,6 +68,14 @@ const KEYS = {
   DEVICE_WRITES_PER_MINUTE: [integer(1, 100_000), "an integer from 1 to 100000"],
   FIREBRICK_COOKIE_SECURE: [flag, "1 or 0"],
   FIREBRICK_LOG_LEVEL: [z.enum(LOG_LEVELS), `one of ${LOG_LEVELS.join(", ")}`],
+  FIREBRICK_LOG_DEBUG_SAMPLE_RATE: [
+    z
+      .string()
+      .regex(/^(0(\.\d+)?|1(\.0+)?|\.\d+)$/)
+      .transform(Number)
+      .pipe(z.number().min(0).max(0.1)),
+    "a number from 0 to 0.1 (debug sampling is capped at 10 %)",
+  ],
 } as const satisfies Record<string, readonly [z.ZodType, string]>;
 
 type Key = keyof typeof KEYS;
@@ -137,6 +147,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Conf
     deviceWritesPerMinute: parsed.DEVICE_WRITES_PER_MINUTE ?? 5,
     cookieSecure: parsed.FIREBRICK_COOKIE_SECURE ?? true,
     logLevel: parsed.FIREBRICK_LOG_LEVEL ?? "info",
+    debugSampleRate: parsed.FIREBRICK_LOG_DEBUG_SAMPLE_RATE ?? 0.1,
   };
 }
 

@@ -1,0 +1,74 @@
+import { describe, expect, it } from "vitest";
+import { parseRetryAfter } from "../../web/js/api.js";
+// The dashboard's presentation helpers are plain browser ES modules; they run in Node unchanged.
+import {
+  defaultMetric,
+  describeMetric,
+  formatAge,
+  formatWithUnit,
+  freshness,
+  sortMetrics,
+  summarize,
+  toColumns,
+} from "../../web/js/format.js";
+
+describe("dashboard formatting", () => {
+  it("names the simulator's metrics with human units", () => {
+    expect(formatWithUnit(21.437, "zone_temp_c")).toBe("21.4 °C");
+    expect(formatWithUnit(44.6, "humidity_pct")).toBe("45 %RH");
+    expect(formatWithUnit(812.2, "co2_ppm")).toBe("812 ppm");
+    expect(formatWithUnit(37.4, "damper_pct")).toBe("37%");
+    expect(describeMetric("co2_ppm").label).toBe("CO₂");
+  });
+
+  it("guesses label and unit of unknown metrics from their suffix, and shows a dash for no value", () => {
+    expect(describeMetric("static_pressure_pa")).toMatchObject({ label: "Static pressure", unit: "Pa" });
+    expect(describeMetric("fan_status")).toMatchObject({ label: "Fan status", unit: "" });
+    expect(formatWithUnit(undefined, "zone_temp_c")).toBe("—");
+  });
+
+  it("orders known metrics first, zone temperature being the default", () => {
+    expect(sortMetrics(["zzz", "damper_pct", "co2_ppm", "zone_temp_c"])).toEqual([
+      "zone_temp_c",
+      "co2_ppm",
+      "damper_pct",
+      "zzz",
+    ]);
+    expect(defaultMetric(["co2_ppm", "zone_temp_c"])).toBe("zone_temp_c");
+    expect(defaultMetric([])).toBeNull();
+  });
+
+  it("says how old a reading is in words readable at a glance", () => {
+    const now = 1_700_000_000_000;
+    expect(formatAge(now - 500, now)).toBe("just now");
+    expect(formatAge(now - 12_000, now)).toBe("12 s ago");
+    expect(formatAge(now - 4 * 60_000, now)).toBe("4 min ago");
+    expect(formatAge(now - 3 * 3_600_000, now)).toBe("3 h ago");
+    expect(formatAge(now - 3 * 86_400_000, now)).toBe("3 d ago");
+    expect(freshness(now - 10_000, now)).toBe("live");
+    expect(freshness(now - 600_000, now)).toBe("stale");
+    expect(freshness(now - 7_200_000, now)).toBe("old");
+  });
+
+  it("turns latest-first API points into oldest-first chart columns, with gaps for missing metrics", () => {
+    const points = [
+      { timestamp_ms: 3000, metrics: { zone_temp_c: 21.3 } },
+      { timestamp_ms: 2000, metrics: { co2_ppm: 600 } },
+      { timestamp_ms: 1000, metrics: { zone_temp_c: 21.1, co2_ppm: 580 } },
+    ];
+    expect(toColumns(points, ["zone_temp_c", "co2_ppm"])).toEqual([
+      [1000, 2000, 3000],
+      [21.1, null, 21.3],
+      [580, 600, null],
+    ]);
+    expect(summarize([21.1, null, 21.3])).toMatchObject({ min: 21.1, max: 21.3, count: 2 });
+    expect(summarize([null])).toBeNull();
+  });
+
+  it("reads Retry-After as seconds or as an HTTP date", () => {
+    expect(parseRetryAfter("7", 0)).toBe(7000);
+    expect(parseRetryAfter(new Date(30_000).toUTCString(), 0)).toBe(30_000);
+    expect(parseRetryAfter(null)).toBeNull();
+    expect(parseRetryAfter("soon")).toBeNull();
+  });
+});

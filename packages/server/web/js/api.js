@@ -1,0 +1,160 @@
+// The dashboard's only door to the server: every /api call goes through `request`, which adds the tenant
+// header (SPEC.md §5: every /api request carries it, login included) and turns every failure into an
+// ApiError with a stable code, so that the views can render 401/403/429/network failures consistently.
+
+/** A failed API call. `status` is 0 when the server could not be reached at all. */
+export class ApiError extends Error {
+  /**
+   * @param {number} status
+   * @param {string} code
+   * @param {string} message
+   * @param {{ requestId?: string | null, retryAfterMs?: number | null }} [extra]
+   */
+  constructor(status, code, message, extra = {}) {
+    super(message);
+    this.name = "ApiError";
+    this.status = status;
+    this.code = code;
+    this.requestId = extra.requestId ?? null;
+    this.retryAfterMs = extra.retryAfterMs ?? null;
+  }
+}
+
+/** @type {{ tenant_header: string, poll_interval_ms: number, chart_points: number }} */
+let config = { tenant_header: "X-BAS-Tenant", poll_interval_ms: 5000, chart_points: 100 };
+let tenant = "";
+
+/** Loads the server's dashboard settings (tenant header name, poll interval). */
+export async function loadConfig() {
+  try {
+    const response = await fetch("/dashboard/config.json", { cache: "no-store" });
+    if (response.ok) config = { ...config, ...(await response.json()) };
+  } catch {
+    // Defaults are the documented ones; the first API call will report an unreachable server.
+  }
+  return config;
+}
+
+export function getConfig() {
+  return config;
+}
+
+/** @param {string} value */
+export function setTenant(value) {
+  tenant = value;
+}
+
+export function getTenant() {
+  return tenant;
+}
+
+/** Retry-After is seconds or an HTTP date; either way we want milliseconds from now. */
+export function parseRetryAfter(value, now = Date.now()) {
+  if (!value) return null;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? null : Math.max(0, date - now);
+}
+
+/**
+ * @param {string} method
+ * @param {string} path
+ * @param {unknown} [body]
+ * @returns {Promise<any>}
+ */
+export async function request(method, path, body) {
+  const headers = { [config.tenant_header]: tenant, accept: "application/json" };
+  if (body !== undefined) headers["content-type"] = "application/json";
+  let response;
+  try {
+    response = await fetch(path, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      credentials: "same-origin",
+      cache: "no-store",
+    });
+  } catch {
+    throw new ApiError(0, "NETWORK", "The server cannot be reached. Check your connection; retrying.");
+  }
+  const text = await response.text();
+  let json = null;
+  if (text) {
+    try {
+      json = JSON.parse(text);
+    } catch {
+      json = null;
+    }
+  }
+  if (response.ok) return json ?? {};
+  const error = json && typeof json === "object" && json.error ? json.error : {};
+  throw new ApiError(
+    response.status,
+    typeof error.code === "string" ? error.code : `HTTP_${response.status}`,
+    typeof error.message === "string" ? error.message : response.statusText || "Request failed.",
+    {
+      requestId: error.request_id ?? response.headers.get("x-request-id"),
+      retryAfterMs: parseRetryAfter(response.headers.get("retry-after")),
+    },
+  );
+}
+
+// --- The endpoints the dashboard uses (SPEC.md §5). Shapes are read tolerantly: extra fields are fine.
+
+export const api = {
+  login: (username, password) => request("POST", "/api/auth/login", { username, password }),
+  logout: () => request("POST", "/api/auth/logout"),
+  me: () => request("GET", "/api/auth/me"),
+  /** @returns {Promise<{ devices: any[], next_cursor: string | null }>} */
+  async devices(cursor) {
+    const query = new URLSearchParams({ limit: "100" });
+    if (cursor) query.set("cursor", cursor);
+    const body = await request("GET", `/api/devices?${query}`);
+    const devices = Array.isArray(body) ? body : (body.devices ?? body.items ?? []);
+    return { devices, next_cursor: body.next_cursor ?? null };
+  },
+  /** Latest first, as the API returns them. */
+  async latest(deviceId, limit) {
+    const body = await request(
+      "GET",
+      `/api/devices/${encodeURIComponent(deviceId)}/telemetry?limit=${limit}`,
+    );
+    return Array.isArray(body.points) ? body.points : [];
+  },
+  async audit(filters, cursor) {
+    const query = new URLSearchParams({ limit: "25" });
+    if (filters.user_id) query.set("user_id", filters.user_id);
+    if (filters.action) query.set("action", filters.action);
+    if (cursor) query.set("cursor", cursor);
+    const body = await request("GET", `/api/audit?${query}`);
+    return { entries: body.entries ?? body.items ?? [], next_cursor: body.next_cursor ?? null };
+  },
+  async users() {
+    const body = await request("GET", "/api/users?limit=100");
+    return body.users ?? body.items ?? [];
+  },
+  /** @returns {Promise<{ flags: Record<string, boolean>, firestoreConfigured: boolean | null }>} */
+  async flags() {
+    return describeFlags(await request("GET", "/api/admin/flags"));
+  },
+  async setFlags(flags) {
+    return describeFlags(await request("PUT", "/api/admin/flags", flags));
+  },
+};
+
+/** Flags may come bare (`{ telemetry: true }`) or wrapped (`{ flags: { … } }`); keep the booleans. */
+function describeFlags(body) {
+  const configured =
+    body && typeof body.firestore_configured === "boolean" ? body.firestore_configured : null;
+  return { flags: unwrapFlags(body), firestoreConfigured: configured };
+}
+
+function unwrapFlags(body) {
+  const source = body && typeof body.flags === "object" && body.flags !== null ? body.flags : body;
+  /** @type {Record<string, boolean>} */
+  const flags = {};
+  for (const [name, value] of Object.entries(source ?? {}))
+    if (typeof value === "boolean") flags[name] = value;
+  return flags;
+}

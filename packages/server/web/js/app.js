@@ -1,0 +1,233 @@
+// The dashboard's shell: session, sign-in, routing between views (#/live[/device], #/admin), and the one
+// error banner every view reports through.
+import { ApiError, api, loadConfig, setTenant } from "./api.js";
+
+const TENANT_KEY = "firebrick.tenant";
+
+const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
+const bind = (name) => /** @type {HTMLElement} */ (document.querySelector(`[data-bind="${name}"]`));
+
+/** @type {{ id: string, username: string, role: string, tenant_id: string } | null} */
+let user = null;
+let live = null;
+let admin = null;
+let currentView = null;
+
+const app = {
+  reportError,
+  clearError,
+  navigate(hash) {
+    if (location.hash === hash) route();
+    else location.hash = hash;
+  },
+};
+
+/**
+ * Shows a failure in the banner. Returns true when the failure was handled globally (an expired session
+ * sends the user back to sign-in), so that views know not to render it again.
+ * @param {any} error
+ * @param {string} context
+ */
+function reportError(error, context) {
+  if (!(error instanceof ApiError)) {
+    showBanner(context, error instanceof Error ? error.message : String(error), "");
+    return false;
+  }
+  const meta = [
+    error.status ? `${error.status} ${error.code}` : null,
+    error.requestId ? `request ${error.requestId}` : null,
+  ]
+    .filter(Boolean)
+    .join(" · ");
+  if (error.status === 401) {
+    signedOut("Your session has ended. Please sign in again.");
+    return true;
+  }
+  if (error.status === 403) {
+    const message =
+      error.code === "TENANT_MISMATCH"
+        ? "This session belongs to another tenant. Sign out and sign in to this tenant."
+        : `You do not have permission for this. ${error.message}`;
+    showBanner("Access denied", message, meta, "error");
+    return false;
+  }
+  if (error.status === 429) {
+    const wait = error.retryAfterMs != null ? ` Retrying in ${Math.ceil(error.retryAfterMs / 1000)} s.` : "";
+    showBanner("Slowing down", `The server is rate-limiting requests.${wait}`, meta, "warning");
+    return false;
+  }
+  if (error.status === 0) {
+    showBanner("Offline", error.message, "", "warning");
+    return false;
+  }
+  showBanner(context, error.message, meta, "error");
+  return false;
+}
+
+function showBanner(title, message, meta, tone = "error") {
+  const banner = $("banner");
+  banner.dataset.tone = tone;
+  bind("banner-title").textContent = title;
+  bind("banner-message").textContent = message;
+  bind("banner-meta").textContent = meta;
+  banner.hidden = false;
+}
+
+function clearError() {
+  $("banner").hidden = true;
+}
+
+function showView(name) {
+  for (const view of ["login", "live", "admin"]) $(`view-${view}`).hidden = view !== name;
+  for (const tab of document.querySelectorAll(".tab")) {
+    const element = /** @type {HTMLElement} */ (tab);
+    if (element.dataset.tab === name) element.setAttribute("aria-current", "page");
+    else element.removeAttribute("aria-current");
+  }
+  document.body.dataset.view = name;
+}
+
+function renderSession() {
+  const signedIn = user !== null;
+  /** @type {HTMLElement} */ for (const element of document.querySelectorAll("[data-signed-in]"))
+    element.hidden = !signedIn;
+  /** @type {HTMLElement} */ for (const element of document.querySelectorAll("[data-admin-only]"))
+    element.hidden = user?.role !== "admin";
+  if (!user) return;
+  bind("tenant").textContent = user.tenant_id;
+  bind("username").textContent = user.username;
+  bind("role").textContent = user.role;
+  bind("role").dataset.role = user.role;
+}
+
+async function route() {
+  if (!user) {
+    leaveViews();
+    showView("login");
+    return;
+  }
+  const [section, ...rest] = location.hash.replace(/^#\/?/, "").split("/");
+  if (section === "admin") {
+    if (currentView !== "admin") {
+      live?.leave();
+      currentView = "admin";
+      showView("admin");
+    }
+    await admin.enter();
+    return;
+  }
+  currentView = "live";
+  showView("live");
+  const deviceId = rest[0] ? decodeURIComponent(rest[0]) : null;
+  await live.enter(deviceId);
+}
+
+function leaveViews() {
+  live?.reset();
+  admin?.leave();
+  currentView = null;
+}
+
+function signedOut(message) {
+  user = null;
+  leaveViews();
+  renderSession();
+  clearError();
+  const error = $("login-error");
+  error.textContent = message ?? "";
+  error.hidden = !message;
+  showView("login");
+  /** @type {HTMLInputElement} */ (
+    $(localStorage.getItem(TENANT_KEY) ? "login-username" : "login-tenant")
+  ).focus();
+}
+
+async function signedIn(nextUser) {
+  user = nextUser;
+  renderSession();
+  clearError();
+  $("login-error").hidden = true;
+  await route();
+}
+
+async function onLogin(event) {
+  event.preventDefault();
+  const form = /** @type {HTMLFormElement} */ (event.target);
+  const data = new FormData(form);
+  const tenant = String(data.get("tenant") ?? "").trim();
+  const username = String(data.get("username") ?? "").trim();
+  const password = String(data.get("password") ?? "");
+  const error = $("login-error");
+  const missing = [!tenant && "tenant", !username && "username", !password && "password"].filter(Boolean);
+  if (missing.length) {
+    error.textContent = `Please enter your ${missing.join(", ")}.`;
+    error.hidden = false;
+    return;
+  }
+  const submit = /** @type {HTMLButtonElement} */ (form.querySelector('button[type="submit"]'));
+  submit.disabled = true;
+  submit.textContent = "Signing in…";
+  setTenant(tenant);
+  try {
+    const body = await api.login(username, password);
+    localStorage.setItem(TENANT_KEY, tenant);
+    /** @type {HTMLInputElement} */ (form.elements.namedItem("password")).value = "";
+    await signedIn(body.user);
+  } catch (failure) {
+    error.textContent =
+      failure instanceof ApiError && failure.status === 401
+        ? "The tenant, username or password is not right."
+        : failure instanceof ApiError && failure.status === 429
+          ? `Too many attempts. Try again${failure.retryAfterMs ? ` in ${Math.ceil(failure.retryAfterMs / 1000)} s` : " later"}.`
+          : failure instanceof ApiError && failure.status === 0
+            ? failure.message
+            : `Sign-in failed: ${failure.message}`;
+    error.hidden = false;
+  } finally {
+    submit.disabled = false;
+    submit.textContent = "Sign in";
+  }
+}
+
+async function onLogout() {
+  try {
+    await api.logout();
+  } catch {
+    // Signing out locally is what the user asked for, whether or not the server heard it.
+  }
+  location.hash = "";
+  signedOut("You have signed out.");
+}
+
+async function start() {
+  const [{ createLiveView }, { createAdminView }] = await Promise.all([
+    import("./live.js"),
+    import("./admin.js"),
+    loadConfig(),
+  ]);
+  live = createLiveView(app);
+  admin = createAdminView(app);
+
+  $("login-form").addEventListener("submit", onLogin);
+  document.querySelector('[data-action="logout"]')?.addEventListener("click", onLogout);
+  document.querySelector('[data-action="dismiss-banner"]')?.addEventListener("click", clearError);
+  window.addEventListener("hashchange", () => route());
+
+  const tenant = localStorage.getItem(TENANT_KEY) ?? "";
+  /** @type {HTMLInputElement} */ ($("login-tenant")).value = tenant;
+  if (tenant) {
+    setTenant(tenant);
+    try {
+      const body = await api.me();
+      if (body.user) {
+        await signedIn(body.user);
+        return;
+      }
+    } catch {
+      // No session (401) or an unreachable server: either way, the sign-in form is the place to start.
+    }
+  }
+  signedOut();
+}
+
+start();

@@ -1,0 +1,155 @@
+// Pure presentation helpers: metric names to human labels and units, ages, numbers. No DOM here, so that
+// they are unit-tested in Node.
+
+/** Metrics the simulator and typical BAS points send, with how a person reads them. */
+const KNOWN_METRICS = {
+  zone_temp_c: { label: "Zone temperature", unit: "°C", digits: 1, order: 1 },
+  setpoint_c: { label: "Setpoint", unit: "°C", digits: 1, order: 2 },
+  humidity_pct: { label: "Humidity", unit: "%RH", digits: 0, order: 3 },
+  co2_ppm: { label: "CO₂", unit: "ppm", digits: 0, order: 4 },
+  supply_air_temp_c: { label: "Supply air", unit: "°C", digits: 1, order: 5 },
+  damper_pct: { label: "Damper", unit: "%", digits: 0, order: 6 },
+};
+
+/** Units guessed from a metric's suffix, for metrics we do not know by name. */
+const SUFFIX_UNITS = [
+  ["_c", "°C"],
+  ["_f", "°F"],
+  ["_ppm", "ppm"],
+  ["_pct", "%"],
+  ["_percent", "%"],
+  ["_pa", "Pa"],
+  ["_kw", "kW"],
+  ["_kwh", "kWh"],
+  ["_lux", "lx"],
+];
+
+/**
+ * @param {string} name
+ * @returns {{ name: string, label: string, unit: string, digits: number, order: number }}
+ */
+export function describeMetric(name) {
+  const known = KNOWN_METRICS[name];
+  if (known) return { name, ...known };
+  let base = name;
+  let unit = "";
+  for (const [suffix, suffixUnit] of SUFFIX_UNITS) {
+    if (name.toLowerCase().endsWith(suffix)) {
+      base = name.slice(0, -suffix.length);
+      unit = suffixUnit;
+      break;
+    }
+  }
+  const words = base.replace(/[_-]+/g, " ").trim();
+  const label = words ? words[0].toUpperCase() + words.slice(1) : name;
+  return { name, label, unit, digits: unit === "ppm" ? 0 : 1, order: 100 };
+}
+
+/** Known metrics in a sensible order first, then the others alphabetically. */
+export function sortMetrics(names) {
+  return [...names].sort((a, b) => {
+    const da = describeMetric(a);
+    const db = describeMetric(b);
+    return da.order - db.order || a.localeCompare(b);
+  });
+}
+
+/** The metric a device view opens on: zone temperature when there is one. */
+export function defaultMetric(names) {
+  return sortMetrics(names)[0] ?? null;
+}
+
+/**
+ * @param {number | null | undefined} value
+ * @param {string} name metric name
+ */
+export function formatValue(value, name) {
+  if (typeof value !== "number" || !Number.isFinite(value)) return "—";
+  const { digits } = describeMetric(name);
+  return value.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+
+/** "Zone temperature 21.4 °C" style, value and unit with a thin space where it reads better. */
+export function formatWithUnit(value, name) {
+  const { unit } = describeMetric(name);
+  const text = formatValue(value, name);
+  if (text === "—" || !unit) return text;
+  return unit === "%" ? `${text}%` : `${text} ${unit}`;
+}
+
+/**
+ * How long ago, compact and readable at a glance: "just now", "12 s ago", "4 min ago", "3 h ago", "2 d ago".
+ * @param {number} timestampMs
+ * @param {number} [nowMs]
+ */
+export function formatAge(timestampMs, nowMs = Date.now()) {
+  if (typeof timestampMs !== "number" || !Number.isFinite(timestampMs)) return "never";
+  const seconds = Math.round((nowMs - timestampMs) / 1000);
+  if (seconds < 2) return "just now";
+  if (seconds < 60) return `${seconds} s ago`;
+  const minutes = Math.floor(seconds / 60);
+  if (minutes < 60) return `${minutes} min ago`;
+  const hours = Math.floor(minutes / 60);
+  if (hours < 48) return `${hours} h ago`;
+  return `${Math.floor(hours / 24)} d ago`;
+}
+
+/**
+ * Freshness of a reading, for colour: "live" within 3 expected intervals, "stale" within an hour, else "old".
+ * @param {number} timestampMs
+ * @param {number} [nowMs]
+ */
+export function freshness(timestampMs, nowMs = Date.now()) {
+  if (typeof timestampMs !== "number") return "old";
+  const age = nowMs - timestampMs;
+  if (age < 60_000) return "live";
+  if (age < 3_600_000) return "stale";
+  return "old";
+}
+
+/** An audit timestamp in the viewer's local time, with the zone so that it is unambiguous. */
+export function formatDateTime(timestampMs) {
+  if (typeof timestampMs !== "number") return "—";
+  return new Date(timestampMs).toLocaleString(undefined, {
+    year: "numeric",
+    month: "short",
+    day: "2-digit",
+    hour: "2-digit",
+    minute: "2-digit",
+    second: "2-digit",
+    timeZoneName: "short",
+  });
+}
+
+/** Min, max and mean of a series, ignoring gaps. */
+export function summarize(values) {
+  const finite = values.filter((value) => typeof value === "number" && Number.isFinite(value));
+  if (finite.length === 0) return null;
+  let min = finite[0];
+  let max = finite[0];
+  let sum = 0;
+  for (const value of finite) {
+    if (value < min) min = value;
+    if (value > max) max = value;
+    sum += value;
+  }
+  return { min, max, mean: sum / finite.length, count: finite.length };
+}
+
+/**
+ * Points arrive latest first (SPEC.md §5); a chart wants them oldest first, as columns.
+ * @param {{ timestamp_ms: number, metrics: Record<string, number> }[]} points
+ * @param {string[]} metrics
+ * @returns {[number[], ...(number | null)[][]]}
+ */
+export function toColumns(points, metrics) {
+  const ordered = [...points].sort((a, b) => a.timestamp_ms - b.timestamp_ms);
+  const times = ordered.map((point) => point.timestamp_ms);
+  const series = metrics.map((metric) =>
+    ordered.map((point) => {
+      const value = point.metrics?.[metric];
+      return typeof value === "number" && Number.isFinite(value) ? value : null;
+    }),
+  );
+  return [times, ...series];
+}

@@ -1,0 +1,359 @@
+// The live view: the device list with each device's latest reading and its age, and the chart of the
+// selected device's last 100 points for one metric.
+//
+// Read budget (SPEC.md §7, ≤ 50 billed reads per minute per open dashboard): the chart polls one
+// "last 100" query every 5 s (12 per minute, each ≤ 1 billed read thanks to the server's per-device cache,
+// plus the new points themselves); the other devices' latest readings are refreshed round robin, one
+// "latest 1" query every 3 s, so at most 20 more reads per minute however many devices there are; the
+// device list itself is listed again only every 5 minutes or on demand. Nothing polls while the tab is
+// hidden, and the admin page stops the live polling.
+import { api, getConfig } from "./api.js";
+import { LiveChart } from "./chart.js";
+import {
+  defaultMetric,
+  describeMetric,
+  formatAge,
+  formatValue,
+  formatWithUnit,
+  freshness,
+  sortMetrics,
+  summarize,
+  toColumns,
+} from "./format.js";
+import { Poller } from "./poller.js";
+
+const LIST_RELOAD_MS = 5 * 60_000;
+const OTHER_DEVICE_QUERIES_PER_MINUTE = 20;
+
+/**
+ * @param {{ reportError: (error: any, context: string) => boolean, clearError: () => void,
+ *           navigate: (hash: string) => void }} app
+ */
+export function createLiveView(app) {
+  const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
+  const bind = (name) => /** @type {HTMLElement} */ (document.querySelector(`[data-bind="${name}"]`));
+  const listElement = $("device-list");
+  const filterInput = /** @type {HTMLInputElement} */ ($("device-filter"));
+  const picker = $("metric-picker");
+  const chart = new LiveChart($("chart"));
+
+  /** @type {{ id: string, name: string, latest: any | null }[]} */
+  let devices = [];
+  let selectedId = null;
+  let selectedMetric = null;
+  /** @type {any[]} latest first */
+  let points = [];
+  let lastListLoadMs = 0;
+  let otherIndex = 0;
+  let ageTimer = null;
+  let active = false;
+
+  const chartPoller = new Poller(pollChart, {
+    intervalMs: getConfig().poll_interval_ms,
+    onError: (error) => app.reportError(error, "Live data could not be refreshed"),
+    onSuccess: () => app.clearError(),
+  });
+  const listPoller = new Poller(pollOthers, {
+    intervalMs: 60_000 / OTHER_DEVICE_QUERIES_PER_MINUTE,
+    onError: (error) => app.reportError(error, "The device list could not be refreshed"),
+  });
+
+  filterInput.addEventListener("input", renderList);
+  document.querySelector('[data-action="refresh-devices"]')?.addEventListener("click", () => {
+    loadDevices().catch((error) => app.reportError(error, "The device list could not be loaded"));
+  });
+  picker.addEventListener("change", (event) => {
+    const target = /** @type {HTMLInputElement} */ (event.target);
+    if (target.name !== "metric") return;
+    selectedMetric = target.value;
+    renderChart();
+  });
+  listElement.addEventListener("keydown", (event) => {
+    // Arrow keys move between devices, as in a listbox.
+    if (event.key !== "ArrowDown" && event.key !== "ArrowUp") return;
+    const buttons = [...listElement.querySelectorAll("button")];
+    const index = buttons.indexOf(/** @type {HTMLButtonElement} */ (document.activeElement));
+    if (index < 0) return;
+    event.preventDefault();
+    const next = buttons[index + (event.key === "ArrowDown" ? 1 : -1)];
+    next?.focus();
+  });
+
+  async function loadDevices() {
+    const all = [];
+    let cursor = null;
+    do {
+      const page = await api.devices(cursor);
+      all.push(...page.devices);
+      cursor = page.next_cursor;
+    } while (cursor && all.length < 1000);
+    const previous = new Map(devices.map((device) => [device.id, device]));
+    devices = all
+      .map((device) => ({
+        id: String(device.id),
+        name: String(device.name ?? device.id),
+        latest: previous.get(String(device.id))?.latest ?? device.latest ?? null,
+      }))
+      .sort((a, b) => a.name.localeCompare(b.name, undefined, { numeric: true }));
+    lastListLoadMs = Date.now();
+    bind("device-count").textContent = devices.length ? `(${devices.length})` : "";
+    renderList();
+    // Fill the first devices' latest readings at once, so that the list is useful at once; the round robin
+    // fills the rest, within the budget.
+    await Promise.all(
+      devices
+        .filter((device) => device.id !== selectedId && !device.latest)
+        .slice(0, OTHER_DEVICE_QUERIES_PER_MINUTE)
+        .map((device) => refreshLatest(device)),
+    );
+    renderList();
+  }
+
+  async function refreshLatest(device) {
+    const [latest] = await api.latest(device.id, 1);
+    device.latest = latest ?? null;
+  }
+
+  /** One other device per tick, round robin: the budget is per minute, not per device. */
+  async function pollOthers() {
+    if (Date.now() - lastListLoadMs > LIST_RELOAD_MS) {
+      await loadDevices();
+      return;
+    }
+    const others = devices.filter((device) => device.id !== selectedId);
+    if (others.length === 0) return;
+    // Each device is refreshed about every (others × 3 s): a fleet of 10 is fresh within 30 s.
+    const device = others[otherIndex % others.length];
+    otherIndex += 1;
+    await refreshLatest(device);
+    renderList();
+  }
+
+  async function pollChart() {
+    if (!selectedId) return;
+    const deviceId = selectedId;
+    const fresh = await api.latest(deviceId, getConfig().chart_points);
+    if (deviceId !== selectedId) return;
+    points = fresh;
+    const device = devices.find((candidate) => candidate.id === deviceId);
+    if (device) device.latest = points[0] ?? device.latest;
+    renderChart();
+    renderList();
+  }
+
+  function renderList() {
+    const filter = filterInput.value.trim().toLowerCase();
+    const visible = devices.filter((device) => !filter || device.name.toLowerCase().includes(filter));
+    const now = Date.now();
+    listElement.replaceChildren(
+      ...visible.map((device) => {
+        const item = document.createElement("li");
+        const button = document.createElement("button");
+        button.type = "button";
+        button.className = "device";
+        button.dataset.deviceId = device.id;
+        if (device.id === selectedId) button.setAttribute("aria-current", "true");
+        const latest = device.latest;
+        const metricNames = latest ? sortMetrics(Object.keys(latest.metrics ?? {})) : [];
+        const headline = metricNames[0];
+        const state = latest ? freshness(latest.timestamp_ms, now) : "old";
+        const value = headline ? formatWithUnit(latest.metrics[headline], headline) : "No data";
+        const secondary = metricNames
+          .filter((name) => name === "co2_ppm" || name === "humidity_pct")
+          .map((name) => formatWithUnit(latest.metrics[name], name))
+          .join(" · ");
+        button.innerHTML = `
+          <span class="device-top">
+            <span class="device-name"></span>
+            <span class="device-value"></span>
+          </span>
+          <span class="device-bottom">
+            <span class="device-age"><span class="dot dot-${state}" aria-hidden="true"></span><span class="age-text"></span></span>
+            <span class="device-secondary"></span>
+          </span>`;
+        button.querySelector(".device-name").textContent = device.name;
+        button.querySelector(".device-value").textContent = value;
+        button.querySelector(".device-secondary").textContent = secondary;
+        const age = button.querySelector(".age-text");
+        age.dataset.timestamp = latest ? String(latest.timestamp_ms) : "";
+        age.textContent = latest ? `updated ${formatAge(latest.timestamp_ms, now)}` : "no readings yet";
+        button.setAttribute(
+          "aria-label",
+          `${device.name}: ${value}, ${latest ? `updated ${formatAge(latest.timestamp_ms, now)}` : "no readings yet"}`,
+        );
+        button.addEventListener("click", () => app.navigate(`#/live/${encodeURIComponent(device.id)}`));
+        item.append(button);
+        return item;
+      }),
+    );
+    $("devices-empty").hidden = devices.length > 0;
+  }
+
+  function renderChart() {
+    const device = devices.find((candidate) => candidate.id === selectedId);
+    bind("chart-title").textContent = device ? device.name : selectedId ? "Device" : "Select a device";
+    bind("chart-subtitle").textContent = selectedId
+      ? `Last ${getConfig().chart_points} readings · refreshed every ${Math.round(getConfig().poll_interval_ms / 1000)} s · times in your local time zone`
+      : "Choose a device on the left to see its live readings.";
+
+    const names = new Set();
+    for (const point of points) for (const name of Object.keys(point.metrics ?? {})) names.add(name);
+    const metrics = sortMetrics([...names]);
+    if (!selectedMetric || !names.has(selectedMetric)) selectedMetric = defaultMetric(metrics);
+    renderPicker(metrics);
+
+    const empty = $("chart-empty");
+    const readout = $("readout");
+    const stats = $("stats");
+    if (!selectedId || points.length === 0 || !selectedMetric) {
+      chart.destroy();
+      readout.hidden = true;
+      stats.hidden = true;
+      empty.hidden = !selectedId;
+      empty.textContent = "No readings yet. The chart fills in as the device reports.";
+      $("chart").hidden = true;
+      return;
+    }
+    empty.hidden = true;
+    $("chart").hidden = false;
+    const withSetpoint = selectedMetric === "zone_temp_c" && names.has("setpoint_c");
+    const columns = toColumns(points, withSetpoint ? [selectedMetric, "setpoint_c"] : [selectedMetric]);
+    chart.render(selectedMetric, columns, withSetpoint);
+    $("chart").setAttribute(
+      "aria-label",
+      `Chart of ${describeMetric(selectedMetric).label} over the last ${points.length} readings`,
+    );
+
+    const latest = points[0];
+    const { unit, label } = describeMetric(selectedMetric);
+    readout.hidden = false;
+    bind("readout-value").textContent = formatValue(latest.metrics[selectedMetric], selectedMetric);
+    bind("readout-unit").textContent = unit;
+    const meta = bind("readout-meta");
+    meta.dataset.timestamp = String(latest.timestamp_ms);
+    meta.dataset.label = label;
+    meta.textContent = `${label} · updated ${formatAge(latest.timestamp_ms)}`;
+
+    const summary = summarize(columns[1]);
+    stats.hidden = !summary;
+    if (summary) {
+      const entries = [
+        ["Minimum", formatWithUnit(summary.min, selectedMetric)],
+        ["Average", formatWithUnit(summary.mean, selectedMetric)],
+        ["Maximum", formatWithUnit(summary.max, selectedMetric)],
+        ["Readings", String(summary.count)],
+      ];
+      stats.replaceChildren(
+        ...entries.map(([term, value]) => {
+          const wrapper = document.createElement("div");
+          const dt = document.createElement("dt");
+          const dd = document.createElement("dd");
+          dt.textContent = term;
+          dd.textContent = value;
+          wrapper.append(dt, dd);
+          return wrapper;
+        }),
+      );
+    }
+  }
+
+  function renderPicker(metrics) {
+    const current = [...picker.querySelectorAll("input")].map((input) => input.value).join(",");
+    if (current !== metrics.join(",")) {
+      picker.replaceChildren(
+        ...metrics.map((name) => {
+          const { label, unit } = describeMetric(name);
+          const id = `metric-${name}`;
+          const wrapper = document.createElement("span");
+          wrapper.className = "segment";
+          const input = document.createElement("input");
+          input.type = "radio";
+          input.name = "metric";
+          input.id = id;
+          input.value = name;
+          const text = document.createElement("label");
+          text.htmlFor = id;
+          text.textContent = unit ? `${label} (${unit})` : label;
+          wrapper.append(input, text);
+          return wrapper;
+        }),
+      );
+    }
+    for (const input of picker.querySelectorAll("input")) {
+      /** @type {HTMLInputElement} */ (input).checked =
+        /** @type {HTMLInputElement} */ (input).value === selectedMetric;
+    }
+    picker.hidden = metrics.length === 0;
+  }
+
+  /** Ages tick every second without touching the network. */
+  function tickAges() {
+    const now = Date.now();
+    for (const element of document.querySelectorAll("#device-list .age-text")) {
+      const timestamp = Number(/** @type {HTMLElement} */ (element).dataset.timestamp);
+      if (timestamp) element.textContent = `updated ${formatAge(timestamp, now)}`;
+    }
+    const meta = bind("readout-meta");
+    const timestamp = Number(meta.dataset.timestamp);
+    if (timestamp) meta.textContent = `${meta.dataset.label} · updated ${formatAge(timestamp, now)}`;
+    const status = bind("live-status");
+    if (chartPoller.running && chartPoller.lastRunMs) {
+      const state = chartPoller.failures > 0 ? "retrying" : "live";
+      // The status is a live region: rewrite it only when it changes, or screen readers repeat it every second.
+      if (status.dataset.state !== state) {
+        status.dataset.state = state;
+        status.innerHTML =
+          state === "retrying"
+            ? '<span class="dot dot-stale" aria-hidden="true"></span> Retrying'
+            : '<span class="dot dot-live" aria-hidden="true"></span> Live';
+      }
+      status.title = `Last checked ${formatAge(chartPoller.lastRunMs, now)}`;
+    } else if (status.dataset.state) {
+      delete status.dataset.state;
+      status.textContent = "";
+    }
+  }
+
+  return {
+    /** @param {string | null} deviceId */
+    async enter(deviceId) {
+      if (!active) {
+        active = true;
+        ageTimer = setInterval(tickAges, 1000);
+        try {
+          await loadDevices();
+        } catch (error) {
+          app.reportError(error, "The device list could not be loaded");
+        }
+        listPoller.start();
+      }
+      const target = deviceId ?? devices[0]?.id ?? null;
+      if (target !== selectedId) {
+        selectedId = target;
+        points = [];
+        chart.destroy();
+        renderList();
+        renderChart();
+        chartPoller.stop();
+        if (selectedId) chartPoller.start();
+      } else if (selectedId && !chartPoller.running) chartPoller.start();
+      if (!selectedId) renderChart();
+    },
+    leave() {
+      active = false;
+      chartPoller.stop();
+      listPoller.stop();
+      if (ageTimer) clearInterval(ageTimer);
+      ageTimer = null;
+    },
+    reset() {
+      this.leave();
+      devices = [];
+      selectedId = null;
+      selectedMetric = null;
+      points = [];
+      chart.destroy();
+      listElement.replaceChildren();
+    },
+  };
+}
