@@ -1,0 +1,279 @@
+// Load + fault (SPEC.md §10): simulated devices keep posting telemetry through a real port while the
+// Firestore emulator under the service is killed (SIGKILL) and restarted on the same port.
+//
+// What "every acknowledged point is in the store afterwards" means here: the emulator keeps its data in
+// memory only, so a kill wipes it (Firestore itself is durable; the emulator's --export-on-exit does not
+// run on a kill, and did not export on SIGTERM either when tried). So the test counts acknowledged (202)
+// points per emulator lifetime:
+// - before the kill: every point acknowledged before a check that reads the store just before the kill
+//   is in it; the few acknowledged between that read and the kill are counted and reported;
+// - after the restart: every point acknowledged from the moment the new emulator answered is in the store
+//   at the end. While it is down, every write is answered 503 UNAVAILABLE within the client's timeout.
+//
+// The service here is the production API (buildApp + registerApi, a real port) over Firestore stores
+// wrapped in `withResilience` with its defaults, as `firebrick serve` should run them. `startServer` /
+// `openStores` do not wrap them yet: run against `startServer`, this test finds no 503 at all, because
+// every write hangs in the SDK's own retries while the emulator is down (the lead wires it; see
+// bench/README.md).
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Firestore } from "@google-cloud/firestore";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  freePort,
+  type RunningEmulator,
+  startFirestoreEmulator,
+} from "../../packages/server/src/firestore/emulator.js";
+import { FlagsState, sqliteFlagsPersistence } from "../../packages/server/src/flags/flags.js";
+import { routeStores } from "../../packages/server/src/flags/store-router.js";
+import { registerApi } from "../../packages/server/src/http/api.js";
+import { buildApp } from "../../packages/server/src/http/app.js";
+import { testPasswords } from "../../packages/server/src/http/testing/service.js";
+import { openSqlite } from "../../packages/server/src/storage/sqlite.js";
+import { SQLITE_MIGRATIONS } from "../../packages/server/src/storage/sqlite-migrations.js";
+import { createFirestoreStores, createSqliteStores } from "../../packages/server/src/stores/index.js";
+import { firestoreCallSettings, withResilience } from "../../packages/server/src/stores/resilience.js";
+import { uniqueProjectId } from "../firestore.js";
+import { call, scaled, silentLogger } from "./support.js";
+
+const TENANT = "demo";
+const DEVICES = scaled(8, 40);
+const POINTS_PER_WRITE = 5;
+const STEADY_MS = scaled(2500, 20_000);
+const CLIENT_TIMEOUT_MS = 15_000;
+
+interface Ack {
+  device: string;
+  timestamps: number[];
+  answeredAt: number;
+}
+
+let emulator: RunningEmulator;
+let port: number;
+let projectId: string;
+let service: { url: string; adminPassword: string; close(): Promise<void> };
+let db: Firestore;
+
+/** The API on a real port: SQLite for auth and audit, telemetry on Firestore behind `withResilience`. */
+async function startResilientService(emulatorHost: string): Promise<typeof service> {
+  const [host, emulatorPort] = emulatorHost.split(":") as [string, string];
+  const firestore = new Firestore({
+    projectId,
+    host,
+    port: Number(emulatorPort),
+    ssl: false,
+    ...firestoreCallSettings({ timeoutMs: 5000 }),
+  });
+  const sqlite = openSqlite(
+    join(mkdtempSync(join(tmpdir(), "firebrick-ingest-fault-")), "firebrick.sqlite"),
+    SQLITE_MIGRATIONS,
+  );
+  const flags = new FlagsState(sqliteFlagsPersistence(sqlite), {
+    telemetry: true,
+    audit: false,
+    auth: false,
+  });
+  const router = routeStores({
+    sqlite: createSqliteStores(sqlite),
+    firestore: withResilience(createFirestoreStores(firestore), { backend: "firestore" }),
+    flags: () => flags.current(),
+  });
+  const passwords = testPasswords();
+  const app = await buildApp({ logger: silentLogger(), readiness: [] });
+  await registerApi(app, {
+    router,
+    flags,
+    passwords,
+    tenantHeader: "X-BAS-Tenant",
+    cookieSecure: true,
+    deviceWritesPerMinute: 100_000,
+  });
+  const adminPassword = "ingest fault password";
+  await router.stores.tenants.create({ id: TENANT });
+  await router.stores.users.create(TENANT, {
+    username: "admin",
+    role: "admin",
+    ...(await passwords.hash(adminPassword)),
+  });
+  const url = await app.listen({ host: "127.0.0.1", port: 0 });
+  return {
+    url,
+    adminPassword,
+    async close() {
+      await app.close();
+      sqlite.close();
+      await firestore.terminate();
+    },
+  };
+}
+
+beforeAll(async () => {
+  port = await freePort();
+  emulator = await startFirestoreEmulator({ port });
+  projectId = uniqueProjectId("ingest-fault");
+  service = await startResilientService(`127.0.0.1:${port}`);
+  db = new Firestore({ projectId, host: "127.0.0.1", port, ssl: false });
+}, 60_000);
+afterAll(async () => {
+  await service?.close();
+  await db?.terminate();
+  await emulator?.stop();
+});
+
+/** The timestamps the store holds for each device, in one query so that the check before the kill is short. */
+async function stored(since = 0): Promise<Map<string, Set<number>>> {
+  const found = new Map<string, Set<number>>();
+  const snapshot = await db
+    .collection("telemetry")
+    .where("tenant_id", "==", TENANT)
+    .where("timestamp_ms", ">=", since)
+    .select("device_id", "timestamp_ms")
+    .get();
+  for (const doc of snapshot.docs) {
+    const device = doc.get("device_id") as string;
+    if (!found.has(device)) found.set(device, new Set());
+    found.get(device)!.add(doc.get("timestamp_ms") as number);
+  }
+  return found;
+}
+
+function missing(acks: Ack[], store: Map<string, Set<number>>): number {
+  let count = 0;
+  for (const ack of acks) {
+    for (const timestamp of ack.timestamps) if (!store.get(ack.device)?.has(timestamp)) count += 1;
+  }
+  return count;
+}
+
+describe("ingest while the Firestore emulator is killed and restarted", () => {
+  it("answers 503 while it is down, never hangs, recovers by itself, and keeps every acknowledged point", async () => {
+    const login = await call(service.url, "POST", "/api/auth/login", {
+      tenant: TENANT,
+      body: { username: "admin", password: service.adminPassword },
+    });
+    expect(login.status).toBe(200);
+    const devices: Array<{ id: string; token: string }> = [];
+    for (let i = 0; i < DEVICES; i++) {
+      const created = await call(service.url, "POST", "/api/devices", {
+        tenant: TENANT,
+        session: login.session!,
+        body: { name: `VAV-${i}` },
+      });
+      expect(created.status).toBe(201);
+      const body = created.body as { device: { id: string }; token: string };
+      devices.push({ id: body.device.id, token: body.token });
+    }
+
+    const acks: Ack[] = [];
+    const statuses = new Map<number, number>();
+    const outageCodes = new Set<string>();
+    const hangs: string[] = [];
+    let killedAt = Number.POSITIVE_INFINITY;
+    let restartedAt = Number.POSITIVE_INFINITY;
+    let stop = false;
+    const base = Date.now() - 30 * 60_000;
+
+    async function device(index: number) {
+      const { id, token } = devices[index]!;
+      for (let sequence = 0; !stop; sequence++) {
+        const timestamps = Array.from(
+          { length: POINTS_PER_WRITE },
+          (_, j) => base + (sequence * POINTS_PER_WRITE + j) * 10,
+        );
+        try {
+          const reply = await call(service.url, "POST", `/api/devices/${id}/telemetry`, {
+            tenant: TENANT,
+            bearer: token,
+            body: { points: timestamps.map((t) => ({ timestamp_ms: t, metrics: { zone_temp_c: 21.5 } })) },
+            timeoutMs: CLIENT_TIMEOUT_MS,
+          });
+          const answeredAt = Date.now();
+          statuses.set(reply.status, (statuses.get(reply.status) ?? 0) + 1);
+          if (reply.status === 202) acks.push({ device: id, timestamps, answeredAt });
+          else if (answeredAt > killedAt && answeredAt < restartedAt) {
+            outageCodes.add((reply.body as { error: { code: string } }).error.code);
+          }
+          if (reply.status !== 202) await new Promise((resolve) => setTimeout(resolve, 100));
+        } catch (error) {
+          hangs.push(String(error));
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+      }
+    }
+    const ingest = Promise.all(devices.map((_, index) => device(index)));
+    const acksAfter = (t: number) => acks.filter((ack) => ack.answeredAt >= t).length;
+    const waitFor = async (condition: () => boolean, what: string, ms = 60_000) => {
+      const deadline = Date.now() + ms;
+      while (!condition()) {
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    };
+
+    const before: Ack[] = [];
+    let lostBeforeKill = 0;
+    let unverifiable = 0;
+    try {
+      // Lifetime 1: steady ingest, then checks of the store, then the kill right after them.
+      await new Promise((resolve) => setTimeout(resolve, STEADY_MS));
+      // A full check, then short ones of only the newest points, so that few acks fall after the last check.
+      let checkedAt = 0;
+      for (let pass = 0; pass < 3; pass++) {
+        const from = checkedAt;
+        checkedAt = Date.now();
+        const batch = acks.filter((ack) => ack.answeredAt >= from && ack.answeredAt < checkedAt);
+        if (batch.length === 0) continue;
+        const since = pass === 0 ? 0 : Math.min(...batch.flatMap((ack) => ack.timestamps));
+        lostBeforeKill += missing(batch, await stored(since));
+        before.push(...batch);
+      }
+      killedAt = Date.now();
+      emulator.process.kill("SIGKILL");
+      await new Promise((resolve) => emulator.process.once("exit", resolve));
+      unverifiable = acks.filter((ack) => ack.answeredAt >= checkedAt).length;
+
+      // Down: give every device time to be refused, then bring the emulator back on the same port.
+      const refusedBefore = statuses.get(503) ?? 0;
+      await waitFor(
+        () => (statuses.get(503) ?? 0) >= refusedBefore + DEVICES,
+        "503s while the emulator is down",
+      );
+      emulator = await startFirestoreEmulator({ port });
+      restartedAt = Date.now();
+
+      // Lifetime 2: the service recovers without being restarted, then ingests steadily again.
+      await waitFor(() => acksAfter(restartedAt) >= DEVICES, "acknowledged writes after the restart");
+      await new Promise((resolve) => setTimeout(resolve, STEADY_MS));
+    } finally {
+      stop = true;
+      await ingest;
+    }
+    const after = acks.filter((ack) => ack.answeredAt >= restartedAt);
+    const lostAfterRestart = missing(after, await stored());
+
+    const pointsOf = (list: Ack[]) => list.length * POINTS_PER_WRITE;
+    console.log(
+      "ingest fault:",
+      JSON.stringify({
+        devices: DEVICES,
+        statuses: Object.fromEntries(statuses),
+        ackedPointsBeforeKill: pointsOf(before),
+        lostBeforeKill,
+        ackedBetweenCheckAndKill: unverifiable * POINTS_PER_WRITE,
+        ackedPointsAfterRestart: pointsOf(after),
+        lostAfterRestart,
+        outageCodes: [...outageCodes],
+        hangs: hangs.length,
+        downMs: restartedAt - killedAt,
+      }),
+    );
+    expect(hangs).toEqual([]);
+    expect([...statuses.keys()].sort()).toEqual([202, 503]);
+    expect([...outageCodes]).toEqual(["UNAVAILABLE"]);
+    expect(pointsOf(before)).toBeGreaterThan(0);
+    expect(lostBeforeKill).toBe(0);
+    expect(pointsOf(after)).toBeGreaterThan(0);
+    expect(lostAfterRestart).toBe(0);
+  }, 240_000);
+});

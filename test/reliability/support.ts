@@ -1,0 +1,131 @@
+import { mkdtempSync } from "node:fs";
+import { request as httpRequest } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Writable } from "node:stream";
+import { loadConfig } from "../../packages/server/src/config/env.js";
+import { testPasswords } from "../../packages/server/src/http/testing/service.js";
+import { createLogger } from "../../packages/server/src/observability/logger.js";
+import { type RunningServer, type ServerOptions, startServer } from "../../packages/server/src/server.js";
+
+/**
+ * `RELIABILITY_PROFILE=full` (set by `npm run test:reliability`) scales counts and durations up; CI runs
+ * the reduced form inside `npm test`. Not a FIREBRICK_* name: loadConfig refuses unknown keys of its own.
+ */
+export const FULL = process.env.RELIABILITY_PROFILE === "full";
+export const scaled = (reduced: number, full: number) => (FULL ? full : reduced);
+
+export const TENANT_HEADER = "x-bas-tenant";
+export const CHROME =
+  "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36";
+export const FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0";
+
+export interface Reply {
+  status: number;
+  body: unknown;
+  /** The session cookie's value when the response sets one ("" when it clears it). */
+  session: string | undefined;
+}
+
+export interface CallOptions {
+  tenant?: string;
+  session?: string;
+  bearer?: string;
+  body?: unknown;
+  userAgent?: string;
+  /** The client's source address: any 127.x.y.z reaches a server on 127.0.0.1, as another network would. */
+  from?: string;
+  /** Every request is bounded: a hang fails the test instead of stalling it. */
+  timeoutMs?: number;
+}
+
+/** One HTTP request on a real socket, with a client-side timeout. */
+export function call(url: string, method: string, path: string, options: CallOptions = {}): Promise<Reply> {
+  const { hostname, port } = new URL(url);
+  const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
+  return new Promise((resolve, reject) => {
+    const request = httpRequest(
+      {
+        host: hostname,
+        port: Number(port),
+        method,
+        path,
+        ...(options.from && { localAddress: options.from }),
+        timeout: options.timeoutMs ?? 10_000,
+        headers: {
+          "user-agent": options.userAgent ?? CHROME,
+          ...(options.tenant && { [TENANT_HEADER]: options.tenant }),
+          ...(options.session !== undefined && { cookie: `firebrick_session=${options.session}` }),
+          ...(options.bearer && { authorization: `Bearer ${options.bearer}` }),
+          ...(payload !== undefined && { "content-type": "application/json" }),
+        },
+      },
+      (response) => {
+        let text = "";
+        response.setEncoding("utf8");
+        response.on("data", (chunk: string) => {
+          text += chunk;
+        });
+        response.once("end", () => {
+          const cookie = (response.headers["set-cookie"] ?? []).find((c) =>
+            c.startsWith("firebrick_session="),
+          );
+          resolve({
+            status: response.statusCode ?? 0,
+            body: text ? JSON.parse(text) : null,
+            session:
+              cookie === undefined ? undefined : cookie.split(";", 1)[0]!.slice("firebrick_session=".length),
+          });
+        });
+        response.once("error", reject);
+      },
+    );
+    request.once("timeout", () => request.destroy(new Error(`${method} ${path}: no answer in time`)));
+    request.once("error", reject);
+    request.end(payload);
+  });
+}
+
+export const silentLogger = () =>
+  createLogger(
+    "silent",
+    new Writable({
+      write(_chunk, _encoding, done) {
+        done();
+      },
+    }),
+  );
+
+export interface ReliabilityServer {
+  server: RunningServer;
+  url: string;
+  /** The first run's admin (tenant `demo`). */
+  adminPassword: string;
+  close(): Promise<void>;
+}
+
+/**
+ * `startServer` on a real port with a temp SQLite directory and the given environment (Firestore
+ * address, flags), cheap Argon2id so that tests stay fast on two cores.
+ */
+export async function startReliabilityServer(
+  env: Record<string, string>,
+  options: ServerOptions = {},
+): Promise<ReliabilityServer> {
+  let printed = "";
+  const config = loadConfig({
+    FIREBRICK_DATA_DIR: mkdtempSync(join(tmpdir(), "firebrick-reliability-")),
+    PORT: "0",
+    ...env,
+  });
+  const server = await startServer(config, silentLogger(), {
+    passwords: testPasswords(),
+    print: (text) => {
+      printed += text;
+    },
+    ...options,
+  });
+  const adminPassword = /Password \(shown once[^)]*\): (\S+)/.exec(printed)?.[1];
+  if (!adminPassword) throw new Error("the first run did not print the admin password");
+  return { server, url: server.url, adminPassword, close: () => server.close() };
+}
