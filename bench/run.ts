@@ -364,7 +364,7 @@ async function countingPhases(): Promise<void> {
     });
 
     // The same polls against the latest-points cache component itself (telemetry/latest-cache.ts), which
-    // the route does not use yet: what the route will bill once it is wired.
+    // the route serves from: the cache's own cost, apart from the HTTP layer.
     const cache = new LatestTelemetryCache(() => server.stores.router.stores.telemetry, {
       clock: () => Date.now() + offsetMs,
     });
@@ -376,7 +376,7 @@ async function countingPhases(): Promise<void> {
     }
     const cachedPerPoll = telemetryReads() / polls;
     figures.push({
-      what: "same polls on LatestTelemetryCache directly (not yet wired into the route)",
+      what: "same polls on LatestTelemetryCache directly (the cache the route uses)",
       measured: cachedPerPoll.toFixed(2),
       baseline: `naive latest-100 query ${naive}`,
       ratio: `${(cachedPerPoll / naive).toFixed(3)}×`,

@@ -6,7 +6,6 @@ import { Firestore } from "@google-cloud/firestore";
 // Bench-only import: the library itself never depends on the server package.
 import { startFirestoreEmulator } from "../../server/src/firestore/emulator.js";
 import { createFirestoreBackend } from "../src/firestore/index.js";
-import { isTransientLockError } from "../src/index.js";
 
 process.env.METADATA_SERVER_DETECTION = "none";
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
@@ -115,8 +114,9 @@ async function measure(
         let ok = false;
         try {
           ok = await cycle(sharedKey ?? `k${i}`);
-        } catch (error) {
-          if (!isTransientLockError(error)) throw error;
+        } catch {
+          // Counted, not thrown: a worker that gave up would leave its siblings' calls running into
+          // the client's termination (the reference-style release times out under its own contention).
           result.errors += 1;
         }
         const elapsed = performance.now() - t0;
