@@ -132,6 +132,7 @@ export async function startServer(
       ),
     }),
   });
+  metrics.observeLoginHashQueue(() => ctx.passwords.queueDepth());
   await app.register(dashboardPlugin, { tenantHeader: config.tenantHeader });
   const refresh = setInterval(() => {
     try {

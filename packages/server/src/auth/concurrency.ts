@@ -6,7 +6,13 @@
  * const limited = concurrencyLimit(2);
  * await limited(() => argon2.hash(password));
  */
-export function concurrencyLimit(limit: number): <T>(task: () => Promise<T>) => Promise<T> {
+export interface ConcurrencyLimit {
+  <T>(task: () => Promise<T>): Promise<T>;
+  /** Tasks waiting for a slot (the login hashing queue depth metric). */
+  waiting(): number;
+}
+
+export function concurrencyLimit(limit: number): ConcurrencyLimit {
   if (!Number.isInteger(limit) || limit < 1) throw new RangeError("limit must be a positive integer");
   let running = 0;
   const waiting: Array<() => void> = [];
@@ -14,7 +20,7 @@ export function concurrencyLimit(limit: number): <T>(task: () => Promise<T>) => 
     running -= 1;
     waiting.shift()?.();
   };
-  return async <T>(task: () => Promise<T>): Promise<T> => {
+  const run = async <T>(task: () => Promise<T>): Promise<T> => {
     if (running >= limit) await new Promise<void>((resolve) => waiting.push(resolve));
     running += 1;
     try {
@@ -23,4 +29,5 @@ export function concurrencyLimit(limit: number): <T>(task: () => Promise<T>) => 
       release();
     }
   };
+  return Object.assign(run, { waiting: () => waiting.length });
 }

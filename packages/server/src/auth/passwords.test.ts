@@ -39,6 +39,14 @@ describe("password hashing", () => {
     );
     expect(peak).toBe(2);
   });
+
+  it("reports how many hashes wait for a slot (the login hashing queue depth)", async () => {
+    const passwords = cheap();
+    const pending = Array.from({ length: 5 }, (_, i) => passwords.hash(`pw${i}`));
+    expect(passwords.queueDepth()).toBe(3); // two hashing (the default limit), three queued
+    await Promise.all(pending);
+    expect(passwords.queueDepth()).toBe(0);
+  });
 });
 
 describe("legacy hashes", () => {

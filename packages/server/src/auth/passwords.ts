@@ -38,6 +38,8 @@ export interface PasswordHasher {
   ): Promise<PasswordCheck>;
   /** Burns the time of one verification, so that an unknown username costs as much as a wrong password. */
   burn(password: string): Promise<void>;
+  /** Hashing tasks waiting for a slot. */
+  queueDepth(): number;
 }
 
 export interface PasswordHasherOptions {
@@ -67,6 +69,7 @@ export function createPasswordHasher(options: PasswordHasherOptions = {}): Passw
   let dummy: Promise<string> | undefined;
 
   return {
+    queueDepth: () => limited.waiting(),
     async hash(password) {
       const password_hash = await limited(() => hash(password, argonOptions));
       return { password_hash, algo_params: { ...algoParams }, needs_rehash: false };
