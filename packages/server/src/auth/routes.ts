@@ -34,8 +34,11 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: ServiceContext, li
 
   /** Refuses with 429 while either counter is over its limit, before any hashing is spent. */
   function enforceLimits(keys: { user: string; ip: string }) {
-    const wait = Math.max(byUsername.retryAfterMs(keys.user), byIp.retryAfterMs(keys.ip));
+    const userWait = byUsername.retryAfterMs(keys.user);
+    const ipWait = byIp.retryAfterMs(keys.ip);
+    const wait = Math.max(userWait, ipWait);
     if (wait > 0) {
+      ctx.metrics?.rateLimitRejections.inc({ limiter: userWait >= ipWait ? "login_user" : "login_ip" });
       throw new AppError("RATE_LIMITED", "Too many failed sign-in attempts; retry later.", {
         headers: { "retry-after": String(Math.ceil(wait / 1000)) },
       });
