@@ -108,7 +108,8 @@ describe("session and tenant abuse over a real port", () => {
     expect(after[0]).toMatchObject({ user_id: viewerId, outcome: "denied", user_agent: FIREFOX });
   });
 
-  it("refuses a cookie replayed after logout on every session endpoint; the logout is audited", async () => {
+  it("refuses a cookie replayed after logout on every session endpoint, and audits the logout and the replays", async () => {
+    const rejectedBefore = (await audit("session.rejected")).length;
     const session = await signIn("admin", service.adminPassword);
     const logout = await call(service.url, "POST", "/api/auth/logout", { tenant: TENANT, session });
     expect(logout.status).toBe(200);
@@ -126,6 +127,10 @@ describe("session and tenant abuse over a real port", () => {
       expect(errorCode(replay.body)).toBe("UNAUTHENTICATED");
     }
     expect((await audit("auth.logout")).some((entry) => entry.user_id === adminId)).toBe(true);
+    const rejected = await audit("session.rejected");
+    // At most 10 such entries a minute per client address (flood guard), so at least one of these six.
+    expect(rejected.length).toBeGreaterThan(rejectedBefore);
+    expect(rejected[0]).toMatchObject({ outcome: "denied" });
   });
 
   it("refuses a session under another tenant's header with 403 TENANT_MISMATCH, audited in that tenant", async () => {

@@ -1,6 +1,7 @@
 import { timingSafeEqual } from "node:crypto";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { recordAudit } from "../audit/recorder.js";
+import { FailureLimiter } from "../auth/failure-limiter.js";
 import type { DeviceDirectory } from "../devices/directory.js";
 import { AppError } from "../errors.js";
 import { clearSessionCookie } from "../sessions/cookie.js";
@@ -17,6 +18,9 @@ const TENANTLESS = new Set(["/api/openapi.json"]);
  * route asks for (401), the tenant of that credential (403 + audit), the caller's role (403 + audit).
  */
 export function registerSecurity(app: FastifyInstance, ctx: ServiceContext, devices: DeviceDirectory): void {
+  // A rejected session (replayed after logout, expired, forged) is audited, but at most 10 times a minute
+  // per client address, so that junk cookies cannot be used to flood the audit log.
+  const rejectedAudits = new FailureLimiter({ limit: 10, windowMs: 60_000, clock: ctx.clock });
   app.decorateRequest("tenant", "");
   app.decorateRequest("principal", null);
 
@@ -49,6 +53,14 @@ export function registerSecurity(app: FastifyInstance, ctx: ServiceContext, devi
     switch (resolution.status) {
       case "missing":
         clearSessionCookie(ctx, reply);
+        if (rejectedAudits.retryAfterMs(client.ip ?? "") === 0) {
+          rejectedAudits.fail(client.ip ?? "");
+          await recordAudit(ctx.router.stores.audit, ctx.clock, request, {
+            action: "session.rejected",
+            outcome: "denied",
+            details: { reason: "unknown, expired or revoked session", route: routeName(request) },
+          });
+        }
         throw new AppError("UNAUTHENTICATED", "The session has expired or was revoked; sign in again.");
       case "other_tenant":
         await violation(request, "session_tenant_mismatch");
