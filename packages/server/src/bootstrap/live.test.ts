@@ -16,7 +16,8 @@ import { runBootstrap } from "./run.js";
 const live = process.env.FIREBRICK_LIVE_GCP === "1";
 const projectId = process.env.GOOGLE_CLOUD_PROJECT ?? process.env.GCP_PROJECT_ID ?? "";
 
-describe.skipIf(!live)("live GCP (read-only)", () => {
+// Skipped unless FIREBRICK_LIVE_GCP=1: these talk to a real GCP project (read-only), which CI has not.
+describe.skipIf(!live)("live GCP (read-only, FIREBRICK_LIVE_GCP=1)", () => {
   let emulatorHost: string | undefined;
   beforeAll(() => {
     expect(projectId, "GOOGLE_CLOUD_PROJECT must name the live project").not.toBe("");

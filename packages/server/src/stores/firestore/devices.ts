@@ -3,6 +3,7 @@ import { type DocumentData, FieldPath } from "@google-cloud/firestore";
 import { queryReads } from "../billing.js";
 import { decodeCursor, encodeCursor } from "../cursor.js";
 import { assertLimit, isUuidV4 } from "../keys.js";
+import { newDeviceRecord } from "../records.js";
 import type { Device, DevicesStore, Ownership, Page, TenantId } from "../types.js";
 import { type FirestoreContext, recordFirestore, runBilledTransaction, withFirestore } from "./context.js";
 
@@ -25,16 +26,7 @@ export function createFirestoreDevicesStore(context: FirestoreContext): DevicesS
       tenant: TenantId,
       device: { id?: string; name: string; token_hash: string },
     ): Promise<Device> {
-      if (device.id !== undefined && !isUuidV4(device.id)) throw new RangeError("device id must be a UUIDv4");
-      const now = context.clock();
-      const created: Device = {
-        id: device.id ?? randomUUID(),
-        tenant_id: tenant,
-        name: device.name,
-        token_hash: device.token_hash,
-        created_at: now,
-        token_rotated_at: now,
-      };
+      const created = newDeviceRecord(tenant, device, context.clock());
       const { id, ...fields } = created;
       await withFirestore(() => devices.doc(id).create(fields), "device id taken");
       recordFirestore(context, "devices", 0, 1);

@@ -3,6 +3,7 @@ import type { DocumentData } from "@google-cloud/firestore";
 import { queryReads } from "../billing.js";
 import { decodeCursor, encodeCursor } from "../cursor.js";
 import { assertLimit, isUuidV4, sha256, usernameKey } from "../keys.js";
+import { newUserRecord } from "../records.js";
 import type { NewUser, Ownership, Page, PasswordParams, Role, TenantId, User, UsersStore } from "../types.js";
 import { type FirestoreContext, recordFirestore, runBilledTransaction, withFirestore } from "./context.js";
 
@@ -48,19 +49,7 @@ export function createFirestoreUsersStore(context: FirestoreContext): UsersStore
 
   return {
     async create(tenant: TenantId, user: NewUser): Promise<User> {
-      if (user.id !== undefined && !isUuidV4(user.id)) throw new RangeError("user id must be a UUIDv4");
-      const now = context.clock();
-      const created: User = {
-        id: user.id ?? randomUUID(),
-        tenant_id: tenant,
-        username: user.username,
-        role: user.role,
-        password_hash: user.password_hash,
-        algo_params: user.algo_params,
-        needs_rehash: user.needs_rehash ?? false,
-        created_at: now,
-        updated_at: now,
-      };
+      const created = newUserRecord(tenant, user, context.clock());
       const key = usernameKey(user.username);
       // One atomic commit of two create()s: if either the username guard or the user id exists, the
       // commit fails with ALREADY_EXISTS and neither is written. No read is needed, so no transaction

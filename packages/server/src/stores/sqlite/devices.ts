@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { queryReads } from "../billing.js";
 import { decodeCursor, encodeCursor } from "../cursor.js";
 import { assertLimit, isUuidV4 } from "../keys.js";
+import { newDeviceRecord } from "../records.js";
 import type { Device, DevicesStore, Ownership, Page, TenantId } from "../types.js";
 import { recordSqlite, type SqliteContext, withSqlite } from "./context.js";
 
@@ -27,18 +28,17 @@ export function createSqliteDevicesStore(context: SqliteContext): DevicesStore {
       tenant: TenantId,
       device: { id?: string; name: string; token_hash: string },
     ): Promise<Device> {
-      if (device.id !== undefined && !isUuidV4(device.id)) throw new RangeError("device id must be a UUIDv4");
-      const now = context.clock();
-      const created: Device = {
-        id: device.id ?? randomUUID(),
-        tenant_id: tenant,
-        name: device.name,
-        token_hash: device.token_hash,
-        created_at: now,
-        token_rotated_at: now,
-      };
+      const created = newDeviceRecord(tenant, device, context.clock());
       withSqlite(
-        () => insert.run(created.id, tenant, created.name, created.token_hash, now, now),
+        () =>
+          insert.run(
+            created.id,
+            tenant,
+            created.name,
+            created.token_hash,
+            created.created_at,
+            created.token_rotated_at,
+          ),
         "device id taken",
       );
       recordSqlite(context, "devices", 0, 1);

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { queryReads } from "../billing.js";
 import { decodeCursor, encodeCursor } from "../cursor.js";
 import { assertLimit, isUuidV4, usernameKey } from "../keys.js";
+import { newUserRecord } from "../records.js";
 import type { NewUser, Ownership, Page, PasswordParams, Role, TenantId, User, UsersStore } from "../types.js";
 import { recordSqlite, type SqliteContext, withSqlite } from "./context.js";
 
@@ -68,19 +69,7 @@ export function createSqliteUsersStore(context: SqliteContext): UsersStore {
 
   return {
     async create(tenant: TenantId, user: NewUser): Promise<User> {
-      if (user.id !== undefined && !isUuidV4(user.id)) throw new RangeError("user id must be a UUIDv4");
-      const now = context.clock();
-      const created: User = {
-        id: user.id ?? randomUUID(),
-        tenant_id: tenant,
-        username: user.username,
-        role: user.role,
-        password_hash: user.password_hash,
-        algo_params: user.algo_params,
-        needs_rehash: user.needs_rehash ?? false,
-        created_at: now,
-        updated_at: now,
-      };
+      const created = newUserRecord(tenant, user, context.clock());
       withSqlite(
         () =>
           insert.run(
@@ -92,8 +81,8 @@ export function createSqliteUsersStore(context: SqliteContext): UsersStore {
             created.password_hash,
             JSON.stringify(created.algo_params),
             created.needs_rehash ? 1 : 0,
-            now,
-            now,
+            created.created_at,
+            created.updated_at,
           ),
         "username or user id taken",
       );
