@@ -1,5 +1,5 @@
 import { createLock, type LockFunction, withTelemetry } from "@firebrick/lock";
-import type { FastifyInstance, FastifyRequest } from "fastify";
+import type { FastifyInstance } from "fastify";
 import type { PasswordHasher } from "./auth/passwords.js";
 import { bootstrapDocumentCheck } from "./bootstrap/index.js";
 import type { Config } from "./config/env.js";
@@ -7,6 +7,7 @@ import { dashboardPlugin } from "./dashboard/plugin.js";
 import { createControlPlane } from "./gcp/select.js";
 import { registerApi } from "./http/api.js";
 import { buildApp } from "./http/app.js";
+import { describeRequest } from "./http/describe-request.js";
 import type { ReadinessCheck } from "./http/health.js";
 import { telemetryFlipGate } from "./migrate/cutover.js";
 import { registerObservability } from "./observability/http-plugin.js";
@@ -179,22 +180,6 @@ export async function startServer(
     await opened.close();
     throw error;
   }
-}
-
-/** What a request's log line says about it once the security gate has run (tenant, device, user). */
-function describeRequest(request: FastifyRequest) {
-  const principal = request.principal;
-  const route = request.routeOptions.url ?? "";
-  return {
-    tenant_id: request.tenant || undefined,
-    device_id:
-      principal?.kind === "device"
-        ? principal.device.id
-        : route.startsWith("/api/devices/:id")
-          ? (request.params as { id?: string }).id
-          : undefined,
-    user_id: principal?.kind === "session" ? principal.user.id : undefined,
-  };
 }
 
 /** The sweeper's lock, on the service's lock backend, reporting acquisitions and failures to the metrics. */

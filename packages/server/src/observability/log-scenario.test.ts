@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
-import type { FastifyRequest, InjectOptions } from "fastify";
+import type { InjectOptions } from "fastify";
 import { afterAll, describe, expect, it } from "vitest";
 import { testFirestore } from "../../../../test/firestore.js";
 import { createPasswordHasher } from "../auth/passwords.js";
@@ -11,6 +11,7 @@ import { FlagsState, sqliteFlagsPersistence } from "../flags/flags.js";
 import { routeStores } from "../flags/store-router.js";
 import { registerApi } from "../http/api.js";
 import { buildApp } from "../http/app.js";
+import { describeRequest } from "../http/describe-request.js";
 import { openSqlite } from "../storage/sqlite.js";
 import { SQLITE_MIGRATIONS } from "../storage/sqlite-migrations.js";
 import { createFirestoreStores, createSqliteStores } from "../stores/index.js";
@@ -24,22 +25,6 @@ const cleanups: (() => Promise<void> | void)[] = [];
 afterAll(async () => {
   for (const cleanup of cleanups) await cleanup();
 });
-
-/** What the app can tell about a request once served; the wiring the server uses. */
-function describeRequest(request: FastifyRequest) {
-  const principal = request.principal;
-  const url = request.routeOptions.url ?? "";
-  return {
-    tenant_id: request.tenant || undefined,
-    device_id:
-      principal?.kind === "device"
-        ? principal.device.id
-        : url.startsWith("/api/devices/:id")
-          ? (request.params as { id?: string }).id
-          : undefined,
-    user_id: principal?.kind === "session" ? principal.user.id : undefined,
-  };
-}
 
 async function startService(backend: "sqlite" | "firestore") {
   let text = "";

@@ -1,4 +1,4 @@
-import type { Firestore, Transaction } from "@google-cloud/firestore";
+import type { DocumentReference, Firestore, Transaction } from "@google-cloud/firestore";
 import { type Clock, StoreConflictError, StoreUnavailableError } from "../types.js";
 import type { StoreArea, UsageRecorder } from "../usage.js";
 
@@ -118,4 +118,24 @@ export async function runBilledTransaction<T>(
   } finally {
     recordFirestore(context, area, reads, committed ? writes : 0);
   }
+}
+
+/**
+ * Deletes one document by id if it belongs to `tenant`, in a transaction (1 read, and 1 write when it
+ * deletes): a row of another tenant is left alone and reported as not deleted.
+ */
+export function deleteOwnedDocument(
+  context: FirestoreContext,
+  area: StoreArea,
+  reference: DocumentReference,
+  tenant: string,
+): Promise<boolean> {
+  return runBilledTransaction(context, area, async (transaction, bill) => {
+    const snapshot = await transaction.get(reference);
+    bill.read();
+    if (snapshot.get("tenant_id") !== tenant) return false;
+    transaction.delete(reference);
+    bill.write();
+    return true;
+  });
 }

@@ -5,7 +5,13 @@ import { decodeCursor, encodeCursor } from "../cursor.js";
 import { assertLimit, isUuidV4 } from "../keys.js";
 import { newDeviceRecord } from "../records.js";
 import type { Device, DevicesStore, Ownership, Page, TenantId } from "../types.js";
-import { type FirestoreContext, recordFirestore, runBilledTransaction, withFirestore } from "./context.js";
+import {
+  deleteOwnedDocument,
+  type FirestoreContext,
+  recordFirestore,
+  runBilledTransaction,
+  withFirestore,
+} from "./context.js";
 
 function toDevice(id: string, data: DocumentData): Device {
   return {
@@ -65,15 +71,7 @@ export function createFirestoreDevicesStore(context: FirestoreContext): DevicesS
 
     async delete(tenant: TenantId, id: string): Promise<boolean> {
       if (!isUuidV4(id)) return false;
-      return runBilledTransaction(context, "devices", async (transaction, bill) => {
-        const reference = devices.doc(id);
-        const snapshot = await transaction.get(reference);
-        bill.read();
-        if (snapshot.get("tenant_id") !== tenant) return false;
-        transaction.delete(reference);
-        bill.write();
-        return true;
-      });
+      return deleteOwnedDocument(context, "devices", devices.doc(id), tenant);
     },
 
     async setTokenHash(tenant: TenantId, id: string, tokenHash: string): Promise<Device | null> {

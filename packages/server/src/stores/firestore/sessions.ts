@@ -3,6 +3,7 @@ import { queryReads } from "../billing.js";
 import { assertLimit, isSha256Hex } from "../keys.js";
 import type { Session, SessionLookup, SessionsStore, TenantId } from "../types.js";
 import {
+  deleteOwnedDocument,
   type FirestoreContext,
   GRPC,
   grpcCode,
@@ -124,15 +125,7 @@ export function createFirestoreSessionsStore(context: FirestoreContext): Session
 
     async delete(tenant: TenantId, id: string): Promise<boolean> {
       if (!isSha256Hex(id)) return false;
-      return runBilledTransaction(context, "sessions", async (transaction, bill) => {
-        const reference = sessions.doc(id);
-        const snapshot = await transaction.get(reference);
-        bill.read();
-        if (snapshot.get("tenant_id") !== tenant) return false;
-        transaction.delete(reference);
-        bill.write();
-        return true;
-      });
+      return deleteOwnedDocument(context, "sessions", sessions.doc(id), tenant);
     },
 
     async deleteAllForUser(tenant: TenantId, userId: string, options = {}): Promise<number> {
