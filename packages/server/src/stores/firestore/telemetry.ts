@@ -13,6 +13,7 @@ import {
   type TenantId,
 } from "../types.js";
 import { type FirestoreContext, recordFirestore, withFirestore } from "./context.js";
+import { GroupCommitter } from "./group-commit.js";
 
 // A batch holds at most 500 writes.
 const BATCH_LIMIT = 500;
@@ -29,6 +30,7 @@ function toPoint(data: DocumentData): TelemetryPoint {
 
 export function createFirestoreTelemetryStore(context: FirestoreContext): TelemetryStore {
   const telemetry = context.db.collection(context.collections.telemetry);
+  const commits = new GroupCommitter(context.db, { maxWrites: BATCH_LIMIT });
 
   /**
    * The device's points, newest first, in the order of the composite index
@@ -49,19 +51,20 @@ export function createFirestoreTelemetryStore(context: FirestoreContext): Teleme
       try {
         for (let start = 0; start < distinct.length; start += BATCH_LIMIT) {
           const chunk = distinct.slice(start, start + BATCH_LIMIT);
-          const batch = context.db.batch();
-          for (const point of chunk) {
-            // set(), not create(): a point written again replaces itself (retries, re-run backfills).
-            batch.set(telemetry.doc(telemetryPointId(tenant, deviceId, point.timestamp_ms)), {
+          // set(), not create(): a point written again replaces itself (retries, re-run backfills).
+          const writes = chunk.map((point) => ({
+            ref: telemetry.doc(telemetryPointId(tenant, deviceId, point.timestamp_ms)),
+            data: {
               tenant_id: tenant,
               device_id: deviceId,
               timestamp_ms: point.timestamp_ms,
               metrics: point.metrics,
               source: point.source ?? "api",
               expire_at: Timestamp.fromMillis(point.timestamp_ms + TELEMETRY_RETENTION_MS),
-            });
-          }
-          await withFirestore(() => batch.commit());
+            },
+          }));
+          // Concurrent appends (many devices) share commits; each chunk is still all-or-nothing.
+          await withFirestore(() => commits.set(writes));
           written += chunk.length;
         }
       } finally {

@@ -1,4 +1,3 @@
-import { randomUUID } from "node:crypto";
 import type { DocumentData } from "@google-cloud/firestore";
 import { queryReads } from "../billing.js";
 import { decodeCursor, encodeCursor } from "../cursor.js";

@@ -1,4 +1,3 @@
-import { randomUUID } from "node:crypto";
 import { queryReads } from "../billing.js";
 import { decodeCursor, encodeCursor } from "../cursor.js";
 import { assertLimit, isUuidV4, usernameKey } from "../keys.js";

@@ -1,0 +1,120 @@
+import type { DocumentData, DocumentReference, Firestore } from "@google-cloud/firestore";
+import { StoreUnavailableError } from "../types.js";
+import { translateFirestoreError } from "./context.js";
+
+/** One document to set (create or replace). */
+export interface BlindWrite {
+  ref: DocumentReference;
+  data: DocumentData;
+}
+
+export interface GroupCommitOptions {
+  /** Writes per commit; Firestore takes at most 500. */
+  maxWrites?: number;
+  /** Commits in flight at once; further writes wait and go out together in the next commit. */
+  maxInFlight?: number;
+  /** Writes allowed to wait; beyond this, writes are refused at once (back-pressure, HTTP 503). */
+  maxQueuedWrites?: number;
+}
+
+interface Entry {
+  writes: BlindWrite[];
+  resolve(): void;
+  reject(error: unknown): void;
+}
+
+/**
+ * Group commit for blind writes: while `maxInFlight` commits are out, the writes of later callers wait
+ * and then share one commit (at most `maxWrites` documents). Under load, ten devices' points cost one
+ * Commit RPC instead of ten; when idle, a write goes out at once, so nothing waits for a timer.
+ *
+ * - Each caller's writes stay together in one commit: what one caller writes is all-or-nothing, as if
+ *   it had committed alone, and its promise settles when that commit does.
+ * - Firestore refuses two writes to one document in a commit, so a caller whose writes touch a document
+ *   already in the group waits for the next commit; the later write still lands last.
+ * - A shared commit that fails for good (not an outage) may have failed for one caller's data: each
+ *   caller is then committed on its own, so that only the culprit sees the error. Transient failures
+ *   reach every caller, whose retries (stores/resilience.ts) queue again.
+ */
+export class GroupCommitter {
+  readonly #db: Firestore;
+  readonly #maxWrites: number;
+  readonly #maxInFlight: number;
+  readonly #maxQueuedWrites: number;
+  readonly #queue: Entry[] = [];
+  #queuedWrites = 0;
+  #inFlight = 0;
+
+  constructor(db: Firestore, options: GroupCommitOptions = {}) {
+    this.#db = db;
+    this.#maxWrites = options.maxWrites ?? 500;
+    this.#maxInFlight = options.maxInFlight ?? 4;
+    this.#maxQueuedWrites = options.maxQueuedWrites ?? 50 * this.#maxWrites;
+  }
+
+  /** Sets every document of `writes` in one commit, possibly shared with other callers' writes. */
+  set(writes: BlindWrite[]): Promise<void> {
+    if (writes.length === 0) return Promise.resolve();
+    if (writes.length > this.#maxWrites) {
+      return Promise.reject(new RangeError(`at most ${this.#maxWrites} writes commit together`));
+    }
+    if (this.#queuedWrites + writes.length > this.#maxQueuedWrites) {
+      return Promise.reject(
+        new StoreUnavailableError("Firestore is not keeping up with writes; retry later"),
+      );
+    }
+    return new Promise<void>((resolve, reject) => {
+      this.#queue.push({ writes, resolve, reject });
+      this.#queuedWrites += writes.length;
+      this.#pump();
+    });
+  }
+
+  #pump(): void {
+    while (this.#inFlight < this.#maxInFlight && this.#queue.length > 0) {
+      const group = this.#takeGroup();
+      this.#inFlight += 1;
+      void this.#commitGroup(group).finally(() => {
+        this.#inFlight -= 1;
+        this.#pump();
+      });
+    }
+  }
+
+  /** The longest run of queued callers, oldest first, that fits one commit. */
+  #takeGroup(): Entry[] {
+    const group: Entry[] = [];
+    const paths = new Set<string>();
+    let size = 0;
+    for (const entry of this.#queue) {
+      if (size + entry.writes.length > this.#maxWrites) break;
+      if (group.length > 0 && entry.writes.some((write) => paths.has(write.ref.path))) break;
+      group.push(entry);
+      size += entry.writes.length;
+      for (const write of entry.writes) paths.add(write.ref.path);
+    }
+    this.#queue.splice(0, group.length);
+    this.#queuedWrites -= size;
+    return group;
+  }
+
+  async #commitGroup(group: Entry[]): Promise<void> {
+    try {
+      await this.#commit(group.flatMap((entry) => entry.writes));
+      for (const entry of group) entry.resolve();
+    } catch (error) {
+      const transient = translateFirestoreError(error) instanceof StoreUnavailableError;
+      if (group.length === 1 || transient) {
+        for (const entry of group) entry.reject(error);
+        return;
+      }
+      await Promise.all(group.map((entry) => this.#commit(entry.writes).then(entry.resolve, entry.reject)));
+    }
+  }
+
+  async #commit(writes: BlindWrite[]): Promise<void> {
+    const batch = this.#db.batch();
+    for (const { ref, data } of writes) batch.set(ref, data);
+    await batch.commit();
+  }
+}
