@@ -99,6 +99,7 @@ export async function startServer(
   const app = await buildApp({
     logger,
     readiness,
+    trustProxy: config.trustProxy,
     describeReadiness: () => ({
       stores: {
         auth: router.backendOf("auth"),

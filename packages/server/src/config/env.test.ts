@@ -14,6 +14,7 @@ describe("loadConfig", () => {
       cookieSecure: true,
       logLevel: "info",
       debugSampleRate: 0.1,
+      trustProxy: false,
     });
   });
 
@@ -32,6 +33,7 @@ describe("loadConfig", () => {
       FIREBRICK_COOKIE_SECURE: "0",
       FIREBRICK_LOG_LEVEL: "debug",
       FIREBRICK_LOG_DEBUG_SAMPLE_RATE: "0.05",
+      FIREBRICK_TRUST_PROXY: "10.0.0.0/8, 35.191.0.0/16,loopback",
     });
     expect(config).toMatchObject({
       dataDir: "/var/lib/firebrick",
@@ -44,7 +46,13 @@ describe("loadConfig", () => {
       cookieSecure: false,
       logLevel: "debug",
       debugSampleRate: 0.05,
+      trustProxy: "10.0.0.0/8,35.191.0.0/16,loopback",
     });
+  });
+
+  it("reads FIREBRICK_TRUST_PROXY=0 as trusting no proxy, and takes IPv6 ranges", () => {
+    expect(loadConfig({ FIREBRICK_TRUST_PROXY: "0" }).trustProxy).toBe(false);
+    expect(loadConfig({ FIREBRICK_TRUST_PROXY: "fd00::/8,::1" }).trustProxy).toBe("fd00::/8,::1");
   });
 
   it("lets command-line flags override HOST and PORT", () => {
@@ -65,6 +73,13 @@ describe("loadConfig", () => {
     ["FIREBRICK_LOG_DEBUG_SAMPLE_RATE", "1"],
     ["FIREBRICK_LOG_DEBUG_SAMPLE_RATE", "-0.01"],
     ["FIREBRICK_LOG_DEBUG_SAMPLE_RATE", "ten percent"],
+    // Trusting every peer, or a hop count (which Fastify cannot check against the peer), is refused.
+    ["FIREBRICK_TRUST_PROXY", "true"],
+    ["FIREBRICK_TRUST_PROXY", "1"],
+    ["FIREBRICK_TRUST_PROXY", "10.0.0.0/33"],
+    ["FIREBRICK_TRUST_PROXY", "10.0.0.0/8/1"],
+    ["FIREBRICK_TRUST_PROXY", "load-balancer.internal"],
+    ["FIREBRICK_TRUST_PROXY", "10.0.0.1,"],
   ])("rejects %s=%j with an error that names the key", (key, value) => {
     const error = catchError(() => loadConfig({ [key]: value }));
     expect(error).toBeInstanceOf(ConfigError);

@@ -1,3 +1,4 @@
+import { isIP } from "node:net";
 import { z } from "zod";
 
 /**
@@ -24,6 +25,13 @@ export interface Config {
   logLevel: LogLevel;
   /** Share of debug/trace log lines kept, 0..0.1 (the plan caps debug sampling at 10 %). */
   debugSampleRate: number;
+  /**
+   * Which proxies in front of the service to believe about the client's address (`X-Forwarded-For`),
+   * as Fastify's `trustProxy`: `false` (none: the socket's peer is the client) or a comma-separated list
+   * of proxy addresses and CIDR ranges; the client is the nearest address in `X-Forwarded-For` that is
+   * not one of them. Per-IP sign-in limits, session fingerprints and audit entries use that address.
+   */
+  trustProxy: false | string;
 }
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
@@ -50,6 +58,26 @@ const integer = (min: number, max: number) =>
 // accepts more, and demo projects commonly use "demo-…", which also fits.
 const projectId = z.string().regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/);
 
+// An address or CIDR range, or one of proxy-addr's names for the private ranges.
+const PROXY_NAMES = new Set(["loopback", "linklocal", "uniquelocal"]);
+function isProxyAddress(entry: string): boolean {
+  if (PROXY_NAMES.has(entry)) return true;
+  const [address = "", prefix, ...rest] = entry.split("/");
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  if (prefix === undefined) return true;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
+}
+// No hop counts: Fastify cannot check the immediate peer against one and ignores it (fails closed).
+const trustProxy = z.union([
+  z.enum(["0", "false"]).transform(() => false as const),
+  z
+    .string()
+    .transform((value) => value.split(",").map((entry) => entry.trim()))
+    .refine((entries) => entries.every(isProxyAddress))
+    .transform((entries) => entries.join(",")),
+]);
+
 /** Each key with its schema and the sentence used when it is wrong. */
 const KEYS = {
   FIREBRICK_DATA_DIR: [z.string().min(1), "a non-empty directory path"],
@@ -75,6 +103,10 @@ const KEYS = {
       .transform(Number)
       .pipe(z.number().min(0).max(0.1)),
     "a number from 0 to 0.1 (debug sampling is capped at 10 %)",
+  ],
+  FIREBRICK_TRUST_PROXY: [
+    trustProxy,
+    "0, or the proxies' addresses and CIDR ranges, comma-separated (e.g. 10.0.0.0/8,loopback)",
   ],
 } as const satisfies Record<string, readonly [z.ZodType, string]>;
 
@@ -148,6 +180,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Conf
     cookieSecure: parsed.FIREBRICK_COOKIE_SECURE ?? true,
     logLevel: parsed.FIREBRICK_LOG_LEVEL ?? "info",
     debugSampleRate: parsed.FIREBRICK_LOG_DEBUG_SAMPLE_RATE ?? 0.1,
+    trustProxy: parsed.FIREBRICK_TRUST_PROXY ?? false,
   };
 }
 

@@ -13,6 +13,8 @@ export interface AppOptions {
   bodyLimit?: number;
   /** Extra facts for `/readyz`, e.g. which store each area uses. */
   describeReadiness?: () => Record<string, unknown>;
+  /** Proxies whose `X-Forwarded-For` names the client (see `Config.trustProxy`); none by default. */
+  trustProxy?: false | string;
 }
 
 /**
@@ -25,6 +27,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     // One "request served" line per request comes from the observability plugin instead.
     logController: requestLogController(),
     genReqId: () => randomUUID(),
+    trustProxy: options.trustProxy ?? false,
     bodyLimit: options.bodyLimit ?? 256 * 1024,
     // Unknown fields are an error the client should hear about, not something to drop silently.
     ajv: { customOptions: { removeAdditional: false } },
