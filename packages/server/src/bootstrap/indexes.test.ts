@@ -62,7 +62,12 @@ describe("indexes and TTL over the REST control plane", () => {
     const controlPlane = provisionedProject();
     const definitions = loadIndexDefinitions();
     const before = await indexesStatus(controlPlane, definitions);
-    expect(before.every((item) => !item.ready)).toBe(true);
+    // A new database indexes every field both ways by default: the field overrides that ask for
+    // single-field indexes (the lock's lockId, sessions.expires_at) are READY from the start.
+    expect(before.filter((item) => item.ready).map((item) => item.item)).toEqual([
+      "field index sessions.expires_at (ASC, DESC)",
+      "field index locks.lockId (ASC)",
+    ]);
     expect(before.filter((item) => item.state === "MISSING")).toHaveLength(definitions.indexes.length);
 
     const deployed = await deployIndexes(controlPlane, definitions);
@@ -86,6 +91,33 @@ describe("indexes and TTL over the REST control plane", () => {
     const after = await indexesStatus(controlPlane, definitions);
     expect(after.every((item) => item.ready)).toBe(true);
     expect(await telemetryIndexReady(controlPlane, definitions)).toBe(true);
+  });
+
+  it("finds a field override's index gone (e.g. the lock's lockId exempted) and puts it back", async () => {
+    const controlPlane = provisionedProject();
+    const definitions = loadIndexDefinitions();
+    await controlPlane.setFieldIndexes("locks", "lockId", []);
+    const lockId = (statuses: Awaited<ReturnType<typeof indexesStatus>>) =>
+      statuses.find((item) => item.item === "field index locks.lockId (ASC)");
+    expect(lockId(await indexesStatus(controlPlane, definitions))).toMatchObject({
+      state: "MISSING",
+      ready: false,
+    });
+
+    expect(lockId(await deployIndexes(controlPlane, definitions))).toMatchObject({
+      state: "CREATING",
+      changed: true,
+    });
+    expect((await controlPlane.getField("locks", "lockId")).indexConfig).toMatchObject({
+      usesAncestorConfig: false,
+      indexes: [{ queryScope: "COLLECTION", fields: [{ fieldPath: "lockId", order: "ASCENDING" }] }],
+    });
+    expect(lockId(await indexesStatus(controlPlane, definitions))).toMatchObject({ state: "CREATING" });
+    fake.finishBuilds();
+    expect(lockId(await indexesStatus(controlPlane, definitions))).toMatchObject({
+      state: "READY",
+      ready: true,
+    });
   });
 
   it("enables the TTL policies; status gates on ACTIVE", async () => {

@@ -11,6 +11,11 @@ export const DEFAULT_INDEXES_FILE = fileURLToPath(
 );
 
 const order = z.enum(["ASCENDING", "DESCENDING"]);
+const queryScope = z.enum(["COLLECTION", "COLLECTION_GROUP"]).default("COLLECTION");
+const fieldIndex = z.union([
+  z.object({ order, queryScope }).strict(),
+  z.object({ arrayConfig: z.literal("CONTAINS"), queryScope }).strict(),
+]);
 const indexField = z.union([
   z.object({ fieldPath: z.string().min(1), order }).strict(),
   z.object({ fieldPath: z.string().min(1), arrayConfig: z.literal("CONTAINS") }).strict(),
@@ -21,7 +26,7 @@ const definitionsSchema = z
       z
         .object({
           collectionGroup: z.string().min(1),
-          queryScope: z.enum(["COLLECTION", "COLLECTION_GROUP"]).default("COLLECTION"),
+          queryScope,
           fields: z.array(indexField).min(2),
         })
         .strict(),
@@ -33,7 +38,8 @@ const definitionsSchema = z
             collectionGroup: z.string().min(1),
             fieldPath: z.string().min(1),
             ttl: z.boolean().default(false),
-            indexes: z.array(z.object({}).passthrough()),
+            // Empty: the field is exempt from single-field indexing; otherwise the indexes it must have.
+            indexes: z.array(fieldIndex),
           })
           .strict(),
       )
@@ -116,7 +122,42 @@ function retrying(options: GateOptions) {
 
 const DEFAULT_POLICY: RetryPolicy = { attempts: 3, initialDelaySeconds: 1, backoffMultiplier: 2 };
 
-/** Each composite index's state, and each exemption's; `ready` is the READY gate. */
+const exemptions = (definitions: IndexDefinitions) =>
+  definitions.fieldOverrides.filter((entry) => entry.indexes.length === 0);
+const fieldIndexOverrides = (definitions: IndexDefinitions) =>
+  definitions.fieldOverrides.filter((entry) => entry.indexes.length > 0);
+
+type FieldIndexDefinition = FieldOverrideDefinition["indexes"][number];
+const fieldIndexKey = (index: FieldIndexDefinition) =>
+  `${index.queryScope}:${"arrayConfig" in index ? index.arrayConfig : index.order}`;
+
+/**
+ * The state of a field override's single-field indexes: MISSING unless the field has every one of them
+ * (inherited from the database's defaults or its own), else the least ready of their states.
+ */
+function fieldIndexesState(field: Field, wanted: FieldIndexDefinition[]): IndexState {
+  const deployed = new Map<string, Index["state"]>();
+  for (const index of field.indexConfig?.indexes ?? []) {
+    const own = index.fields.find((entry) => entry.fieldPath !== "__name__");
+    deployed.set(`${index.queryScope}:${own?.arrayConfig ?? own?.order ?? "ASCENDING"}`, index.state);
+  }
+  const states = wanted.map((index) => {
+    const key = fieldIndexKey(index);
+    return deployed.has(key) ? (deployed.get(key) ?? "STATE_UNSPECIFIED") : "MISSING";
+  });
+  if (states.includes("MISSING")) return "MISSING";
+  if (states.includes("NEEDS_REPAIR")) return "NEEDS_REPAIR";
+  return states.every((state) => state === "READY") ? "READY" : "CREATING";
+}
+
+function describeFieldIndexes(override: FieldOverrideDefinition): string {
+  const kinds = override.indexes.map((index) =>
+    "arrayConfig" in index ? "CONTAINS" : index.order === "DESCENDING" ? "DESC" : "ASC",
+  );
+  return `field index ${override.collectionGroup}.${override.fieldPath} (${kinds.join(", ")})`;
+}
+
+/** Each composite index's state, each exemption's and each field override's indexes'; `ready` is the READY gate. */
 export async function indexesStatus(
   controlPlane: ControlPlane,
   definitions: IndexDefinitions,
@@ -130,7 +171,7 @@ export async function indexesStatus(
       "MISSING";
     return { item: `index ${describeIndex(definition)}`, state, ready: state === "READY" };
   });
-  for (const override of definitions.fieldOverrides.filter((entry) => entry.indexes.length === 0)) {
+  for (const override of exemptions(definitions)) {
     const field = await call(() => controlPlane.getField(override.collectionGroup, override.fieldPath));
     const exempt = isExempt(field);
     statuses.push({
@@ -139,10 +180,18 @@ export async function indexesStatus(
       ready: exempt,
     });
   }
+  for (const override of fieldIndexOverrides(definitions)) {
+    const field = await call(() => controlPlane.getField(override.collectionGroup, override.fieldPath));
+    const state = fieldIndexesState(field, override.indexes);
+    statuses.push({ item: describeFieldIndexes(override), state, ready: state === "READY" });
+  }
   return statuses;
 }
 
-/** Creates the missing composite indexes and applies the missing exemptions; returns the resulting states. */
+/**
+ * Creates the missing composite indexes, applies the missing exemptions and the field overrides whose
+ * indexes are missing; returns the resulting states.
+ */
 export async function deployIndexes(
   controlPlane: ControlPlane,
   definitions: IndexDefinitions,
@@ -168,11 +217,22 @@ export async function deployIndexes(
     };
   }
   let next = definitions.indexes.length;
-  for (const override of definitions.fieldOverrides.filter((entry) => entry.indexes.length === 0)) {
+  for (const override of exemptions(definitions)) {
     const status = before[next++]!;
     if (!status.ready) {
-      await call(() => controlPlane.exemptField(override.collectionGroup, override.fieldPath));
+      await call(() => controlPlane.setFieldIndexes(override.collectionGroup, override.fieldPath, []));
       results.push({ ...status, state: "EXEMPTING", changed: true, detail: "exemption requested" });
+    } else {
+      results.push(status);
+    }
+  }
+  for (const override of fieldIndexOverrides(definitions)) {
+    const status = before[next++]!;
+    if (status.state === "MISSING") {
+      await call(() =>
+        controlPlane.setFieldIndexes(override.collectionGroup, override.fieldPath, override.indexes),
+      );
+      results.push({ ...status, state: "CREATING", changed: true, detail: "indexes requested" });
     } else {
       results.push(status);
     }

@@ -46,6 +46,13 @@ export interface Index {
   state?: "CREATING" | "READY" | "NEEDS_REPAIR" | "STATE_UNSPECIFIED";
 }
 
+/** One single-field index of a field override: an order or `CONTAINS`, in a query scope. */
+export interface FieldIndex {
+  queryScope: "COLLECTION" | "COLLECTION_GROUP";
+  order?: "ASCENDING" | "DESCENDING";
+  arrayConfig?: "CONTAINS";
+}
+
 /** A single-field configuration (google.firestore.admin.v1.Field). */
 export interface Field {
   name: string;
@@ -71,8 +78,11 @@ export interface ControlPlane {
   listIndexes(): Promise<Index[]>;
   createIndex(collectionGroup: string, index: Pick<Index, "queryScope" | "fields">): Promise<Operation>;
   getField(collectionGroup: string, fieldPath: string): Promise<Field>;
-  /** Exempts a field from single-field indexing (an empty `indexConfig`). */
-  exemptField(collectionGroup: string, fieldPath: string): Promise<Operation>;
+  /**
+   * Overrides a field's single-field indexes with exactly `indexes`; none exempts the field from
+   * single-field indexing (an empty `indexConfig`).
+   */
+  setFieldIndexes(collectionGroup: string, fieldPath: string, indexes: FieldIndex[]): Promise<Operation>;
   enableTtl(collectionGroup: string, fieldPath: string): Promise<Operation>;
   /** The project's default region, the seed's default for `database_location`, when one is configured. */
   defaultRegion(): Promise<string | undefined>;

@@ -139,15 +139,44 @@ describe("the gcloud control plane, running the real gcloud against the fake", (
           collectionGroup: "telemetry",
           fieldPath: "expire_at",
           ttl: true,
-          indexes: [{ order: "ASCENDING" }],
+          indexes: [{ order: "ASCENDING", queryScope: "COLLECTION" }],
+        },
+        {
+          collectionGroup: "locks",
+          fieldPath: "lockId",
+          ttl: false,
+          indexes: [
+            { order: "ASCENDING", queryScope: "COLLECTION" },
+            { arrayConfig: "CONTAINS", queryScope: "COLLECTION" },
+          ],
         },
       ],
     };
+    // Someone exempted lockId (gcloud's --disable-indexes): the override's indexes are gone.
+    await p.controlPlane.setFieldIndexes("locks", "lockId", []);
     const deployed = await deployIndexes(p.controlPlane, definitions);
     expect(deployed.map((item) => [item.item, item.state, item.changed])).toEqual([
       ["index telemetry (tenant_id ASC, device_id ASC, timestamp_ms DESC)", "CREATING", true],
       ["exemption telemetry.timestamp_ms", "EXEMPTING", true],
+      // Inherited from the database's defaults: ascending, in collection scope.
+      ["field index telemetry.expire_at (ASC)", "READY", undefined],
+      ["field index locks.lockId (ASC, CONTAINS)", "CREATING", true],
     ]);
+    expect((await p.controlPlane.getField("locks", "lockId")).indexConfig?.indexes).toEqual([
+      { queryScope: "COLLECTION", fields: [{ fieldPath: "lockId", order: "ASCENDING" }], state: "CREATING" },
+      {
+        queryScope: "COLLECTION",
+        fields: [{ fieldPath: "lockId", arrayConfig: "CONTAINS" }],
+        state: "CREATING",
+      },
+    ]);
+    // gcloud has no way to say "collection group" for a single-field index: refused before any call.
+    const mutations = fake.mutations().length;
+    const refused = await p.controlPlane
+      .setFieldIndexes("locks", "lockId", [{ order: "ASCENDING", queryScope: "COLLECTION_GROUP" }])
+      .catch((error: unknown) => error);
+    expect(refused).toMatchObject({ status: "INVALID_ARGUMENT", transient: false });
+    expect(fake.mutations()).toHaveLength(mutations);
     const enabled = await enableTtl(p.controlPlane, definitions);
     expect(enabled.map((item) => [item.item, item.state])).toEqual([["ttl telemetry.expire_at", "CREATING"]]);
 
@@ -156,6 +185,8 @@ describe("the gcloud control plane, running the real gcloud against the fake", (
     ).toEqual([
       ["CREATING", false],
       ["EXEMPT", true],
+      ["READY", true],
+      ["CREATING", false],
     ]);
     fake.finishBuilds();
     expect((await indexesStatus(p.controlPlane, definitions)).every((item) => item.ready)).toBe(true);

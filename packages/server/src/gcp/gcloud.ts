@@ -135,7 +135,19 @@ export function createGcloudControlPlane(options: GcloudControlPlaneOptions): Co
         ...fieldArgs(collectionGroup),
       ]);
     },
-    exemptField(collectionGroup, fieldPath) {
+    async setFieldIndexes(collectionGroup, fieldPath, indexes) {
+      // gcloud sets collection-scoped single-field indexes only (its --index takes order/array-config).
+      if (indexes.some((index) => index.queryScope !== "COLLECTION")) {
+        throw new ControlPlaneError(
+          "INVALID_ARGUMENT",
+          `INVALID_ARGUMENT: gcloud cannot set collection-group single-field indexes (${collectionGroup}.${fieldPath}); use the REST control plane`,
+          undefined,
+          { transient: false },
+        );
+      }
+      const kinds = indexes.map((index) =>
+        index.arrayConfig ? "array-config=contains" : `order=${(index.order ?? "ASCENDING").toLowerCase()}`,
+      );
       return json<Operation>([
         "firestore",
         "indexes",
@@ -143,7 +155,7 @@ export function createGcloudControlPlane(options: GcloudControlPlaneOptions): Co
         "update",
         fieldPath,
         ...fieldArgs(collectionGroup),
-        "--disable-indexes",
+        ...(kinds.length === 0 ? ["--disable-indexes"] : kinds.map((kind) => `--index=${kind}`)),
         "--async",
       ]);
     },

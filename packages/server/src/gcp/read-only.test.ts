@@ -29,7 +29,7 @@ describe("readOnlyControlPlane", () => {
       controlPlane.enableService("firestore.googleapis.com"),
       controlPlane.createDatabase("us-east4"),
       controlPlane.createIndex("telemetry", { queryScope: "COLLECTION", fields: [] }),
-      controlPlane.exemptField("telemetry", "timestamp_ms"),
+      controlPlane.setFieldIndexes("telemetry", "timestamp_ms", []),
       controlPlane.enableTtl("telemetry", "expire_at"),
     ];
     for (const attempt of attempts) {

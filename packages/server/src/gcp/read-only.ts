@@ -1,6 +1,6 @@
 import { type ControlPlane, ControlPlaneError } from "./control-plane.js";
 
-const MUTATIONS = ["enableService", "createDatabase", "createIndex", "exemptField", "enableTtl"] as const;
+const MUTATIONS = ["enableService", "createDatabase", "createIndex", "setFieldIndexes", "enableTtl"] as const;
 
 /**
  * The same control plane with every mutating call refused, so that preflight (and the live tests)

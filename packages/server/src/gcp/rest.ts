@@ -155,9 +155,18 @@ export function createRestControlPlane(options: RestControlPlaneOptions): Contro
         `${database}/collectionGroups/${collectionGroup}/fields/${fieldPath}`,
       );
     },
-    exemptField(collectionGroup, fieldPath) {
+    setFieldIndexes(collectionGroup, fieldPath, indexes) {
       const name = `${database}/collectionGroups/${collectionGroup}/fields/${fieldPath}`;
-      return call(firestore, "PATCH", `${name}?updateMask=indexConfig`, { name, indexConfig: {} });
+      const indexConfig =
+        indexes.length === 0
+          ? {}
+          : {
+              indexes: indexes.map(({ queryScope, ...kind }) => ({
+                queryScope,
+                fields: [{ fieldPath, ...kind }],
+              })),
+            };
+      return call(firestore, "PATCH", `${name}?updateMask=indexConfig`, { name, indexConfig });
     },
     enableTtl(collectionGroup, fieldPath) {
       const name = `${database}/collectionGroups/${collectionGroup}/fields/${fieldPath}`;

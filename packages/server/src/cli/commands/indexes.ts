@@ -79,7 +79,9 @@ export async function runGateCommand(
 export function registerIndexes(program: Command): void {
   const indexes = program
     .command("indexes")
-    .description("Firestore composite indexes and exemptions (infra/firestore.indexes.json)");
+    .description(
+      "Firestore composite indexes, exemptions and single-field index overrides (infra/firestore.indexes.json)",
+    );
   withGateOptions(
     indexes.command("status").description("show each index's state; exit 0 only when all are READY"),
   ).action((options: GateCommandOptions) =>
@@ -93,7 +95,9 @@ export function registerIndexes(program: Command): void {
     ),
   );
   withGateOptions(
-    indexes.command("deploy").description("create missing indexes and exemptions (then: indexes status)"),
+    indexes
+      .command("deploy")
+      .description("create missing indexes, exemptions and field index overrides (then: indexes status)"),
   ).action((options: GateCommandOptions) =>
     runGateCommand(
       options,

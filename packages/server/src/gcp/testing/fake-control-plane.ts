@@ -134,12 +134,14 @@ export class FakeControlPlane {
     this.faults.push({ times: 1, ...fault });
   }
 
-  /** Every index still building becomes READY, every TTL still being applied ACTIVE. */
+  /** Every index still building (composite or single-field) becomes READY, every TTL still being applied ACTIVE. */
   finishBuilds(): void {
     for (const project of this.projects.values()) {
       for (const index of project.indexes.values()) if (index.state === "CREATING") index.state = "READY";
       for (const field of project.fields.values()) {
         if (field.ttlConfig?.state === "CREATING") field.ttlConfig.state = "ACTIVE";
+        for (const index of field.indexConfig?.indexes ?? [])
+          if (index.state === "CREATING") index.state = "READY";
       }
     }
   }
@@ -336,7 +338,14 @@ export class FakeControlPlane {
         const next: Field = structuredClone(field);
         if (mask.includes("ttlConfig")) next.ttlConfig = update.ttlConfig ? { state: "CREATING" } : undefined;
         if (mask.includes("indexConfig")) {
-          next.indexConfig = { indexes: update.indexConfig?.indexes ?? [], usesAncestorConfig: false };
+          // Like Firestore: the field path is the field's (gcloud sends only order/arrayConfig), and the
+          // new indexes build first (CREATING until finishBuilds).
+          const indexes = (update.indexConfig?.indexes ?? []).map((index) => ({
+            ...index,
+            fields: index.fields.map((entry) => ({ ...entry, fieldPath: decodeURIComponent(match[2]!) })),
+            state: "CREATING" as const,
+          }));
+          next.indexConfig = { indexes, usesAncestorConfig: false };
         }
         if (!mask) throw new HttpFailure(400, "updateMask is required here.");
         project.fields.set(name, next);
