@@ -28,12 +28,16 @@ export interface Metrics {
   readonly breakerRejections: Counter<"endpoint">;
   /** 1 while an endpoint's breaker is open or half-open, 0 once it closes. */
   readonly breakerOpen: Gauge<"endpoint">;
+  /** Documents per Firestore telemetry commit (group commit: concurrent requests share commits). */
+  readonly telemetryCommitDocuments: Histogram;
   /** Feeds the store counters; compose it with a request tally via `fanOut`. */
   readonly usage: UsageRecorder;
   /** Reports the login hashing queue depth at every scrape. */
   observeLoginHashQueue(depth: () => number): void;
   /** Reports a backend's stored bytes at every scrape (SQLite: page_count × page_size). */
   observeStorageBytes(backend: StoreBackend, bytes: () => number): void;
+  /** Reports the telemetry points waiting for a Firestore commit at every scrape. */
+  observeTelemetryWriteQueue(depth: () => number): void;
 }
 
 export interface MetricsOptions {
@@ -75,6 +79,16 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     registers,
     collect() {
       this.set(loginHashQueueDepth());
+    },
+  });
+
+  let telemetryWriteQueue: () => number = () => 0;
+  new Gauge({
+    name: "firebrick_telemetry_write_queue_documents",
+    help: "Telemetry points waiting for a Firestore commit (group commit; writes are refused past 25000)",
+    registers,
+    collect() {
+      this.set(telemetryWriteQueue());
     },
   });
 
@@ -149,6 +163,12 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       labelNames: ["endpoint"] as const,
       registers,
     }),
+    telemetryCommitDocuments: new Histogram({
+      name: "firebrick_telemetry_commit_documents",
+      help: "Documents per Firestore telemetry commit (concurrent writes share commits, at most 500)",
+      buckets: [1, 5, 10, 25, 50, 100, 250, 500],
+      registers,
+    }),
     usage: {
       record(backend: StoreBackend, area: StoreArea, reads: number, writes: number) {
         if (reads > 0) storeReads.inc({ backend, area }, reads);
@@ -160,6 +180,9 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     },
     observeStorageBytes(backend, bytes) {
       storageSources.set(backend, bytes);
+    },
+    observeTelemetryWriteQueue(depth) {
+      telemetryWriteQueue = depth;
     },
   };
 }

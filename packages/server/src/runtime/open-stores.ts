@@ -3,6 +3,7 @@ import { Firestore } from "@google-cloud/firestore";
 import { type Config, ConfigError } from "../config/env.js";
 import { FlagsState, sqliteFlagsPersistence } from "../flags/flags.js";
 import { routeStores, type StoreRouter } from "../flags/store-router.js";
+import { commitMetrics } from "../observability/commit-metrics.js";
 import type { Logger } from "../observability/logger.js";
 import type { Metrics } from "../observability/metrics.js";
 import { resilienceHooks } from "../observability/resilience-hooks.js";
@@ -52,10 +53,16 @@ export function openStores(
   const flags = new FlagsState(sqliteFlagsPersistence(sqlite), config.flags);
   // A Firestore outage fails fast as 503 UNAVAILABLE instead of hanging requests (stores/resilience.ts).
   const firestoreStores = firestore
-    ? withResilience(createFirestoreStores(firestore, storeOptions), {
-        backend: "firestore",
-        ...(options.metrics && resilienceHooks(options.metrics, options.logger)),
-      })
+    ? withResilience(
+        createFirestoreStores(firestore, {
+          ...storeOptions,
+          ...(options.metrics && { commits: commitMetrics(options.metrics) }),
+        }),
+        {
+          backend: "firestore",
+          ...(options.metrics && resilienceHooks(options.metrics, options.logger)),
+        },
+      )
     : null;
   const router = routeStores({
     sqlite: createSqliteStores(sqlite, storeOptions),

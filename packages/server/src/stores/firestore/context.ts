@@ -23,11 +23,20 @@ export const DEFAULT_COLLECTIONS: FirestoreCollections = {
   audit_log: "audit_log",
 };
 
+/** What the telemetry store's group commits report (stores/firestore/group-commit.ts), for metrics. */
+export interface CommitObserver {
+  /** Each commit that succeeded, with its number of documents. */
+  committed(documents: number): void;
+  /** Called once with a reader of the number of documents waiting for a commit. */
+  queue(depth: () => number): void;
+}
+
 export interface FirestoreContext {
   db: Firestore;
   clock: Clock;
   usage: UsageRecorder;
   collections: FirestoreCollections;
+  commits?: CommitObserver | undefined;
 }
 
 export function recordFirestore(

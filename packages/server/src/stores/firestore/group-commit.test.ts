@@ -46,6 +46,17 @@ describe("GroupCommitter (Firestore emulator)", () => {
     }
   });
 
+  it("reports each commit's size and how many writes wait (for metrics)", async () => {
+    const sizes: number[] = [];
+    const { committer, writes } = setup({ maxInFlight: 1, onCommit: (documents) => sizes.push(documents) });
+    const pending = ["a", "b", "c", "d"].map((caller) => committer.set(writes(caller, 3)));
+    // "a" went out at once; the other three wait for it.
+    expect(committer.queuedWrites).toBe(9);
+    await Promise.all(pending);
+    expect(committer.queuedWrites).toBe(0);
+    expect(sizes).toEqual([3, 9]);
+  });
+
   it("never puts more than maxWrites documents in one commit, and never splits a caller", async () => {
     const { committer, writes, read } = setup({ maxInFlight: 1, maxWrites: 10 });
     const callers = ["a", "b", "c", "d", "e"];

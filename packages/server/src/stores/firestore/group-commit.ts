@@ -15,6 +15,8 @@ export interface GroupCommitOptions {
   maxInFlight?: number;
   /** Writes allowed to wait; beyond this, writes are refused at once (back-pressure, HTTP 503). */
   maxQueuedWrites?: number;
+  /** Called with the number of documents of each commit that succeeds (for metrics). */
+  onCommit?: (documents: number) => void;
 }
 
 interface Entry {
@@ -41,6 +43,7 @@ export class GroupCommitter {
   readonly #maxWrites: number;
   readonly #maxInFlight: number;
   readonly #maxQueuedWrites: number;
+  readonly #onCommit: ((documents: number) => void) | undefined;
   readonly #queue: Entry[] = [];
   #queuedWrites = 0;
   #inFlight = 0;
@@ -50,6 +53,12 @@ export class GroupCommitter {
     this.#maxWrites = options.maxWrites ?? 500;
     this.#maxInFlight = options.maxInFlight ?? 4;
     this.#maxQueuedWrites = options.maxQueuedWrites ?? 50 * this.#maxWrites;
+    this.#onCommit = options.onCommit;
+  }
+
+  /** Documents waiting for a commit slot. */
+  get queuedWrites(): number {
+    return this.#queuedWrites;
   }
 
   /** Sets every document of `writes` in one commit, possibly shared with other callers' writes. */
@@ -116,5 +125,6 @@ export class GroupCommitter {
     const batch = this.#db.batch();
     for (const { ref, data } of writes) batch.set(ref, data);
     await batch.commit();
+    this.#onCommit?.(writes.length);
   }
 }

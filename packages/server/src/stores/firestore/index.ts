@@ -2,20 +2,27 @@ import type { Firestore } from "@google-cloud/firestore";
 import type { Clock, Stores } from "../types.js";
 import { ignoreUsage, type UsageRecorder } from "../usage.js";
 import { createFirestoreAuditLogStore } from "./audit.js";
-import { DEFAULT_COLLECTIONS, type FirestoreCollections, type FirestoreContext } from "./context.js";
+import {
+  type CommitObserver,
+  DEFAULT_COLLECTIONS,
+  type FirestoreCollections,
+  type FirestoreContext,
+} from "./context.js";
 import { createFirestoreDevicesStore } from "./devices.js";
 import { createFirestoreSessionsStore } from "./sessions.js";
 import { createFirestoreTelemetryStore } from "./telemetry.js";
 import { createFirestoreTenantsStore } from "./tenants.js";
 import { createFirestoreUsersStore } from "./users.js";
 
-export type { FirestoreCollections } from "./context.js";
+export type { CommitObserver, FirestoreCollections } from "./context.js";
 export { DEFAULT_COLLECTIONS } from "./context.js";
 
 export interface FirestoreStoresOptions {
   clock?: Clock;
   usage?: UsageRecorder;
   collections?: Partial<FirestoreCollections>;
+  /** Sees the telemetry store's group commits (sizes, queue depth), e.g. `commitMetrics(metrics)`. */
+  commits?: CommitObserver;
 }
 
 /**
@@ -30,6 +37,7 @@ export function createFirestoreStores(db: Firestore, options: FirestoreStoresOpt
     clock: options.clock ?? Date.now,
     usage: options.usage ?? ignoreUsage,
     collections: { ...DEFAULT_COLLECTIONS, ...options.collections },
+    commits: options.commits,
   };
   return {
     tenants: createFirestoreTenantsStore(context),

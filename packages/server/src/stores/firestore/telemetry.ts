@@ -30,7 +30,11 @@ function toPoint(data: DocumentData): TelemetryPoint {
 
 export function createFirestoreTelemetryStore(context: FirestoreContext): TelemetryStore {
   const telemetry = context.db.collection(context.collections.telemetry);
-  const commits = new GroupCommitter(context.db, { maxWrites: BATCH_LIMIT });
+  const commits = new GroupCommitter(context.db, {
+    maxWrites: BATCH_LIMIT,
+    ...(context.commits && { onCommit: (documents: number) => context.commits!.committed(documents) }),
+  });
+  context.commits?.queue(() => commits.queuedWrites);
 
   /**
    * The device's points, newest first, in the order of the composite index
