@@ -81,6 +81,20 @@ describe("GroupCommitter (Firestore emulator)", () => {
     expect(shared?.get("value")).toBe("later");
   });
 
+  it("holds a rewrite of a document whose commit is still out, though commit slots are free", async () => {
+    const { committer, collection, writes, read } = setup({ maxInFlight: 4 });
+    const same = (value: string): BlindWrite[] => [{ ref: collection.doc("racy"), data: { value } }];
+    const earlier = committer.set(same("earlier"));
+    const later = committer.set(same("later"));
+    const other = committer.set(writes("other", 1));
+    // Two commits in flight may land in either order: "later" waits for "earlier" (and "other" behind it).
+    expect(committer.queuedWrites).toBe(2);
+    await Promise.all([earlier, later, other]);
+    const [racy, unrelated] = await read(["racy", "other-0"]);
+    expect(racy?.get("value")).toBe("later");
+    expect(unrelated?.exists).toBe(true);
+  });
+
   it("fails only the caller whose writes are bad when a shared commit fails for good", async () => {
     const { committer, writes, read } = setup({ maxInFlight: 1 });
     const warm = committer.set(writes("warm", 1));

@@ -32,8 +32,9 @@ interface Entry {
  *
  * - Each caller's writes stay together in one commit: what one caller writes is all-or-nothing, as if
  *   it had committed alone, and its promise settles when that commit does.
- * - Firestore refuses two writes to one document in a commit, so a caller whose writes touch a document
- *   already in the group waits for the next commit; the later write still lands last.
+ * - Firestore refuses two writes to one document in a commit, and two commits in flight may land in
+ *   either order: a caller whose writes touch a document already in the group, or in a commit still
+ *   out, waits (and those behind it) until that commit is done. The later write lands last.
  * - A shared commit that fails for good (not an outage) may have failed for one caller's data: each
  *   caller is then committed on its own, so that only the culprit sees the error. Transient failures
  *   reach every caller, whose retries (stores/resilience.ts) queue again.
@@ -45,6 +46,8 @@ export class GroupCommitter {
   readonly #maxQueuedWrites: number;
   readonly #onCommit: ((documents: number) => void) | undefined;
   readonly #queue: Entry[] = [];
+  /** Documents written by the commits in flight. */
+  readonly #inFlightPaths = new Set<string>();
   #queuedWrites = 0;
   #inFlight = 0;
 
@@ -82,22 +85,28 @@ export class GroupCommitter {
   #pump(): void {
     while (this.#inFlight < this.#maxInFlight && this.#queue.length > 0) {
       const group = this.#takeGroup();
+      // The oldest caller rewrites a document of a commit still out; it goes when that one is done.
+      if (group.length === 0) return;
+      const paths = group.flatMap((entry) => entry.writes.map((write) => write.ref.path));
+      for (const path of paths) this.#inFlightPaths.add(path);
       this.#inFlight += 1;
       void this.#commitGroup(group).finally(() => {
+        for (const path of paths) this.#inFlightPaths.delete(path);
         this.#inFlight -= 1;
         this.#pump();
       });
     }
   }
 
-  /** The longest run of queued callers, oldest first, that fits one commit. */
+  /** The longest run of queued callers, oldest first, that fits one commit and rewrites nothing in flight. */
   #takeGroup(): Entry[] {
     const group: Entry[] = [];
     const paths = new Set<string>();
     let size = 0;
     for (const entry of this.#queue) {
       if (size + entry.writes.length > this.#maxWrites) break;
-      if (group.length > 0 && entry.writes.some((write) => paths.has(write.ref.path))) break;
+      const busy = (path: string) => paths.has(path) || this.#inFlightPaths.has(path);
+      if (entry.writes.some((write) => busy(write.ref.path))) break;
       group.push(entry);
       size += entry.writes.length;
       for (const write of entry.writes) paths.add(write.ref.path);
