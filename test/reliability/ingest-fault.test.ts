@@ -19,8 +19,9 @@ import {
   type RunningEmulator,
   startFirestoreEmulator,
 } from "../../packages/server/src/firestore/emulator.js";
+import { startTestServer, type TestServer } from "../../packages/server/src/http/testing/server.js";
 import { uniqueProjectId } from "../firestore.js";
-import { call, type ReliabilityServer, scaled, startReliabilityServer } from "./support.js";
+import { call, scaled } from "./support.js";
 
 const TENANT = "demo";
 const DEVICES = scaled(8, 40);
@@ -37,14 +38,14 @@ interface Ack {
 let emulator: RunningEmulator;
 let port: number;
 let projectId: string;
-let service: ReliabilityServer;
+let service: TestServer;
 let db: Firestore;
 
 beforeAll(async () => {
   port = await freePort();
   emulator = await startFirestoreEmulator({ port });
   projectId = uniqueProjectId("ingest-fault");
-  service = await startReliabilityServer({
+  service = await startTestServer({
     FIRESTORE_EMULATOR_HOST: `127.0.0.1:${port}`,
     GOOGLE_CLOUD_PROJECT: projectId,
     USE_FIRESTORE_TELEMETRY: "1",

@@ -4,20 +4,21 @@
 // here one cross-tenant attempt per credential kind shows the same refusal on a real socket.
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startTestServer, type TestServer } from "../../packages/server/src/http/testing/server.js";
 import type { AuditEntry } from "../../packages/server/src/stores/types.js";
 import { emulatorHost, uniqueProjectId } from "../firestore.js";
-import { CHROME, call, FIREFOX, type ReliabilityServer, startReliabilityServer } from "./support.js";
+import { CHROME, call, FIREFOX } from "./support.js";
 
 const PASSWORD = "abuse test password";
 const TENANT = "demo";
 
 describe("session and tenant abuse over a real port", () => {
-  let service: ReliabilityServer;
+  let service: TestServer;
   let adminId: string;
   let viewerId: string;
 
   beforeAll(async () => {
-    service = await startReliabilityServer({
+    service = await startTestServer({
       FIRESTORE_EMULATOR_HOST: emulatorHost(),
       GOOGLE_CLOUD_PROJECT: uniqueProjectId("abuse"),
       USE_FIRESTORE_AUTH: "1",

@@ -1,12 +1,4 @@
-import { mkdtempSync } from "node:fs";
 import { request as httpRequest } from "node:http";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { Writable } from "node:stream";
-import { loadConfig } from "../../packages/server/src/config/env.js";
-import { testPasswords } from "../../packages/server/src/http/testing/service.js";
-import { createLogger } from "../../packages/server/src/observability/logger.js";
-import { type RunningServer, type ServerOptions, startServer } from "../../packages/server/src/server.js";
 
 /**
  * `RELIABILITY_PROFILE=full` (set by `npm run test:reliability`) scales counts and durations up; CI runs
@@ -84,48 +76,4 @@ export function call(url: string, method: string, path: string, options: CallOpt
     request.once("error", reject);
     request.end(payload);
   });
-}
-
-export const silentLogger = () =>
-  createLogger(
-    "silent",
-    new Writable({
-      write(_chunk, _encoding, done) {
-        done();
-      },
-    }),
-  );
-
-export interface ReliabilityServer {
-  server: RunningServer;
-  url: string;
-  /** The first run's admin (tenant `demo`). */
-  adminPassword: string;
-  close(): Promise<void>;
-}
-
-/**
- * `startServer` on a real port with a temp SQLite directory and the given environment (Firestore
- * address, flags), cheap Argon2id so that tests stay fast on two cores.
- */
-export async function startReliabilityServer(
-  env: Record<string, string>,
-  options: ServerOptions = {},
-): Promise<ReliabilityServer> {
-  let printed = "";
-  const config = loadConfig({
-    FIREBRICK_DATA_DIR: mkdtempSync(join(tmpdir(), "firebrick-reliability-")),
-    PORT: "0",
-    ...env,
-  });
-  const server = await startServer(config, silentLogger(), {
-    passwords: testPasswords(),
-    print: (text) => {
-      printed += text;
-    },
-    ...options,
-  });
-  const adminPassword = /Password \(shown once[^)]*\): (\S+)/.exec(printed)?.[1];
-  if (!adminPassword) throw new Error("the first run did not print the admin password");
-  return { server, url: server.url, adminPassword, close: () => server.close() };
 }

@@ -106,15 +106,7 @@ describe("logs", () => {
 });
 
 describe("startServer", () => {
-  const quiet = () =>
-    createLogger(
-      "silent",
-      new Writable({
-        write(_c, _e, done) {
-          done();
-        },
-      }),
-    );
+  const quiet = () => createLogger("silent");
 
   it("creates tenant demo and an admin on first run, prints the password once, and that password signs in", async () => {
     const dataDir = mkdtempSync(join(tmpdir(), "firebrick-first-run-"));

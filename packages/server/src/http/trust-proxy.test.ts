@@ -1,35 +1,16 @@
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { Writable } from "node:stream";
 import { afterEach, describe, expect, it } from "vitest";
-import { loadConfig } from "../config/env.js";
-import { createLogger } from "../observability/logger.js";
-import { type RunningServer, startServer } from "../server.js";
-import { testPasswords } from "./testing/service.js";
+import { startTestServer, type TestServer } from "./testing/server.js";
 
 // `inject` comes from 127.0.0.1, as a load balancer on the same host would.
-const servers: RunningServer[] = [];
+const servers: TestServer[] = [];
 afterEach(async () => {
   await Promise.all(servers.splice(0).map((server) => server.close()));
 });
 
 async function serve(env: Record<string, string> = {}) {
-  let printed = "";
-  const config = loadConfig({
-    FIREBRICK_DATA_DIR: mkdtempSync(join(tmpdir(), "firebrick-trust-proxy-")),
-    PORT: "0",
-    ...env,
-  });
-  const silent = createLogger("silent", new Writable({ write: (_c, _e, done) => done() }));
-  const server = await startServer(config, silent, {
-    passwords: testPasswords(),
-    print: (text) => {
-      printed += text;
-    },
-  });
-  servers.push(server);
-  const password = /Password \(shown once[^)]*\): (\S+)/.exec(printed)![1]!;
+  const started = await startTestServer(env);
+  servers.push(started);
+  const { server, adminPassword: password } = started;
   const login = (username: string, secret: string, forwardedFor?: string) =>
     server.app.inject({
       method: "POST",

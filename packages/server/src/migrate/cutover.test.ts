@@ -1,7 +1,6 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Writable } from "node:stream";
 import type { InjectOptions } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { emulatorHost, uniqueProjectId } from "../../../../test/firestore.js";
@@ -22,15 +21,7 @@ import { isUuidV4 } from "./legacy-ids.js";
 import { Retrier } from "./retry.js";
 import { firestoreJobRuntime, recordCompareResult } from "./runtime.js";
 
-const silent = () =>
-  createLogger(
-    "silent",
-    new Writable({
-      write(_c, _e, done) {
-        done();
-      },
-    }),
-  );
+const silent = () => createLogger("silent");
 
 /**
  * The whole cutover of SPEC.md §6 on the emulator, through the real server and the real jobs: backfill,

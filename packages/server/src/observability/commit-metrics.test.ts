@@ -1,47 +1,30 @@
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { Writable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { emulatorHost, uniqueProjectId } from "../../../../test/firestore.js";
-import { loadConfig } from "../config/env.js";
-import { testPasswords } from "../http/testing/service.js";
-import { type RunningServer, startServer } from "../server.js";
-import { createLogger } from "./logger.js";
+import { startTestServer, type TestServer } from "../http/testing/server.js";
 
 describe("group commits in /metrics (telemetry on Firestore)", () => {
-  let server: RunningServer;
-  let password = "";
+  let service: TestServer;
   beforeAll(async () => {
-    const config = loadConfig({
-      FIREBRICK_DATA_DIR: mkdtempSync(join(tmpdir(), "firebrick-commit-metrics-")),
-      PORT: "0",
+    service = await startTestServer({
       FIRESTORE_EMULATOR_HOST: emulatorHost(),
       GOOGLE_CLOUD_PROJECT: uniqueProjectId("commit-metrics"),
       USE_FIRESTORE_TELEMETRY: "1",
       DEVICE_WRITES_PER_MINUTE: "1000",
     });
-    const silent = createLogger("silent", new Writable({ write: (_c, _e, done) => done() }));
-    server = await startServer(config, silent, {
-      passwords: testPasswords(),
-      print: (text) => {
-        password = /Password \(shown once[^)]*\): (\S+)/.exec(text)?.[1] ?? password;
-      },
-    });
   });
-  afterAll(() => server?.close());
+  afterAll(() => service?.close());
 
   it("counts the documents of each telemetry commit and shows an empty queue once they are done", async () => {
     const headers = { "x-bas-tenant": "demo" };
-    const login = await server.app.inject({
+    const login = await service.server.app.inject({
       method: "POST",
       url: "/api/auth/login",
       headers,
-      payload: { username: "admin", password },
+      payload: { username: "admin", password: service.adminPassword },
     });
     expect(login.statusCode).toBe(200);
     const cookie = String(login.headers["set-cookie"]).split(";", 1)[0]!;
-    const created = await server.app.inject({
+    const created = await service.server.app.inject({
       method: "POST",
       url: "/api/devices",
       headers: { ...headers, cookie },
@@ -49,7 +32,7 @@ describe("group commits in /metrics (telemetry on Firestore)", () => {
     });
     const { device, token } = created.json() as { device: { id: string }; token: string };
     const now = Date.now();
-    const written = await server.app.inject({
+    const written = await service.server.app.inject({
       method: "POST",
       url: `/api/devices/${device.id}/telemetry`,
       headers: { ...headers, authorization: `Bearer ${token}` },
@@ -59,7 +42,7 @@ describe("group commits in /metrics (telemetry on Firestore)", () => {
     });
     expect(written.statusCode).toBe(202);
 
-    const metrics = (await server.app.inject({ method: "GET", url: "/metrics" })).body;
+    const metrics = (await service.server.app.inject({ method: "GET", url: "/metrics" })).body;
     expect(metrics).toMatch(/^firebrick_telemetry_commit_documents_count 1$/m);
     expect(metrics).toMatch(/^firebrick_telemetry_commit_documents_sum 3$/m);
     expect(metrics).toMatch(/^firebrick_telemetry_write_queue_documents 0$/m);

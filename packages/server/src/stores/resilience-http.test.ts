@@ -1,7 +1,6 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Writable } from "node:stream";
 import { Firestore } from "@google-cloud/firestore";
 import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -18,15 +17,7 @@ import { SQLITE_MIGRATIONS } from "../storage/sqlite-migrations.js";
 import { createFirestoreStores, createSqliteStores } from "./index.js";
 import { firestoreCallSettings, withResilience } from "./resilience.js";
 
-const silent = () =>
-  createLogger(
-    "silent",
-    new Writable({
-      write(_chunk, _encoding, done) {
-        done();
-      },
-    }),
-  );
+const silent = () => createLogger("silent");
 
 describe("the API while its own Firestore emulator is stopped and restarted", () => {
   let emulator: RunningEmulator;

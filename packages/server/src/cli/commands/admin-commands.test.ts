@@ -1,7 +1,6 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Writable } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "../../config/env.js";
 import { testPasswords } from "../../http/testing/service.js";
@@ -9,15 +8,7 @@ import { createLogger } from "../../observability/logger.js";
 import { startServer } from "../../server.js";
 import { runCli } from "../testing/run-cli.js";
 
-const quiet = () =>
-  createLogger(
-    "silent",
-    new Writable({
-      write(_c, _e, done) {
-        done();
-      },
-    }),
-  );
+const quiet = () => createLogger("silent");
 
 describe("firebrick tenants, users and devices", () => {
   const dataDir = mkdtempSync(join(tmpdir(), "firebrick-cli-"));

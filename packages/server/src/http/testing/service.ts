@@ -1,7 +1,6 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Writable } from "node:stream";
 import type { Firestore } from "@google-cloud/firestore";
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from "fastify";
 import { testFirestore } from "../../../../../test/firestore.js";
@@ -84,15 +83,7 @@ export interface TestServiceOptions {
   logger?: Logger;
 }
 
-const silent = () =>
-  createLogger(
-    "silent",
-    new Writable({
-      write(_chunk, _encoding, done) {
-        done();
-      },
-    }),
-  );
+const silent = () => createLogger("silent");
 
 /**
  * The API on real stores: a SQLite temp file, and on the Firestore backend a fresh emulator project
