@@ -1,5 +1,6 @@
 import { createHash, createHmac, pbkdf2Sync } from "node:crypto";
 import { hash as argon2Hash } from "@node-rs/argon2";
+import { seededRandom } from "../seeded-random.js";
 import type { SqliteDatabase } from "../storage/sqlite.js";
 import { createSqliteStores } from "../stores/index.js";
 import type { Role } from "../stores/types.js";
@@ -50,7 +51,8 @@ export async function generateLegacyFixture(
 ): Promise<FixtureManifest> {
   const stores = createSqliteStores(db, {});
   const renameUser = db.prepare("UPDATE users SET id = ? WHERE id = ?");
-  const random = mulberry32(options.seed ?? 1);
+  // Seeded, so that a fixture is the same for the same seed.
+  const random = seededRandom(options.seed ?? 1);
   const now = options.now ?? Date.now();
   const tenants = options.tenants ?? ["acme", "globex"];
   const days = options.days ?? 7;
@@ -153,16 +155,4 @@ async function legacyHash(format: HashFormat, password: string, random: () => nu
 
 function round(value: number): number {
   return Math.round(value * 10) / 10;
-}
-
-/** A small seeded PRNG, so that a fixture is the same for the same seed. */
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }

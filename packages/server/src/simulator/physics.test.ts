@@ -1,12 +1,6 @@
 import { describe, expect, it } from "vitest";
-import {
-  METRIC_NAMES,
-  occupancyAt,
-  seededRandom,
-  setpointAt,
-  type ZoneMetrics,
-  ZoneModel,
-} from "./physics.js";
+import { seededRandom } from "../seeded-random.js";
+import { METRIC_NAMES, occupancyAt, setpointAt, type ZoneMetrics, ZoneModel } from "./physics.js";
 
 const MONDAY = Date.UTC(2026, 10, 23, 0, 0);
 const SATURDAY = Date.UTC(2026, 10, 28, 0, 0);

@@ -8,6 +8,8 @@
  * setpoint with noise, CO₂ rises during occupied hours and falls at night, the damper opens with demand.
  */
 
+import { seededRandom } from "../seeded-random.js";
+
 /** The metrics one reading carries, with the units the dashboard shows. */
 export interface ZoneMetrics {
   /** Zone air temperature, °C. */
@@ -38,18 +40,6 @@ const UNOCCUPIED_SETPOINT_C = 17;
 const OUTDOOR_CO2_PPM = 420;
 const MINUTE_MS = 60_000;
 const HOUR_MS = 60 * MINUTE_MS;
-
-/** mulberry32: a tiny seeded PRNG; good enough for noise, and reproducible across platforms. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * Occupancy from 0 (empty) to 1 (full) at a UTC time: weekdays 08:00–18:00 with a lunch dip, weekends

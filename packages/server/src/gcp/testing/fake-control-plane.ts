@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { Database, Field, Index, Operation } from "../control-plane.js";
+import { type Database, type Field, type Index, type Operation, statusForHttp } from "../control-plane.js";
 
 /**
  * A local fake of the Service Usage and Firestore Admin REST endpoints Firebrick uses, returning the
@@ -50,22 +50,11 @@ interface PendingOperation {
   complete: () => Record<string, unknown>;
 }
 
-const STATUS_FOR_HTTP: Record<number, string> = {
-  400: "INVALID_ARGUMENT",
-  401: "UNAUTHENTICATED",
-  403: "PERMISSION_DENIED",
-  404: "NOT_FOUND",
-  409: "ALREADY_EXISTS",
-  429: "RESOURCE_EXHAUSTED",
-  500: "INTERNAL",
-  503: "UNAVAILABLE",
-};
-
 class HttpFailure extends Error {
   constructor(
     readonly status: number,
     message: string,
-    readonly reason = STATUS_FOR_HTTP[status] ?? "UNKNOWN",
+    readonly reason = statusForHttp(status),
   ) {
     super(message);
   }
