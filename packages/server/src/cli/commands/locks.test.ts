@@ -10,7 +10,7 @@ import { emulatorHost, uniqueProjectId } from "../../../../../test/firestore.js"
 import { serviceLocks } from "../../runtime/service-locks.js";
 import { openSqlite, type SqliteDatabase } from "../../storage/sqlite.js";
 import { SQLITE_MIGRATIONS } from "../../storage/sqlite-migrations.js";
-import { type CliResult, runCli } from "../testing/run-cli.js";
+import { type CliResult, collectOutput, runCli } from "../testing/run-cli.js";
 
 const tempDir = () => mkdtempSync(join(tmpdir(), "firebrick-locks-"));
 
@@ -159,16 +159,9 @@ function runInTerminal(args: string[], env: NodeJS.ProcessEnv, input: string): P
   const entry = fileURLToPath(new URL("../run.ts", import.meta.url));
   const command = [process.execPath, "--import", "tsx", entry, ...args].map(shellQuote).join(" ");
   const child = spawn("script", ["-qec", command, "/dev/null"], { env: { ...process.env, ...env } });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (chunk) => {
-    stdout += chunk;
-  });
-  child.stderr.on("data", (chunk) => {
-    stderr += chunk;
-  });
+  const output = collectOutput(child);
   child.stdin.end(input);
-  return new Promise((resolve) => child.on("close", (code) => resolve({ code, stdout, stderr })));
+  return output;
 }
 
 function shellQuote(value: string): string {

@@ -93,16 +93,9 @@ describe("firebrick serve --emulator", () => {
     expect(await second.stop()).toBe(0);
     expect(isRunning(second.emulator.pid)).toBe(false);
 
-    const third = spawnCli(["serve", "--emulator", "--port", "0"], { env: ownEnv(dataDir) });
-    let stdout = "";
-    let stderr = "";
-    third.stdout.on("data", (chunk) => {
-      stdout += chunk;
+    const { code, stdout, stderr } = await runCli(["serve", "--emulator", "--port", "0"], {
+      env: ownEnv(dataDir),
     });
-    third.stderr.on("data", (chunk) => {
-      stderr += chunk;
-    });
-    const code = await new Promise<number | null>((resolve) => third.on("close", (c) => resolve(c)));
     expect(code).toBe(1);
     expect(stderr.trim().split("\n")).toHaveLength(1);
     expect(stderr).toMatch(/^firebrick: bootstrap failed: document: .*schema downgrade refused/);

@@ -24,7 +24,15 @@ export function runCli(
   args: string[],
   options: { env?: NodeJS.ProcessEnv; stdin?: string } = {},
 ): Promise<CliResult> {
-  const child = spawnCli(args, options);
+  return collectOutput(spawnCli(args, options));
+}
+
+/** A child process's exit code and all it printed, once it has closed. */
+export function collectOutput(child: {
+  stdout: NodeJS.ReadableStream;
+  stderr: NodeJS.ReadableStream;
+  on(event: "close", listener: (code: number | null) => void): unknown;
+}): Promise<CliResult> {
   let stdout = "";
   let stderr = "";
   child.stdout.on("data", (chunk) => {
