@@ -25,6 +25,8 @@ export function createAdminView(app) {
   let filters = { user_id: "", action: "" };
   let cursor = null;
   let shown = 0;
+  /** Bumped by every load from the start: an answer to an older load arrives too late to be shown. */
+  let generation = 0;
   /** @type {Map<string, string>} user id → username, for readable rows */
   let usernames = new Map();
   /** @type {Map<string, string>} device id → name */
@@ -87,10 +89,14 @@ export function createAdminView(app) {
     if (fromStart) {
       cursor = null;
       shown = 0;
+      generation += 1;
     }
+    const mine = generation;
     moreButton.disabled = true;
     try {
       const page = await api.audit(filters, cursor);
+      // Clear then Apply sends two loads; whichever answers last, only the newer one's rows are shown.
+      if (mine !== generation) return;
       if (fromStart) tbody.replaceChildren();
       tbody.append(...page.entries.map(renderEntry));
       shown += page.entries.length;
@@ -100,10 +106,12 @@ export function createAdminView(app) {
       bind("audit-count").textContent = shown ? `${shown} entr${shown === 1 ? "y" : "ies"} shown` : "";
       app.clearError();
     } catch (error) {
+      if (mine !== generation) return;
       if (error.status === 403) showForbidden(error);
       else app.reportError(error, "The audit log could not be loaded");
     } finally {
-      moreButton.disabled = false;
+      // A newer load owns the button until it answers.
+      if (mine === generation) moreButton.disabled = false;
     }
   }
 

@@ -145,6 +145,9 @@ export function createLiveView(app) {
     const filter = filterInput.value.trim().toLowerCase();
     const visible = devices.filter((device) => !filter || device.name.toLowerCase().includes(filter));
     const now = Date.now();
+    // The list is rebuilt on every poll: a keyboard user keeps their place on the device they were on.
+    const focused = /** @type {HTMLElement | null} */ (document.activeElement);
+    const focusedId = focused && listElement.contains(focused) ? focused.dataset.deviceId : undefined;
     listElement.replaceChildren(
       ...visible.map((device) => {
         const item = document.createElement("li");
@@ -187,6 +190,11 @@ export function createLiveView(app) {
       }),
     );
     $("devices-empty").hidden = devices.length > 0;
+    if (focusedId) {
+      for (const button of listElement.querySelectorAll("button")) {
+        if (/** @type {HTMLElement} */ (button).dataset.deviceId === focusedId) button.focus();
+      }
+    }
   }
 
   function renderChart() {
