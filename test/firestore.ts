@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { Firestore } from "@google-cloud/firestore";
+import { Firestore, type Settings } from "@google-cloud/firestore";
 import { inject } from "vitest";
 
 /** The emulator started by the global setup, as `host:port`. */
@@ -19,8 +19,20 @@ export function uniqueProjectId(label = "test"): string {
   return `t-${slug}-${randomBytes(5).toString("hex")}`;
 }
 
+/**
+ * A Firestore client on an emulator (`host:port`, by default the global one) for the given project.
+ * `settings` adds client options, e.g. `firestoreCallSettings(...)`.
+ */
+export function emulatorClient(
+  projectId: string,
+  hostPort = emulatorHost(),
+  settings: Settings = {},
+): Firestore {
+  const [host, port] = hostPort.split(":");
+  return new Firestore({ projectId, host, port: Number(port), ssl: false, ...settings });
+}
+
 /** A Firestore client on the test emulator, in a project of its own. */
 export function testFirestore(label?: string): Firestore {
-  const [host, port] = emulatorHost().split(":");
-  return new Firestore({ projectId: uniqueProjectId(label), host, port: Number(port), ssl: false });
+  return emulatorClient(uniqueProjectId(label));
 }

@@ -12,7 +12,7 @@
 //
 // The service is `startServer` as `firebrick serve` runs it (a real port, telemetry on Firestore behind
 // the store resilience of runtime/open-stores.ts, group commits included); only Argon2id is cheap.
-import { Firestore } from "@google-cloud/firestore";
+import type { Firestore } from "@google-cloud/firestore";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   freePort,
@@ -20,7 +20,7 @@ import {
   startFirestoreEmulator,
 } from "../../packages/server/src/firestore/emulator.js";
 import { startTestServer, type TestServer } from "../../packages/server/src/http/testing/server.js";
-import { uniqueProjectId } from "../firestore.js";
+import { emulatorClient, uniqueProjectId } from "../firestore.js";
 import { call, scaled } from "./support.js";
 
 const TENANT = "demo";
@@ -51,7 +51,7 @@ beforeAll(async () => {
     USE_FIRESTORE_TELEMETRY: "1",
     DEVICE_WRITES_PER_MINUTE: "100000",
   });
-  db = new Firestore({ projectId, host: "127.0.0.1", port, ssl: false });
+  db = emulatorClient(projectId, `127.0.0.1:${port}`);
 }, 60_000);
 afterAll(async () => {
   await service?.close();

@@ -10,14 +10,14 @@
 
 import { isTransientLockError, type LockBackend, type LockError, TIME_TOLERANCE_MS } from "@firebrick/lock";
 import { createFirestoreBackend, fencedWrite } from "@firebrick/lock/firestore";
-import { Firestore } from "@google-cloud/firestore";
+import type { Firestore } from "@google-cloud/firestore";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   freePort,
   type RunningEmulator,
   startFirestoreEmulator,
 } from "../../packages/server/src/firestore/emulator.js";
-import { uniqueProjectId } from "../firestore.js";
+import { emulatorClient, uniqueProjectId } from "../firestore.js";
 import { scaled } from "./support.js";
 
 const TTL_MS = 2000;
@@ -40,7 +40,7 @@ beforeAll(async () => {
   // An emulator of this file's own, on a fixed port, so that it can be killed and restarted under the workers.
   port = await freePort();
   emulator = await startFirestoreEmulator({ port });
-  db = new Firestore({ projectId: uniqueProjectId("lock-faults"), host: "127.0.0.1", port, ssl: false });
+  db = emulatorClient(uniqueProjectId("lock-faults"), `127.0.0.1:${port}`);
 }, 60_000);
 afterAll(async () => {
   await db?.terminate();

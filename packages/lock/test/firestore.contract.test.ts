@@ -1,6 +1,6 @@
-import { Firestore } from "@google-cloud/firestore";
+import type { Firestore } from "@google-cloud/firestore";
 import { afterAll } from "vitest";
-import { emulatorHost, testFirestore } from "../../../test/firestore.js";
+import { emulatorClient, testFirestore } from "../../../test/firestore.js";
 import { createFirestoreBackend, createFirestoreLockAdmin, fenceDocumentId } from "../src/firestore/index.js";
 import { describeLockBackendContract, TestClock } from "./contract.js";
 
@@ -21,8 +21,7 @@ for (const concurrency of ["optimistic", "pessimistic"] as const) {
       admin: createFirestoreLockAdmin(db, { now: clock.now }),
       async open(overrides = {}) {
         // A separate client on the same project: another process, or this one after a restart.
-        const [host, port] = emulatorHost().split(":");
-        const other = new Firestore({ projectId: db.projectId, host, port: Number(port), ssl: false });
+        const other = emulatorClient(db.projectId);
         clients.push(other);
         return createFirestoreBackend(other, { now: clock.now, logger: quiet, concurrency, ...overrides });
       },

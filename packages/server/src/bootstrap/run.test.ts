@@ -1,6 +1,6 @@
-import { Firestore, Timestamp } from "@google-cloud/firestore";
+import { Timestamp } from "@google-cloud/firestore";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { emulatorHost, uniqueProjectId } from "../../../../test/firestore.js";
+import { emulatorClient, uniqueProjectId } from "../../../../test/firestore.js";
 import type { ControlPlane } from "../gcp/control-plane.js";
 import { createRestControlPlane } from "../gcp/rest.js";
 import { FakeControlPlane } from "../gcp/testing/fake-control-plane.js";
@@ -16,8 +16,7 @@ afterAll(() => fake.stop());
 /** A fresh project on both sides: the fake control plane and the real emulator. */
 function project(label: string) {
   const projectId = uniqueProjectId(label);
-  const [host, port] = emulatorHost().split(":");
-  const db = new Firestore({ projectId, host, port: Number(port), ssl: false });
+  const db = emulatorClient(projectId);
   const controlPlane = createRestControlPlane({
     projectId,
     firestoreEndpoint: fake.url,

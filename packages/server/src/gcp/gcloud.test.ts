@@ -1,9 +1,8 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Firestore } from "@google-cloud/firestore";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { emulatorHost, uniqueProjectId } from "../../../../test/firestore.js";
+import { emulatorClient, uniqueProjectId } from "../../../../test/firestore.js";
 import { DEFAULT_BOOTSTRAP_CONFIG } from "../bootstrap/config.js";
 import {
   deployIndexes,
@@ -30,8 +29,7 @@ afterAll(() => fake.stop());
 
 function project(label: string) {
   const projectId = uniqueProjectId(label);
-  const [host, port] = emulatorHost().split(":");
-  const db = new Firestore({ projectId, host, port: Number(port), ssl: false });
+  const db = emulatorClient(projectId);
   const controlPlane = createGcloudControlPlane({ projectId, env });
   const delays: number[] = [];
   const sleep = async (ms: number) => {

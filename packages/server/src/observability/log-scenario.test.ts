@@ -1,32 +1,16 @@
 import { createHash, randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { Writable } from "node:stream";
 import type { InjectOptions } from "fastify";
 import { afterAll, describe, expect, it } from "vitest";
-import { testFirestore } from "../../../../test/firestore.js";
-import { createPasswordHasher } from "../auth/passwords.js";
-import { FlagsState, sqliteFlagsPersistence } from "../flags/flags.js";
-import { routeStores } from "../flags/store-router.js";
-import { registerApi } from "../http/api.js";
-import { buildApp } from "../http/app.js";
-import { describeRequest } from "../http/describe-request.js";
-import { openSqlite } from "../storage/sqlite.js";
-import { SQLITE_MIGRATIONS } from "../storage/sqlite-migrations.js";
-import { createFirestoreStores, createSqliteStores } from "../stores/index.js";
-import { fanOut } from "../stores/usage.js";
-import { registerObservability } from "./http-plugin.js";
+import { type Backend, startTestService, type TestService } from "../http/testing/service.js";
 import { createLogger } from "./logger.js";
-import { createMetrics } from "./metrics.js";
-import { requestScopedUsage } from "./request-context.js";
 
-const cleanups: (() => Promise<void> | void)[] = [];
+const services: TestService[] = [];
 afterAll(async () => {
-  for (const cleanup of cleanups) await cleanup();
+  for (const service of services) await service.close();
 });
 
-async function startService(backend: "sqlite" | "firestore") {
+async function startService(backend: Backend) {
   let text = "";
   const logger = createLogger(
     "trace",
@@ -39,43 +23,9 @@ async function startService(backend: "sqlite" | "firestore") {
     // Keep every debug line: the policy must hold for what sampling would let through.
     { debugSampleRate: 0.1, random: () => 0 },
   );
-  const metrics = createMetrics({ defaultMetrics: false });
-  const usage = fanOut(metrics.usage, requestScopedUsage());
-  const dir = mkdtempSync(join(tmpdir(), "firebrick-log-scenario-"));
-  const sqlite = openSqlite(join(dir, "firebrick.sqlite"), SQLITE_MIGRATIONS);
-  const firestore = backend === "firestore" ? testFirestore("log-scenario") : null;
-  cleanups.push(async () => {
-    sqlite.close();
-    rmSync(dir, { recursive: true, force: true });
-    await firestore?.terminate();
-  });
-  const onFirestore = backend === "firestore";
-  const flags = new FlagsState(sqliteFlagsPersistence(sqlite), {
-    telemetry: onFirestore,
-    audit: onFirestore,
-    auth: onFirestore,
-  });
-  const router = routeStores({
-    sqlite: createSqliteStores(sqlite, { usage }),
-    firestore: firestore ? createFirestoreStores(firestore, { usage }) : null,
-    flags: () => flags.current(),
-  });
-  const passwords = createPasswordHasher({
-    params: { memoryCost: 1024, timeCost: 1, parallelism: 1 },
-    concurrency: 2,
-  });
-  const app = await buildApp({ logger, readiness: [] });
-  registerObservability(app, { metrics, describeRequest });
-  await registerApi(app, {
-    router,
-    flags,
-    passwords,
-    tenantHeader: "X-BAS-Tenant",
-    cookieSecure: true,
-    deviceWritesPerMinute: 5,
-  });
-  await app.ready();
-  return { app, router, passwords, log: () => text };
+  const service = await startTestService(backend, { logger, withoutFirestore: backend === "sqlite" });
+  services.push(service);
+  return { ...service, log: () => text };
 }
 
 const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");

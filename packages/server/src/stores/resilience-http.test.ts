@@ -1,119 +1,58 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { Firestore } from "@google-cloud/firestore";
-import type { FastifyInstance } from "fastify";
+import type { Firestore } from "@google-cloud/firestore";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { uniqueProjectId } from "../../../../test/firestore.js";
-import { createPasswordHasher } from "../auth/passwords.js";
+import { emulatorClient, uniqueProjectId } from "../../../../test/firestore.js";
 import { type RunningEmulator, startFirestoreEmulator } from "../firestore/emulator.js";
-import { FlagsState, sqliteFlagsPersistence } from "../flags/flags.js";
-import { routeStores } from "../flags/store-router.js";
-import { registerApi } from "../http/api.js";
-import { buildApp } from "../http/app.js";
-import { createLogger } from "../observability/logger.js";
-import { openSqlite, type SqliteDatabase } from "../storage/sqlite.js";
-import { SQLITE_MIGRATIONS } from "../storage/sqlite-migrations.js";
-import { createFirestoreStores, createSqliteStores } from "./index.js";
+import { startTestService, type TestService } from "../http/testing/service.js";
+import { createFirestoreStores } from "./index.js";
 import { firestoreCallSettings, withResilience } from "./resilience.js";
-
-const silent = () => createLogger("silent");
 
 describe("the API while its own Firestore emulator is stopped and restarted", () => {
   let emulator: RunningEmulator;
   let db: Firestore;
-  let sqlite: SqliteDatabase;
-  let dir: string;
-  let app: FastifyInstance;
+  let service: TestService;
+  /** The breakers' clock, moved by hand past their wait. */
   let now = Date.now();
   let session = "";
-  let deviceId = "";
   let stores: ReturnType<typeof withResilience<ReturnType<typeof createFirestoreStores>>>;
-  const PASSWORD = "correct horse battery";
 
   beforeAll(async () => {
     emulator = await startFirestoreEmulator();
-    const [host, port] = emulator.hostPort.split(":");
-    db = new Firestore({
-      projectId: uniqueProjectId("outage"),
-      host,
-      port: Number(port),
-      ssl: false,
-      ...firestoreCallSettings({ timeoutMs: 5_000 }),
-    });
+    db = emulatorClient(
+      uniqueProjectId("outage"),
+      emulator.hostPort,
+      firestoreCallSettings({ timeoutMs: 5_000 }),
+    );
     await db.collection("warm-up").limit(1).get();
-    stores = withResilience(createFirestoreStores(db), {
-      backend: "firestore",
-      attemptTimeoutMs: 5_000,
-      maxRetries: 1,
-      failureThreshold: 2,
-      openMs: 30_000,
-      clock: () => now,
-      sleep: async () => {},
+    service = await startTestService("firestore", {
+      firestoreStores: (options) => {
+        stores = withResilience(createFirestoreStores(db, options), {
+          backend: "firestore",
+          attemptTimeoutMs: 5_000,
+          maxRetries: 1,
+          failureThreshold: 2,
+          openMs: 30_000,
+          clock: () => now,
+          sleep: async () => {},
+        });
+        return stores;
+      },
     });
-    dir = mkdtempSync(join(tmpdir(), "firebrick-outage-"));
-    sqlite = openSqlite(join(dir, "firebrick.sqlite"), SQLITE_MIGRATIONS);
-    const flags = new FlagsState(sqliteFlagsPersistence(sqlite), {
-      telemetry: true,
-      audit: true,
-      auth: true,
-    });
-    const router = routeStores({
-      sqlite: createSqliteStores(sqlite),
-      firestore: stores,
-      flags: () => flags.current(),
-    });
-    const passwords = createPasswordHasher({
-      params: { memoryCost: 1024, timeCost: 1, parallelism: 1 },
-      concurrency: 2,
-    });
-    app = await buildApp({ logger: silent(), readiness: [] });
-    await registerApi(app, {
-      router,
-      flags,
-      passwords,
-      tenantHeader: "X-BAS-Tenant",
-      cookieSecure: true,
-      deviceWritesPerMinute: 5,
-    });
-    await app.ready();
-
-    await router.stores.tenants.create({ id: "acme" });
-    await router.stores.users.create("acme", {
-      username: "admin",
-      role: "admin",
-      ...(await passwords.hash(PASSWORD)),
-    });
-    const login = await app.inject({
-      method: "POST",
-      url: "/api/auth/login",
-      headers: { "x-bas-tenant": "acme" },
-      payload: { username: "admin", password: PASSWORD },
-    });
-    session = login.cookies.find((cookie) => cookie.name === "firebrick_session")!.value;
-    const device = await app.inject({
-      method: "POST",
-      url: "/api/devices",
-      headers: { "x-bas-tenant": "acme", cookie: `firebrick_session=${session}` },
-      payload: { name: "AHU-1" },
-    });
-    deviceId = device.json().device.id;
+    session = await service.login("t1", "admin");
   }, 90_000);
 
   afterAll(async () => {
-    await app?.close();
+    await service?.close();
     await stores?.resilience.drain();
     await db?.terminate();
     await emulator?.stop();
-    sqlite?.close();
-    if (dir) rmSync(dir, { recursive: true, force: true });
   }, 90_000);
 
   const readTelemetry = () =>
-    app.inject({
+    service.request({
       method: "GET",
-      url: `/api/devices/${deviceId}/telemetry?limit=100`,
-      headers: { "x-bas-tenant": "acme", cookie: `firebrick_session=${session}` },
+      url: `/api/devices/${service.t1.device.id}/telemetry?limit=100`,
+      tenant: "t1",
+      session,
     });
 
   it("serves while Firestore answers", async () => {

@@ -1,6 +1,6 @@
-import { Firestore } from "@google-cloud/firestore";
+import type { Firestore } from "@google-cloud/firestore";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { uniqueProjectId } from "../../../../test/firestore.js";
+import { emulatorClient, uniqueProjectId } from "../../../../test/firestore.js";
 import { type RunningEmulator, startFirestoreEmulator } from "../firestore/emulator.js";
 import { createFirestoreStores } from "./index.js";
 import {
@@ -228,14 +228,11 @@ describe("Firestore stores under withResilience, when the emulator stops and com
 
   beforeAll(async () => {
     emulator = await startFirestoreEmulator();
-    const [host, port] = emulator.hostPort.split(":");
-    db = new Firestore({
-      projectId: uniqueProjectId("resilience"),
-      host,
-      port: Number(port),
-      ssl: false,
-      ...firestoreCallSettings({ timeoutMs: 5_000 }),
-    });
+    db = emulatorClient(
+      uniqueProjectId("resilience"),
+      emulator.hostPort,
+      firestoreCallSettings({ timeoutMs: 5_000 }),
+    );
     // Opens the gRPC channel outside the policy under test.
     await db.collection("warm-up").limit(1).get();
     stores = makeStores();

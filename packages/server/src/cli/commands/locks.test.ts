@@ -4,9 +4,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { compareFences } from "@firebrick/lock";
-import { Firestore } from "@google-cloud/firestore";
+import type { Firestore } from "@google-cloud/firestore";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { emulatorHost, uniqueProjectId } from "../../../../../test/firestore.js";
+import { emulatorClient, emulatorHost, uniqueProjectId } from "../../../../../test/firestore.js";
 import { serviceLocks } from "../../runtime/service-locks.js";
 import { openSqlite, type SqliteDatabase } from "../../storage/sqlite.js";
 import { SQLITE_MIGRATIONS } from "../../storage/sqlite-migrations.js";
@@ -115,8 +115,7 @@ describe("firebrick locks on Firestore (configured: the jobs lock there, not in 
   let env: Record<string, string>;
   let firestore: Firestore;
   beforeAll(() => {
-    const [host, port] = emulatorHost().split(":");
-    firestore = new Firestore({ projectId, host, port: Number(port), ssl: false });
+    firestore = emulatorClient(projectId);
     env = {
       FIREBRICK_DATA_DIR: dataDir,
       FIRESTORE_EMULATOR_HOST: emulatorHost(),

@@ -1,9 +1,8 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Firestore } from "@google-cloud/firestore";
 import { afterAll, describe, expect, it } from "vitest";
-import { emulatorHost, uniqueProjectId } from "../../../../../test/firestore.js";
+import { emulatorClient, emulatorHost, uniqueProjectId } from "../../../../../test/firestore.js";
 import { openSqlite } from "../../storage/sqlite.js";
 import { SQLITE_MIGRATIONS } from "../../storage/sqlite-migrations.js";
 import { createSqliteStores } from "../../stores/index.js";
@@ -11,8 +10,7 @@ import { runCli, spawnCli } from "../testing/run-cli.js";
 
 const project = uniqueProjectId("mig-cli");
 const env = { FIRESTORE_EMULATOR_HOST: emulatorHost(), GOOGLE_CLOUD_PROJECT: project };
-const [host, port] = emulatorHost().split(":");
-const firestore = new Firestore({ projectId: project, host, port: Number(port), ssl: false });
+const firestore = emulatorClient(project);
 afterAll(() => firestore.terminate());
 
 const dir = mkdtempSync(join(tmpdir(), "firebrick-migrate-cli-"));

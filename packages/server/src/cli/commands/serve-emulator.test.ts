@@ -2,8 +2,8 @@ import { existsSync, mkdtempSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { Firestore } from "@google-cloud/firestore";
 import { describe, expect, it } from "vitest";
+import { emulatorClient } from "../../../../../test/firestore.js";
 import { runCli, spawnCli } from "../testing/run-cli.js";
 
 const tempDir = () => mkdtempSync(join(tmpdir(), "firebrick-serve-emulator-"));
@@ -86,8 +86,7 @@ describe("firebrick serve --emulator", () => {
     expect(second.stderr()).not.toContain("First run");
     expect((await fetch(`${second.url}/readyz`)).status).toBe(200);
     // A newer build's bootstrap document: this build must refuse to serve on it.
-    const [host, port] = second.emulator.host.split(":");
-    const firestore = new Firestore({ projectId: "demo-firebrick", host, port: Number(port), ssl: false });
+    const firestore = emulatorClient("demo-firebrick", second.emulator.host);
     await firestore.doc("zarch_sessions/sessions").update({ schema_version: 999 });
     await firestore.terminate();
     expect(await second.stop()).toBe(0);

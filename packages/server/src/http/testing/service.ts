@@ -1,4 +1,4 @@
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Firestore } from "@google-cloud/firestore";
@@ -11,15 +11,17 @@ import { routeStores, type StoreRouter } from "../../flags/store-router.js";
 import { registerObservability } from "../../observability/http-plugin.js";
 import { createLogger, type Logger } from "../../observability/logger.js";
 import { createMetrics } from "../../observability/metrics.js";
+import { requestScopedUsage } from "../../observability/request-context.js";
 import type { SessionPolicy } from "../../sessions/manager.js";
 import { openSqlite, type SqliteDatabase } from "../../storage/sqlite.js";
 import { SQLITE_MIGRATIONS } from "../../storage/sqlite-migrations.js";
 import { createFirestoreStores, createSqliteStores } from "../../stores/index.js";
-import type { Device, Role, User } from "../../stores/types.js";
-import { UsageTally } from "../../stores/usage.js";
+import type { Clock, Device, Role, Stores, User } from "../../stores/types.js";
+import { fanOut, type UsageRecorder, UsageTally } from "../../stores/usage.js";
 import { registerApi } from "../api.js";
 import { buildApp } from "../app.js";
 import type { ServiceContext } from "../context.js";
+import { describeRequest } from "../describe-request.js";
 
 export type Backend = "sqlite" | "firestore";
 export const BACKENDS: Backend[] = ["sqlite", "firestore"];
@@ -55,7 +57,9 @@ export interface TestService {
   clock: TestClock;
   usage: UsageTally;
   sqlite: SqliteDatabase;
+  /** The fresh emulator project's client; null without Firestore or with `firestoreStores`. */
   firestore: Firestore | null;
+  passwords: PasswordHasher;
   /** Two tenants, each with one user per role and one device. */
   t1: TenantFixture;
   t2: TenantFixture;
@@ -81,12 +85,18 @@ export interface TestServiceOptions {
   withoutFirestore?: boolean;
   /** Defaults to a silent one. */
   logger?: Logger;
+  /**
+   * Firestore stores the test builds itself (on its own emulator, or wrapped in `withResilience`) in
+   * place of a fresh emulator project's; given the service's clock and usage recorder.
+   */
+  firestoreStores?: (options: { clock: Clock; usage: UsageRecorder }) => Stores;
 }
 
 const silent = () => createLogger("silent");
 
 /**
- * The API on real stores: a SQLite temp file, and on the Firestore backend a fresh emulator project
+ * The API on real stores, wired as `startServer` wires it (request-scoped usage and request
+ * descriptions in the log): a SQLite temp file, and on the Firestore backend a fresh emulator project
  * with every area routed to it. Seeds two tenants with a user of each role and a device each.
  */
 export async function startTestService(
@@ -95,13 +105,12 @@ export async function startTestService(
 ): Promise<TestService> {
   const clock = new TestClock();
   const usage = new UsageTally();
-  const sqlite = openSqlite(
-    join(mkdtempSync(join(tmpdir(), "firebrick-api-")), "firebrick.sqlite"),
-    SQLITE_MIGRATIONS,
-  );
-  const storeOptions = { clock: clock.read, usage };
-  const firestore =
-    backend === "firestore" || !options.withoutFirestore ? testFirestore(`api-${backend}`) : null;
+  const dir = mkdtempSync(join(tmpdir(), "firebrick-api-"));
+  const sqlite = openSqlite(join(dir, "firebrick.sqlite"), SQLITE_MIGRATIONS);
+  const metrics = createMetrics({ defaultMetrics: false });
+  const storeOptions = { clock: clock.read, usage: fanOut(metrics.usage, requestScopedUsage(), usage) };
+  const ownFirestore = !options.firestoreStores && (backend === "firestore" || !options.withoutFirestore);
+  const firestore = ownFirestore ? testFirestore(`api-${backend}`) : null;
   const onFirestore = backend === "firestore" && (options.firestoreFlags ?? true);
   const flags = new FlagsState(sqliteFlagsPersistence(sqlite), {
     telemetry: onFirestore,
@@ -110,12 +119,15 @@ export async function startTestService(
   });
   const router = routeStores({
     sqlite: createSqliteStores(sqlite, storeOptions),
-    firestore: firestore && !options.withoutFirestore ? createFirestoreStores(firestore, storeOptions) : null,
+    firestore:
+      options.firestoreStores?.(storeOptions) ??
+      (firestore && !options.withoutFirestore ? createFirestoreStores(firestore, storeOptions) : null),
     flags: () => flags.current(),
   });
   const passwords = testPasswords();
   const app = await buildApp({ logger: options.logger ?? silent(), readiness: [] });
-  registerObservability(app, { metrics: createMetrics({ defaultMetrics: false }) });
+  // Before registerApi, as in startServer: its security hook's store reads count towards the request.
+  registerObservability(app, { metrics, describeRequest });
   const ctx = await registerApi(app, {
     router,
     flags,
@@ -189,6 +201,7 @@ export async function startTestService(
     usage,
     sqlite,
     firestore,
+    passwords,
     t1,
     t2,
     request,
@@ -196,6 +209,7 @@ export async function startTestService(
     async close() {
       await app.close();
       sqlite.close();
+      rmSync(dir, { recursive: true, force: true });
       await firestore?.terminate();
     },
   };
