@@ -429,6 +429,10 @@ export function classifyGcloudFailure(stderr: string, args: string[] = []): Cont
   if (/Projects instance \[[^\]]*\] not found/.test(errorLine)) {
     return new ControlPlaneError("NOT_FOUND", `${command}: NOT_FOUND: ${errorLine}`);
   }
+  // gcloud's wording for a 409 ABORTED on setIamPolicy (a concurrent policy change): worth a retry.
+  if (/is the subject of a conflict/.test(errorLine)) {
+    return new ControlPlaneError("ABORTED", `${command}: ABORTED: ${errorLine}`, 409);
+  }
   const statusCode = errorLine.match(/^Status code: (\d{3})\. ?(.*)$/);
   if (statusCode) {
     const apiError = errorFromApiBody(Number(statusCode[1]), { error: { message: statusCode[2] } });

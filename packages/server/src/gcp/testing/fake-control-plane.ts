@@ -54,6 +54,8 @@ export interface FakeOptions {
   token?: string;
   /** How many `operations.get` polls a database creation needs before it is done (`Infinity`: never). */
   createDatabasePolls?: number;
+  /** How many policy writes refuse a just-created service account (IAM's propagation delay). Default 0. */
+  serviceAccountPropagation?: number;
 }
 
 // Each API's routes, tried in turn; Resource Manager's `projects/P:verb` goes before the `projects/P/…` ones.
@@ -66,6 +68,7 @@ export class FakeControlPlane implements FakeContext {
   readonly requests: FakeRequest[] = [];
   readonly token: string;
   createDatabasePolls: number;
+  serviceAccountPropagation: number;
   private readonly projects = new Map<string, FakeProject>();
   private readonly operations = new Map<string, PendingOperation>();
   private readonly faults: Fault[] = [];
@@ -75,6 +78,7 @@ export class FakeControlPlane implements FakeContext {
   constructor(options: FakeOptions = {}) {
     this.token = options.token ?? `fake-token-${randomBytes(8).toString("hex")}`;
     this.createDatabasePolls = options.createDatabasePolls ?? 1;
+    this.serviceAccountPropagation = options.serviceAccountPropagation ?? 0;
   }
 
   /** Starts listening on a free port on 127.0.0.1. */

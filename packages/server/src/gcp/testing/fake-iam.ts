@@ -44,6 +44,8 @@ export const iam: FakeApi = (context, { method, path, body }) => {
       ...(request.serviceAccount?.displayName && { displayName: request.serviceAccount.displayName }),
     };
     project.serviceAccounts.set(email, account);
+    if (context.serviceAccountPropagation > 0)
+      project.unpropagatedAccounts.set(email, context.serviceAccountPropagation);
     return { ...account, etag: "MDEwMjE5MjA=", oauth2ClientId: uniqueId };
   }
   return undefined;
@@ -79,7 +81,11 @@ export const resourceManager: FakeApi = (context, { method, path, body }) => {
 export function setPolicy(context: FakeContext, current: IamPolicy, body: unknown): IamPolicy {
   const policy = (body as { policy?: IamPolicy } | undefined)?.policy;
   if (!policy) throw new HttpFailure(400, "policy is required.");
-  if (policy.etag !== undefined && policy.etag !== current.etag) {
+  // Etags are bytes: gcloud echoes them re-encoded (URL-safe base64), so compare what they decode to.
+  if (
+    policy.etag !== undefined &&
+    !Buffer.from(policy.etag, "base64").equals(Buffer.from(current.etag ?? "", "base64"))
+  ) {
     throw new HttpFailure(
       409,
       "There were concurrent policy changes. Please retry the whole read-modify-write with exponential backoff.",
@@ -88,7 +94,11 @@ export function setPolicy(context: FakeContext, current: IamPolicy, body: unknow
   }
   for (const member of (policy.bindings ?? []).flatMap((binding) => binding.members)) {
     const email = member.match(/^serviceAccount:(.+@([^.]+)\.iam\.gserviceaccount\.com)$/);
-    if (email && !context.project(email[2]!).serviceAccounts.has(email[1]!)) {
+    if (!email) continue;
+    const owner = context.project(email[2]!);
+    const refusals = owner.unpropagatedAccounts.get(email[1]!) ?? 0;
+    if (refusals > 0) owner.unpropagatedAccounts.set(email[1]!, refusals - 1);
+    if (!owner.serviceAccounts.has(email[1]!) || refusals > 0) {
       throw new HttpFailure(400, `Service account ${email[1]} does not exist.`);
     }
   }

@@ -40,18 +40,23 @@ export const secretManager: FakeApi = (context, { method, path, query, body }) =
     return secret.policy;
   }
   if (sub === ":addVersion" && method === "POST") {
-    const data = (body as { payload?: { data?: unknown } } | undefined)?.payload?.data;
+    const payload = (body as { payload?: { data?: unknown; dataCrc32c?: unknown } } | undefined)?.payload;
+    const data = payload?.data;
     if (typeof data !== "string" || !/^[A-Za-z0-9+/=_-]*$/.test(data)) {
       throw new HttpFailure(400, "payload.data must be base64.");
     }
+    // A client-given checksum (gcloud sends one) is kept and acknowledged: gcloud refuses a version whose
+    // answer does not say the checksum was taken into account.
+    const checksum = typeof payload?.dataCrc32c === "string" ? payload.dataCrc32c : undefined;
     const version = {
       name: `${name}/versions/${secret.versions.length + 1}`,
       state: "ENABLED" as const,
       createTime: now(),
       data,
+      ...(checksum && { checksum }),
     };
     secret.versions.push(version);
-    return versionResource(version);
+    return { ...versionResource(version), ...(checksum && { clientSpecifiedPayloadChecksum: true }) };
   }
   if (sub === "/versions" && method === "GET") {
     const enabledOnly = (query.get("filter") ?? "").includes("state:ENABLED");
@@ -75,7 +80,10 @@ export const secretManager: FakeApi = (context, { method, path, query, body }) =
         "FAILED_PRECONDITION",
       );
     }
-    return { name: version.name, payload: { data: version.data } };
+    return {
+      name: version.name,
+      payload: { data: version.data, ...(version.checksum && { dataCrc32c: version.checksum }) },
+    };
   }
   return undefined;
 };

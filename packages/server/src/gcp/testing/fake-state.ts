@@ -35,7 +35,14 @@ export interface FakeSecret {
   name: string;
   createTime: string;
   replication: Record<string, unknown>;
-  versions: { name: string; state: "ENABLED" | "DISABLED" | "DESTROYED"; createTime: string; data: string }[];
+  versions: {
+    name: string;
+    state: "ENABLED" | "DISABLED" | "DESTROYED";
+    createTime: string;
+    data: string;
+    /** The CRC32C the client sent with the payload, if any (returned on access, as the API does). */
+    checksum?: string;
+  }[];
   policy: IamPolicy;
 }
 
@@ -47,6 +54,11 @@ export class FakeProject {
   readonly secrets = new Map<string, FakeSecret>();
   /** Permissions the caller lacks on this project (testIamPermissions leaves them out); all others it holds. */
   readonly deniedPermissions = new Set<string>();
+  /**
+   * Fresh service accounts IAM does not know yet, with how many more policy writes naming them are
+   * refused ("does not exist"), as IAM's eventual consistency does for a few seconds after a creation.
+   */
+  readonly unpropagatedAccounts = new Map<string, number>();
 
   constructor(
     readonly projectId: string,
@@ -103,6 +115,8 @@ export interface FakeContext {
   pollOperation(name: string): Operation;
   /** Polls a database creation needs (`Infinity`: never done). */
   readonly createDatabasePolls: number;
+  /** Policy writes that still refuse a service account just created. */
+  readonly serviceAccountPropagation: number;
 }
 
 /** One API's routes: the result to send, or `undefined` when the request is not this API's. */
@@ -122,8 +136,9 @@ export function id(): string {
   return randomBytes(9).toString("base64url");
 }
 
+/** An etag as IAM sends it: base64 bytes (gcloud decodes it, padding included). */
 export function etag(): string {
-  return `Bw${randomBytes(6).toString("base64url")}`;
+  return randomBytes(8).toString("base64");
 }
 
 export function now(): string {
