@@ -300,6 +300,16 @@ export function isNotFound(error: unknown): boolean {
   return error instanceof ControlPlaneError && error.status === "NOT_FOUND";
 }
 
+/** A read whose 404 means "absent": `null` then, any other failure thrown. */
+export async function nullIfNotFound<T>(read: () => Promise<T>): Promise<T | null> {
+  try {
+    return await read();
+  } catch (error) {
+    if (isNotFound(error)) return null;
+    throw error;
+  }
+}
+
 const HTTP_TO_STATUS: Record<number, string> = {
   400: "INVALID_ARGUMENT",
   401: "UNAUTHENTICATED",

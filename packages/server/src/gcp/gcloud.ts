@@ -9,7 +9,7 @@ import {
   type Field,
   type IamPolicy,
   type Index,
-  isNotFound,
+  nullIfNotFound,
   type Operation,
   type Secret,
   type SecretVersion,
@@ -72,20 +72,28 @@ export function createGcloudControlPlane(options: GcloudControlPlaneOptions): Co
       );
     }
   };
-  const nullIfMissing = async <T>(read: () => Promise<T>): Promise<T | null> => {
-    try {
-      return await read();
-    } catch (error) {
-      if (isNotFound(error)) return null;
-      throw error;
-    }
-  };
   const property = async (name: string): Promise<string | undefined> => {
     const value = (await run(["config", "get-value", name])).trim();
     return value && value !== "(unset)" ? value : undefined;
   };
   const database = `--database=${databaseId}`;
   const fieldArgs = (collectionGroup: string) => [`--collection-group=${collectionGroup}`, database];
+  /** `gcloud firestore indexes fields update` or `… fields ttls update`, returning its operation. */
+  const updateField = (
+    group: "indexes fields" | "fields ttls",
+    collectionGroup: string,
+    fieldPath: string,
+    flags: string[],
+  ) =>
+    json<Operation>([
+      "firestore",
+      ...group.split(" "),
+      "update",
+      fieldPath,
+      ...fieldArgs(collectionGroup),
+      ...flags,
+      "--async",
+    ]);
   const lastSegment = (name: string) => name.split("/").at(-1)!;
   const accessToken = async () => (await run(["auth", "print-access-token"])).trim();
   const listEnabledServices = async () => {
@@ -110,7 +118,7 @@ export function createGcloudControlPlane(options: GcloudControlPlaneOptions): Co
     },
 
     getDatabase() {
-      return nullIfMissing(() => json<Database>(["firestore", "databases", "describe", database]));
+      return nullIfNotFound(() => json<Database>(["firestore", "databases", "describe", database]));
     },
     createDatabase(locationId, protection = {}) {
       // Returns the long-running operation without waiting for it.
@@ -242,56 +250,25 @@ export function createGcloudControlPlane(options: GcloudControlPlaneOptions): Co
       const kinds = indexes.map((index) =>
         index.arrayConfig ? "array-config=contains" : `order=${(index.order ?? "ASCENDING").toLowerCase()}`,
       );
-      return json<Operation>([
-        "firestore",
-        "indexes",
-        "fields",
-        "update",
+      return updateField(
+        "indexes fields",
+        collectionGroup,
         fieldPath,
-        ...fieldArgs(collectionGroup),
-        ...(kinds.length === 0 ? ["--disable-indexes"] : kinds.map((kind) => `--index=${kind}`)),
-        "--async",
-      ]);
+        kinds.length === 0 ? ["--disable-indexes"] : kinds.map((kind) => `--index=${kind}`),
+      );
     },
     revertFieldIndexes(collectionGroup, fieldPath) {
-      return json<Operation>([
-        "firestore",
-        "indexes",
-        "fields",
-        "update",
-        fieldPath,
-        ...fieldArgs(collectionGroup),
-        "--clear-exemption",
-        "--async",
-      ]);
+      return updateField("indexes fields", collectionGroup, fieldPath, ["--clear-exemption"]);
     },
     enableTtl(collectionGroup, fieldPath) {
-      return json<Operation>([
-        "firestore",
-        "fields",
-        "ttls",
-        "update",
-        fieldPath,
-        ...fieldArgs(collectionGroup),
-        "--enable-ttl",
-        "--async",
-      ]);
+      return updateField("fields ttls", collectionGroup, fieldPath, ["--enable-ttl"]);
     },
     disableTtl(collectionGroup, fieldPath) {
-      return json<Operation>([
-        "firestore",
-        "fields",
-        "ttls",
-        "update",
-        fieldPath,
-        ...fieldArgs(collectionGroup),
-        "--disable-ttl",
-        "--async",
-      ]);
+      return updateField("fields ttls", collectionGroup, fieldPath, ["--disable-ttl"]);
     },
 
     getServiceAccount(email) {
-      return nullIfMissing(() => json<ServiceAccount>(["iam", "service-accounts", "describe", email]));
+      return nullIfNotFound(() => json<ServiceAccount>(["iam", "service-accounts", "describe", email]));
     },
     createServiceAccount(accountId, displayName) {
       return json<ServiceAccount>([
@@ -336,7 +313,7 @@ export function createGcloudControlPlane(options: GcloudControlPlaneOptions): Co
     },
 
     getSecret(secretId) {
-      return nullIfMissing(() => json<Secret>(["secrets", "describe", secretId]));
+      return nullIfNotFound(() => json<Secret>(["secrets", "describe", secretId]));
     },
     createSecret(secretId) {
       return json<Secret>(["secrets", "create", secretId, "--replication-policy=automatic"]);

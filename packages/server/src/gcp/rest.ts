@@ -14,7 +14,7 @@ import {
   type IamPolicy,
   type IamResource,
   type Index,
-  isNotFound,
+  nullIfNotFound,
   type Operation,
   policyGrants,
   type Secret,
@@ -127,14 +127,6 @@ export function createRestControlPlane(options: RestControlPlaneOptions): Contro
   const field = (collectionGroup: string, fieldPath: string) =>
     `${database}/collectionGroups/${collectionGroup}/fields/${fieldPath}`;
   const secret = (secretId: string) => `${project}/secrets/${encodeURIComponent(secretId)}`;
-  const nullIfMissing = async <T>(read: () => Promise<T>): Promise<T | null> => {
-    try {
-      return await read();
-    } catch (error) {
-      if (isNotFound(error)) return null;
-      throw error;
-    }
-  };
   /** Every page of a list call (`pageToken`/`nextPageToken`). */
   const allPages = async <T>(api: GcpApi, path: string, key: string): Promise<T[]> => {
     const items: T[] = [];
@@ -178,7 +170,7 @@ export function createRestControlPlane(options: RestControlPlaneOptions): Contro
     },
 
     getDatabase() {
-      return nullIfMissing(() => call<Database>("firestore", "GET", database));
+      return nullIfNotFound(() => call<Database>("firestore", "GET", database));
     },
     createDatabase(locationId, protection = {}) {
       return call("firestore", "POST", `${project}/databases?databaseId=${encodeURIComponent(databaseId)}`, {
@@ -265,7 +257,7 @@ export function createRestControlPlane(options: RestControlPlaneOptions): Contro
     },
 
     getServiceAccount(email) {
-      return nullIfMissing(() =>
+      return nullIfNotFound(() =>
         call<ServiceAccount>("iam", "GET", `projects/-/serviceAccounts/${encodeURIComponent(email)}`),
       );
     },
@@ -311,7 +303,7 @@ export function createRestControlPlane(options: RestControlPlaneOptions): Contro
     },
 
     getSecret(secretId) {
-      return nullIfMissing(() => call<Secret>("secretmanager", "GET", secret(secretId)));
+      return nullIfNotFound(() => call<Secret>("secretmanager", "GET", secret(secretId)));
     },
     createSecret(secretId) {
       return call<Secret>(
