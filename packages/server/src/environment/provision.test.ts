@@ -134,6 +134,26 @@ describe("env plan and apply", () => {
     }
   });
 
+  it("a concurrent policy change (409 ABORTED on the etag) is re-read and retried, and the grant lands once", async () => {
+    const p = project("env-conflict");
+    fake.injectFault({
+      path: new RegExp(`/projects/${p.projectId}:setIamPolicy$`),
+      status: 409,
+      reason: "ABORTED",
+    });
+    const applied = await p.run(true, new Map([["firestore-project-id", p.projectId]]));
+    expect(applied.compliant).toBe(true);
+    expect(p.delays).toEqual([1000]);
+    const reads = fake.requests.filter(
+      (request) => request.path === `/v1/projects/${p.projectId}:getIamPolicy`,
+    );
+    // One read for the plan of the grant, then one per read-modify-write attempt.
+    expect(reads).toHaveLength(3);
+    expect(p.state.policy.bindings).toEqual([
+      { role: "roles/datastore.user", members: [`serviceAccount:${p.email}`] },
+    ]);
+  });
+
   it("retries transient faults (503 listing services, 429 enabling them) and fails fast on a 403", async () => {
     const p = project("env-faults");
     fake.injectFault({ method: "GET", path: new RegExp(`/projects/${p.projectId}/services$`), status: 503 });

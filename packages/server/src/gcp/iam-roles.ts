@@ -1,5 +1,5 @@
 /**
- * Which permissions stand for each IAM role Firebrick can verify (`required_roles`, SPEC §3): for each
+ * Which permissions stand for each IAM role Firebrick can verify (the bootstrap's `required_roles`): for each
  * role, the permissions of Firebrick's own flows that the role grants. Verifying a role means
  * Resource Manager's `testIamPermissions` answers "held" for every one of them.
  *

@@ -53,11 +53,12 @@ describe.each<ControlPlaneKind>(["rest", "gcloud"])("the %s control plane", (kin
               { projectId: "select-project", databaseId: "(default)" },
               parseGcpAccess(env),
             )
-          : (await import("./gcloud.js")).createGcloudControlPlane({
+          : createGcloudControlPlane({
               projectId: "select-project",
               env: { ...process.env, ...env },
             });
-      await expect(READS[api](controlPlane!), api).resolves.not.toThrow();
+      // A call to any other API would go to the closed port and fail.
+      await READS[api](controlPlane!);
       expect(fake.requests.length, api).toBeGreaterThan(before);
     }
   });
