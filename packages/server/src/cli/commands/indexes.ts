@@ -139,9 +139,8 @@ async function confirmPrune(items: string[]): Promise<void> {
   }
   const prompt = createInterface({ input: process.stdin, output: process.stderr });
   try {
-    const answer = await prompt.question(
-      `Delete these ${items.length} undeclared items?\n${listing}\n[y/N] `,
-    );
+    const what = items.length === 1 ? "this undeclared item" : `these ${items.length} undeclared items`;
+    const answer = await prompt.question(`Delete ${what}?\n${listing}\n[y/N] `);
     if (!/^y(es)?$/i.test(answer.trim())) throw new CommandFailed("prune cancelled: nothing was changed");
   } finally {
     prompt.close();
