@@ -130,7 +130,11 @@ export async function startServer(
         // The emulator has no index management: its queries never wait for an index.
         config.firestore.emulatorHost || !config.firestore.projectId
           ? null
-          : createControlPlane("rest", config.firestore.projectId),
+          : createControlPlane(
+              "rest",
+              { projectId: config.firestore.projectId, databaseId: config.firestore.databaseId },
+              config.gcp,
+            ),
       ),
     }),
   });

@@ -4,7 +4,12 @@ import { join } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { ConfigError } from "../config/env.js";
-import { DEFAULT_BOOTSTRAP_CONFIG, loadBootstrapConfig, parseBootstrapConfig } from "./config.js";
+import {
+  BootstrapConfigErrors,
+  DEFAULT_BOOTSTRAP_CONFIG,
+  loadBootstrapConfig,
+  parseBootstrapConfig,
+} from "./config.js";
 
 // The seed's sample file, verbatim in shape.
 const SEED_SAMPLE = `
@@ -58,6 +63,11 @@ describe("bootstrap configuration", () => {
       retryAttempts: 3,
       retryInitialDelaySeconds: 1,
       retryBackoffMultiplier: 2,
+      // The production keys, left out of the seed's sample: the database is (default), protection unmanaged.
+      databaseId: "(default)",
+      pointInTimeRecovery: undefined,
+      deleteProtection: undefined,
+      backupSchedules: undefined,
     });
     expect(requiredRoles).toEqual(["roles/datastore.owner", "roles/serviceusage.serviceUsageAdmin"]);
   });
@@ -95,11 +105,79 @@ describe("bootstrap configuration", () => {
     ['doc_id: "__x__"', "extensions.firestore-sessions.config.doc_id", "document id"],
     ['enable_api: "yes"', "extensions.firestore-sessions.config.enable_api", "true or false"],
     ["retry_atempts: 3", "extensions.firestore-sessions.config.retry_atempts", "known keys"],
+    ["database_id: Prod", "extensions.firestore-sessions.config.database_id", "database id"],
+    ['database_id: "ab"', "extensions.firestore-sessions.config.database_id", "database id"],
+    [
+      "point_in_time_recovery: 1",
+      "extensions.firestore-sessions.config.point_in_time_recovery",
+      "true or false",
+    ],
+    ['delete_protection: "on"', "extensions.firestore-sessions.config.delete_protection", "true or false"],
+    [
+      "backup_schedule: { recurrence: daily, retention: 15w }",
+      "extensions.firestore-sessions.config.backup_schedule.retention",
+      "from 1d to 14w",
+    ],
+    [
+      "backup_schedule: { recurrence: weekly, retention: 2w }",
+      "extensions.firestore-sessions.config.backup_schedule.day_of_week",
+      "a day of the week",
+    ],
+    [
+      "backup_schedule: { recurrence: daily, retention: 7d, day_of_week: monday }",
+      "extensions.firestore-sessions.config.backup_schedule.day_of_week",
+      "absent for a daily schedule",
+    ],
+    [
+      "backup_schedule: [{ recurrence: daily, retention: 7d }, { recurrence: daily, retention: 2d }]",
+      "extensions.firestore-sessions.config.backup_schedule",
+      "at most one daily and one weekly",
+    ],
+    [
+      "backup_schedule: { recurrence: daily, retention: 7d, hour: 3 }",
+      "extensions.firestore-sessions.config.backup_schedule.hour",
+      "one of recurrence, retention, day_of_week",
+    ],
   ])("rejects %s, naming the key", (line, key, expected) => {
     const error = errorOf(withConfig(line));
     expect(error.key).toBe(key);
     expect(error.message).toContain(expected);
     expect(error.message.split("\n")).toHaveLength(1);
+  });
+
+  it("reports every error of a file at once, one line each (not only the first)", () => {
+    const error = errorOf(
+      `extensions:
+  firestore-sessions:
+    type: other
+    required_roles: [roles/owner, "not a role"]
+    config:
+      schema_version: 0
+      retry_atempts: 3
+      backup_schedule: [{ recurrence: weekly, day_of_week: someday, retention: 1y }]
+`,
+    );
+    expect(error).toBeInstanceOf(BootstrapConfigErrors);
+    expect((error as BootstrapConfigErrors).errors.map((entry) => entry.key)).toEqual([
+      "extensions.firestore-sessions.type",
+      "extensions.firestore-sessions.required_roles[0]",
+      "extensions.firestore-sessions.required_roles[1]",
+      "extensions.firestore-sessions.config.schema_version",
+      "extensions.firestore-sessions.config.retry_atempts",
+      "extensions.firestore-sessions.config.backup_schedule[0].retention",
+      "extensions.firestore-sessions.config.backup_schedule[0].day_of_week",
+    ]);
+    const lines = error.message.split("\n");
+    expect(lines[0]).toBe("7 configuration errors:");
+    expect(lines).toHaveLength(8);
+  });
+
+  it("refuses required_roles it cannot verify, naming the ones it can", () => {
+    const error = errorOf(
+      "extensions:\n  firestore-sessions:\n    required_roles: [roles/firestore.admin]\n",
+    );
+    expect(error.key).toBe("extensions.firestore-sessions.required_roles[0]");
+    expect(error.message).toContain("roles/datastore.owner");
   });
 
   it("rejects a file without the extension, of another type, or not YAML", () => {

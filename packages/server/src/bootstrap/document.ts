@@ -1,3 +1,4 @@
+import { grpcStatusOf } from "@firebrick/lock/firestore";
 import { FieldValue, type Firestore, Timestamp } from "@google-cloud/firestore";
 import { type BootstrapConfig, DEFAULT_BOOTSTRAP_CONFIG } from "./config.js";
 
@@ -15,10 +16,6 @@ export interface DocumentOutcome {
   /** Document writes this step made (0 on a compliant re-run). */
   writes: number;
 }
-
-// gRPC codes the Firestore SDK reports.
-const ALREADY_EXISTS = 6;
-const FAILED_PRECONDITION = 9;
 
 type Verdict =
   | { kind: "compliant"; version: number }
@@ -85,7 +82,7 @@ export async function reconcileBootstrapDocument(
         };
       } catch (error) {
         // Another bootstrap created it first: judge theirs like any existing document.
-        if ((error as { code?: number }).code === ALREADY_EXISTS) continue;
+        if (grpcStatusOf(error) === "ALREADY_EXISTS") continue;
         throw error;
       }
     }
@@ -124,7 +121,8 @@ export async function reconcileBootstrapDocument(
         writes,
       };
     } catch (error) {
-      if ((error as { code?: number }).code === FAILED_PRECONDITION) continue;
+      // The document changed since it was judged: judge it again.
+      if (grpcStatusOf(error) === "FAILED_PRECONDITION") continue;
       throw error;
     }
   }

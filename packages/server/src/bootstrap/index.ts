@@ -7,6 +7,7 @@ export {
 } from "./config.js";
 export { bootstrapDocumentCheck, reconcileBootstrapDocument } from "./document.js";
 export { BootstrapFailedError, emulatorBootstrap } from "./emulator.js";
+export { type Drift, findIndexDrift, pruneIndexDrift } from "./index-drift.js";
 export {
   deployIndexes,
   enableTtl,

@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { uniqueProjectId } from "../../../../test/firestore.js";
-import { createRestControlPlane } from "../gcp/rest.js";
-import { FakeControlPlane } from "../gcp/testing/fake-control-plane.js";
+import { FakeControlPlane, restControlPlaneOn } from "../gcp/testing/fake-control-plane.js";
 import {
   deployIndexes,
   enableTtl,
@@ -20,12 +19,7 @@ afterAll(() => fake.stop());
 function provisionedProject() {
   const projectId = uniqueProjectId("indexes");
   fake.provisioned(projectId);
-  return createRestControlPlane({
-    projectId,
-    firestoreEndpoint: fake.url,
-    serviceUsageEndpoint: fake.url,
-    accessToken: async () => fake.token,
-  });
+  return restControlPlaneOn(fake, projectId);
 }
 
 describe("infra/firestore.indexes.json", () => {

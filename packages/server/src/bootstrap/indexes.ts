@@ -3,7 +3,13 @@ import { fileURLToPath } from "node:url";
 import { z } from "zod";
 import { ConfigError } from "../config/env.js";
 import type { ControlPlane, Field, Index, IndexField } from "../gcp/control-plane.js";
-import { type RetryPolicy, realSleep, type Sleep, withRetry } from "../gcp/retry.js";
+import {
+  DEFAULT_RETRY_POLICY,
+  type RetryPolicy,
+  realSleep,
+  retryControlPlaneCall,
+  type Sleep,
+} from "../gcp/control-plane-retry.js";
 
 /** `infra/firestore.indexes.json`, in the Firebase CLI's format (`indexes` + `fieldOverrides`). */
 export const DEFAULT_INDEXES_FILE = fileURLToPath(
@@ -79,8 +85,10 @@ export interface ItemStatus {
   state: string;
   /** True when this item passes the gate (READY, ACTIVE, exempt). */
   ready: boolean;
-  /** Set by deploy/enable when this run requested a change. */
+  /** Set by deploy/enable/prune when this run requested a change. */
   changed?: boolean;
+  /** Set on something deployed that the definitions do not declare (index drift). */
+  drift?: boolean;
   detail?: string;
 }
 
@@ -115,12 +123,10 @@ export interface GateOptions {
 }
 
 /** Control-plane calls retried with the configured backoff (transient failures only). */
-function retrying(options: GateOptions) {
+export function retrying(options: GateOptions) {
   return <T>(operation: () => Promise<T>) =>
-    withRetry(operation, options.policy ?? DEFAULT_POLICY, options.sleep ?? realSleep);
+    retryControlPlaneCall(operation, options.policy ?? DEFAULT_RETRY_POLICY, options.sleep ?? realSleep);
 }
-
-const DEFAULT_POLICY: RetryPolicy = { attempts: 3, initialDelaySeconds: 1, backoffMultiplier: 2 };
 
 const exemptions = (definitions: IndexDefinitions) =>
   definitions.fieldOverrides.filter((entry) => entry.indexes.length === 0);

@@ -10,9 +10,12 @@ const LABEL: Record<CheckStatus, string> = {
 /** The operator's report: one line per check (what was checked, what changed, what failed), then a verdict. */
 export function formatBootstrapReport(report: BootstrapReport): string {
   const mode = report.preflight ? "preflight" : "bootstrap";
-  const lines = [`firebrick ${mode}: project ${report.projectId}, control plane ${report.controlPlane}`];
+  const database = report.databaseId === "(default)" ? "" : `, database ${report.databaseId}`;
+  const lines = [
+    `firebrick ${mode}: project ${report.projectId}${database}, control plane ${report.controlPlane}`,
+  ];
   for (const check of report.checks)
-    lines.push(`  ${LABEL[check.status]}  ${check.check.padEnd(11)}  ${check.detail}`);
+    lines.push(`  ${LABEL[check.status]}  ${check.check.padEnd(22)}  ${check.detail}`);
   const failed = report.checks.filter((check) => check.status === "failed").length;
   lines.push(
     report.compliant
@@ -28,6 +31,7 @@ export function bootstrapReportJson(report: BootstrapReport): string {
     compliant: report.compliant,
     preflight: report.preflight,
     project_id: report.projectId,
+    database_id: report.databaseId,
     control_plane: report.controlPlane,
     changes: report.changes,
     checks: report.checks,

@@ -2,8 +2,7 @@ import { Timestamp } from "@google-cloud/firestore";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { emulatorClient, uniqueProjectId } from "../../../../test/firestore.js";
 import type { ControlPlane } from "../gcp/control-plane.js";
-import { createRestControlPlane } from "../gcp/rest.js";
-import { FakeControlPlane } from "../gcp/testing/fake-control-plane.js";
+import { FakeControlPlane, restControlPlaneOn } from "../gcp/testing/fake-control-plane.js";
 import { type BootstrapConfig, DEFAULT_BOOTSTRAP_CONFIG } from "./config.js";
 import { type BootstrapReport, runBootstrap } from "./run.js";
 
@@ -17,12 +16,7 @@ afterAll(() => fake.stop());
 function project(label: string) {
   const projectId = uniqueProjectId(label);
   const db = emulatorClient(projectId);
-  const controlPlane = createRestControlPlane({
-    projectId,
-    firestoreEndpoint: fake.url,
-    serviceUsageEndpoint: fake.url,
-    accessToken: async () => fake.token,
-  });
+  const controlPlane = restControlPlaneOn(fake, projectId);
   const delays: number[] = [];
   const sleep = async (ms: number) => {
     delays.push(ms);
@@ -78,8 +72,15 @@ describe("runBootstrap against the fake control plane and the emulator", () => {
       database: "changed",
       native_mode: "ok",
       active: "ok",
+      // Not managed by this configuration: reported as they are.
+      point_in_time_recovery: "skipped",
+      delete_protection: "skipped",
+      backup_schedule: "skipped",
       document: "changed",
     });
+    expect(detail(report, "point_in_time_recovery")).toBe(
+      "point-in-time recovery is disabled (not managed: point_in_time_recovery is unset)",
+    );
     expect(p.state.firestoreEnabled).toBe(true);
     expect(p.state.database).toMatchObject({ locationId: "us-east4", type: "FIRESTORE_NATIVE" });
     const snapshot = await p.document();
@@ -98,7 +99,7 @@ describe("runBootstrap against the fake control plane and the emulator", () => {
     const after = await p.document();
     expect(report.compliant).toBe(true);
     expect(report.changes).toBe(0);
-    expect(report.checks.every((check) => check.status === "ok")).toBe(true);
+    expect(report.checks.every((check) => check.status === "ok" || check.status === "skipped")).toBe(true);
     expect(after.get("created_at").isEqual(before.get("created_at"))).toBe(true);
     expect(after.updateTime!.isEqual(before.updateTime!)).toBe(true);
     expect(p.requestsFor().filter((request) => request.method !== "GET")).toHaveLength(mutationsBefore);
@@ -167,25 +168,13 @@ describe("runBootstrap against the fake control plane and the emulator", () => {
 
   it("creates the database in the project's default region when database_location is unset, and fails without one", async () => {
     const p = project("default-region");
-    const regional = createRestControlPlane({
-      projectId: p.projectId,
-      firestoreEndpoint: fake.url,
-      serviceUsageEndpoint: fake.url,
-      accessToken: async () => fake.token,
-      env: { GOOGLE_CLOUD_REGION: "europe-west3" },
-    });
+    const regional = restControlPlaneOn(fake, p.projectId, { region: "europe-west3" });
     const report = await p.run({ databaseLocation: undefined }, { controlPlane: regional });
     expect(report.compliant).toBe(true);
     expect(p.state.database?.locationId).toBe("europe-west3");
 
     const q = project("no-region");
-    const regionless = createRestControlPlane({
-      projectId: q.projectId,
-      firestoreEndpoint: fake.url,
-      serviceUsageEndpoint: fake.url,
-      accessToken: async () => fake.token,
-      env: {},
-    });
+    const regionless = restControlPlaneOn(fake, q.projectId);
     const failed = await q.run({ databaseLocation: undefined }, { controlPlane: regionless });
     expect(detail(failed, "database")).toBe(
       "database (default) does not exist and database_location is unset with no project default region",
@@ -358,6 +347,9 @@ describe("runBootstrap against the fake control plane and the emulator", () => {
       database: "skipped",
       native_mode: "skipped",
       active: "skipped",
+      point_in_time_recovery: "skipped",
+      delete_protection: "skipped",
+      backup_schedule: "skipped",
       document: "changed",
     });
     expect(p.requestsFor()).toEqual([]);

@@ -3,16 +3,33 @@ import {
   type ControlPlane,
   ControlPlaneError,
   type Database,
-  DEFAULT_DATABASE,
   FIRESTORE_SERVICE,
   type Operation,
 } from "../gcp/control-plane.js";
+import {
+  type RetryPolicy,
+  realSleep,
+  retryControlPlaneCall,
+  retryDelayMs,
+  type Sleep,
+  waitForOperation,
+} from "../gcp/control-plane-retry.js";
+import { grantCommand, verifyRoles } from "../gcp/iam-roles.js";
 import { readOnlyControlPlane } from "../gcp/read-only.js";
-import { type RetryPolicy, realSleep, retryDelayMs, type Sleep, withRetry } from "../gcp/retry.js";
 import type { BootstrapConfig } from "./config.js";
 import { reconcileBootstrapDocument } from "./document.js";
+import { type ProtectionContext, reconcileBackupSchedules, reconcileSwitch } from "./protection.js";
 
-export type CheckName = "api" | "database" | "native_mode" | "active" | "document";
+export type CheckName =
+  | "role"
+  | "api"
+  | "database"
+  | "native_mode"
+  | "active"
+  | "point_in_time_recovery"
+  | "delete_protection"
+  | "backup_schedule"
+  | "document";
 export type CheckStatus = "ok" | "changed" | "skipped" | "failed";
 
 /** One line of the report: what was checked, and what came of it. */
@@ -20,6 +37,8 @@ export interface CheckResult {
   check: CheckName;
   status: CheckStatus;
   detail: string;
+  /** What a repeated check is about: the role of a `role` line, the recurrence of a `backup_schedule` one. */
+  subject?: string;
 }
 
 export interface BootstrapReport {
@@ -27,9 +46,10 @@ export interface BootstrapReport {
   compliant: boolean;
   preflight: boolean;
   projectId: string;
+  databaseId: string;
   controlPlane: "gcloud" | "rest" | "none";
   checks: CheckResult[];
-  /** Control-plane mutations (enable, create) plus document writes this run made. */
+  /** Control-plane mutations (enable, create, update) plus document writes this run made. */
   changes: number;
 }
 
@@ -42,17 +62,37 @@ export interface RunBootstrapOptions {
   firestore: Firestore | (() => Firestore | Promise<Firestore>);
   /** `--preflight`; `config.preflightOnly` turns it on too. */
   preflight?: boolean;
+  /** The extension's `required_roles`: each verified for the caller before anything else. */
+  requiredRoles?: string[];
+  /** `--allow-weaker-protection`: lets the run turn protection off or shorten a backup retention. */
+  allowWeakerProtection?: boolean;
   /** Waits between retries; injectable so that tests record the delays instead of sleeping. */
   sleep?: Sleep;
 }
 
+/** Every check but `role`, in report order: a run that stops early reports the rest as skipped. */
+const CHECK_ORDER = [
+  "api",
+  "database",
+  "native_mode",
+  "active",
+  "point_in_time_recovery",
+  "delete_protection",
+  "backup_schedule",
+  "document",
+] as const;
+const PROTECTION_CHECKS = ["point_in_time_recovery", "delete_protection", "backup_schedule"] as const;
+
 class StepFailed extends Error {}
 
+type Record = (check: CheckName, status: CheckStatus, detail: string, subject?: string) => void;
+
 /**
- * The seed's fail-closed, idempotent flow, in its order: enable the API (optional), make sure the
- * default database exists (creating it when allowed), is in Native mode and is ACTIVE, then
- * create-first the bootstrap document. Outside preflight it stops at the first failure; preflight
- * mutates nothing and goes on, so that it names every missing piece.
+ * The seed's fail-closed, idempotent flow, in its order, with production provisioning around it: verify
+ * the caller's `required_roles`, enable the API (optional), make sure the database exists (creating it
+ * when allowed, with its protection), is in Native mode and is ACTIVE, reconcile point-in-time recovery,
+ * delete protection and backup schedules, then create-first the bootstrap document. Outside preflight it
+ * stops at the first failure; preflight mutates nothing and goes on, so that it names every missing piece.
  *
  * @example
  * const report = await runBootstrap({ config: DEFAULT_BOOTSTRAP_CONFIG, projectId, controlPlane: null, firestore });
@@ -72,13 +112,13 @@ export async function runBootstrap(options: RunBootstrapOptions): Promise<Bootst
   };
   const checks: CheckResult[] = [];
   let changes = 0;
-  const record = (check: CheckName, status: CheckStatus, detail: string) => {
-    checks.push({ check, status, detail });
+  const record: Record = (check, status, detail, subject) => {
+    checks.push({ check, status, detail, ...(subject !== undefined && { subject }) });
     if (status === "failed" && !preflight) throw new StepFailed(detail);
   };
   const report = (): BootstrapReport => {
     const ran = new Set(checks.map((result) => result.check));
-    for (const check of ["api", "database", "native_mode", "active", "document"] as const) {
+    for (const check of CHECK_ORDER) {
       if (!ran.has(check))
         checks.push({ check, status: "skipped", detail: "not run: an earlier check failed" });
     }
@@ -86,6 +126,7 @@ export async function runBootstrap(options: RunBootstrapOptions): Promise<Bootst
       compliant: checks.every((result) => result.status !== "failed"),
       preflight,
       projectId: options.projectId,
+      databaseId: config.databaseId,
       controlPlane: controlPlane?.kind ?? "none",
       checks,
       changes,
@@ -95,12 +136,47 @@ export async function runBootstrap(options: RunBootstrapOptions): Promise<Bootst
   try {
     let databaseReady = true;
     if (!controlPlane) {
-      const skipped = "no control plane (the emulator always has a Native, ACTIVE default database)";
-      for (const check of ["api", "database", "native_mode", "active"] as const)
+      const skipped = "no control plane (the emulator always has a Native, ACTIVE database)";
+      for (const check of CHECK_ORDER.slice(0, -1))
         checks.push({ check, status: "skipped", detail: skipped });
     } else {
-      const call = <T>(operation: () => Promise<T>) => withRetry(operation, policy, sleep);
-      const database = `database ${DEFAULT_DATABASE}`;
+      const call = <T>(operation: () => Promise<T>) => retryControlPlaneCall(operation, policy, sleep);
+      const wait = (operation: Operation) =>
+        waitForOperation((name) => controlPlane.getOperation(name), operation, policy, sleep);
+      const database = `database ${config.databaseId}`;
+
+      // 0. The caller's roles, all reported before the run stops on a missing one.
+      const roles = options.requiredRoles ?? [];
+      if (roles.length > 0) {
+        const verdicts = await guarded(
+          () => call(() => verifyRoles(roles, (permissions) => controlPlane.testIamPermissions(permissions))),
+          "role",
+          record,
+        );
+        const member = verdicts.some((verdict) => verdict.missing.length > 0)
+          ? await call(() => controlPlane.callerMember()).catch(() => undefined)
+          : undefined;
+        for (const { role, missing, tested } of verdicts) {
+          checks.push(
+            missing.length === 0
+              ? {
+                  check: "role",
+                  subject: role,
+                  status: "ok",
+                  detail: `${role}: held (${tested} permissions checked)`,
+                }
+              : {
+                  check: "role",
+                  subject: role,
+                  status: "failed",
+                  detail: `${role}: missing ${missing.join(", ")} (grant it: ${grantCommand(options.projectId, role, member)})`,
+                },
+          );
+        }
+        if (!preflight && checks.some((check) => check.status === "failed")) {
+          throw new StepFailed("a required role is missing");
+        }
+      }
 
       // 1. The API.
       let apiEnabled =
@@ -114,25 +190,25 @@ export async function runBootstrap(options: RunBootstrapOptions): Promise<Bootst
         record("api", "failed", `${FIRESTORE_SERVICE} is not enabled (preflight: would enable it)`);
       } else {
         const operation = await guarded(
-          () => call(() => controlPlane.enableService(FIRESTORE_SERVICE)),
+          () => call(() => controlPlane.enableServices([FIRESTORE_SERVICE])),
           "api",
           record,
         );
         changes++;
-        const done = await guarded(
-          () => waitForOperation(controlPlane, operation, policy, sleep),
-          "api",
-          record,
-        );
+        const done = await guarded(() => wait(operation), "api", record);
         if (done.error)
           record("api", "failed", `enabling ${FIRESTORE_SERVICE} failed: ${done.error.message}`);
         else record("api", "changed", `enabled ${FIRESTORE_SERVICE}`);
         apiEnabled = true;
       }
 
-      // 2. The database exists, or is created.
+      // 2. The database exists, or is created (with its protection, when configured).
       let found: Database | null = null;
       let creation: Operation | undefined;
+      const protection = {
+        ...(config.pointInTimeRecovery !== undefined && { pointInTimeRecovery: config.pointInTimeRecovery }),
+        ...(config.deleteProtection !== undefined && { deleteProtection: config.deleteProtection }),
+      };
       if (!apiEnabled) {
         databaseReady = false;
         record(
@@ -163,36 +239,33 @@ export async function runBootstrap(options: RunBootstrapOptions): Promise<Bootst
             );
           }
           creation = await guarded(
-            () => call(() => controlPlane.createDatabase(location!)),
+            () => call(() => controlPlane.createDatabase(location!, protection)),
             "database",
             record,
           );
           changes++;
-          record("database", "changed", `created ${database} in ${location} (Native mode)`);
+          record(
+            "database",
+            "changed",
+            `created ${database} in ${location} (Native mode${describeProtection(protection)})`,
+          );
         }
       }
 
+      let resource: Database | null = null;
       if (!databaseReady) {
-        checks.push({
-          check: "native_mode",
-          status: "skipped",
-          detail: `${database} is not available`,
-        });
-        checks.push({ check: "active", status: "skipped", detail: `${database} is not available` });
+        for (const check of ["native_mode", "active", ...PROTECTION_CHECKS] as const)
+          checks.push({ check, status: "skipped", detail: `${database} is not available` });
       } else {
         // 3 and 4. Native mode, and ACTIVE: a created database is checked once its creation is done.
         let waited: Awaited<ReturnType<typeof waitForDatabase>> | undefined;
         if (creation) {
           waited = await waitForDatabase(controlPlane, creation, policy, sleep);
           if (!waited.database) {
-            checks.push({
-              check: "native_mode",
-              status: "skipped",
-              detail: `${database} is not ACTIVE`,
-            });
+            checks.push({ check: "native_mode", status: "skipped", detail: `${database} is not ACTIVE` });
           }
         }
-        const resource = waited?.database ?? found;
+        resource = waited?.database ?? found;
         if (resource) {
           if (resource.type === "FIRESTORE_NATIVE") {
             record("native_mode", "ok", `${database} is in Native mode`);
@@ -217,16 +290,50 @@ export async function runBootstrap(options: RunBootstrapOptions): Promise<Bootst
         } else if (databaseReady) {
           record("active", "ok", `${database} is ACTIVE (create done, readable)`);
         } else {
-          checks.push({
-            check: "active",
-            status: "skipped",
-            detail: `${database} is not in Native mode`,
-          });
+          checks.push({ check: "active", status: "skipped", detail: `${database} is not in Native mode` });
         }
+        if (!databaseReady || !resource) {
+          for (const check of PROTECTION_CHECKS)
+            checks.push({ check, status: "skipped", detail: `${database} is not available` });
+        }
+      }
+
+      // 5–7. Point-in-time recovery, delete protection, backup schedules.
+      if (databaseReady && resource) {
+        const context: ProtectionContext = {
+          controlPlane,
+          call,
+          wait,
+          preflight,
+          allowWeakening: options.allowWeakerProtection ?? false,
+        };
+        for (const check of ["point_in_time_recovery", "delete_protection"] as const) {
+          const wanted =
+            check === "point_in_time_recovery" ? config.pointInTimeRecovery : config.deleteProtection;
+          const step = await guarded(() => reconcileSwitch(check, wanted, resource!, context), check, record);
+          changes += step.changes;
+          record(check, step.status, step.detail);
+        }
+        const steps = await guarded(
+          () => reconcileBackupSchedules(config.backupSchedules, context),
+          "backup_schedule",
+          record,
+        );
+        for (const step of steps) changes += step.changes;
+        // Every schedule's line first, then the verdict: a failed one must not hide the others.
+        for (const step of steps)
+          checks.push({
+            check: "backup_schedule",
+            status: step.status,
+            detail: step.detail,
+            ...(step.subject && { subject: step.subject }),
+          });
+        if (!preflight && steps.some((step) => step.status === "failed"))
+          throw new StepFailed("backup schedule");
       }
     }
 
-    // 5. The document.
+    // 8. The document.
     if (!databaseReady) {
       const path = `${config.collectionName}/${config.docId}`;
       record(
@@ -260,11 +367,7 @@ export async function runBootstrap(options: RunBootstrapOptions): Promise<Bootst
  * Runs a control-plane call; a failure becomes the check's failed line and ends the run, preflight or
  * not: past an API error nothing further can be known.
  */
-async function guarded<T>(
-  operation: () => Promise<T>,
-  check: CheckName,
-  record: (check: CheckName, status: CheckStatus, detail: string) => void,
-): Promise<T> {
+async function guarded<T>(operation: () => Promise<T>, check: CheckName, record: Record): Promise<T> {
   try {
     return await operation();
   } catch (error) {
@@ -279,6 +382,17 @@ async function guarded<T>(
   }
 }
 
+function describeProtection(protection: {
+  pointInTimeRecovery?: boolean;
+  deleteProtection?: boolean;
+}): string {
+  const parts = [
+    ...(protection.pointInTimeRecovery ? ["point-in-time recovery"] : []),
+    ...(protection.deleteProtection ? ["delete protection"] : []),
+  ];
+  return parts.length > 0 ? `, with ${parts.join(" and ")}` : "";
+}
+
 function missingDatabaseAction(config: BootstrapConfig, preflight: boolean): string {
   if (!config.createDatabaseIfMissing) return "create_database_if_missing is false";
   const where = config.databaseLocation ?? "the project's default region";
@@ -288,27 +402,6 @@ function missingDatabaseAction(config: BootstrapConfig, preflight: boolean): str
 function waitedFailure(database: string, policy: RetryPolicy, attempts: number): string {
   const delays = Array.from({ length: attempts - 1 }, (_, i) => retryDelayMs(policy, i + 1) / 1000);
   return `${database} did not become ACTIVE after ${attempts} attempts (waited ${delays.join("s, ") || 0}s)`;
-}
-
-/** Polls an operation until it is done, up to `policy.attempts` polls with the policy's delays. */
-async function waitForOperation(
-  controlPlane: ControlPlane,
-  operation: Operation,
-  policy: RetryPolicy,
-  sleep: Sleep,
-): Promise<Operation> {
-  let current = operation;
-  for (let attempt = 1; !current.done && attempt <= policy.attempts; attempt++) {
-    if (attempt > 1) await sleep(retryDelayMs(policy, attempt - 1));
-    current = await withRetry(() => controlPlane.getOperation(current.name), policy, sleep);
-  }
-  if (!current.done) {
-    return {
-      ...current,
-      error: { code: 4, message: `operation ${current.name} did not finish after ${policy.attempts} polls` },
-    };
-  }
-  return current;
 }
 
 /**
@@ -326,10 +419,14 @@ async function waitForDatabase(
     if (attempt > 1) await sleep(retryDelayMs(policy, attempt - 1));
     try {
       if (!operation.done)
-        operation = await withRetry(() => controlPlane.getOperation(operation.name), policy, sleep);
+        operation = await retryControlPlaneCall(
+          () => controlPlane.getOperation(operation.name),
+          policy,
+          sleep,
+        );
       if (operation.error) return { database: null, attempts: attempt, error: operation.error.message };
       if (operation.done) {
-        const database = await withRetry(() => controlPlane.getDatabase(), policy, sleep);
+        const database = await retryControlPlaneCall(() => controlPlane.getDatabase(), policy, sleep);
         if (database) return { database, attempts: attempt };
       }
     } catch (error) {

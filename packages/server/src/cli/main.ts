@@ -2,6 +2,7 @@ import { Command, CommanderError } from "commander";
 import { ConfigError } from "../config/env.js";
 import { registerBootstrap } from "./commands/bootstrap.js";
 import { registerDevices } from "./commands/devices.js";
+import { registerEnv } from "./commands/env.js";
 import { registerIndexes } from "./commands/indexes.js";
 import { registerLocks } from "./commands/locks.js";
 import { registerMigrate } from "./commands/migrate.js";
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerServe(program);
   registerBootstrap(program);
+  registerEnv(program);
   registerIndexes(program);
   registerTtl(program);
   registerTenants(program);

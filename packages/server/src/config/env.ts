@@ -1,5 +1,17 @@
 import { isIP } from "node:net";
 import { z } from "zod";
+import { ConfigError } from "./config-error.js";
+import {
+  DATABASE_ID_RULE,
+  databaseIdSchema,
+  type GcpAccess,
+  PROJECT_ID_RULE,
+  parseGcpAccess,
+  projectIdSchema,
+} from "./gcp.js";
+import { SECRET_REFERENCES_RULE, type SecretReference, secretReferencesSchema } from "./secrets.js";
+
+export { ConfigError };
 
 /**
  * Firebrick's runtime configuration, parsed and validated once at start-up from the environment
@@ -11,7 +23,11 @@ export interface Config {
   port: number;
   /** Which areas run on Firestore instead of SQLite. */
   flags: { telemetry: boolean; audit: boolean; auth: boolean };
-  firestore: { projectId: string | undefined; emulatorHost: string | undefined };
+  firestore: { projectId: string | undefined; emulatorHost: string | undefined; databaseId: string };
+  /** gcloud's endpoint and token overrides, and the default region (config/gcp.ts). */
+  gcp: GcpAccess;
+  /** `FIREBRICK_SECRETS`: the keys read from Secret Manager at start-up (config/secrets.ts). */
+  secrets: SecretReference[];
   /** The tenant header's name, lower-cased as Node presents header names. */
   tenantHeader: string;
   deviceWritesPerMinute: number;
@@ -37,26 +53,9 @@ export interface Config {
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
-/** A configuration value is missing, malformed or unknown; `key` names it. Exit status 2. */
-export class ConfigError extends Error {
-  override name = "ConfigError";
-  constructor(
-    readonly key: string,
-    readonly expected: string,
-    readonly got?: string,
-  ) {
-    super(
-      `invalid configuration: ${key} must be ${expected}${got === undefined ? "" : ` (got ${JSON.stringify(got)})`}`,
-    );
-  }
-}
-
 const flag = z.enum(["0", "1", "true", "false"]).transform((value) => value === "1" || value === "true");
 const integer = (min: number, max: number) =>
   z.string().regex(/^\d+$/).transform(Number).pipe(z.number().int().min(min).max(max));
-// GCP project ids: 6–30 chars, lower-case letters, digits, hyphens, starting with a letter. The emulator
-// accepts more, and demo projects commonly use "demo-…", which also fits.
-const projectId = z.string().regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/);
 
 // An address or CIDR range, or one of proxy-addr's names for the private ranges.
 const PROXY_NAMES = new Set(["loopback", "linklocal", "uniquelocal"]);
@@ -86,9 +85,11 @@ const KEYS = {
   USE_FIRESTORE_TELEMETRY: [flag, "1 or 0"],
   USE_FIRESTORE_AUDIT: [flag, "1 or 0"],
   USE_FIRESTORE_AUTH: [flag, "1 or 0"],
-  GOOGLE_CLOUD_PROJECT: [projectId, "a GCP project id (6–30 lower-case letters, digits or hyphens)"],
-  GCP_PROJECT_ID: [projectId, "a GCP project id (6–30 lower-case letters, digits or hyphens)"],
+  GOOGLE_CLOUD_PROJECT: [projectIdSchema, PROJECT_ID_RULE],
+  GCP_PROJECT_ID: [projectIdSchema, PROJECT_ID_RULE],
   FIRESTORE_EMULATOR_HOST: [z.string().regex(/^[A-Za-z0-9.[\]:-]+:\d{1,5}$/), "host:port"],
+  FIRESTORE_DATABASE_ID: [databaseIdSchema, DATABASE_ID_RULE],
+  FIREBRICK_SECRETS: [secretReferencesSchema, SECRET_REFERENCES_RULE],
   TENANT_ID_HEADER: [
     z.string().regex(/^[A-Za-z0-9-]{1,64}$/),
     "an HTTP header name (letters, digits, hyphens)",
@@ -162,6 +163,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Conf
       parsed.GCP_PROJECT_ID,
     );
   }
+  for (const { key } of parsed.FIREBRICK_SECRETS ?? []) {
+    if (!(key in KEYS) || key === "FIREBRICK_SECRETS") {
+      throw new ConfigError("FIREBRICK_SECRETS", `to name known keys (${key} is not one)`);
+    }
+  }
   return {
     dataDir: parsed.FIREBRICK_DATA_DIR ?? "./data",
     host: parsed.HOST ?? "127.0.0.1",
@@ -174,7 +180,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Conf
     firestore: {
       projectId: parsed.GOOGLE_CLOUD_PROJECT ?? parsed.GCP_PROJECT_ID,
       emulatorHost: parsed.FIRESTORE_EMULATOR_HOST,
+      databaseId: parsed.FIRESTORE_DATABASE_ID ?? "(default)",
     },
+    gcp: parseGcpAccess(env),
+    secrets: parsed.FIREBRICK_SECRETS ?? [],
     tenantHeader: (parsed.TENANT_ID_HEADER ?? "X-BAS-Tenant").toLowerCase(),
     deviceWritesPerMinute: parsed.DEVICE_WRITES_PER_MINUTE ?? 5,
     cookieSecure: parsed.FIREBRICK_COOKIE_SECURE ?? true,

@@ -1,30 +1,54 @@
 import { execFile } from "node:child_process";
 import {
+  type BackupSchedule,
   type ControlPlane,
   ControlPlaneError,
   type Database,
   DEFAULT_DATABASE,
   errorFromApiBody,
   type Field,
+  type IamPolicy,
   type Index,
+  nullIfNotFound,
   type Operation,
+  type Secret,
+  type SecretVersion,
+  type ServiceAccount,
 } from "./control-plane.js";
+import { createRestControlPlane } from "./rest.js";
 
 export interface GcloudControlPlaneOptions {
   projectId: string;
+  /** The Firestore database the Firestore Admin commands act on; `(default)` unless named. */
+  databaseId?: string;
   /** The `gcloud` executable; `gcloud` on the PATH by default. */
   gcloud?: string;
-  /** The environment gcloud runs in (endpoint overrides, `CLOUDSDK_CONFIG`…); this process's by default. */
+  /** The environment gcloud runs in (endpoint overrides, `CLOUDSDK_CONFIG`…); inherited by default. */
   env?: NodeJS.ProcessEnv;
 }
 
-/** Runs one gcloud command; resolves with its stdout, rejects with a classified `ControlPlaneError`. */
-export type GcloudRunner = (args: string[]) => Promise<string>;
+/** Runs one gcloud command (with `stdin` when given); resolves with its stdout, rejects with a classified `ControlPlaneError`. */
+export type GcloudRunner = (args: string[], stdin?: Buffer) => Promise<string>;
+
+const DAY_FLAGS = {
+  MONDAY: "MON",
+  TUESDAY: "TUE",
+  WEDNESDAY: "WED",
+  THURSDAY: "THU",
+  FRIDAY: "FRI",
+  SATURDAY: "SAT",
+  SUNDAY: "SUN",
+};
 
 /**
  * The control plane through the `gcloud` CLI, as the seed does: every call is a `gcloud … --format=json`
  * command, and a failed command becomes a `ControlPlaneError` classified from gcloud's error line
  * (gcloud prints the API's canonical status, or the raw HTTP error body when it gave up retrying).
+ *
+ * One call has no gcloud command: Resource Manager's `testIamPermissions`. It goes over REST, authorized
+ * with gcloud's own token (`gcloud auth print-access-token`, as the seed authorizes the Firestore SDK) and
+ * sent to gcloud's own endpoint for the API (its `api_endpoint_overrides/cloudresourcemanager` property,
+ * which `CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDRESOURCEMANAGER` sets).
  *
  * @example
  * const controlPlane = createGcloudControlPlane({ projectId: "my-project" });
@@ -33,9 +57,10 @@ export function createGcloudControlPlane(options: GcloudControlPlaneOptions): Co
   accessToken(): Promise<string>;
 } {
   const { projectId } = options;
+  const databaseId = options.databaseId ?? DEFAULT_DATABASE;
   const run = gcloudRunner(options);
-  const json = async <T>(args: string[]): Promise<T> => {
-    const stdout = await run([...args, `--project=${projectId}`, "--format=json"]);
+  const json = async <T>(args: string[], stdin?: Buffer): Promise<T> => {
+    const stdout = await run([...args, `--project=${projectId}`, "--format=json"], stdin);
     try {
       return JSON.parse(stdout || "null") as T;
     } catch (error) {
@@ -43,49 +68,82 @@ export function createGcloudControlPlane(options: GcloudControlPlaneOptions): Co
         "INTERNAL",
         `INTERNAL: gcloud ${args.slice(0, 3).join(" ")} printed non-JSON`,
         undefined,
-        {
-          cause: error,
-        },
+        { cause: error },
       );
     }
   };
-  const fieldArgs = (collectionGroup: string) => [
-    `--collection-group=${collectionGroup}`,
-    `--database=${DEFAULT_DATABASE}`,
-  ];
+  const property = async (name: string): Promise<string | undefined> => {
+    const value = (await run(["config", "get-value", name])).trim();
+    return value && value !== "(unset)" ? value : undefined;
+  };
+  const database = `--database=${databaseId}`;
+  const fieldArgs = (collectionGroup: string) => [`--collection-group=${collectionGroup}`, database];
+  /** `gcloud firestore indexes fields update` or `… fields ttls update`, returning its operation. */
+  const updateField = (
+    group: "indexes fields" | "fields ttls",
+    collectionGroup: string,
+    fieldPath: string,
+    flags: string[],
+  ) =>
+    json<Operation>([
+      "firestore",
+      ...group.split(" "),
+      "update",
+      fieldPath,
+      ...fieldArgs(collectionGroup),
+      ...flags,
+      "--async",
+    ]);
+  const lastSegment = (name: string) => name.split("/").at(-1)!;
+  const accessToken = async () => (await run(["auth", "print-access-token"])).trim();
+  const listEnabledServices = async () => {
+    const enabled = await json<{ config?: { name?: string } }[] | null>(["services", "list", "--enabled"]);
+    return (enabled ?? []).flatMap((entry) => (entry.config?.name ? [entry.config.name] : []));
+  };
 
   return {
     kind: "gcloud",
     projectId,
+    databaseId,
+
     async getService(service) {
-      const enabled = await json<{ config?: { name?: string } }[]>(["services", "list", "--enabled"]);
-      return {
-        name: service,
-        state: enabled.some((entry) => entry.config?.name === service) ? "ENABLED" : "DISABLED",
-      };
+      const enabled = await listEnabledServices();
+      return { name: service, state: enabled.includes(service) ? "ENABLED" : "DISABLED" };
     },
-    async enableService(service) {
+    listEnabledServices,
+    async enableServices(services) {
       // `gcloud services enable` waits for its operation and prints nothing useful; it is done when it returns.
-      await json(["services", "enable", service]);
-      return { name: `operations/gcloud-services-enable-${service}`, done: true };
+      await json(["services", "enable", ...services]);
+      return { name: `operations/gcloud-services-enable-${services.join(",")}`, done: true };
     },
-    async getDatabase() {
-      try {
-        return await json<Database>(["firestore", "databases", "describe", `--database=${DEFAULT_DATABASE}`]);
-      } catch (error) {
-        if (error instanceof ControlPlaneError && error.status === "NOT_FOUND") return null;
-        throw error;
-      }
+
+    getDatabase() {
+      return nullIfNotFound(() => json<Database>(["firestore", "databases", "describe", database]));
     },
-    createDatabase(locationId) {
+    createDatabase(locationId, protection = {}) {
       // Returns the long-running operation without waiting for it.
       return json<Operation>([
         "firestore",
         "databases",
         "create",
-        `--database=${DEFAULT_DATABASE}`,
+        database,
         `--location=${locationId}`,
         "--type=firestore-native",
+        ...(protection.pointInTimeRecovery ? ["--enable-pitr"] : []),
+        ...(protection.deleteProtection ? ["--delete-protection"] : []),
+      ]);
+    },
+    updateDatabase(protection) {
+      const flag = (enabled: boolean | undefined, name: string) =>
+        enabled === undefined ? [] : [enabled ? `--${name}` : `--no-${name}`];
+      return json<Operation>([
+        "firestore",
+        "databases",
+        "update",
+        database,
+        ...flag(protection.pointInTimeRecovery, "enable-pitr"),
+        ...flag(protection.deleteProtection, "delete-protection"),
+        "--async",
       ]);
     },
     getOperation(name) {
@@ -93,19 +151,50 @@ export function createGcloudControlPlane(options: GcloudControlPlaneOptions): Co
       return json<Operation>(
         name.startsWith("operations/")
           ? ["services", "operations", "describe", name]
-          : ["firestore", "operations", "describe", name, `--database=${DEFAULT_DATABASE}`],
+          : ["firestore", "operations", "describe", name, database],
       );
     },
-    async listIndexes() {
+    async listBackupSchedules() {
       return (
-        (await json<Index[] | null>([
-          "firestore",
-          "indexes",
-          "composite",
-          "list",
-          `--database=${DEFAULT_DATABASE}`,
-        ])) ?? []
+        (await json<BackupSchedule[] | null>(["firestore", "backups", "schedules", "list", database])) ?? []
       );
+    },
+    createBackupSchedule(spec) {
+      return json<BackupSchedule>([
+        "firestore",
+        "backups",
+        "schedules",
+        "create",
+        database,
+        `--recurrence=${spec.recurrence}`,
+        ...(spec.recurrence === "weekly" && spec.day ? [`--day-of-week=${DAY_FLAGS[spec.day]}`] : []),
+        `--retention=${spec.retentionSeconds}s`,
+      ]);
+    },
+    updateBackupSchedule(name, retentionSeconds) {
+      return json<BackupSchedule>([
+        "firestore",
+        "backups",
+        "schedules",
+        "update",
+        database,
+        `--backup-schedule=${lastSegment(name)}`,
+        `--retention=${retentionSeconds}s`,
+      ]);
+    },
+    async deleteBackupSchedule(name) {
+      await json([
+        "firestore",
+        "backups",
+        "schedules",
+        "delete",
+        database,
+        `--backup-schedule=${lastSegment(name)}`,
+      ]);
+    },
+
+    async listIndexes() {
+      return (await json<Index[] | null>(["firestore", "indexes", "composite", "list", database])) ?? [];
     },
     async createIndex(collectionGroup, index) {
       // With --async gcloud prints the operation's metadata, not the operation.
@@ -125,6 +214,9 @@ export function createGcloudControlPlane(options: GcloudControlPlaneOptions): Co
       ]);
       return { name: "", done: false, metadata: metadata ?? {} };
     },
+    async deleteIndex(name) {
+      await json(["firestore", "indexes", "composite", "delete", lastSegment(name), database]);
+    },
     getField(collectionGroup, fieldPath) {
       return json<Field>([
         "firestore",
@@ -134,6 +226,16 @@ export function createGcloudControlPlane(options: GcloudControlPlaneOptions): Co
         fieldPath,
         ...fieldArgs(collectionGroup),
       ]);
+    },
+    async listFieldOverrides() {
+      // Two listings: gcloud's index-override one and its TTL one; a field may be in both.
+      const overrides =
+        (await json<Field[] | null>(["firestore", "indexes", "fields", "list", database])) ?? [];
+      const ttls = (await json<Field[] | null>(["firestore", "fields", "ttls", "list", database])) ?? [];
+      const byName = new Map<string, Field>();
+      for (const field of [...overrides, ...ttls])
+        byName.set(field.name, { ...byName.get(field.name), ...field });
+      return [...byName.values()].filter((field) => !field.name.includes("/collectionGroups/__default__/"));
     },
     async setFieldIndexes(collectionGroup, fieldPath, indexes) {
       // gcloud sets collection-scoped single-field indexes only (its --index takes order/array-config).
@@ -148,49 +250,108 @@ export function createGcloudControlPlane(options: GcloudControlPlaneOptions): Co
       const kinds = indexes.map((index) =>
         index.arrayConfig ? "array-config=contains" : `order=${(index.order ?? "ASCENDING").toLowerCase()}`,
       );
-      return json<Operation>([
-        "firestore",
-        "indexes",
-        "fields",
-        "update",
+      return updateField(
+        "indexes fields",
+        collectionGroup,
         fieldPath,
-        ...fieldArgs(collectionGroup),
-        ...(kinds.length === 0 ? ["--disable-indexes"] : kinds.map((kind) => `--index=${kind}`)),
-        "--async",
-      ]);
+        kinds.length === 0 ? ["--disable-indexes"] : kinds.map((kind) => `--index=${kind}`),
+      );
+    },
+    revertFieldIndexes(collectionGroup, fieldPath) {
+      return updateField("indexes fields", collectionGroup, fieldPath, ["--clear-exemption"]);
     },
     enableTtl(collectionGroup, fieldPath) {
-      return json<Operation>([
-        "firestore",
-        "fields",
-        "ttls",
-        "update",
-        fieldPath,
-        ...fieldArgs(collectionGroup),
-        "--enable-ttl",
-        "--async",
+      return updateField("fields ttls", collectionGroup, fieldPath, ["--enable-ttl"]);
+    },
+    disableTtl(collectionGroup, fieldPath) {
+      return updateField("fields ttls", collectionGroup, fieldPath, ["--disable-ttl"]);
+    },
+
+    getServiceAccount(email) {
+      return nullIfNotFound(() => json<ServiceAccount>(["iam", "service-accounts", "describe", email]));
+    },
+    createServiceAccount(accountId, displayName) {
+      return json<ServiceAccount>([
+        "iam",
+        "service-accounts",
+        "create",
+        accountId,
+        `--display-name=${displayName}`,
       ]);
     },
-    async defaultRegion() {
-      const region = (await run(["config", "get-value", "compute/region"])).trim();
-      return region && region !== "(unset)" ? region : undefined;
+    getIamPolicy(resource) {
+      return json<IamPolicy>(
+        resource.type === "project"
+          ? ["projects", "get-iam-policy", projectId]
+          : ["secrets", "get-iam-policy", resource.secretId],
+      );
     },
-    async accessToken() {
-      return (await run(["auth", "print-access-token"])).trim();
+    addIamBinding(resource, role, member) {
+      // gcloud does the read-modify-write itself, etag and retry on a concurrent change included.
+      const target = resource.type === "project" ? ["projects", projectId] : ["secrets", resource.secretId];
+      return json<IamPolicy>([
+        target[0]!,
+        "add-iam-policy-binding",
+        target[1]!,
+        `--member=${member}`,
+        `--role=${role}`,
+        "--condition=None",
+      ]);
     },
+    async testIamPermissions(permissions) {
+      const endpoint = await property("api_endpoint_overrides/cloudresourcemanager");
+      return createRestControlPlane({
+        projectId,
+        ...(endpoint && { endpoints: { cloudresourcemanager: endpoint } }),
+        accessToken,
+      }).testIamPermissions(permissions);
+    },
+    async callerMember() {
+      const account = await property("account");
+      if (!account?.includes("@")) return undefined;
+      return account.endsWith(".gserviceaccount.com") ? `serviceAccount:${account}` : `user:${account}`;
+    },
+
+    getSecret(secretId) {
+      return nullIfNotFound(() => json<Secret>(["secrets", "describe", secretId]));
+    },
+    createSecret(secretId) {
+      return json<Secret>(["secrets", "create", secretId, "--replication-policy=automatic"]);
+    },
+    async listSecretVersions(secretId) {
+      return (await json<SecretVersion[] | null>(["secrets", "versions", "list", secretId])) ?? [];
+    },
+    addSecretVersion(secretId, data) {
+      // The value goes through stdin, never into the command line.
+      return json<SecretVersion>(["secrets", "versions", "add", secretId, "--data-file=-"], data);
+    },
+    async accessSecretVersion(secretId, version = "latest") {
+      const answer = await json<{ payload?: { data?: string } }>([
+        "secrets",
+        "versions",
+        "access",
+        version,
+        `--secret=${secretId}`,
+      ]);
+      return Buffer.from(answer.payload?.data ?? "", "base64");
+    },
+
+    defaultRegion() {
+      return property("compute/region");
+    },
+    accessToken,
   };
 }
 
 /** Runs gcloud non-interactively and classifies its failures. */
 export function gcloudRunner(options: Pick<GcloudControlPlaneOptions, "gcloud" | "env">): GcloudRunner {
   const executable = options.gcloud ?? "gcloud";
-  const env = { ...(options.env ?? process.env), CLOUDSDK_CORE_DISABLE_PROMPTS: "1" };
-  return (args) =>
+  return (args, stdin) =>
     new Promise((resolve, reject) => {
-      execFile(
+      const child = execFile(
         executable,
         [...args, "--quiet"],
-        { env, maxBuffer: 64 * 1024 * 1024, timeout: 300_000 },
+        { ...(options.env && { env: options.env }), maxBuffer: 64 * 1024 * 1024, timeout: 300_000 },
         (error, stdout, stderr) => {
           if (!error) return resolve(stdout);
           if ((error as NodeJS.ErrnoException).code === "ENOENT") {
@@ -199,15 +360,14 @@ export function gcloudRunner(options: Pick<GcloudControlPlaneOptions, "gcloud" |
                 "FAILED_PRECONDITION",
                 `FAILED_PRECONDITION: '${executable}' is not installed`,
                 undefined,
-                {
-                  transient: false,
-                },
+                { transient: false },
               ),
             );
           }
           reject(classifyGcloudFailure(stderr, args));
         },
       );
+      child.stdin?.end(stdin);
     });
 }
 
@@ -215,8 +375,9 @@ const CANONICAL =
   /\b(NOT_FOUND|ALREADY_EXISTS|PERMISSION_DENIED|INVALID_ARGUMENT|FAILED_PRECONDITION|RESOURCE_EXHAUSTED|UNAVAILABLE|DEADLINE_EXCEEDED|INTERNAL|ABORTED|UNAUTHENTICATED|OUT_OF_RANGE|UNIMPLEMENTED|CANCELLED)\b/;
 
 /**
- * Turns gcloud's stderr into a `ControlPlaneError`. gcloud prints either `ERROR: (gcloud.x) STATUS: msg`
- * or, after its own retries of a 429/5xx, `HttpError accessing <url>: response: <…>, content <{json}>`.
+ * Turns gcloud's stderr into a `ControlPlaneError`. gcloud prints `ERROR: (gcloud.x) STATUS: msg`, or
+ * `Status code: NNN. msg` (the IAM-policy commands), or, after its own retries of a 429/5xx,
+ * `HttpError accessing <url>: response: <…>, content <{json}>`.
  */
 export function classifyGcloudFailure(stderr: string, args: string[] = []): ControlPlaneError {
   const errorLine =
@@ -245,6 +406,15 @@ export function classifyGcloudFailure(stderr: string, args: string[] = []): Cont
   if (/Projects instance \[[^\]]*\] not found/.test(errorLine)) {
     return new ControlPlaneError("NOT_FOUND", `${command}: NOT_FOUND: ${errorLine}`);
   }
+  // gcloud's wording for a 409 ABORTED on setIamPolicy (a concurrent policy change): worth a retry.
+  if (/is the subject of a conflict/.test(errorLine)) {
+    return new ControlPlaneError("ABORTED", `${command}: ABORTED: ${errorLine}`, 409);
+  }
+  const statusCode = errorLine.match(/^Status code: (\d{3})\. ?(.*)$/);
+  if (statusCode) {
+    const apiError = errorFromApiBody(Number(statusCode[1]), { error: { message: statusCode[2] } });
+    return new ControlPlaneError(apiError.status, `${command}: ${apiError.message}`, Number(statusCode[1]));
+  }
   const status = errorLine.match(CANONICAL)?.[1];
   if (status) return new ControlPlaneError(status, `${command}: ${errorLine}`);
   // gcloud could not reach the API at all (its own retries exhausted): a network failure, transient.
@@ -256,8 +426,6 @@ export function classifyGcloudFailure(stderr: string, args: string[] = []): Cont
     unreachable ? "UNAVAILABLE" : "UNKNOWN",
     `${command}: ${errorLine || "failed"}`,
     undefined,
-    {
-      transient: unreachable,
-    },
+    { transient: unreachable },
   );
 }

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_BOOTSTRAP_CONFIG } from "../bootstrap/config.js";
 import { runBootstrap } from "../bootstrap/run.js";
-import { ControlPlaneError } from "./control-plane.js";
+import { ControlPlaneError, MUTATING_METHODS } from "./control-plane.js";
 import { readOnlyControlPlane } from "./read-only.js";
 import { createRestControlPlane } from "./rest.js";
-import { FakeControlPlane } from "./testing/fake-control-plane.js";
+import { FakeControlPlane, restControlPlaneOn } from "./testing/fake-control-plane.js";
 
 let fake: FakeControlPlane;
 beforeAll(async () => {
@@ -13,31 +13,26 @@ beforeAll(async () => {
 afterAll(() => fake.stop());
 
 describe("readOnlyControlPlane", () => {
-  it("answers reads and refuses every mutation without sending it", async () => {
+  it("answers reads and refuses every mutating method without sending it", async () => {
     fake.provisioned("read-only-project");
-    const controlPlane = readOnlyControlPlane(
-      createRestControlPlane({
-        projectId: "read-only-project",
-        firestoreEndpoint: fake.url,
-        serviceUsageEndpoint: fake.url,
-        accessToken: async () => fake.token,
-      }),
-    );
+    const controlPlane = readOnlyControlPlane(restControlPlaneOn(fake, "read-only-project"));
     expect(controlPlane.kind).toBe("rest");
     expect(await controlPlane.getDatabase()).toMatchObject({ type: "FIRESTORE_NATIVE" });
-    const attempts = [
-      controlPlane.enableService("firestore.googleapis.com"),
-      controlPlane.createDatabase("us-east4"),
-      controlPlane.createIndex("telemetry", { queryScope: "COLLECTION", fields: [] }),
-      controlPlane.setFieldIndexes("telemetry", "timestamp_ms", []),
-      controlPlane.enableTtl("telemetry", "expire_at"),
-    ];
+    // Every mutating method, whatever its arguments: refused before anything is sent.
+    const attempts = MUTATING_METHODS.map((method) =>
+      (controlPlane[method] as (...args: unknown[]) => Promise<unknown>)(),
+    );
     for (const attempt of attempts) {
       const error = await attempt.catch((caught: unknown) => caught);
       expect(error).toBeInstanceOf(ControlPlaneError);
       expect((error as ControlPlaneError).transient).toBe(false);
     }
+    expect(attempts).toHaveLength(16);
     expect(fake.mutations()).toEqual([]);
+    // Reads still go through, POST reads included.
+    expect(await controlPlane.testIamPermissions(["datastore.entities.get"])).toEqual([
+      "datastore.entities.get",
+    ]);
   });
 
   it("a control plane that cannot be reached is a transient failure, retried, then named", async () => {
@@ -47,8 +42,7 @@ describe("readOnlyControlPlane", () => {
       projectId: "unreachable-project",
       controlPlane: createRestControlPlane({
         projectId: "unreachable-project",
-        firestoreEndpoint: "http://127.0.0.1:1/",
-        serviceUsageEndpoint: "http://127.0.0.1:1/",
+        endpoints: { firestore: "http://127.0.0.1:1/", serviceusage: "http://127.0.0.1:1/" },
         accessToken: async () => "token",
       }),
       firestore: () => {

@@ -1,17 +1,15 @@
-import { type ControlPlane, ControlPlaneError } from "./control-plane.js";
-
-const MUTATIONS = ["enableService", "createDatabase", "createIndex", "setFieldIndexes", "enableTtl"] as const;
+import { type ControlPlane, ControlPlaneError, MUTATING_METHODS } from "./control-plane.js";
 
 /**
- * The same control plane with every mutating call refused, so that preflight (and the live tests)
- * cannot change a project even through a bug in the flow.
+ * The same control plane with every mutating call refused, so that preflight, `env plan` (and the live
+ * tests) cannot change a project even through a bug in the flow.
  *
  * @example
  * const report = await runBootstrap({ ...options, controlPlane: readOnlyControlPlane(controlPlane) });
  */
 export function readOnlyControlPlane(controlPlane: ControlPlane): ControlPlane {
   const refused = Object.fromEntries(
-    MUTATIONS.map((method) => [
+    MUTATING_METHODS.map((method) => [
       method,
       () =>
         Promise.reject(
@@ -19,9 +17,7 @@ export function readOnlyControlPlane(controlPlane: ControlPlane): ControlPlane {
             "FAILED_PRECONDITION",
             `FAILED_PRECONDITION: ${method} refused: read-only (preflight)`,
             undefined,
-            {
-              transient: false,
-            },
+            { transient: false },
           ),
         ),
     ]),
@@ -29,5 +25,6 @@ export function readOnlyControlPlane(controlPlane: ControlPlane): ControlPlane {
   return Object.assign(Object.create(controlPlane) as ControlPlane, refused, {
     kind: controlPlane.kind,
     projectId: controlPlane.projectId,
+    databaseId: controlPlane.databaseId,
   });
 }

@@ -85,16 +85,17 @@ export function openStores(
 
 /**
  * The one Firestore client factory: the emulator at `FIRESTORE_EMULATOR_HOST` when set, Application
- * Default Credentials otherwise.
+ * Default Credentials otherwise; on the database `FIRESTORE_DATABASE_ID` names (`(default)` unless set).
  */
 export function createFirestoreClient(config: Config): Firestore {
-  const { projectId, emulatorHost } = config.firestore;
+  const { projectId, emulatorHost, databaseId } = config.firestore;
   // Bounds the SDK's own per-RPC retries; withResilience bounds each call (see firestoreCallSettings).
   const callSettings = firestoreCallSettings({ timeoutMs: 5_000 });
-  if (!emulatorHost) return new Firestore({ projectId, ...callSettings });
+  if (!emulatorHost) return new Firestore({ projectId, databaseId, ...callSettings });
   const separator = emulatorHost.lastIndexOf(":");
   return new Firestore({
     projectId: projectId ?? "demo-firebrick",
+    databaseId,
     host: emulatorHost.slice(0, separator),
     port: Number(emulatorHost.slice(separator + 1)),
     ssl: false,

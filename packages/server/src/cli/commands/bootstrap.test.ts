@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { emulatorHost, uniqueProjectId } from "../../../../../test/firestore.js";
-import { FakeControlPlane } from "../../gcp/testing/fake-control-plane.js";
+import { endpointOverrides, FakeControlPlane } from "../../gcp/testing/fake-control-plane.js";
 import { runCli } from "../testing/run-cli.js";
 
 let fake: FakeControlPlane;
@@ -20,8 +20,7 @@ beforeAll(async () => {
   // The REST control plane honours gcloud's endpoint and token overrides, so these point it at the fake.
   env = {
     FIRESTORE_EMULATOR_HOST: emulatorHost(),
-    CLOUDSDK_API_ENDPOINT_OVERRIDES_FIRESTORE: fake.url,
-    CLOUDSDK_API_ENDPOINT_OVERRIDES_SERVICEUSAGE: fake.url,
+    ...endpointOverrides(fake),
     CLOUDSDK_AUTH_ACCESS_TOKEN_FILE: join(dir, "token"),
   };
 });
@@ -44,11 +43,14 @@ describe("firebrick bootstrap", () => {
     expect(first.code).toBe(0);
     const lines = first.stdout.trim().split("\n");
     expect(lines[0]).toBe(`firebrick bootstrap: project ${project}, control plane rest`);
-    expect(lines.slice(1, 6).map((line) => line.trim().split(/\s+/).slice(0, 2))).toEqual([
+    expect(lines.slice(1, 9).map((line) => line.trim().split(/\s+/).slice(0, 2))).toEqual([
       ["changed", "api"],
       ["changed", "database"],
       ["ok", "native_mode"],
       ["ok", "active"],
+      ["skipped", "point_in_time_recovery"],
+      ["skipped", "delete_protection"],
+      ["skipped", "backup_schedule"],
       ["changed", "document"],
     ]);
     expect(lines.at(-1)).toBe("compliant (3 changes)");
@@ -62,6 +64,9 @@ describe("firebrick bootstrap", () => {
       "ok",
       "ok",
       "ok",
+      "skipped",
+      "skipped",
+      "skipped",
       "ok",
     ]);
   });
@@ -96,6 +101,9 @@ describe("firebrick bootstrap", () => {
       "database:skipped",
       "native_mode:skipped",
       "active:skipped",
+      "point_in_time_recovery:skipped",
+      "delete_protection:skipped",
+      "backup_schedule:skipped",
       "document:changed",
     ]);
   });

@@ -1,61 +1,80 @@
-import { type Command, Option } from "commander";
+import type { Command } from "commander";
 import { DEFAULT_BOOTSTRAP_CONFIG, loadBootstrapConfig } from "../../bootstrap/config.js";
+import { WEAKENING_FLAG } from "../../bootstrap/protection.js";
 import { bootstrapReportJson, formatBootstrapReport } from "../../bootstrap/report.js";
 import { runBootstrap } from "../../bootstrap/run.js";
-import { loadConfig } from "../../config/env.js";
-import {
-  CONTROL_PLANE_KINDS,
-  type ControlPlaneKind,
-  createControlPlane,
-  defaultControlPlaneKind,
-  firestoreFor,
-  resolveProjectId,
-} from "../../gcp/select.js";
+import { ConfigError } from "../../config/config-error.js";
+import { firestoreFor } from "../../gcp/select.js";
+import { loadStartupConfig } from "../../runtime/startup-config.js";
 import { CommandFailed } from "../errors.js";
+import {
+  type ControlPlaneOptions,
+  resolveControlPlane,
+  withControlPlaneOptions,
+} from "./control-plane-options.js";
 
-interface BootstrapOptions {
+interface BootstrapOptions extends ControlPlaneOptions {
   config?: string;
-  project?: string;
   preflight?: boolean;
-  controlPlane?: ControlPlaneKind;
-  json?: boolean;
+  allowWeakerProtection?: boolean;
 }
 
 export function registerBootstrap(program: Command): void {
-  program
-    .command("bootstrap")
-    .description("provision and check Firestore and the bootstrap document (idempotent, fail-closed)")
-    .option(
-      "--config <file>",
-      "YAML file in the extensions: firestore-sessions: shape (default: the seed's defaults)",
-    )
-    .option("--project <project>", "GCP project (env GOOGLE_CLOUD_PROJECT)")
-    .option("--preflight", "check only: any needed change is a failure, nothing is changed")
-    .addOption(
-      new Option(
-        "--control-plane <kind>",
-        "how to reach the GCP control plane (default gcloud; none under the emulator)",
-      ).choices(CONTROL_PLANE_KINDS),
-    )
-    .option("--json", "print the report as JSON")
-    .action(async (options: BootstrapOptions) => {
-      const env = loadConfig(process.env);
-      const { config } = options.config
-        ? loadBootstrapConfig(options.config)
-        : { config: DEFAULT_BOOTSTRAP_CONFIG };
-      const projectId = resolveProjectId(options.project, env.firestore.projectId);
-      const controlPlane = createControlPlane(options.controlPlane ?? defaultControlPlaneKind(), projectId);
-      const report = await runBootstrap({
-        config,
-        projectId,
-        controlPlane,
-        preflight: options.preflight ?? false,
-        firestore: () => firestoreFor(controlPlane, projectId),
-      });
-      process.stdout.write(options.json ? bootstrapReportJson(report) : formatBootstrapReport(report));
-      if (!report.compliant) {
-        const failed = report.checks.filter((check) => check.status === "failed").length;
-        throw new CommandFailed(`not compliant: ${failed} check${failed === 1 ? "" : "s"} failed`);
-      }
+  withControlPlaneOptions(
+    program
+      .command("bootstrap")
+      .description("provision and check Firestore and the bootstrap document (idempotent, fail-closed)")
+      .option(
+        "--config <file>",
+        "YAML file in the extensions: firestore-sessions: shape (default: the seed's defaults)",
+      )
+      .option("--preflight", "check only: any needed change is a failure, nothing is changed")
+      .option(
+        WEAKENING_FLAG,
+        "let the run turn point-in-time recovery or delete protection off, or shorten or replace a backup schedule",
+      ),
+    // The database is the configuration file's database_id (or FIRESTORE_DATABASE_ID).
+    { database: false },
+  ).action(async (options: BootstrapOptions) => {
+    const config = await loadStartupConfig(process.env);
+    const extension = options.config
+      ? loadBootstrapConfig(options.config)
+      : { config: DEFAULT_BOOTSTRAP_CONFIG, requiredRoles: [], setKeys: [] };
+    const databaseId = bootstrapDatabase(
+      extension.setKeys.includes("database_id"),
+      extension.config.databaseId,
+      config.firestore.databaseId,
+    );
+    const { target, controlPlane } = resolveControlPlane(options, config, databaseId);
+    const report = await runBootstrap({
+      config: { ...extension.config, databaseId },
+      projectId: target.projectId,
+      controlPlane,
+      preflight: options.preflight ?? false,
+      requiredRoles: extension.requiredRoles,
+      allowWeakerProtection: options.allowWeakerProtection ?? false,
+      firestore: () => firestoreFor(controlPlane, target, config.firestore.emulatorHost),
     });
+    process.stdout.write(options.json ? bootstrapReportJson(report) : formatBootstrapReport(report));
+    if (!report.compliant) {
+      const failed = report.checks.filter((check) => check.status === "failed").length;
+      throw new CommandFailed(`not compliant: ${failed} check${failed === 1 ? "" : "s"} failed`);
+    }
+  });
+}
+
+/**
+ * The database the bootstrap provisions: the file's `database_id` when it sets one, else the service's
+ * `FIRESTORE_DATABASE_ID`. Two different names would provision one database and serve from another.
+ */
+function bootstrapDatabase(fileSetsIt: boolean, fromFile: string, fromEnvironment: string): string {
+  if (!fileSetsIt) return fromEnvironment;
+  if (fromEnvironment !== "(default)" && fromEnvironment !== fromFile) {
+    throw new ConfigError(
+      "extensions.firestore-sessions.config.database_id",
+      `the database FIRESTORE_DATABASE_ID names (${fromEnvironment})`,
+      fromFile,
+    );
+  }
+  return fromFile;
 }

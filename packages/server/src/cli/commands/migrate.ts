@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
 import type { Command } from "commander";
-import { loadConfig } from "../../config/env.js";
+import type { Config } from "../../config/env.js";
 import { WriteBudget } from "../../migrate/budget.js";
 import { compareTelemetry } from "../../migrate/compare.js";
 import { generateLegacyFixture } from "../../migrate/fixture.js";
@@ -10,6 +10,7 @@ import { terminalProgress } from "../../migrate/progress.js";
 import { Retrier } from "../../migrate/retry.js";
 import { firestoreJobRuntime, recordCompareResult } from "../../migrate/runtime.js";
 import { createFirestoreClient } from "../../runtime/open-stores.js";
+import { loadStartupConfig } from "../../runtime/startup-config.js";
 import { openSqlite } from "../../storage/sqlite.js";
 import { SQLITE_MIGRATIONS } from "../../storage/sqlite-migrations.js";
 import { createFirestoreStores, createSqliteStores } from "../../stores/index.js";
@@ -122,7 +123,7 @@ export function registerMigrate(program: Command): void {
     .requiredOption("--sample <n>", "how many device series to compare", positive("--sample", 1, 100_000))
     .option("--json", "print the report as JSON")
     .action(async (flags: { from: string; sample: number; json?: boolean }) => {
-      const { source, target, db, firestore } = openBoth(flags.from);
+      const { source, target, db, firestore } = await openBoth(flags.from);
       try {
         const report = await compareTelemetry(source, target, { sample: flags.sample });
         await recordCompareResult(firestore, report);
@@ -161,11 +162,11 @@ interface JobContext {
   target: ReturnType<typeof createFirestoreStores>;
   retrier: Retrier;
   now: number;
-  config: ReturnType<typeof loadConfig>;
+  config: Config;
 }
 
-function openBoth(from: string) {
-  const config = loadConfig(process.env);
+async function openBoth(from: string) {
+  const config = await loadStartupConfig(process.env);
   if (!config.firestore.projectId && !config.firestore.emulatorHost) {
     throw new UsageError(
       "the target Firestore is not configured: set GOOGLE_CLOUD_PROJECT (and FIRESTORE_EMULATOR_HOST for the emulator)",
@@ -186,7 +187,7 @@ async function runCommandJob(
   flags: JobFlags,
   makeSteps: (context: JobContext) => JobSteps<unknown>,
 ): Promise<void> {
-  const { config, db, firestore, source, target } = openBoth(flags.from);
+  const { config, db, firestore, source, target } = await openBoth(flags.from);
   try {
     const context: JobContext = { config, source, target, retrier: new Retrier(), now: Date.now() };
     const steps = makeSteps(context);

@@ -2,11 +2,12 @@ import { join } from "node:path";
 import { Firestore } from "@google-cloud/firestore";
 import closeWithGrace from "close-with-grace";
 import type { Command } from "commander";
-import { BootstrapFailedError, emulatorBootstrap } from "../../bootstrap/index.js";
+import { BootstrapFailedError, DEFAULT_BOOTSTRAP_CONFIG, emulatorBootstrap } from "../../bootstrap/index.js";
 import { type ConfigOverrides, loadConfig } from "../../config/env.js";
 import { EmulatorUnavailableError, locateEmulator } from "../../firestore/emulator.js";
 import { type LocalEmulator, startLocalEmulator } from "../../firestore/local-emulator.js";
 import { createLogger, type Logger } from "../../observability/logger.js";
+import { loadStartupConfig } from "../../runtime/startup-config.js";
 import { startServer } from "../../server.js";
 import { CommandFailed } from "../errors.js";
 
@@ -25,7 +26,8 @@ export function registerServe(program: Command): void {
     )
     .action(async (options: ConfigOverrides & { emulator?: boolean }) => {
       const overrides = { host: options.host, port: options.port };
-      let config = loadConfig(process.env, overrides);
+      // FIREBRICK_SECRETS: read from Secret Manager once, here, before the configuration is final.
+      let config = await loadStartupConfig(process.env, overrides);
       const logger = createLogger(config.logLevel, undefined, { debugSampleRate: config.debugSampleRate });
       let emulator: LocalEmulator | undefined;
       if (options.emulator) {
@@ -48,7 +50,9 @@ export function registerServe(program: Command): void {
       }
       let server: Awaited<ReturnType<typeof startServer>>;
       try {
-        if (emulator) await bootstrapEmulator(projectIdFor(process.env), emulator, logger);
+        if (emulator) {
+          await bootstrapEmulator(projectIdFor(process.env), config.firestore.databaseId, emulator, logger);
+        }
         server = await startServer(config, logger);
       } catch (error) {
         await emulator?.stop();
@@ -100,16 +104,22 @@ async function startEmulator(dataDir: string, projectId: string, logger: Logger)
 }
 
 /** `firebrick bootstrap` without a control plane: the bootstrap document must be compliant before serving. */
-async function bootstrapEmulator(projectId: string, emulator: LocalEmulator, logger: Logger): Promise<void> {
+async function bootstrapEmulator(
+  projectId: string,
+  databaseId: string,
+  emulator: LocalEmulator,
+  logger: Logger,
+): Promise<void> {
   const separator = emulator.hostPort.lastIndexOf(":");
   const firestore = new Firestore({
     projectId,
+    databaseId,
     host: emulator.hostPort.slice(0, separator),
     port: Number(emulator.hostPort.slice(separator + 1)),
     ssl: false,
   });
   try {
-    const report = await emulatorBootstrap(firestore, projectId);
+    const report = await emulatorBootstrap(firestore, projectId, { ...DEFAULT_BOOTSTRAP_CONFIG, databaseId });
     logger.info(
       { checks: report.checks.map((check) => `${check.check}: ${check.status}`) },
       "bootstrap compliant",

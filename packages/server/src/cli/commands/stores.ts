@@ -1,11 +1,11 @@
-import { loadConfig } from "../../config/env.js";
 import { type OpenedStores, openStores } from "../../runtime/open-stores.js";
+import { loadStartupConfig } from "../../runtime/startup-config.js";
 import { isTenantId } from "../../tenancy/tenant-id.js";
 import { CommandFailed, UsageError } from "../errors.js";
 
 /** Runs `task` on the stores the server would use (same configuration, same flags), then closes them. */
 export async function withStores<T>(task: (opened: OpenedStores) => Promise<T>): Promise<T> {
-  const opened = openStores(loadConfig(process.env));
+  const opened = openStores(await loadStartupConfig(process.env));
   try {
     return await task(opened);
   } finally {

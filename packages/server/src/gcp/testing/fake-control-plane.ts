@@ -1,14 +1,34 @@
 import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { type Database, type Field, type Index, type Operation, statusForHttp } from "../control-plane.js";
+import {
+  type Database,
+  DEFAULT_DATABASE,
+  FIRESTORE_SERVICE,
+  GCP_APIS,
+  type Operation,
+} from "../control-plane.js";
+import { createRestControlPlane, type RestControlPlaneOptions } from "../rest.js";
+import { databaseResource, firestoreAdmin } from "./fake-firestore-admin.js";
+import { iam, resourceManager } from "./fake-iam.js";
+import { secretManager } from "./fake-secret-manager.js";
+import { serviceUsage } from "./fake-service-usage.js";
+import {
+  type FakeApi,
+  type FakeContext,
+  FakeProject,
+  HttpFailure,
+  type PendingOperation,
+} from "./fake-state.js";
 
 /**
- * A local fake of the Service Usage and Firestore Admin REST endpoints Firebrick uses, returning the
- * real response shapes (long-running operations, Google API error bodies). Both control-plane
- * implementations are tested against it: the REST one directly, the real `gcloud` binary through its
- * endpoint override variables (see `gcloudEnv`).
+ * A local fake of the GCP REST endpoints Firebrick uses — Service Usage, Firestore Admin, IAM, Resource
+ * Manager and Secret Manager — returning the real response shapes (long-running operations, Google API
+ * error bodies, etags). Both control-plane implementations are tested against it: the REST one directly,
+ * the real `gcloud` binary through its endpoint override variables (see `gcloudEnv`).
  */
+
+export { FakeProject } from "./fake-state.js";
 
 export interface FakeRequest {
   method: string;
@@ -29,41 +49,26 @@ export interface Fault {
   times?: number;
 }
 
-export interface FakeProject {
-  projectNumber: string;
-  firestoreEnabled: boolean;
-  database: Database | null;
-  indexes: Map<string, Index & { collectionGroup: string }>;
-  fields: Map<string, Field>;
-}
-
 export interface FakeOptions {
   /** The bearer token every request must carry. */
   token?: string;
   /** How many `operations.get` polls a database creation needs before it is done (`Infinity`: never). */
   createDatabasePolls?: number;
+  /** How many policy writes refuse a just-created service account (IAM's propagation delay). Default 0. */
+  serviceAccountPropagation?: number;
 }
 
-interface PendingOperation {
-  operation: Operation;
-  pollsLeft: number;
-  complete: () => Record<string, unknown>;
-}
+// Each API's routes, tried in turn; Resource Manager's `projects/P:verb` goes before the `projects/P/…` ones.
+const APIS: FakeApi[] = [resourceManager, serviceUsage, iam, secretManager, firestoreAdmin];
 
-class HttpFailure extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-    readonly reason = statusForHttp(status),
-  ) {
-    super(message);
-  }
-}
+// POSTs that read: they do not count as mutations.
+const READING_POST = /:(getIamPolicy|testIamPermissions)$/;
 
-export class FakeControlPlane {
+export class FakeControlPlane implements FakeContext {
   readonly requests: FakeRequest[] = [];
   readonly token: string;
   createDatabasePolls: number;
+  serviceAccountPropagation: number;
   private readonly projects = new Map<string, FakeProject>();
   private readonly operations = new Map<string, PendingOperation>();
   private readonly faults: Fault[] = [];
@@ -73,6 +78,7 @@ export class FakeControlPlane {
   constructor(options: FakeOptions = {}) {
     this.token = options.token ?? `fake-token-${randomBytes(8).toString("hex")}`;
     this.createDatabasePolls = options.createDatabasePolls ?? 1;
+    this.serviceAccountPropagation = options.serviceAccountPropagation ?? 0;
   }
 
   /** Starts listening on a free port on 127.0.0.1. */
@@ -95,27 +101,28 @@ export class FakeControlPlane {
     return `http://127.0.0.1:${this.port}/`;
   }
 
-  /** A project's state, created on first use: API disabled, no database. */
+  /** A project's state, created on first use: every API disabled, no database, nothing else. */
   project(projectId: string): FakeProject {
     let project = this.projects.get(projectId);
     if (!project) {
-      project = {
-        projectNumber: String(100_000_000_000 + this.projects.size),
-        firestoreEnabled: false,
-        database: null,
-        indexes: new Map(),
-        fields: new Map(),
-      };
+      project = new FakeProject(projectId, String(100_000_000_000 + this.projects.size));
       this.projects.set(projectId, project);
     }
     return project;
   }
 
-  /** A project whose API is enabled and whose default database exists (Native mode unless told). */
-  provisioned(projectId: string, type: Database["type"] = "FIRESTORE_NATIVE"): FakeProject {
+  /**
+   * A project whose Firestore API is enabled and whose database (`(default)` unless named) exists, in
+   * Native mode unless told.
+   */
+  provisioned(
+    projectId: string,
+    type: Database["type"] = "FIRESTORE_NATIVE",
+    databaseId = DEFAULT_DATABASE,
+  ): FakeProject {
     const project = this.project(projectId);
-    project.firestoreEnabled = true;
-    project.database = databaseResource(projectId, "us-east4", type);
+    project.services.add(FIRESTORE_SERVICE);
+    project.addDatabase(databaseId, databaseResource(projectId, databaseId, "us-east4", type));
     return project;
   }
 
@@ -126,18 +133,43 @@ export class FakeControlPlane {
   /** Every index still building (composite or single-field) becomes READY, every TTL still being applied ACTIVE. */
   finishBuilds(): void {
     for (const project of this.projects.values()) {
-      for (const index of project.indexes.values()) if (index.state === "CREATING") index.state = "READY";
-      for (const field of project.fields.values()) {
-        if (field.ttlConfig?.state === "CREATING") field.ttlConfig.state = "ACTIVE";
-        for (const index of field.indexConfig?.indexes ?? [])
-          if (index.state === "CREATING") index.state = "READY";
+      for (const database of project.databases.values()) {
+        for (const index of database.indexes.values()) if (index.state === "CREATING") index.state = "READY";
+        for (const field of database.fields.values()) {
+          if (field.ttlConfig?.state === "CREATING") field.ttlConfig.state = "ACTIVE";
+          for (const index of field.indexConfig?.indexes ?? [])
+            if (index.state === "CREATING") index.state = "READY";
+        }
       }
     }
   }
 
-  /** Requests that change something (anything but GET). */
+  /** Requests that change something (anything but a GET or a reading POST). */
   mutations(): FakeRequest[] {
-    return this.requests.filter((request) => request.method !== "GET");
+    return this.requests.filter((request) => request.method !== "GET" && !READING_POST.test(request.path));
+  }
+
+  startOperation(
+    name: string,
+    polls: number,
+    metadata: Record<string, unknown>,
+    complete: () => Record<string, unknown>,
+  ): Operation {
+    const operation: Operation = { name, metadata, done: false };
+    this.operations.set(name, { operation, pollsLeft: polls, complete });
+    return operation;
+  }
+
+  pollOperation(name: string): Operation {
+    const pending = this.operations.get(name);
+    if (!pending) throw new HttpFailure(404, `Operation ${name} not found.`);
+    if (!pending.operation.done) {
+      pending.pollsLeft -= 1;
+      if (pending.pollsLeft <= 0) {
+        pending.operation = { ...pending.operation, done: true, response: pending.complete() };
+      }
+    }
+    return pending.operation;
   }
 
   private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
@@ -168,8 +200,11 @@ export class FakeControlPlane {
         fault.times = (fault.times ?? 1) - 1;
         throw new HttpFailure(fault.status, fault.message ?? "Injected fault.", fault.reason);
       }
-      const result = this.route(method, path, url.searchParams, body);
-      send(response, 200, result);
+      for (const api of APIS) {
+        const result = api(this, { method, path, query: url.searchParams, body });
+        if (result !== undefined) return send(response, 200, result);
+      }
+      throw new HttpFailure(404, `Unknown path ${path}.`);
     } catch (error) {
       if (error instanceof HttpFailure) {
         send(response, error.status, {
@@ -180,230 +215,13 @@ export class FakeControlPlane {
       }
     }
   }
-
-  private route(method: string, path: string, query: URLSearchParams, body: unknown): unknown {
-    // The groups of the last pattern that matched.
-    let match = [] as unknown as RegExpMatchArray;
-    const matches = (pattern: RegExp, subject = path): boolean => {
-      const found = subject.match(pattern);
-      if (found) match = found;
-      return found !== null;
-    };
-    // Service Usage
-    if (matches(/^\/v1\/operations\/(.+)$/) && method === "GET") {
-      return this.pollOperation(`operations/${match[1]}`);
-    }
-    if (matches(/^\/v1\/projects\/([^/]+)\/services$/) && method === "GET") {
-      const project = this.project(match[1]!);
-      const services = project.firestoreEnabled ? [this.serviceResource(match[1]!)] : [];
-      const filter = query.get("filter");
-      return filter === "state:ENABLED" || !filter
-        ? { services }
-        : { services: services.filter(() => !filter.includes("DISABLED")) };
-    }
-    if (matches(/^\/v1\/projects\/([^/]+)\/services\/([^/:]+)$/) && method === "GET") {
-      if (match[2] !== "firestore.googleapis.com") return this.otherService(match[1]!, match[2]!);
-      return this.serviceResource(match[1]!);
-    }
-    if (matches(/^\/v1\/projects\/([^/]+)\/services\/([^/:]+):enable$/) && method === "POST") {
-      const projectId = match[1]!;
-      if (match[2] !== "firestore.googleapis.com") {
-        throw new HttpFailure(400, `Service ${match[2]} is not known to this fake.`);
-      }
-      return this.startOperation(
-        `operations/acat.p2-${this.project(projectId).projectNumber}-${id()}`,
-        1,
-        {},
-        () => {
-          this.project(projectId).firestoreEnabled = true;
-          return {
-            "@type": "type.googleapis.com/google.api.serviceusage.v1.EnableServiceResponse",
-            service: this.serviceResource(projectId),
-          };
-        },
-      );
-    }
-    // Firestore Admin
-    if (!matches(/^\/v1\/projects\/([^/]+)\/databases(.*)$/)) {
-      throw new HttpFailure(404, `Unknown path ${path}.`);
-    }
-    const projectId = match[1]!;
-    const rest = match[2]!;
-    const project = this.project(projectId);
-    if (!project.firestoreEnabled) {
-      throw new HttpFailure(
-        403,
-        `Cloud Firestore API has not been used in project ${project.projectNumber} before or it is disabled. Enable it by visiting https://console.developers.google.com/apis/api/firestore.googleapis.com/overview?project=${project.projectNumber} then retry.`,
-      );
-    }
-    const prefix = `projects/${projectId}/databases/(default)`;
-    if (rest === "" && method === "POST") {
-      if (query.get("databaseId") !== "(default)")
-        throw new HttpFailure(400, "Only (default) is supported here.");
-      if (project.database) throw new HttpFailure(409, `Database ${prefix} already exists.`);
-      const request = body as { locationId?: string; type?: Database["type"] };
-      if (!request?.locationId) throw new HttpFailure(400, "locationId is required.");
-      const created = databaseResource(projectId, request.locationId, request.type ?? "FIRESTORE_NATIVE");
-      return this.startOperation(
-        `${prefix}/operations/${id()}`,
-        this.createDatabasePolls,
-        { "@type": "type.googleapis.com/google.firestore.admin.v1.CreateDatabaseMetadata" },
-        () => {
-          project.database = created;
-          return { "@type": "type.googleapis.com/google.firestore.admin.v1.Database", ...created };
-        },
-      );
-    }
-    if (!rest.startsWith("/(default)")) throw new HttpFailure(404, `Database ${path} does not exist.`);
-    const sub = rest.slice("/(default)".length);
-    if (sub === "" && method === "GET") {
-      if (!project.database) {
-        throw new HttpFailure(404, `Project '${projectId}' or database '(default)' does not exist.`);
-      }
-      return project.database;
-    }
-    // A database's creation is polled before the database exists.
-    if (matches(/^\/operations\/([^/]+)$/, sub) && method === "GET") {
-      return this.pollOperation(`${prefix}/operations/${match[1]}`);
-    }
-    if (!project.database)
-      throw new HttpFailure(404, `Project '${projectId}' or database '(default)' does not exist.`);
-    if (sub === "/collectionGroups/-/indexes" && method === "GET") {
-      return { indexes: [...project.indexes.values()].map(({ collectionGroup: _, ...index }) => index) };
-    }
-    if (matches(/^\/collectionGroups\/([^/]+)\/indexes$/, sub) && method === "POST") {
-      const collectionGroup = match[1]!;
-      const requested = body as Index;
-      if (!Array.isArray(requested?.fields) || requested.fields.length < 2) {
-        throw new HttpFailure(400, "An index needs at least two fields.");
-      }
-      const signature = indexSignature(collectionGroup, requested);
-      if (
-        [...project.indexes.values()].some(
-          (index) => indexSignature(index.collectionGroup, index) === signature,
-        )
-      ) {
-        throw new HttpFailure(409, "Index already exists.");
-      }
-      const name = `${prefix}/collectionGroups/${collectionGroup}/indexes/${id()}`;
-      const index = {
-        name,
-        collectionGroup,
-        queryScope: requested.queryScope ?? "COLLECTION",
-        fields: [
-          ...requested.fields,
-          { fieldPath: "__name__", order: requested.fields.at(-1)?.order ?? "ASCENDING" },
-        ],
-        state: "CREATING" as const,
-      };
-      project.indexes.set(name, index);
-      return this.startOperation(
-        `${prefix}/operations/${id()}`,
-        1,
-        {
-          "@type": "type.googleapis.com/google.firestore.admin.v1.IndexOperationMetadata",
-          index: name,
-          state: "INITIALIZING",
-        },
-        () => ({ "@type": "type.googleapis.com/google.firestore.admin.v1.Index", ...index }),
-      );
-    }
-    if (sub === "/collectionGroups/-/fields" && method === "GET") {
-      const filter = query.get("filter") ?? "";
-      const fields = [...project.fields.values()].filter((field) =>
-        filter.startsWith("ttlConfig")
-          ? field.ttlConfig !== undefined
-          : field.indexConfig?.usesAncestorConfig === false,
-      );
-      return { fields };
-    }
-    if (matches(/^\/collectionGroups\/([^/]+)\/fields\/([^/]+)$/, sub)) {
-      const name = `${prefix}/collectionGroups/${match[1]}/fields/${match[2]}`;
-      const field = project.fields.get(name) ?? inheritedField(name, prefix);
-      if (method === "GET") return field;
-      if (method === "PATCH") {
-        const mask = query.get("updateMask") ?? "";
-        const update = (body ?? {}) as Field;
-        const next: Field = structuredClone(field);
-        if (mask.includes("ttlConfig")) next.ttlConfig = update.ttlConfig ? { state: "CREATING" } : undefined;
-        if (mask.includes("indexConfig")) {
-          // Like Firestore: the field path is the field's (gcloud sends only order/arrayConfig), and the
-          // new indexes build first (CREATING until finishBuilds).
-          const indexes = (update.indexConfig?.indexes ?? []).map((index) => ({
-            ...index,
-            fields: index.fields.map((entry) => ({ ...entry, fieldPath: decodeURIComponent(match[2]!) })),
-            state: "CREATING" as const,
-          }));
-          next.indexConfig = { indexes, usesAncestorConfig: false };
-        }
-        if (!mask) throw new HttpFailure(400, "updateMask is required here.");
-        project.fields.set(name, next);
-        return this.startOperation(
-          `${prefix}/operations/${id()}`,
-          1,
-          {
-            "@type": "type.googleapis.com/google.firestore.admin.v1.FieldOperationMetadata",
-            field: name,
-            state: "INITIALIZING",
-            ...(mask.includes("ttlConfig") && { ttlConfigDelta: { changeType: "ADD" } }),
-          },
-          () => ({ "@type": "type.googleapis.com/google.firestore.admin.v1.Field", ...next }),
-        );
-      }
-    }
-    throw new HttpFailure(404, `Unknown path ${path}.`);
-  }
-
-  private serviceResource(projectId: string) {
-    const project = this.project(projectId);
-    return {
-      name: `projects/${project.projectNumber}/services/firestore.googleapis.com`,
-      config: { name: "firestore.googleapis.com", title: "Cloud Firestore API" },
-      state: project.firestoreEnabled ? "ENABLED" : "DISABLED",
-      parent: `projects/${project.projectNumber}`,
-    };
-  }
-
-  private otherService(projectId: string, service: string) {
-    const project = this.project(projectId);
-    return {
-      name: `projects/${project.projectNumber}/services/${service}`,
-      config: { name: service },
-      state: "DISABLED",
-      parent: `projects/${project.projectNumber}`,
-    };
-  }
-
-  private startOperation(
-    name: string,
-    polls: number,
-    metadata: Record<string, unknown>,
-    complete: () => Record<string, unknown>,
-  ): Operation {
-    const operation: Operation = { name, metadata, done: false };
-    this.operations.set(name, { operation, pollsLeft: polls, complete });
-    return operation;
-  }
-
-  private pollOperation(name: string): Operation {
-    const pending = this.operations.get(name);
-    if (!pending) throw new HttpFailure(404, `Operation ${name} not found.`);
-    if (!pending.operation.done) {
-      pending.pollsLeft -= 1;
-      if (pending.pollsLeft <= 0) {
-        pending.operation = { ...pending.operation, done: true, response: pending.complete() };
-      }
-    }
-    return pending.operation;
-  }
 }
 
-/** The environment that points the real `gcloud` at a fake: endpoints, token, a scratch config dir. */
+/** The environment that points the real `gcloud` at a fake: every API's endpoint, the token, a scratch config dir. */
 export function gcloudEnv(fake: FakeControlPlane, scratchDir: string, tokenFile: string): NodeJS.ProcessEnv {
   return {
     CLOUDSDK_CONFIG: scratchDir,
-    CLOUDSDK_API_ENDPOINT_OVERRIDES_FIRESTORE: fake.url,
-    CLOUDSDK_API_ENDPOINT_OVERRIDES_SERVICEUSAGE: fake.url,
+    ...endpointOverrides(fake),
     CLOUDSDK_AUTH_ACCESS_TOKEN_FILE: tokenFile,
     CLOUDSDK_CORE_DISABLE_PROMPTS: "1",
     CLOUDSDK_COMPONENT_MANAGER_DISABLE_UPDATE_CHECK: "1",
@@ -411,65 +229,25 @@ export function gcloudEnv(fake: FakeControlPlane, scratchDir: string, tokenFile:
   };
 }
 
-function databaseResource(projectId: string, locationId: string, type: Database["type"]): Database {
-  const now = new Date().toISOString();
-  return {
-    name: `projects/${projectId}/databases/(default)`,
-    uid: crypto.randomUUID(),
-    createTime: now,
-    updateTime: now,
-    locationId,
-    type,
-    concurrencyMode: "PESSIMISTIC",
-    versionRetentionPeriod: "3600s",
-    earliestVersionTime: now,
-    appEngineIntegrationMode: "DISABLED",
-    pointInTimeRecoveryEnablement: "POINT_IN_TIME_RECOVERY_DISABLED",
-    deleteProtectionState: "DELETE_PROTECTION_DISABLED",
-    databaseEdition: "STANDARD",
-    etag: id(),
-  };
+/** `CLOUDSDK_API_ENDPOINT_OVERRIDES_<API>` for every API Firebrick calls, all pointing at the fake. */
+export function endpointOverrides(fake: FakeControlPlane): Record<string, string> {
+  return Object.fromEntries(
+    GCP_APIS.map((api) => [`CLOUDSDK_API_ENDPOINT_OVERRIDES_${api.toUpperCase()}`, fake.url]),
+  );
 }
 
-/** A field with no override of its own inherits the database-wide default (`__default__/fields/*`). */
-function inheritedField(name: string, prefix: string): Field {
-  return {
-    name,
-    indexConfig: {
-      indexes: [
-        {
-          queryScope: "COLLECTION",
-          fields: [{ fieldPath: name.split("/").at(-1)!, order: "ASCENDING" }],
-          state: "READY",
-        },
-        {
-          queryScope: "COLLECTION",
-          fields: [{ fieldPath: name.split("/").at(-1)!, order: "DESCENDING" }],
-          state: "READY",
-        },
-        {
-          queryScope: "COLLECTION",
-          fields: [{ fieldPath: name.split("/").at(-1)!, arrayConfig: "CONTAINS" }],
-          state: "READY",
-        },
-      ],
-      usesAncestorConfig: true,
-      ancestorField: `${prefix}/collectionGroups/__default__/fields/*`,
-    },
-  };
-}
-
-function indexSignature(collectionGroup: string, index: Pick<Index, "queryScope" | "fields">): string {
-  const fields = index.fields.filter((field) => field.fieldPath !== "__name__");
-  return JSON.stringify([
-    collectionGroup,
-    index.queryScope ?? "COLLECTION",
-    fields.map((f) => [f.fieldPath, f.order ?? f.arrayConfig]),
-  ]);
-}
-
-function id(): string {
-  return randomBytes(9).toString("base64url");
+/** The REST control plane pointed at the fake for every API, with its token. */
+export function restControlPlaneOn(
+  fake: FakeControlPlane,
+  projectId: string,
+  options: Omit<RestControlPlaneOptions, "projectId" | "endpoints" | "accessToken"> = {},
+) {
+  return createRestControlPlane({
+    projectId,
+    endpoints: Object.fromEntries(GCP_APIS.map((api) => [api, fake.url])),
+    accessToken: async () => fake.token,
+    ...options,
+  });
 }
 
 function send(response: ServerResponse, status: number, body: unknown): void {
