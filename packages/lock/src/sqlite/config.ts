@@ -1,9 +1,10 @@
 import type { Database } from "better-sqlite3";
+import { defaultDisposalErrorHandler } from "../common/disposable.js";
 import { LockError } from "../common/errors.js";
 import { consoleLockLogger } from "../common/logger.js";
-import type { LockLogger } from "../common/types.js";
+import type { BackendConfig, LockLogger, OnReleaseError } from "../common/types.js";
 
-export interface SqliteBackendOptions {
+export interface SqliteBackendOptions extends BackendConfig {
   /** Lock rows (default `locks`). */
   table?: string;
   /** Fence counters (default `fence_counters`); must differ from `table`. Never clean it up. */
@@ -22,6 +23,8 @@ export interface SqliteContext {
   readonly cleanupInIsLocked: boolean;
   readonly logger: LockLogger;
   readonly now: () => number;
+  readonly onReleaseError: OnReleaseError;
+  readonly disposeTimeoutMs: number | undefined;
 }
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
@@ -51,5 +54,7 @@ export function resolveSqliteConfig(db: Database, options: SqliteBackendOptions 
     cleanupInIsLocked: options.cleanupInIsLocked ?? false,
     logger: options.logger ?? consoleLockLogger,
     now: options.now ?? Date.now,
+    onReleaseError: options.onReleaseError ?? defaultDisposalErrorHandler,
+    disposeTimeoutMs: options.disposeTimeoutMs,
   };
 }
