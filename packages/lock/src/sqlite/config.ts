@@ -47,6 +47,10 @@ export function resolveSqliteConfig(db: Database, options: SqliteBackendOptions 
   if (table.toLowerCase() === fenceTable.toLowerCase()) {
     throw new LockError("InvalidArgument", "Fence counter table must differ from lock table");
   }
+  const disposeTimeoutMs = options.disposeTimeoutMs;
+  if (disposeTimeoutMs !== undefined && !(Number.isFinite(disposeTimeoutMs) && disposeTimeoutMs > 0)) {
+    throw new LockError("InvalidArgument", "disposeTimeoutMs must be a positive number of milliseconds");
+  }
   return {
     db,
     table,
@@ -55,6 +59,6 @@ export function resolveSqliteConfig(db: Database, options: SqliteBackendOptions 
     logger: options.logger ?? consoleLockLogger,
     now: options.now ?? Date.now,
     onReleaseError: options.onReleaseError ?? defaultDisposalErrorHandler,
-    disposeTimeoutMs: options.disposeTimeoutMs,
+    disposeTimeoutMs,
   };
 }
