@@ -4,6 +4,7 @@ import { registerBootstrap } from "./commands/bootstrap.js";
 import { registerDevices } from "./commands/devices.js";
 import { registerIndexes } from "./commands/indexes.js";
 import { registerLocks } from "./commands/locks.js";
+import { registerLocksDrift } from "./commands/locks-drift.js";
 import { registerMigrate } from "./commands/migrate.js";
 import { registerServe } from "./commands/serve.js";
 import { registerSimulate } from "./commands/simulate.js";
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
   registerDevices(program);
   registerMigrate(program);
   registerLocks(program);
+  registerLocksDrift(program);
   registerSimulate(program);
   for (const command of program.commands) command.exitOverride();
   return program;
