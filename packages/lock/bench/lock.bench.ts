@@ -72,7 +72,7 @@ function lockCycle(
   };
 }
 
-/** The reference library's release: a query by lockId inside the transaction (what ADR-018 deviates from). */
+/** The reference library's release: a query by lockId inside the transaction (what docs/adr/ADR-018-conditional-writes.md deviates from). */
 function referenceReleaseCycle(db: Firestore): Cycle {
   const backend = createFirestoreBackend(db);
   return async (key) => {

@@ -64,7 +64,8 @@ export function reportReleaseError(
 type Outcome = { failed: false } | { failed: true; error: unknown };
 
 /**
- * Wraps a successful acquisition in a handle whose disposal releases it (ADR-015, docs/adr/ADR-019-syncguard-compatibility.md).
+ * Wraps a successful acquisition in a handle whose disposal releases it (ADR-019,
+ * docs/adr/ADR-019-syncguard-compatibility.md).
  * With `disposeTimeoutMs`, disposal stops waiting after that long (aborting the release's signal); a release
  * that fails later is still reported to `onReleaseError`.
  */

@@ -44,7 +44,7 @@ export interface MeasureClockDriftOptions {
  * compares the commit's `writeTime` with the local clock at the middle of the round trip, NTP-style; the
  * sample with the shortest round trip wins. Costs one document write per sample.
  *
- * What client-time locks need checked (the seed's NTP requirement: alert at ±200 ms, block at ±500 ms);
+ * What client-time locks need checked (the clock ladder of docs/adr/ADR-020-clock-drift-checks.md: alert at ±200 ms, block at ±500 ms);
  * server-time locks do not depend on it.
  *
  * @example

@@ -136,7 +136,7 @@ export function lockDocumentId(key: string): string {
   return makeStorageKey("", key, FIRESTORE_DOC_ID_LIMIT, RESERVE_BYTES.FIRESTORE);
 }
 
-/** The fence counter document id: the two-step derivation from the same storage key (ADR-006). */
+/** The fence counter document id: the two-step derivation from the same storage key (docs/adr/ADR-006-storage-keys.md). */
 export function fenceDocumentId(key: string): string {
   const baseKey = lockDocumentId(key);
   return makeStorageKey("", `fence:${baseKey}`, FIRESTORE_DOC_ID_LIMIT, RESERVE_BYTES.FIRESTORE);
