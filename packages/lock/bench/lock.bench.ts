@@ -142,7 +142,6 @@ function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
-const median = (values: number[]) => percentile(values, 50);
 const rate = (m: Measure) => m.completed / m.seconds;
 
 const rows: string[][] = [];
@@ -161,6 +160,12 @@ function record(name: string, m: Measure): void {
 
 const clientCycle = (db: Firestore, holdMs = 0) => lockCycle(db, holdMs, "optimistic", "client");
 const contention = { workers: 8, key: "hot", pause: () => 20 + Math.random() * 20 };
+const median = (values: number[]) => {
+  // The mean of the two middle values for an even count: bench/run.ts runs 2 rounds.
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length / 2;
+  return Number.isInteger(mid) ? (sorted[mid - 1]! + sorted[mid]!) / 2 : sorted[Math.floor(mid)]!;
+};
 
 try {
   const rates: Record<string, number[]> = {
@@ -190,27 +195,14 @@ try {
     }
   }
   // Contention: each holder works 50 ms under the lock; a loser retries after 20-40 ms (jittered, as lock() does).
-  const contended = await measure(
-    lockCycle(freshClient(), 50),
-    contention.workers,
-    contention.key,
-    contention.pause,
-  );
-  record("lock, 8 workers on 1 key", contended);
-  const contendedClient = await measure(
-    clientCycle(freshClient(), 50),
-    contention.workers,
-    contention.key,
-    contention.pause,
-  );
-  record("lock (client time), 8 on 1 key", contendedClient);
-  const pessimistic = await measure(
-    lockCycle(freshClient(), 50, "pessimistic"),
-    contention.workers,
-    contention.key,
-    contention.pause,
-  );
-  record("lock (pessimistic), 8 on 1 key", pessimistic);
+  const contend = async (label: string, cycle: Cycle) => {
+    const m = await measure(cycle, contention.workers, contention.key, contention.pause);
+    record(label, m);
+    return m;
+  };
+  const contended = await contend("lock, 8 workers on 1 key", lockCycle(freshClient(), 50));
+  const contendedClient = await contend("lock (client time), 8 on 1 key", clientCycle(freshClient(), 50));
+  await contend("lock (pessimistic), 8 on 1 key", lockCycle(freshClient(), 50, "pessimistic"));
   const reference = await measure(referenceReleaseCycle(freshClient()), 16);
   record("reference release, 16 in flight", reference);
 
