@@ -11,7 +11,7 @@ import {
   lockDocumentId,
   mapFirestoreError,
 } from "../src/firestore/index.js";
-import { generateLockId, hashKey, LockError } from "../src/index.js";
+import { generateLockId, hashKey, LockError, createLock as lockOn, withTelemetry } from "../src/index.js";
 import { expectLockError, freshKey, TestClock } from "./contract.js";
 
 const db = testFirestore("lock-firestore");
@@ -263,6 +263,33 @@ describe("lock() on Firestore", () => {
     expect(outcome).toEqual({ ok: true });
     expect(await backend.isLocked({ key })).toBe(false);
   });
+});
+
+describe("lock() on Firestore with server time and a skewed client clock", () => {
+  it("keeps auto-extending a lock whose holder's clock is a minute behind, and no contender a minute ahead gets in", async () => {
+    let extensions = 0;
+    const behind = withTelemetry(createFirestoreBackend(db, { now: () => Date.now() - 60_000 }), (event) => {
+      if (event.type === "extend" && event.result === "ok") extensions += 1;
+    });
+    const ahead = createFirestoreBackend(db, { now: () => Date.now() + 60_000 });
+    const key = freshKey();
+    const lost = await lockOn(behind)(
+      async ({ signal }) => {
+        // Several TTLs pass under the lock: the heartbeat (every ttl/3, on the monotonic clock) keeps it.
+        await vi.waitFor(
+          async () => {
+            expect(await ahead.acquire({ key, ttlMs: 1200 })).toMatchObject({ ok: false, reason: "locked" });
+            expect(extensions).toBeGreaterThanOrEqual(4);
+          },
+          { timeout: 20_000, interval: 200 },
+        );
+        return signal.aborted;
+      },
+      { key, ttlMs: 1200, autoExtend: true },
+    );
+    expect(lost).toBe(false);
+    expect(await ahead.isLocked({ key })).toBe(false);
+  }, 30_000);
 });
 
 describe("Firestore error mapping", () => {
