@@ -19,7 +19,7 @@ import type { LockDocument } from "../types.js";
 
 type Result = AcquireResult<FirestoreCapabilities>;
 
-/** What acquire stages its writes on: a transaction or a batch, both committed as one. */
+/** What acquire stages its writes on: a transaction (both kinds of acquire commit through one). */
 interface Writes {
   set(ref: DocumentReference, data: DocumentData): unknown;
   create(ref: DocumentReference, data: DocumentData): unknown;
@@ -106,18 +106,16 @@ export async function acquire(ctx: FirestoreContext, opts: KeyOp & { ttlMs: numb
     const [lockSnap, fenceSnap] = await ctx.db.getAll(lockDoc, fenceDoc);
     checkAborted(signal);
     if (shownLive(lockSnap)) return { ok: false, reason: "locked" };
-    // A commit without reads: one atomic, conditional write of both documents (what a write-only
-    // transaction sends, minus the retries).
-    const batch = ctx.db.batch();
-    const result = stage(batch, lockSnap, fenceSnap, true);
-    if (!result.ok) return result;
+    // A transaction that only writes: the SDK commits it as one atomic, conditional write of both documents,
+    // without a transaction id and without retries (a lost race must answer `locked`, not retry).
     try {
-      await batch.commit();
+      return await ctx.db.runTransaction(async (trx) => stage(trx, lockSnap, fenceSnap, true), {
+        maxAttempts: 1,
+      });
     } catch (error) {
       if (isPreconditionFailure(error)) return { ok: false, reason: "locked" };
       throw error;
     }
-    return result;
   });
 }
 
