@@ -1,11 +1,27 @@
 import { describe, expect, it, vi } from "vitest";
-import type { BackendCapabilities, LockAdmin, LockBackend, LockLogger } from "../src/common/types.js";
+import type {
+  BackendCapabilities,
+  LockAdmin,
+  LockBackend,
+  LockLogger,
+  TimeAuthority,
+} from "../src/common/types.js";
 import { generateLockId, hashKey, LockError, type LockErrorCode } from "../src/index.js";
 
-/** A clock the test moves by hand; backends read it instead of `Date.now`. */
+/**
+ * A clock the test moves by hand. Client-time backends read `now` instead of `Date.now`; server-time
+ * backends judge by `serverClock`, which stands in for Firestore's clock (it cannot be moved) and checks that
+ * the backend did hand it a real read time.
+ */
 export class TestClock {
   private value = Date.now();
   readonly now = (): number => this.value;
+  readonly serverClock = (readTimeMs: number): number => {
+    if (!Number.isFinite(readTimeMs) || readTimeMs <= 0) {
+      throw new Error(`the backend judged without a Firestore read time (got ${readTimeMs})`);
+    }
+    return this.value;
+  };
   advance(ms: number): void {
     this.value += ms;
   }
@@ -15,6 +31,7 @@ export class TestClock {
 }
 
 export interface BackendOverrides {
+  /** This client's own clock (with server time it only changes how times are expressed to it). */
   now?: () => number;
   logger?: LockLogger;
 }
@@ -22,6 +39,8 @@ export interface BackendOverrides {
 /** What the contract needs from a backend under test. */
 export interface ContractSubject {
   clock: TestClock;
+  /** Whose clock the backend under test judges expiry by. */
+  timeAuthority: TimeAuthority;
   backend: LockBackend<BackendCapabilities>;
   admin: LockAdmin<BackendCapabilities>;
   /** Another backend on the same storage, as a second process (or the same one after a restart) sees it. */
@@ -131,9 +150,12 @@ export function describeLockBackendContract(name: string, setup: () => Promise<C
         expect(await backend.release({ lockId: lock.lockId })).toEqual({ ok: false });
       });
 
-      it("declares its capabilities: fencing, client time", async () => {
+      it("declares its capabilities: fencing, and whose clock decides expiry", async () => {
         await ensure();
-        expect(backend.capabilities).toMatchObject({ supportsFencing: true, timeAuthority: "client" });
+        expect(backend.capabilities).toMatchObject({
+          supportsFencing: true,
+          timeAuthority: subject.timeAuthority,
+        });
       });
     });
 
@@ -179,14 +201,37 @@ export function describeLockBackendContract(name: string, setup: () => Promise<C
         expect(await backend.release({ lockId: lock.lockId })).toEqual({ ok: false });
       });
 
-      it("treats a lock as expired for a client whose clock runs past the tolerance", async () => {
+      it("with client time: treats a lock as expired for a client whose clock runs past the tolerance", async () => {
         await ensure();
+        if (subject.timeAuthority !== "client") return;
         const key = freshKey();
         expect((await backend.acquire({ key, ttlMs: 2000 })).ok).toBe(true);
         const ahead = await subject.open({ now: () => clock.now() + 2999 });
         expect(await ahead.isLocked({ key })).toBe(true);
         const farAhead = await subject.open({ now: () => clock.now() + 3000 });
         expect(await farAhead.isLocked({ key })).toBe(false);
+      });
+
+      it("with server time: ignores client clocks ±60 s off, and gives each client the expiry on its own clock", async () => {
+        await ensure();
+        if (subject.timeAuthority !== "server") return;
+        const key = freshKey();
+        const held = await backend.acquire({ key, ttlMs: 2000 });
+        if (!held.ok) throw new Error("not acquired");
+        for (const skew of [-60_000, -5000, 5000, 60_000]) {
+          const skewed = await subject.open({ now: () => clock.now() + skew });
+          expect(await skewed.isLocked({ key })).toBe(true);
+          expect(await skewed.acquire({ key, ttlMs: 2000 })).toMatchObject({ ok: false, reason: "locked" });
+          expect((await skewed.lookup({ key }))?.expiresAtMs).toBe(held.expiresAtMs + skew);
+        }
+        clock.advance(2000 + 999);
+        const farAhead = await subject.open({ now: () => clock.now() + 60_000 });
+        expect(await farAhead.isLocked({ key })).toBe(true);
+        clock.advance(1);
+        const farBehind = await subject.open({ now: () => clock.now() - 60_000 });
+        expect(await farBehind.isLocked({ key })).toBe(false);
+        const next = await farBehind.acquire({ key, ttlMs: 2000 });
+        expect(next.ok && next.expiresAtMs).toBe(clock.now() - 60_000 + 2000);
       });
     });
 

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
-import { afterAll, describe, expect, it, vi } from "vitest";
-import { testFirestore } from "../../../test/firestore.js";
+import { afterAll, describe, expect, it, onTestFinished, vi } from "vitest";
+import { emulatorClient, testFirestore } from "../../../test/firestore.js";
 import { makeStorageKey } from "../src/common/crypto.js";
 import {
   createFirestoreBackend,
@@ -11,7 +11,7 @@ import {
   lockDocumentId,
   mapFirestoreError,
 } from "../src/firestore/index.js";
-import { generateLockId, LockError } from "../src/index.js";
+import { generateLockId, hashKey, LockError, createLock as lockOn, withTelemetry } from "../src/index.js";
 import { expectLockError, freshKey, TestClock } from "./contract.js";
 
 const db = testFirestore("lock-firestore");
@@ -20,13 +20,15 @@ const quiet = { warn() {} };
 
 describe("Firestore backend configuration", () => {
   it.each([
-    [{ collection: "locks", fenceCollection: "locks" }, /must differ/],
+    [{ collection: "locks", fenceCollection: "locks" }, /fenceCollection must be different from collection/],
     [{ collection: "" }, /non-empty/],
     [{ fenceCollection: "a/b" }, /not a document/],
     [{ collection: "__locks__" }, /invalid path segment/],
     [{ collection: "." }, /invalid path segment/],
     [{ collection: "a//b" }, /invalid path segment/],
     [{ concurrency: "eventual" as never }, /concurrency/],
+    [{ timeAuthority: "ntp" as never }, /timeAuthority must be "server" or "client"/],
+    [{ disposeTimeoutMs: 0 }, /disposeTimeoutMs/],
   ])("rejects %o with InvalidArgument at construction", (options, message) => {
     let error: unknown;
     try {
@@ -70,11 +72,12 @@ describe("Firestore storage layout", () => {
     const doc = await db.collection("locks").doc(id).get();
     expect(doc.data()).toEqual({
       lockId: lock.lockId,
-      expiresAtMs: lock.expiresAtMs,
+      expiresAtMs: expect.any(Number),
       acquiredAtMs: expect.any(Number),
       key,
       fence: lock.fence,
     });
+    expect(doc.get("expiresAtMs") - doc.get("acquiredAtMs")).toBe(10_000);
   });
 
   it("derives the fence document id in two steps from the lock document's storage key", () => {
@@ -97,8 +100,9 @@ describe("Firestore storage layout", () => {
 
   it("never deletes fence counters: release, force-release and cleanup leave them in place", async () => {
     const clock = new TestClock();
-    const cleaning = createFirestoreBackend(db, { cleanupInIsLocked: true, now: clock.now, logger: quiet });
-    const admin = createFirestoreLockAdmin(db, { now: clock.now });
+    const clocks = { now: clock.now, serverClock: clock.serverClock };
+    const cleaning = createFirestoreBackend(db, { cleanupInIsLocked: true, ...clocks, logger: quiet });
+    const admin = createFirestoreLockAdmin(db, clocks);
     const key = freshKey();
     const first = await cleaning.acquire({ key, ttlMs: 1000 });
     if (!first.ok) throw new Error("not acquired");
@@ -117,7 +121,7 @@ describe("Firestore storage layout", () => {
 
   it("leaves an expired lock document alone in isLocked unless cleanup is enabled", async () => {
     const clock = new TestClock();
-    const pure = createFirestoreBackend(db, { now: clock.now });
+    const pure = createFirestoreBackend(db, { now: clock.now, serverClock: clock.serverClock });
     const key = freshKey();
     await pure.acquire({ key, ttlMs: 1000 });
     clock.advance(5000);
@@ -160,6 +164,41 @@ describe("Firestore duplicate lockId detection", () => {
     expect((await db.collection("locks").doc(lockDocumentId(stale)).get()).exists).toBe(false);
     expect(await backend.isLocked({ key: live })).toBe(false);
   });
+
+  it.each(["server", "client"] as const)(
+    "detects a planted live duplicate whichever instance is used, the acquiring one included (%s time)",
+    async (timeAuthority) => {
+      const warnings: Array<[string, Record<string, unknown> | undefined]> = [];
+      const logger = {
+        warn: (message: string, details?: Record<string, unknown>) => warnings.push([message, details]),
+      };
+      const acquirer = createFirestoreBackend(db, { timeAuthority, logger });
+      const otherDb = emulatorClient(db.projectId);
+      onTestFinished(() => otherDb.terminate());
+      const other = createFirestoreBackend(otherDb, { timeAuthority, logger });
+      const key = freshKey();
+      const lock = await acquirer.acquire({ key, ttlMs: 60_000 });
+      if (!lock.ok) throw new Error("not acquired");
+      const planted = freshKey();
+      await plantDuplicate(planted, lock.lockId, Date.now() + 60_000);
+      for (const backend of [acquirer, other]) {
+        warnings.length = 0;
+        expect(await backend.extend({ lockId: lock.lockId, ttlMs: 60_000 })).toEqual({ ok: false });
+        expect(await backend.release({ lockId: lock.lockId })).toEqual({ ok: false });
+        expect(await backend.lookup({ lockId: lock.lockId })).toBeNull();
+        expect(warnings).toHaveLength(3);
+        for (const [message, details] of warnings) {
+          expect(message).toMatch(/Duplicate lock documents share one lockId/);
+          expect(details).toMatchObject({ count: 2, live: 2, lockIdHash: hashKey(lock.lockId) });
+        }
+      }
+      // Both documents are untouched; with the duplicate gone, the holder releases as usual.
+      expect(await acquirer.isLocked({ key })).toBe(true);
+      await db.collection("locks").doc(lockDocumentId(planted)).delete();
+      expect(await acquirer.release({ lockId: lock.lockId })).toEqual({ ok: true });
+      expect(await acquirer.isLocked({ key })).toBe(false);
+    },
+  );
 });
 
 describe("Firestore AbortSignal in flight", () => {
@@ -178,6 +217,8 @@ describe("Firestore AbortSignal in flight", () => {
     const key = freshKey();
     const lock = await backend.acquire({ key, ttlMs: 10_000 });
     if (!lock.ok) throw new Error("not acquired");
+    const stored = async () => (await db.collection("locks").doc(lockDocumentId(key)).get()).data();
+    const before = await stored();
     const inFlight = (start: (signal: AbortSignal) => Promise<unknown>) => {
       const controller = new AbortController();
       const pending = start(controller.signal);
@@ -201,7 +242,7 @@ describe("Firestore AbortSignal in flight", () => {
       "Aborted",
     );
     // Nothing was written: the lock is still held with its original expiry.
-    expect((await backend.lookup({ key }))?.expiresAtMs).toBe(lock.expiresAtMs);
+    expect(await stored()).toEqual(before);
     expect(await backend.release({ lockId: lock.lockId })).toEqual({ ok: true });
   });
 });
@@ -222,6 +263,33 @@ describe("lock() on Firestore", () => {
     expect(outcome).toEqual({ ok: true });
     expect(await backend.isLocked({ key })).toBe(false);
   });
+});
+
+describe("lock() on Firestore with server time and a skewed client clock", () => {
+  it("keeps auto-extending a lock whose holder's clock is a minute behind, and no contender a minute ahead gets in", async () => {
+    let extensions = 0;
+    const behind = withTelemetry(createFirestoreBackend(db, { now: () => Date.now() - 60_000 }), (event) => {
+      if (event.type === "extend" && event.result === "ok") extensions += 1;
+    });
+    const ahead = createFirestoreBackend(db, { now: () => Date.now() + 60_000 });
+    const key = freshKey();
+    const lost = await lockOn(behind)(
+      async ({ signal }) => {
+        // Several TTLs pass under the lock: the heartbeat (every ttl/3, on the monotonic clock) keeps it.
+        await vi.waitFor(
+          async () => {
+            expect(await ahead.acquire({ key, ttlMs: 1200 })).toMatchObject({ ok: false, reason: "locked" });
+            expect(extensions).toBeGreaterThanOrEqual(4);
+          },
+          { timeout: 20_000, interval: 200 },
+        );
+        return signal.aborted;
+      },
+      { key, ttlMs: 1200, autoExtend: true },
+    );
+    expect(lost).toBe(false);
+    expect(await ahead.isLocked({ key })).toBe(false);
+  }, 30_000);
 });
 
 describe("Firestore error mapping", () => {

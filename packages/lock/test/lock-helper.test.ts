@@ -1,8 +1,9 @@
 import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { abortableDelay } from "../src/common/abort.js";
 import { retryDelay } from "../src/common/lock.js";
-import type { BackendCapabilities, LockBackend, LockEvent } from "../src/index.js";
-import { abortableDelay, createLock, hashKey, LockError, withTelemetry } from "../src/index.js";
+import type { BackendCapabilities, LockBackend, LockTelemetryEvent } from "../src/index.js";
+import { createLock, hashKey, LockError, withTelemetry } from "../src/index.js";
 import { createSqliteBackend, createSqliteLockAdmin } from "../src/sqlite/index.js";
 import { expectLockError, freshKey } from "./contract.js";
 
@@ -164,7 +165,7 @@ describe("shortcuts", () => {
     const { createLock: createSqliteLock } = await import("../src/sqlite/index.js");
     const key = freshKey();
     expect(await lock(backend, async () => backend.isLocked({ key }), { key })).toBe(true);
-    const events: LockEvent[] = [];
+    const events: LockTelemetryEvent[] = [];
     const onSqlite = createSqliteLock(db, { onEvent: (e) => events.push(e) });
     expect(await onSqlite(({ fence }) => fence, { key })).toBe("000000000000002");
     expect(events).toHaveLength(1);
@@ -175,7 +176,7 @@ describe("shortcuts", () => {
 describe("lock() auto-extension", () => {
   it("keeps extending while fn runs, so the stored expiry moves forward", async () => {
     const key = freshKey();
-    const events: LockEvent[] = [];
+    const events: LockTelemetryEvent[] = [];
     const lock = createLock(backend, { onEvent: (e) => events.push(e) });
     await lock(
       async ({ signal }) => {
@@ -207,7 +208,7 @@ describe("lock() auto-extension", () => {
       },
     };
     const key = freshKey();
-    const events: LockEvent[] = [];
+    const events: LockTelemetryEvent[] = [];
     await createLock(slow, { onEvent: (e) => events.push(e) })(
       async ({ signal }) => {
         const first = await backend.lookup({ key });
@@ -225,7 +226,7 @@ describe("lock() auto-extension", () => {
 
   it("aborts fn's signal once the bounded extensions are spent and the TTL runs out", async () => {
     const key = freshKey();
-    const events: LockEvent[] = [];
+    const events: LockTelemetryEvent[] = [];
     const lock = createLock(backend, { onEvent: (e) => events.push(e) });
     const reason = await lock(
       ({ signal }) =>
@@ -267,7 +268,7 @@ describe("lock() auto-extension", () => {
 
 describe("telemetry", () => {
   it("reports each lock() run with acquire latency, hold time, attempts, outcome and a hashed key", async () => {
-    const events: LockEvent[] = [];
+    const events: LockTelemetryEvent[] = [];
     const key = freshKey("private");
     await createLock(backend, { onEvent: (e) => events.push(e) })(() => abortableDelay(5), { key });
     const [event] = events;
@@ -281,7 +282,7 @@ describe("telemetry", () => {
   it("reports a timed-out acquisition", async () => {
     const key = freshKey();
     await backend.acquire({ key, ttlMs: 30_000 });
-    const events: LockEvent[] = [];
+    const events: LockTelemetryEvent[] = [];
     await createLock(backend, { onEvent: (e) => events.push(e) })(() => 1, {
       key,
       acquisition: { maxRetries: 1, retryDelayMs: 1 },
@@ -292,7 +293,7 @@ describe("telemetry", () => {
   });
 
   it("times every backend operation and marks contention as locked", async () => {
-    const events: LockEvent[] = [];
+    const events: LockTelemetryEvent[] = [];
     const observed = withTelemetry(backend, (e) => events.push(e));
     const key = freshKey();
     const lock = await observed.acquire({ key, ttlMs: 10_000 });

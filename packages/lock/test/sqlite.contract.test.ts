@@ -27,6 +27,7 @@ describeLockBackendContract("SQLite", async () => {
   const quiet = { warn() {} };
   return {
     clock,
+    timeAuthority: "client",
     backend: createSqliteBackend(db, { now: clock.now, logger: quiet }),
     admin: createSqliteLockAdmin(db, { now: clock.now }),
     async open(overrides = {}) {

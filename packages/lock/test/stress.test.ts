@@ -21,7 +21,10 @@ const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 interface Outcome {
   accepted: number;
   rejected: number;
+  /** Acquisitions while another worker was still between its acquire and its release. */
   takeovers: number;
+  /** Acquisitions while another holder's lease was live (less than TTL since it asked for the lock). */
+  liveOverlaps: number;
   outOfOrder: string[];
 }
 
@@ -50,7 +53,9 @@ async function runStress(
       new Promise<void>((resolve) => waiting.set(key, [...(waiting.get(key) ?? []), resolve])),
       pause(300),
     ]);
-  const outcome: Outcome = { accepted: 0, rejected: 0, takeovers: 0, outOfOrder: [] };
+  const outcome: Outcome = { accepted: 0, rejected: 0, takeovers: 0, liveOverlaps: 0, outOfOrder: [] };
+  // When each current holder's lease ends by the shared monotonic clock, measured from its acquire request.
+  const leases = new Map<string, Set<number>>();
 
   async function worker(id: number, skewed: boolean) {
     const backend = backendWithClock(skewed ? () => Date.now() + SKEW_MS : Date.now);
@@ -63,6 +68,7 @@ async function runStress(
       }
       const key = skewed && held.length > 0 ? held[round % held.length]! : keys[(id + round) % keys.length]!;
       let lock: Awaited<ReturnType<typeof backend.acquire>>;
+      const requestedAt = performance.now();
       try {
         lock = await backend.acquire({ key, ttlMs: TTL_MS });
       } catch (error) {
@@ -76,6 +82,10 @@ async function runStress(
         continue;
       }
       if ((holders.get(key) ?? 0) > 0) outcome.takeovers += 1;
+      const now = performance.now();
+      if ([...(leases.get(key) ?? [])].some((until) => until > now)) outcome.liveOverlaps += 1;
+      const lease = requestedAt + TTL_MS;
+      leases.set(key, (leases.get(key) ?? new Set()).add(lease));
       holders.set(key, (holders.get(key) ?? 0) + 1);
       try {
         if (!skewed) await lingerUntilTried(key);
@@ -94,6 +104,7 @@ async function runStress(
             outcome.outOfOrder.push(`${key}: rejected ${fence} for ${result.currentFence}`);
         }
       } finally {
+        leases.get(key)?.delete(lease);
         holders.set(key, (holders.get(key) ?? 1) - 1);
         await backend.release({ lockId: lock.lockId }).catch(() => {});
       }
@@ -114,11 +125,20 @@ async function runStress(
 }
 
 describe("lock safety under faults", () => {
-  it("Firestore locks: zero accepted writes out of fence order while skewed workers take over live locks", async () => {
-    const outcome = await runStress("fs", (now) => createFirestoreBackend(db, { now }));
+  it("Firestore client-time locks: zero accepted writes out of fence order while skewed workers take over live locks", async () => {
+    const outcome = await runStress("fs", (now) =>
+      createFirestoreBackend(db, { now, timeAuthority: "client" }),
+    );
     expect(outcome.outOfOrder).toEqual([]);
     expect(outcome.accepted).toBeGreaterThan(0);
     expect(outcome.takeovers).toBeGreaterThan(0);
+  }, 180_000);
+
+  it("Firestore server-time locks: workers whose clocks run 5 s ahead never take over a live lock", async () => {
+    const outcome = await runStress("fs-server", (now) => createFirestoreBackend(db, { now }));
+    expect(outcome.outOfOrder).toEqual([]);
+    expect(outcome.accepted).toBeGreaterThan(0);
+    expect(outcome.liveOverlaps).toBe(0);
   }, 180_000);
 
   it("SQLite locks: zero accepted writes out of fence order while skewed workers take over live locks", async () => {
@@ -128,9 +148,9 @@ describe("lock safety under faults", () => {
     expect(outcome.takeovers).toBeGreaterThan(0);
   }, 180_000);
 
-  it("rejects the late write of a holder whose lock was taken over by a skewed clock", async () => {
-    const honest = createFirestoreBackend(db);
-    const skewed = createFirestoreBackend(db, { now: () => Date.now() + SKEW_MS });
+  it("with client time: rejects the late write of a holder whose lock was taken over by a skewed clock", async () => {
+    const honest = createFirestoreBackend(db, { timeAuthority: "client" });
+    const skewed = createFirestoreBackend(db, { timeAuthority: "client", now: () => Date.now() + SKEW_MS });
     const ref = db.collection("stress").doc("takeover");
     const first = await honest.acquire({ key: "takeover", ttlMs: TTL_MS });
     const thief = await skewed.acquire({ key: "takeover", ttlMs: TTL_MS });
@@ -143,5 +163,17 @@ describe("lock safety under faults", () => {
     });
     expect((await ref.get()).get("by")).toBe("thief");
     expect(await honest.release({ lockId: first.lockId })).toEqual({ ok: false });
+  });
+
+  it("with server time: a client whose clock runs far ahead finds the live lock held", async () => {
+    const honest = createFirestoreBackend(db);
+    const skewed = createFirestoreBackend(db, { now: () => Date.now() + 60 * SKEW_MS });
+    const first = await honest.acquire({ key: "no-takeover", ttlMs: TTL_MS });
+    if (!first.ok) throw new Error("not acquired");
+    expect(await skewed.acquire({ key: "no-takeover", ttlMs: TTL_MS })).toMatchObject({
+      ok: false,
+      reason: "locked",
+    });
+    expect(await honest.release({ lockId: first.lockId })).toEqual({ ok: true });
   });
 });

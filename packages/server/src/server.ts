@@ -9,6 +9,7 @@ import { registerApi } from "./http/api.js";
 import { buildApp } from "./http/app.js";
 import { describeRequest } from "./http/describe-request.js";
 import type { ReadinessCheck } from "./http/health.js";
+import { startClockDriftMonitor } from "./locks/clock-drift.js";
 import { telemetryFlipGate } from "./migrate/cutover.js";
 import { registerObservability } from "./observability/http-plugin.js";
 import { lockMetricsListener } from "./observability/lock-metrics.js";
@@ -74,6 +75,11 @@ export async function startServer(
     },
   ];
   readiness.push(...(options.readiness ?? []));
+  // Clock drift against Firestore: a gauge always, and a readiness gate when the locks run on client time.
+  const clockDrift = opened.firestore
+    ? startClockDriftMonitor({ firestore: opened.firestore, metrics, logger })
+    : null;
+  if (clockDrift && config.locks.timeAuthority === "client") readiness.push(clockDrift.readiness);
   if (opened.firestore) {
     const firestore = opened.firestore;
     // Firestore gates readiness only while an area is routed to it; the bootstrap document must then be
@@ -150,13 +156,14 @@ export async function startServer(
   refresh.unref();
   const sweeper = startSessionSweeper({
     stores: () => router.all().map(({ stores }) => stores.sessions),
-    runExclusive: options.runExclusive ?? runUnderLock(sweeperLock(opened, metrics)),
+    runExclusive: options.runExclusive ?? runUnderLock(sweeperLock(opened, config, metrics)),
     clock,
     onError: (error) => logger.error({ err: error }, "session sweep failed"),
   });
   const stopJobs = () => {
     clearInterval(refresh);
     sweeper.stop();
+    clockDrift?.stop();
   };
 
   try {
@@ -188,7 +195,9 @@ export async function startServer(
 }
 
 /** The sweeper's lock, on the service's lock backend, reporting acquisitions and failures to the metrics. */
-function sweeperLock(opened: OpenedStores, metrics: Metrics): LockFunction {
+function sweeperLock(opened: OpenedStores, config: Config, metrics: Metrics): LockFunction {
   const listener = lockMetricsListener(metrics, "sweeper");
-  return createLock(withTelemetry(serviceLocks(opened).backend, listener), { onEvent: listener });
+  return createLock(withTelemetry(serviceLocks(opened, config.locks).backend, listener), {
+    onEvent: listener,
+  });
 }

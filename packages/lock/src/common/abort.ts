@@ -25,3 +25,8 @@ export function abortableDelay(ms: number, signal?: AbortSignal): Promise<void> 
     signal?.addEventListener("abort", onAbort, { once: true });
   });
 }
+
+/** Waits `ms` (SyncGuard's `delay`); `abortableDelay` without a signal. */
+export function delay(ms: number): Promise<void> {
+  return abortableDelay(ms);
+}

@@ -15,7 +15,8 @@ export function hashKey(value: string): string {
 }
 
 /**
- * Maps a normalized key to a storage key that is always a valid identifier for the backend (ADR-006).
+ * Maps a normalized key to a storage key that is always a valid identifier for the backend (ADR-006,
+ * docs/adr/ADR-006-storage-keys.md).
  *
  * The key is base64url-encoded behind a `k` marker, so the result is injective, never contains `/`,
  * is never `.` or `..`, and never matches Firestore's reserved `__…__` form (the raw key as a document

@@ -19,8 +19,16 @@ export const TRANSIENT_ERROR_CODES: ReadonlySet<LockErrorCode> = new Set([
   "RateLimited",
 ]);
 
+/** What an error was about, for debugging: SyncGuard's `context` (the cause is also the standard `cause`). */
+export interface LockErrorContext {
+  key?: string;
+  lockId?: string;
+  cause?: unknown;
+}
+
 /**
- * The library's one error class.
+ * The library's one error class. The third argument is SyncGuard's `context` (`{ key, lockId, cause }`);
+ * a `cause` given there is also set as the standard `Error.cause`.
  *
  * @example
  * try { await backend.release({ lockId }) } catch (e) { if (e instanceof LockError && e.code === "Aborted") … }
@@ -28,10 +36,12 @@ export const TRANSIENT_ERROR_CODES: ReadonlySet<LockErrorCode> = new Set([
 export class LockError extends Error {
   override name = "LockError";
   readonly code: LockErrorCode;
+  readonly context?: LockErrorContext;
 
-  constructor(code: LockErrorCode, message?: string, options?: { cause?: unknown }) {
-    super(message ?? code, options);
+  constructor(code: LockErrorCode, message?: string, context?: LockErrorContext) {
+    super(message ?? code, context && "cause" in context ? { cause: context.cause } : undefined);
     this.code = code;
+    if (context !== undefined) this.context = context;
   }
 }
 

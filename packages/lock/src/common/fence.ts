@@ -1,9 +1,18 @@
 import { FENCE_DIGITS, FENCE_THRESHOLDS } from "./constants.js";
 import { LockError } from "./errors.js";
+import type { AcquireOk, AcquireResult, BackendCapabilities, Fence } from "./types.js";
 
-/** Formats a counter value as a 15-digit zero-padded fence token, which orders correctly as a string. */
-export function formatFence(value: bigint): string {
-  return value.toString().padStart(FENCE_DIGITS, "0");
+const LARGEST_FENCE = 10n ** BigInt(FENCE_DIGITS) - 1n;
+
+/**
+ * Formats a counter value as a 15-digit zero-padded fence token, which orders correctly as a string.
+ * Throws `LockError("InvalidArgument")` for a negative value or one past 15 digits.
+ */
+export function formatFence(value: bigint | number): string {
+  const n = typeof value === "number" ? BigInt(Math.trunc(value)) : value;
+  if (n < 0n) throw new LockError("InvalidArgument", "Fence must be non-negative");
+  if (n > LARGEST_FENCE) throw new LockError("InvalidArgument", `Fence exceeds 15-digit limit: ${n}`);
+  return n.toString().padStart(FENCE_DIGITS, "0");
 }
 
 /** Parses a stored fence token; throws `LockError("Internal")` if storage holds something else. */
@@ -16,7 +25,8 @@ export function parseFence(stored: unknown): bigint {
 
 /**
  * The fence after `current`, in BigInt arithmetic so that no value loses precision. Throws
- * `LockError("Internal")` past `FENCE_THRESHOLDS.MAX` and calls `warn` past `FENCE_THRESHOLDS.WARN`.
+ * `LockError("Internal")` past `FENCE_THRESHOLDS.MAX` and calls `warn` past `FENCE_THRESHOLDS.WARN`
+ * (ADR-004, docs/adr/ADR-004-fence-tokens.md).
  */
 export function nextFence(current: bigint, warn: (message: string, fence: string) => void): string {
   const next = current + 1n;
@@ -40,4 +50,24 @@ export function compareFences(a: string, b: string): number {
   const x = BigInt(a);
   const y = BigInt(b);
   return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/**
+ * Whether an acquire result carries a fence: a type guard for code generic over backends (with a typed
+ * Firestore or SQLite backend, `fence` is already known to exist).
+ */
+export function hasFence<C extends BackendCapabilities>(
+  result: AcquireResult<C>,
+): result is AcquireOk<C> & { fence: Fence } {
+  return result.ok && typeof (result as { fence?: unknown }).fence === "string" && result.fence !== "";
+}
+
+/**
+ * Writes the fence-threshold warning to stderr, for custom backends (this library's own backends report
+ * through their `logger` option instead).
+ */
+export function logFenceWarning(fence: Fence | number, key: string): void {
+  console.warn(
+    `[@firebrick/lock] Fence counter approaching limit: fence=${fence}, key=${key}, max=${FENCE_THRESHOLDS.MAX}`,
+  );
 }

@@ -1,22 +1,19 @@
-import { abortableDelay, checkAborted } from "./abort.js";
-import { BACKEND_DEFAULTS, DEFAULT_MAX_EXTENSIONS, LOCK_DEFAULTS } from "./constants.js";
+import { abortableDelay } from "./abort.js";
+import { mergeAcquisitionConfig } from "./config.js";
+import { BACKEND_DEFAULTS, DEFAULT_MAX_EXTENSIONS } from "./constants.js";
 import { hashKey } from "./crypto.js";
+import { defaultDisposalErrorHandler, reportReleaseError } from "./disposable.js";
 import { isTransientLockError, LockError } from "./errors.js";
-import { emit, type LockEventListener, type LockRunEvent } from "./telemetry.js";
-import type { AcquireOk, BackendCapabilities, ExtendResult, LockBackend } from "./types.js";
+import { emit, type LockRunEvent } from "./telemetry.js";
+import type {
+  AcquireOk,
+  AcquisitionOptions,
+  BackendCapabilities,
+  ExtendResult,
+  LockBackend,
+  OnReleaseError,
+} from "./types.js";
 import { normalizeAndValidateKey, validateTtlMs } from "./validation.js";
-
-export interface AcquisitionOptions {
-  /** Retries after the first attempt (default 10). */
-  maxRetries?: number;
-  /** Base delay between attempts (default 100 ms). */
-  retryDelayMs?: number;
-  backoff?: "exponential" | "fixed";
-  /** `equal` waits between half and all of the delay, `full` between none and all (default `equal`). */
-  jitter?: "equal" | "full" | "none";
-  /** Give up with `LockError("AcquisitionTimeout")` after this long (default 5000 ms). */
-  timeoutMs?: number;
-}
 
 export interface AutoExtendOptions {
   /** How often to extend; default a third of the TTL, so one failed heartbeat still leaves time for another. */
@@ -28,13 +25,17 @@ export interface AutoExtendOptions {
 export interface LockOptions {
   key: string;
   ttlMs?: number;
+  /** Aborts acquisition (also the wait between retries) and is passed on to `fn`. */
   signal?: AbortSignal;
   acquisition?: AcquisitionOptions;
   /** `true`, a heartbeat interval in ms, or options: keep extending the lock while `fn` runs. */
   autoExtend?: boolean | number | AutoExtendOptions;
-  /** Called when the release after `fn` fails; the lock then expires at its TTL. */
-  onReleaseError?: (error: unknown, context: { lockId: string; key: string }) => void;
+  /** Called when the release after `fn` fails (default: logged outside production); the lock then expires at its TTL. */
+  onReleaseError?: OnReleaseError;
 }
+
+/** SyncGuard's name for `lock()`'s options. */
+export type LockConfig = LockOptions;
 
 /** What the critical section sees. */
 export interface LockContext {
@@ -51,7 +52,7 @@ export interface LockContext {
 
 export interface CreateLockOptions {
   /** Receives a `LockRunEvent` per `lock()` call: acquire latency, hold time, outcome. */
-  onEvent?: LockEventListener;
+  onEvent?: (event: LockRunEvent) => void;
 }
 
 export type LockFunction = <T>(
@@ -122,7 +123,11 @@ export function createLock<C extends BackendCapabilities>(
       try {
         await backend.release({ lockId: acquired.lockId });
       } catch (error) {
-        options.onReleaseError?.(error, { lockId: acquired.lockId, key });
+        // The lock expires at its TTL; fn's own outcome is what the caller gets.
+        reportReleaseError(options.onReleaseError ?? defaultDisposalErrorHandler, error, {
+          lockId: acquired.lockId,
+          key,
+        });
       }
       event.holdMs = performance.now() - heldSince;
       emit(createOptions.onEvent, event);
@@ -137,34 +142,68 @@ async function acquireWithRetries<C extends BackendCapabilities>(
   options: LockOptions,
   event: LockRunEvent,
 ): Promise<AcquireOk<C> & { requestedAt: number }> {
-  const settings = { ...LOCK_DEFAULTS, ...options.acquisition };
-  const deadline = performance.now() + settings.timeoutMs;
+  const settings = mergeAcquisitionConfig(options.acquisition);
+  const started = performance.now();
+  const deadline = started + settings.timeoutMs;
+  const signals = [options.signal, settings.signal].filter((s): s is AbortSignal => s !== undefined);
+  const waitSignal = signals.length > 1 ? AbortSignal.any(signals) : signals[0];
+  // Messages follow SyncGuard's wording, which code written against it matches on.
   for (let attempt = 0; ; attempt++) {
-    checkAborted(options.signal);
+    if (options.signal?.aborted) {
+      throw new LockError("Aborted", "Operation cancelled by user signal", {
+        key,
+        cause: options.signal.reason,
+      });
+    }
+    if (settings.signal?.aborted) {
+      throw new LockError("Aborted", "Acquisition cancelled by acquisition signal", {
+        key,
+        cause: settings.signal.reason,
+      });
+    }
     if (attempt > 0 && performance.now() > deadline) {
-      throw new LockError("AcquisitionTimeout", `Lock not acquired within ${settings.timeoutMs} ms`);
+      const elapsed = Math.round(performance.now() - started);
+      throw new LockError(
+        "AcquisitionTimeout",
+        `Failed to acquire lock after ${elapsed}ms (${attempt} attempts)`,
+        {
+          key,
+        },
+      );
     }
     event.attempts = attempt + 1;
     // The backend computes the expiry after this moment, so a local timer started here never outlives it.
     const requestedAt = performance.now();
     try {
-      const result = await backend.acquire(
-        options.signal ? { key, ttlMs, signal: options.signal } : { key, ttlMs },
-      );
+      const result = await backend.acquire({ key, ttlMs, signal: options.signal });
       if (result.ok) return Object.assign(result, { requestedAt });
     } catch (error) {
+      if (!(error instanceof LockError)) {
+        throw new LockError("Internal", error instanceof Error ? error.message : String(error), {
+          key,
+          cause: error,
+        });
+      }
       if (!isTransientLockError(error)) throw error;
       if (attempt >= settings.maxRetries) {
-        throw new LockError("AcquisitionTimeout", "Lock not acquired: transient errors persisted", {
+        throw new LockError("AcquisitionTimeout", "Failed to acquire lock: transient errors persisted", {
+          key,
           cause: error,
         });
       }
     }
     if (attempt >= settings.maxRetries) {
-      throw new LockError("AcquisitionTimeout", `Lock not acquired after ${attempt + 1} attempts`);
+      throw new LockError(
+        "AcquisitionTimeout",
+        `Failed to acquire lock after ${attempt + 1} attempts (lock contention)`,
+        { key },
+      );
     }
     const remaining = Math.max(0, deadline - performance.now());
-    await abortableDelay(Math.min(retryDelay(attempt, settings), remaining), options.signal);
+    // An abort during the wait ends it at once; the checks above then say which signal it was.
+    await abortableDelay(Math.min(retryDelay(attempt, settings), remaining), waitSignal).catch(
+      () => undefined,
+    );
   }
 }
 

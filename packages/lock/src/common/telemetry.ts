@@ -1,13 +1,21 @@
+import { failureReasonOf } from "./backend-semantics.js";
 import { hashKey } from "./crypto.js";
 import { LockError } from "./errors.js";
-import type { AcquireHandle, BackendCapabilities, LockBackend } from "./types.js";
+import type {
+  BackendCapabilities,
+  KeyLookup,
+  LockBackend,
+  LockEvent,
+  OwnershipLookup,
+  TelemetryOptions,
+} from "./types.js";
 
 /** One backend operation, timed. Identifiers are hashed: events are meant for logs and metrics. */
 export interface OperationEvent {
   type: "acquire" | "release" | "extend" | "isLocked" | "lookup";
   result: "ok" | "fail" | "error";
   /** Why a `fail` failed, where the backend can tell: a contended acquire is `locked`. */
-  reason?: "locked";
+  reason?: "locked" | "expired" | "not-found";
   errorCode?: string;
   durationMs: number;
   keyHash?: string;
@@ -27,12 +35,13 @@ export interface LockRunEvent {
   fence?: string;
 }
 
-export type LockEvent = OperationEvent | LockRunEvent;
+/** What this library's own listeners receive: timed operations and `lock()` runs. */
+export type LockTelemetryEvent = OperationEvent | LockRunEvent;
 
-export type LockEventListener = (event: LockEvent) => void;
+export type LockEventListener = (event: LockTelemetryEvent) => void;
 
 /** Calls the listener, never letting its failure reach the lock operation it observes. */
-export function emit(listener: LockEventListener | undefined, event: LockEvent): void {
+export function emit<E>(listener: ((event: E) => void) | undefined, event: E): void {
   if (!listener) return;
   try {
     listener(event);
@@ -42,19 +51,33 @@ export function emit(listener: LockEventListener | undefined, event: LockEvent):
 }
 
 /**
- * Wraps a backend so that every operation reports an `OperationEvent` with its duration.
+ * Wraps a backend so that every operation is reported, in one of two forms:
+ *
+ * - `withTelemetry(backend, listener)`: this library's `OperationEvent`, with the duration, and an event for
+ *   operations that threw (`result: "error"`, `errorCode`);
+ * - `withTelemetry(backend, { onEvent, includeRaw })`: SyncGuard's `LockEvent`, exactly (no durations; raw
+ *   key/lockId only when `includeRaw` allows).
+ *
+ * A listener that throws never breaks locking.
  *
  * @example
  * const backend = withTelemetry(createFirestoreBackend(db), (e) => histogram.observe({ op: e.type }, e.durationMs));
  */
 export function withTelemetry<C extends BackendCapabilities>(
   backend: LockBackend<C>,
+  listener: LockEventListener | TelemetryOptions,
+): LockBackend<C> {
+  return typeof listener === "function" ? timed(backend, listener) : syncGuardEvents(backend, listener);
+}
+
+function timed<C extends BackendCapabilities>(
+  backend: LockBackend<C>,
   onEvent: LockEventListener,
 ): LockBackend<C> {
-  async function timed<T>(
+  async function run<T>(
     type: OperationEvent["type"],
     ids: { key?: string; lockId?: string },
-    run: () => Promise<T>,
+    operation: () => Promise<T>,
     judge: (value: T) => Pick<OperationEvent, "result" | "reason">,
   ): Promise<T> {
     const started = performance.now();
@@ -63,7 +86,7 @@ export function withTelemetry<C extends BackendCapabilities>(
       ...(typeof ids.lockId === "string" ? { lockIdHash: hashKey(ids.lockId) } : {}),
     };
     try {
-      const value = await run();
+      const value = await operation();
       emit(onEvent, { type, ...judge(value), durationMs: performance.now() - started, ...hashes });
       return value;
     } catch (error) {
@@ -72,31 +95,99 @@ export function withTelemetry<C extends BackendCapabilities>(
       throw error;
     }
   }
-  const okOrFail = (value: { ok: boolean }) => ({ result: value.ok ? ("ok" as const) : ("fail" as const) });
+  const mutation = (value: { ok: boolean }): Pick<OperationEvent, "result" | "reason"> => {
+    if (value.ok) return { result: "ok" };
+    const reason = failureReasonOf(value);
+    return reason ? { result: "fail", reason } : { result: "fail" };
+  };
   return {
     capabilities: backend.capabilities,
     acquire: (opts) =>
-      timed<AcquireHandle<C>>(
+      run(
         "acquire",
         { key: opts.key },
         () => backend.acquire(opts),
         (r) => (r.ok ? { result: "ok" } : { result: "fail", reason: "locked" }),
       ),
-    release: (opts) => timed("release", { lockId: opts.lockId }, () => backend.release(opts), okOrFail),
-    extend: (opts) => timed("extend", { lockId: opts.lockId }, () => backend.extend(opts), okOrFail),
+    release: (opts) => run("release", { lockId: opts.lockId }, () => backend.release(opts), mutation),
+    extend: (opts) => run("extend", { lockId: opts.lockId }, () => backend.extend(opts), mutation),
     isLocked: (opts) =>
-      timed(
+      run(
         "isLocked",
         { key: opts.key },
         () => backend.isLocked(opts),
         () => ({ result: "ok" }),
       ),
     lookup: (opts) =>
-      timed(
+      run(
         "lookup",
         opts,
         () => backend.lookup(opts),
         (info) => ({ result: info ? "ok" : "fail" }),
       ),
+  };
+}
+
+/** SyncGuard's decorator: one `LockEvent` per completed operation, hashed identifiers, raw ones on request. */
+function syncGuardEvents<C extends BackendCapabilities>(
+  backend: LockBackend<C>,
+  options: TelemetryOptions,
+): LockBackend<C> {
+  const includeRaw = (event: LockEvent): boolean => {
+    if (typeof options.includeRaw !== "function") return options.includeRaw ?? false;
+    try {
+      return options.includeRaw(event);
+    } catch {
+      return false; // a failing predicate redacts
+    }
+  };
+  const report = (event: LockEvent, raw: { key?: string; lockId?: string }) => {
+    if (includeRaw(event)) Object.assign(event, raw);
+    emit(options.onEvent, event);
+  };
+  const mutationEvent = (type: "release" | "extend", lockId: string, result: { ok: boolean }): LockEvent => {
+    const event: LockEvent = { type, lockIdHash: hashKey(lockId), result: result.ok ? "ok" : "fail" };
+    const reason = result.ok ? undefined : failureReasonOf(result);
+    if (reason) event.reason = reason;
+    return event;
+  };
+  return {
+    capabilities: backend.capabilities,
+    async acquire(opts) {
+      const result = await backend.acquire(opts);
+      const event: LockEvent = {
+        type: "acquire",
+        keyHash: hashKey(opts.key),
+        result: result.ok ? "ok" : "fail",
+      };
+      if (!result.ok) event.reason = result.reason;
+      report(event, result.ok ? { key: opts.key, lockId: result.lockId } : { key: opts.key });
+      return result;
+    },
+    async release(opts) {
+      const result = await backend.release(opts);
+      report(mutationEvent("release", opts.lockId, result), { lockId: opts.lockId });
+      return result;
+    },
+    async extend(opts) {
+      const result = await backend.extend(opts);
+      report(mutationEvent("extend", opts.lockId, result), { lockId: opts.lockId });
+      return result;
+    },
+    async isLocked(opts) {
+      const locked = await backend.isLocked(opts);
+      report(
+        { type: "isLocked", keyHash: hashKey(opts.key), result: locked ? "ok" : "fail" },
+        { key: opts.key },
+      );
+      return locked;
+    },
+    async lookup(opts: KeyLookup | OwnershipLookup) {
+      const info = await backend.lookup(opts);
+      const result = info ? "ok" : "fail";
+      if ("key" in opts) report({ type: "lookup", keyHash: hashKey(opts.key), result }, { key: opts.key });
+      else report({ type: "lookup", lockIdHash: hashKey(opts.lockId), result }, { lockId: opts.lockId });
+      return info;
+    },
   };
 }

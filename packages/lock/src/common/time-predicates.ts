@@ -1,5 +1,6 @@
 /**
- * The unified clock-skew tolerance of every liveness check, in milliseconds (ADR-005). Fixed, not
+ * The unified clock-skew tolerance of every liveness check, in milliseconds (ADR-005,
+ * docs/adr/ADR-005-unified-time-tolerance.md). Fixed, not
  * configurable, so that every backend and every client agrees on when a lock is dead. It is larger
  * than the 500 ms deployment block threshold of the clock-synchronisation ladder on purpose.
  */

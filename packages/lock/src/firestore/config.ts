@@ -1,13 +1,15 @@
-import type { DocumentReference, Firestore } from "@google-cloud/firestore";
+import type { Firestore } from "@google-cloud/firestore";
+import { BACKEND_LIMITS, RESERVE_BYTES } from "../common/constants.js";
 import { makeStorageKey } from "../common/crypto.js";
+import { defaultDisposalErrorHandler } from "../common/disposable.js";
 import { LockError } from "../common/errors.js";
 import { consoleLockLogger } from "../common/logger.js";
-import type { LockLogger } from "../common/types.js";
+import type { BackendConfig, LockLogger, OnReleaseError, TimeAuthority } from "../common/types.js";
 
 /** Firestore's document id limit in bytes; storage keys are ASCII, so bytes and characters agree. */
-export const FIRESTORE_DOC_ID_LIMIT = 1500;
+export const FIRESTORE_DOC_ID_LIMIT = BACKEND_LIMITS.FIRESTORE;
 
-export interface FirestoreBackendOptions {
+export interface FirestoreBackendOptions extends BackendConfig {
   /** Lock documents (default `locks`). */
   collection?: string;
   /** Fence counters (default `fence_counters`); must differ from `collection`. Never clean it up. */
@@ -15,30 +17,45 @@ export interface FirestoreBackendOptions {
   /** Let `isLocked()` delete an expired lock document it comes across, in the background (default false). */
   cleanupInIsLocked?: boolean;
   /**
+   * Whose clock decides expiry (default `server`). `server`: Firestore's own time (the read time of the
+   * snapshot every decision is made on), so no client clock offset, of any size, lets a second holder in
+   * while a lease is live; `client`: each client's `Date.now()`, as SyncGuard does (NTP is then mandatory:
+   * see `measureClockDrift`). ADR-017, docs/adr/ADR-017-firestore-server-time.md.
+   */
+  timeAuthority?: TimeAuthority;
+  /**
    * How acquire guards its read-then-write (default `optimistic`): `optimistic` reads without a transaction
    * and commits writes conditioned on the documents' update times; `pessimistic` reads inside the
-   * transaction, as the seed spec does (racing acquirers then hold read locks and can stall each other).
+   * transaction, as the lock spec's reference does (racing acquirers then hold read locks and can stall each
+   * other).
    */
   concurrency?: "optimistic" | "pessimistic";
   /** Receives fence-threshold and duplicate-lockId warnings (default: `console.warn`). */
   logger?: LockLogger;
   /**
-   * The client clock (default `Date.now`). Only tests replace it; production relies on NTP-synchronised
-   * clocks, see the README's clock-synchronisation requirements.
+   * The client clock (default `Date.now`). With `timeAuthority: "client"` it decides expiry; with `server` it
+   * only expresses Firestore's times on this client's clock. Tests replace it to simulate time and skew.
    */
   now?: () => number;
+  /**
+   * Maps a Firestore read time (epoch ms) to the time `server` mode judges by (default: unchanged). Tests
+   * only: Firestore's clock cannot be moved, so a test moves this instead.
+   */
+  serverClock?: (readTimeMs: number) => number;
 }
 
 export interface FirestoreContext {
   readonly db: Firestore;
-  /** Where this process put the locks it acquired (see `LockIdHints`). */
-  readonly hints: LockIdHints;
   readonly collection: string;
   readonly fenceCollection: string;
   readonly cleanupInIsLocked: boolean;
+  readonly timeAuthority: TimeAuthority;
   readonly concurrency: "optimistic" | "pessimistic";
   readonly logger: LockLogger;
   readonly now: () => number;
+  readonly serverClock: (readTimeMs: number) => number;
+  readonly onReleaseError: OnReleaseError;
+  readonly disposeTimeoutMs: number | undefined;
 }
 
 /**
@@ -58,25 +75,38 @@ export function resolveFirestoreConfig(
   validateCollectionPath(collection, "collection");
   validateCollectionPath(fenceCollection, "fenceCollection");
   if (collection === fenceCollection) {
-    throw new LockError("InvalidArgument", "Fence counter collection must differ from lock collection");
+    // SyncGuard's wording, which code written against it matches on.
+    throw new LockError(
+      "InvalidArgument",
+      `fenceCollection must be different from collection to prevent accidental fence counter deletion (both set to: ${collection})`,
+    );
   }
   // Cleanup deletes only documents of `collection` by id; with the two paths distinct and each a valid
   // collection path, no cleanup can reach a fence counter.
+  const disposeTimeoutMs = options.disposeTimeoutMs;
+  if (disposeTimeoutMs !== undefined && !(Number.isFinite(disposeTimeoutMs) && disposeTimeoutMs > 0)) {
+    throw new LockError("InvalidArgument", "disposeTimeoutMs must be a positive number of milliseconds");
+  }
   return {
     db,
-    hints: new LockIdHints(),
     collection,
     fenceCollection,
     cleanupInIsLocked: options.cleanupInIsLocked ?? false,
-    concurrency: resolveConcurrency(options.concurrency),
+    timeAuthority: oneOf(options.timeAuthority, ["server", "client"], "timeAuthority"),
+    concurrency: oneOf(options.concurrency, ["optimistic", "pessimistic"], "concurrency"),
     logger: options.logger ?? consoleLockLogger,
     now: options.now ?? Date.now,
+    serverClock: options.serverClock ?? ((readTimeMs) => readTimeMs),
+    onReleaseError: options.onReleaseError ?? defaultDisposalErrorHandler,
+    disposeTimeoutMs,
   };
 }
 
-function resolveConcurrency(value: unknown): "optimistic" | "pessimistic" {
-  if (value === undefined || value === "optimistic" || value === "pessimistic") return value ?? "optimistic";
-  throw new LockError("InvalidArgument", 'concurrency must be "optimistic" or "pessimistic"');
+/** The first of `allowed` when `value` is unset, `value` when it is one of them; else `InvalidArgument`. */
+function oneOf<T extends string>(value: unknown, allowed: readonly [T, ...T[]], name: string): T {
+  if (value === undefined) return allowed[0];
+  if ((allowed as readonly unknown[]).includes(value)) return value as T;
+  throw new LockError("InvalidArgument", `${name} must be ${allowed.map((a) => `"${a}"`).join(" or ")}`);
 }
 
 /** A collection path: an odd number of non-empty segments, none `.`, `..` or `__reserved__`. */
@@ -101,41 +131,13 @@ function validateCollectionPath(path: unknown, name: string): void {
   }
 }
 
-/** The lock document id of a normalized key (spec: makeStorageKey with 0 reserve bytes). */
+/** The lock document id of a normalized key (ADR-006, docs/adr/ADR-006-storage-keys.md). */
 export function lockDocumentId(key: string): string {
-  return makeStorageKey("", key, FIRESTORE_DOC_ID_LIMIT, 0);
+  return makeStorageKey("", key, FIRESTORE_DOC_ID_LIMIT, RESERVE_BYTES.FIRESTORE);
 }
 
-/** The fence counter document id: the spec's two-step derivation from the same storage key. */
+/** The fence counter document id: the two-step derivation from the same storage key (docs/adr/ADR-006-storage-keys.md). */
 export function fenceDocumentId(key: string): string {
-  const baseKey = makeStorageKey("", key, FIRESTORE_DOC_ID_LIMIT, 0);
-  return makeStorageKey("", `fence:${baseKey}`, FIRESTORE_DOC_ID_LIMIT, 0);
-}
-
-/**
- * lockId → lock document, for the locks this backend instance acquired. A lockId is written to exactly one
- * document (the one acquire created), so release and extend can go straight to it and skip the lockId
- * query; the transaction still re-reads the document and checks `lockId` and liveness, so a stale hint only
- * costs a `{ ok: false }`. A lockId released elsewhere, or one this process never saw, takes the query
- * path. Bounded: the oldest hints go first.
- */
-export class LockIdHints {
-  private readonly refs = new Map<string, DocumentReference>();
-  constructor(private readonly capacity = 10_000) {}
-
-  remember(lockId: string, ref: DocumentReference): void {
-    this.refs.set(lockId, ref);
-    if (this.refs.size > this.capacity) {
-      const oldest = this.refs.keys().next().value;
-      if (oldest !== undefined) this.refs.delete(oldest);
-    }
-  }
-
-  get(lockId: string): DocumentReference | undefined {
-    return this.refs.get(lockId);
-  }
-
-  forget(lockId: string): void {
-    this.refs.delete(lockId);
-  }
+  const baseKey = lockDocumentId(key);
+  return makeStorageKey("", `fence:${baseKey}`, FIRESTORE_DOC_ID_LIMIT, RESERVE_BYTES.FIRESTORE);
 }

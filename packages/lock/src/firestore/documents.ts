@@ -1,8 +1,12 @@
-import type { DocumentReference, QueryDocumentSnapshot } from "@google-cloud/firestore";
+import type { DocumentReference, Timestamp } from "@google-cloud/firestore";
 import { hashKey } from "../common/crypto.js";
+import { attachRawData, sanitizeLockInfo } from "../common/diagnostics.js";
+import { LockError } from "../common/errors.js";
 import { isLive, TIME_TOLERANCE_MS } from "../common/time-predicates.js";
 import type { FirestoreCapabilities, LockInfo, LockListing } from "../common/types.js";
 import { type FirestoreContext, fenceDocumentId, lockDocumentId } from "./config.js";
+import { isPreconditionFailure } from "./failures.js";
+import type { OperationTime } from "./time.js";
 import type { FenceCounterDocument, LockDocument } from "./types.js";
 
 export function lockRef(ctx: FirestoreContext, key: string): DocumentReference<LockDocument> {
@@ -27,65 +31,128 @@ export function isLockDocument(data: unknown): data is LockDocument {
   );
 }
 
-export function toLockInfo(data: LockDocument): LockInfo<FirestoreCapabilities> {
-  return {
-    keyHash: hashKey(data.key),
-    lockIdHash: hashKey(data.lockId),
-    expiresAtMs: data.expiresAtMs,
-    acquiredAtMs: data.acquiredAtMs,
-    fence: data.fence,
-  };
+const FENCING: Pick<FirestoreCapabilities, "supportsFencing" | "timeAuthority"> = {
+  supportsFencing: true,
+  timeAuthority: "server",
+};
+
+/** The sanitized view of a lock document, its times on the caller's clock, the raw ids kept for `getBy*Raw`. */
+export function toLockInfo(data: LockDocument, time: OperationTime): LockInfo<FirestoreCapabilities> {
+  const info = sanitizeLockInfo(
+    {
+      key: data.key,
+      lockId: data.lockId,
+      expiresAtMs: time.forCaller(data.expiresAtMs),
+      acquiredAtMs: time.forCaller(data.acquiredAtMs),
+      fence: data.fence,
+    },
+    FENCING as FirestoreCapabilities,
+  );
+  return attachRawData(info, data);
 }
 
-export function toLockListing(data: LockDocument): LockListing<FirestoreCapabilities> {
-  return { ...toLockInfo(data), key: data.key };
+export function toLockListing(data: LockDocument, time: OperationTime): LockListing<FirestoreCapabilities> {
+  return { ...toLockInfo(data, time), key: data.key };
+}
+
+/** A lock document found by its lockId, with what a conditional write on it needs. */
+export interface FoundLock {
+  ref: DocumentReference<LockDocument>;
+  data: LockDocument;
+  updateTime: Timestamp;
 }
 
 /**
- * Finds the lock document of a lockId with a plain (non-transactional) query: a transactional query locks
- * a range and serializes every release (SPEC.md §2, scalability deviation). Callers re-read the document
- * by id inside a transaction and re-check ownership there.
+ * Finds the lock document of a lockId with a plain (non-transactional) query and fixes the operation's
+ * decision instant at the query's read time. Every release, extend and lookup by lockId goes through here,
+ * whichever instance acquired the lock, so duplicates are detected on every path (ADR-014,
+ * docs/adr/ADR-014-duplicate-lockid-detection.md). A transactional query would lock a range and serialize
+ * every release (ADR-018, docs/adr/ADR-018-conditional-writes.md); callers write back conditionally on the
+ * document's update time instead.
  *
- * No `.limit(1)`, so that duplicates show (ADR-014). They cannot arise from this library (128-bit lockIds,
- * one document per key), so they mean outside interference: warn, delete the expired ones, and answer
- * "not found" when more than one is live rather than guess which one the caller owns.
+ * No `.limit(1)`, so that duplicates show. They cannot arise from this library (128-bit lockIds, one document
+ * per key), so they mean outside interference: warn, delete the expired ones, and answer "not found" when
+ * more than one is live rather than guess which one the caller owns.
  */
 export async function findLockByLockId(
   ctx: FirestoreContext,
   lockId: string,
-): Promise<QueryDocumentSnapshot<LockDocument> | null> {
+  time: OperationTime,
+): Promise<FoundLock | null> {
   const snapshot = await ctx.db.collection(ctx.collection).where("lockId", "==", lockId).get();
-  const docs = snapshot.docs.filter(
-    (doc) => isLockDocument(doc.data()) && doc.get("lockId") === lockId,
-  ) as QueryDocumentSnapshot<LockDocument>[];
-  if (docs.length <= 1) return docs[0] ?? null;
+  const nowMs = time.decide(snapshot.readTime);
+  const found: FoundLock[] = [];
+  for (const doc of snapshot.docs) {
+    const data = doc.data();
+    if (isLockDocument(data) && data.lockId === lockId) {
+      found.push({ ref: doc.ref as DocumentReference<LockDocument>, data, updateTime: doc.updateTime });
+    }
+  }
+  if (found.length <= 1) return found[0] ?? null;
 
-  const nowMs = ctx.now();
-  const live = docs.filter((doc) => isLive(doc.data().expiresAtMs, nowMs, TIME_TOLERANCE_MS));
+  const live = found.filter((lock) => isLive(lock.data.expiresAtMs, nowMs, TIME_TOLERANCE_MS));
   ctx.logger.warn("Duplicate lock documents share one lockId", {
     lockIdHash: hashKey(lockId),
-    count: docs.length,
+    count: found.length,
     live: live.length,
   });
   await Promise.all(
-    docs
-      .filter((doc) => !live.includes(doc))
-      .map((doc) => deleteIfExpired(ctx, doc.ref as DocumentReference<LockDocument>, lockId).catch(() => {})),
+    found
+      .filter((lock) => !live.includes(lock))
+      .map((lock) => deleteIfUnchanged(ctx, lock.ref, lock.updateTime).catch(() => false)),
   );
   return live.length === 1 ? (live[0] ?? null) : null;
 }
 
-/** Deletes a lock document if it still belongs to `lockId` and is expired; never touches fence counters. */
-export async function deleteIfExpired(
+/**
+ * Deletes a lock document if nobody wrote it since the read that saw it at `updateTime` (a precondition,
+ * not a transaction). Returns false when the precondition failed. Never used on fence counters.
+ */
+export async function deleteIfUnchanged(
   ctx: FirestoreContext,
   ref: DocumentReference<LockDocument>,
-  lockId: string,
-): Promise<void> {
-  await ctx.db.runTransaction(async (trx) => {
-    const snap = await trx.get(ref);
-    const data = snap.data();
-    if (!isLockDocument(data) || data.lockId !== lockId) return;
-    if (isLive(data.expiresAtMs, ctx.now(), TIME_TOLERANCE_MS)) return;
-    trx.delete(ref);
-  });
+  updateTime: Timestamp,
+): Promise<boolean> {
+  try {
+    await ctx.db.batch().delete(ref, { lastUpdateTime: updateTime }).commit();
+    return true;
+  } catch (error) {
+    if (isPreconditionFailure(error)) return false;
+    throw error;
+  }
+}
+
+/** Sets the lock document's expiry if nobody wrote it since `updateTime`; false when the precondition failed. */
+export async function setExpiryIfUnchanged(
+  ctx: FirestoreContext,
+  ref: DocumentReference<LockDocument>,
+  updateTime: Timestamp,
+  expiresAtMs: number,
+): Promise<boolean> {
+  try {
+    await ctx.db.batch().update(ref, { expiresAtMs }, { lastUpdateTime: updateTime }).commit();
+    return true;
+  } catch (error) {
+    if (isPreconditionFailure(error)) return false;
+    throw error;
+  }
+}
+
+/**
+ * How many times a release, extend or force-release re-reads a lock document that changed between its read
+ * and its conditional write (its owner extending it at the same moment, say) before giving up.
+ */
+const MAX_REREADS = 5;
+
+/**
+ * Runs `attempt` (read, decide, write conditionally) until it settles: `undefined` means its precondition
+ * failed and the document must be read again. Past `MAX_REREADS` the document is changing faster than it can
+ * be read: a transient `ServiceUnavailable`, which `lock()` retries.
+ */
+export async function untilSettled<T>(attempt: () => Promise<T | undefined>): Promise<T> {
+  for (let round = 1; round <= MAX_REREADS; round++) {
+    const outcome = await attempt();
+    if (outcome !== undefined) return outcome;
+  }
+  throw new LockError("ServiceUnavailable", "The lock document kept changing under a conditional write");
 }

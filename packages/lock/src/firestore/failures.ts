@@ -81,3 +81,19 @@ export function classifyFirestoreFailure(error: unknown): FirestoreFailure {
 export function isTransientFirestoreFailure(error: unknown): boolean {
   return classifyFirestoreFailure(error).retry !== "never";
 }
+
+const LOST_RACE: ReadonlySet<GrpcStatusName> = new Set([
+  "NOT_FOUND",
+  "ALREADY_EXISTS",
+  "FAILED_PRECONDITION",
+]);
+
+/**
+ * Whether a commit failed because a write's precondition did not hold: the document was created, changed or
+ * deleted since it was read (`create` on an existing document, `update` on a missing one, a stale
+ * `lastUpdateTime`). For a conditional write that is a lost race, to be answered by re-reading, not a fault.
+ */
+export function isPreconditionFailure(error: unknown): boolean {
+  const status = grpcStatusOf(error);
+  return status !== undefined && LOST_RACE.has(status);
+}

@@ -1,6 +1,7 @@
 /** A lock document in the `locks` collection, keyed by the storage key of `key`. */
 export interface LockDocument {
   lockId: string;
+  /** On the time authority's clock: Firestore's (server time) or the writing client's (client time). */
   expiresAtMs: number;
   acquiredAtMs: number;
   /** The NFC-normalized key as the caller gave it; the document id is only its encoding. */

@@ -1,7 +1,9 @@
 import type { Database } from "better-sqlite3";
 import { checkAborted } from "../common/abort.js";
-import { generateLockId, hashKey } from "../common/crypto.js";
-import { toAcquireHandle } from "../common/disposable.js";
+import { refused } from "../common/backend-semantics.js";
+import { generateLockId } from "../common/crypto.js";
+import { attachRawData, sanitizeLockInfo } from "../common/diagnostics.js";
+import { decorateAcquireResult } from "../common/disposable.js";
 import { nextFence, parseFence } from "../common/fence.js";
 import { isLive, TIME_TOLERANCE_MS } from "../common/time-predicates.js";
 import type {
@@ -75,13 +77,17 @@ function prepare(ctx: SqliteContext) {
 type Statements = ReturnType<typeof prepare>;
 
 function toLockInfo(row: LockRow): LockInfo<SqliteCapabilities> {
-  return {
-    keyHash: hashKey(row.key),
-    lockIdHash: hashKey(row.lock_id),
-    expiresAtMs: row.expires_at_ms,
-    acquiredAtMs: row.acquired_at_ms,
-    fence: row.fence,
-  };
+  const info = sanitizeLockInfo(
+    {
+      key: row.key,
+      lockId: row.lock_id,
+      expiresAtMs: row.expires_at_ms,
+      acquiredAtMs: row.acquired_at_ms,
+      fence: row.fence,
+    },
+    CAPABILITIES,
+  );
+  return attachRawData(info, { key: row.key, lockId: row.lock_id });
 }
 
 /**
@@ -150,7 +156,7 @@ export function createSqliteBackend(
           return { ok: true, lockId, expiresAtMs, fence };
         }),
       );
-      return toAcquireHandle(backend, result);
+      return decorateAcquireResult(backend, result, key, ctx.onReleaseError, ctx.disposeTimeoutMs);
     },
 
     async release(opts) {
@@ -158,7 +164,8 @@ export function createSqliteBackend(
       return settle(opts.signal, () =>
         immediate(ctx, (): ReleaseResult => {
           const row = s.byLockId.get(lockId);
-          if (!row || row.lock_id !== lockId || !liveNow(row)) return { ok: false };
+          if (!row || row.lock_id !== lockId) return refused("not-found");
+          if (!liveNow(row)) return refused("expired");
           s.deleteLock.run(row.key, lockId);
           return { ok: true };
         }),
@@ -172,7 +179,8 @@ export function createSqliteBackend(
         immediate(ctx, (): ExtendResult => {
           const nowMs = ctx.now();
           const row = s.byLockId.get(lockId);
-          if (!row || row.lock_id !== lockId || !liveNow(row, nowMs)) return { ok: false };
+          if (!row || row.lock_id !== lockId) return refused("not-found");
+          if (!liveNow(row, nowMs)) return refused("expired");
           const expiresAtMs = nowMs + ttlMs;
           s.setExpiry.run(expiresAtMs, row.key, lockId);
           return { ok: true, expiresAtMs };

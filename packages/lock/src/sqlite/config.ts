@@ -1,9 +1,10 @@
 import type { Database } from "better-sqlite3";
+import { defaultDisposalErrorHandler } from "../common/disposable.js";
 import { LockError } from "../common/errors.js";
 import { consoleLockLogger } from "../common/logger.js";
-import type { LockLogger } from "../common/types.js";
+import type { BackendConfig, LockLogger, OnReleaseError } from "../common/types.js";
 
-export interface SqliteBackendOptions {
+export interface SqliteBackendOptions extends BackendConfig {
   /** Lock rows (default `locks`). */
   table?: string;
   /** Fence counters (default `fence_counters`); must differ from `table`. Never clean it up. */
@@ -22,6 +23,8 @@ export interface SqliteContext {
   readonly cleanupInIsLocked: boolean;
   readonly logger: LockLogger;
   readonly now: () => number;
+  readonly onReleaseError: OnReleaseError;
+  readonly disposeTimeoutMs: number | undefined;
 }
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
@@ -44,6 +47,10 @@ export function resolveSqliteConfig(db: Database, options: SqliteBackendOptions 
   if (table.toLowerCase() === fenceTable.toLowerCase()) {
     throw new LockError("InvalidArgument", "Fence counter table must differ from lock table");
   }
+  const disposeTimeoutMs = options.disposeTimeoutMs;
+  if (disposeTimeoutMs !== undefined && !(Number.isFinite(disposeTimeoutMs) && disposeTimeoutMs > 0)) {
+    throw new LockError("InvalidArgument", "disposeTimeoutMs must be a positive number of milliseconds");
+  }
   return {
     db,
     table,
@@ -51,5 +58,7 @@ export function resolveSqliteConfig(db: Database, options: SqliteBackendOptions 
     cleanupInIsLocked: options.cleanupInIsLocked ?? false,
     logger: options.logger ?? consoleLockLogger,
     now: options.now ?? Date.now,
+    onReleaseError: options.onReleaseError ?? defaultDisposalErrorHandler,
+    disposeTimeoutMs,
   };
 }

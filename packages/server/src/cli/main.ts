@@ -5,6 +5,7 @@ import { registerDevices } from "./commands/devices.js";
 import { registerEnv } from "./commands/env.js";
 import { registerIndexes } from "./commands/indexes.js";
 import { registerLocks } from "./commands/locks.js";
+import { registerLocksDrift } from "./commands/locks-drift.js";
 import { registerMigrate } from "./commands/migrate.js";
 import { registerServe } from "./commands/serve.js";
 import { registerSimulate } from "./commands/simulate.js";
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
   registerDevices(program);
   registerMigrate(program);
   registerLocks(program);
+  registerLocksDrift(program);
   registerSimulate(program);
   for (const command of program.commands) command.exitOverride();
   return program;

@@ -17,6 +17,7 @@ describe("loadConfig", () => {
       logLevel: "info",
       debugSampleRate: 0.1,
       trustProxy: false,
+      locks: { timeAuthority: "server" },
     });
   });
 
@@ -36,6 +37,7 @@ describe("loadConfig", () => {
       FIREBRICK_LOG_LEVEL: "debug",
       FIREBRICK_LOG_DEBUG_SAMPLE_RATE: "0.05",
       FIREBRICK_TRUST_PROXY: "10.0.0.0/8, 35.191.0.0/16,loopback",
+      FIREBRICK_LOCK_TIME_AUTHORITY: "client",
     });
     expect(config).toMatchObject({
       dataDir: "/var/lib/firebrick",
@@ -49,6 +51,7 @@ describe("loadConfig", () => {
       logLevel: "debug",
       debugSampleRate: 0.05,
       trustProxy: "10.0.0.0/8,35.191.0.0/16,loopback",
+      locks: { timeAuthority: "client" },
     });
   });
 
@@ -68,6 +71,7 @@ describe("loadConfig", () => {
     ["USE_FIRESTORE_AUTH", "yes"],
     ["DEVICE_WRITES_PER_MINUTE", "0"],
     ["FIREBRICK_LOG_LEVEL", "loud"],
+    ["FIREBRICK_LOCK_TIME_AUTHORITY", "ntp"],
     ["GOOGLE_CLOUD_PROJECT", "Not A Project"],
     ["FIRESTORE_EMULATOR_HOST", "localhost"],
     ["TENANT_ID_HEADER", "X Tenant"],

@@ -48,6 +48,8 @@ export interface Config {
    * not one of them. Per-IP sign-in limits, session fingerprints and audit entries use that address.
    */
   trustProxy: false | string;
+  /** The service's locks (`@firebrick/lock`): whose clock decides when they expire (see that package's README). */
+  locks: { timeAuthority: "server" | "client" };
 }
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
@@ -104,6 +106,10 @@ const KEYS = {
       .transform(Number)
       .pipe(z.number().min(0).max(0.1)),
     "a number from 0 to 0.1 (debug sampling is capped at 10 %)",
+  ],
+  FIREBRICK_LOCK_TIME_AUTHORITY: [
+    z.enum(["server", "client"]),
+    "server (Firestore's clock decides lock expiry) or client (each instance's clock; NTP required)",
   ],
   FIREBRICK_TRUST_PROXY: [
     trustProxy,
@@ -190,6 +196,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Conf
     logLevel: parsed.FIREBRICK_LOG_LEVEL ?? "info",
     debugSampleRate: parsed.FIREBRICK_LOG_DEBUG_SAMPLE_RATE ?? 0.1,
     trustProxy: parsed.FIREBRICK_TRUST_PROXY ?? false,
+    locks: { timeAuthority: parsed.FIREBRICK_LOCK_TIME_AUTHORITY ?? "server" },
   };
 }
 

@@ -133,7 +133,7 @@ function balanced(expr: string): boolean {
 describe("the Cloud Monitoring alert policies", () => {
   it("are well-formed AlertPolicy resources", () => {
     const policies = loadPolicies();
-    expect(policies.size).toBe(6);
+    expect(policies.size).toBe(7);
     for (const query of promql(policies)) expect(balanced(query.query), query.query).toBe(true);
   });
 
@@ -188,6 +188,11 @@ describe("the Cloud Monitoring alert policies", () => {
     expect(availability?.query).toMatch(/< 0\.995$/);
   });
 
+  it("alert when an instance's clock drifts ±200 ms or more from Firestore's (the lock spec's warning level)", () => {
+    const [drift] = promql(loadPolicies()).filter((c) => c.alertRule === "FirebrickLockClockDrift");
+    expect(drift?.query).toMatch(/^max\(abs\(firebrick_lock_clock_drift_ms\{\}\)\) >= 200$/);
+  });
+
   it("use only metrics that Firebrick exports", async () => {
     const exported = await exportedMetricNames();
     for (const condition of promql(loadPolicies())) {
@@ -201,7 +206,7 @@ describe("the Prometheus rules file", () => {
   it("is well formed and uses only metrics that Firebrick exports", async () => {
     const exported = await exportedMetricNames();
     const rules = loadRules().groups.flatMap((group) => group.rules);
-    expect(rules.length).toBe(7);
+    expect(rules.length).toBe(8);
     for (const rule of rules) {
       expect(balanced(rule.expr), rule.expr).toBe(true);
       for (const name of selectedMetrics(rule.expr))
@@ -234,7 +239,7 @@ describe("the Prometheus rules file", () => {
         .map((rule) => [rule.alert, rule]),
     );
     const conditions = promql(loadPolicies());
-    expect(conditions.length).toBe(4);
+    expect(conditions.length).toBe(5);
     for (const condition of conditions) {
       const rule = rules.get(condition.alertRule);
       expect(rule, condition.alertRule).toBeDefined();

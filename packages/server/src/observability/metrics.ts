@@ -38,6 +38,8 @@ export interface Metrics {
   observeStorageBytes(backend: StoreBackend, bytes: () => number): void;
   /** Reports the telemetry points waiting for a Firestore commit at every scrape. */
   observeTelemetryWriteQueue(depth: () => number): void;
+  /** Reports the last measured clock drift against Firestore (ms, positive: local clock ahead) at every scrape. */
+  observeLockClockDrift(driftMs: () => number | undefined): void;
 }
 
 export interface MetricsOptions {
@@ -89,6 +91,18 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     registers,
     collect() {
       this.set(telemetryWriteQueue());
+    },
+  });
+
+  let lockClockDrift: () => number | undefined = () => undefined;
+  new Gauge({
+    name: "firebrick_lock_clock_drift_ms",
+    help: "This instance's clock minus Firestore's commit time, in ms (client-time locks: alert at ±200, block at ±500)",
+    registers,
+    collect() {
+      const drift = lockClockDrift();
+      if (drift === undefined) this.reset();
+      else this.set(drift);
     },
   });
 
@@ -183,6 +197,9 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     },
     observeTelemetryWriteQueue(depth) {
       telemetryWriteQueue = depth;
+    },
+    observeLockClockDrift(driftMs) {
+      lockClockDrift = driftMs;
     },
   };
 }

@@ -1,4 +1,4 @@
-import type { LockAdmin, LockBackend } from "@firebrick/lock";
+import type { LockAdmin, LockBackend, TimeAuthority } from "@firebrick/lock";
 import { createFirestoreBackend, createFirestoreLockAdmin } from "@firebrick/lock/firestore";
 import { createSqliteBackend, createSqliteLockAdmin } from "@firebrick/lock/sqlite";
 import type { OpenedStores } from "./open-stores.js";
@@ -23,13 +23,18 @@ export interface ServiceLocks {
  * const { backend } = serviceLocks(opened);
  * const lock = createLock(backend);
  */
-export function serviceLocks(opened: Pick<OpenedStores, "sqlite" | "firestore">): ServiceLocks {
+export function serviceLocks(
+  opened: Pick<OpenedStores, "sqlite" | "firestore">,
+  config: { timeAuthority: TimeAuthority } = { timeAuthority: "server" },
+): ServiceLocks {
   if (opened.firestore) {
+    // `Config.locks` (FIREBRICK_LOCK_TIME_AUTHORITY): the jobs and `firebrick locks` must judge expiry alike.
+    const { timeAuthority } = config;
     return {
       kind: "firestore",
       location: "Firestore collections locks, fence_counters",
-      backend: createFirestoreBackend(opened.firestore),
-      admin: createFirestoreLockAdmin(opened.firestore),
+      backend: createFirestoreBackend(opened.firestore, { timeAuthority }),
+      admin: createFirestoreLockAdmin(opened.firestore, { timeAuthority }),
     };
   }
   return {

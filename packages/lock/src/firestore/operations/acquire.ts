@@ -1,4 +1,9 @@
-import type { DocumentData, DocumentReference, DocumentSnapshot, Transaction } from "@google-cloud/firestore";
+import type {
+  DocumentData,
+  DocumentReference,
+  DocumentSnapshot,
+  Precondition,
+} from "@google-cloud/firestore";
 import { checkAborted } from "../../common/abort.js";
 import { generateLockId } from "../../common/crypto.js";
 import { nextFence, parseFence } from "../../common/fence.js";
@@ -8,29 +13,35 @@ import { normalizeAndValidateKey, validateTtlMs } from "../../common/validation.
 import type { FirestoreContext } from "../config.js";
 import { fenceRef, isLockDocument, lockRef } from "../documents.js";
 import { withErrorMapping } from "../errors.js";
+import { isPreconditionFailure } from "../failures.js";
+import { OperationTime } from "../time.js";
 import type { LockDocument } from "../types.js";
 
 type Result = AcquireResult<FirestoreCapabilities>;
 
-/** gRPC codes of a failed write precondition: another acquirer changed the documents since we read them. */
-const LOST_RACE = new Set([5 /* NOT_FOUND */, 6 /* ALREADY_EXISTS */, 9 /* FAILED_PRECONDITION */]);
+/** What acquire stages its writes on: a transaction (both kinds of acquire commit through one). */
+interface Writes {
+  set(ref: DocumentReference, data: DocumentData): unknown;
+  create(ref: DocumentReference, data: DocumentData): unknown;
+  update(ref: DocumentReference, data: DocumentData, precondition: Precondition): unknown;
+}
 
 /**
- * Acquires `key` for `ttlMs`: one lock document and one fence counter change together, in one transaction
- * commit, with `Date.now()` captured inside the transaction and the fence incremented in BigInt arithmetic.
- * The counter is written, never deleted.
+ * Acquires `key` for `ttlMs`: one lock document and one fence counter change together, in one commit, the
+ * fence incremented in BigInt arithmetic (the counter is written, never deleted). The expiry is computed from
+ * the decision instant of the snapshot the commit rests on: Firestore's read time with server time, this
+ * client's clock read after the read with client time (ADR-010, docs/adr/ADR-010-authoritative-expiry.md).
  *
  * Both modes start with a plain read of the lock document: if it is live, the answer is `locked` at once,
  * without a transaction, so a contended attempt costs one read and never queues behind transaction locks.
  *
  * - `optimistic` (default): the lock document and the fence counter are read together without a
- *   transaction, and the transaction then only writes, each write conditioned on the document being exactly
- *   as read (`create` if it was absent, `update` with `lastUpdateTime` otherwise). A concurrent acquirer
- *   makes the commit fail its precondition, which answers `locked`. No read locks are taken, so racing
- *   acquirers cannot deadlock each other (on the emulator a pessimistic pile-up of 8 acquirers costs
- *   seconds per attempt).
- * - `pessimistic`: the seed spec's pattern: the transaction reads both documents (all reads before writes),
- *   re-checks liveness and writes.
+ *   transaction; the commit then only writes, each write conditioned on the document being exactly as read
+ *   (`create` if it was absent, `update` with `lastUpdateTime` otherwise). A concurrent acquirer makes the
+ *   commit fail its precondition, which answers `locked`. No read locks are taken, so racing acquirers cannot
+ *   stall each other (ADR-018, docs/adr/ADR-018-conditional-writes.md).
+ * - `pessimistic`: the lock spec's reference pattern: a transaction reads both documents (all reads before
+ *   writes), re-checks liveness and writes.
  */
 export async function acquire(ctx: FirestoreContext, opts: KeyOp & { ttlMs: number }): Promise<Result> {
   const key = normalizeAndValidateKey(opts.key);
@@ -39,16 +50,16 @@ export async function acquire(ctx: FirestoreContext, opts: KeyOp & { ttlMs: numb
   checkAborted(signal);
   const lockDoc = lockRef(ctx, key) as DocumentReference;
   const fenceDoc = fenceRef(ctx, key) as DocumentReference;
+  const time = new OperationTime(ctx);
 
-  /** Decides from the two snapshots and stages the writes; `undefined` when the lock is live. */
+  /** Decides from the two snapshots and stages the writes; `locked` when the lock is live. */
   const stage = (
-    trx: Transaction,
+    writes: Writes,
     lockSnap: DocumentSnapshot | undefined,
     fenceSnap: DocumentSnapshot | undefined,
     conditional: boolean,
   ): Result => {
-    // Authoritative client time, captured inside the transaction (ADR-010).
-    const nowMs = ctx.now();
+    const nowMs = time.decide(lockSnap?.readTime);
     const existing = lockSnap?.data();
     if (isLockDocument(existing) && isLive(existing.expiresAtMs, nowMs, TIME_TOLERANCE_MS)) {
       return { ok: false, reason: "locked" };
@@ -62,23 +73,28 @@ export async function acquire(ctx: FirestoreContext, opts: KeyOp & { ttlMs: numb
     const document: LockDocument = { lockId, expiresAtMs, acquiredAtMs: nowMs, key, fence };
     checkAborted(signal);
     if (conditional) {
-      writeIfUnchanged(trx, fenceDoc, fenceSnap, { fence, keyDebug: key });
-      writeIfUnchanged(trx, lockDoc, lockSnap, document as unknown as DocumentData);
+      writeIfUnchanged(writes, fenceDoc, fenceSnap, { fence, keyDebug: key });
+      writeIfUnchanged(writes, lockDoc, lockSnap, document as unknown as DocumentData);
     } else {
-      trx.set(fenceDoc, { fence, keyDebug: key });
-      trx.set(lockDoc, document);
+      writes.set(fenceDoc, { fence, keyDebug: key });
+      writes.set(lockDoc, document);
     }
-    return { ok: true, lockId, expiresAtMs, fence };
+    return { ok: true, lockId, expiresAtMs: time.forCaller(expiresAtMs), fence };
   };
 
-  const result = await withErrorMapping(async (): Promise<Result> => {
+  /** The plain first read's verdict: `locked` if it shows a live lock (the transaction is skipped). */
+  const shownLive = (lockSnap: DocumentSnapshot | undefined): boolean => {
+    const seen = lockSnap?.data();
+    return (
+      isLockDocument(seen) && isLive(seen.expiresAtMs, time.decide(lockSnap?.readTime), TIME_TOLERANCE_MS)
+    );
+  };
+
+  return withErrorMapping(async (): Promise<Result> => {
     if (ctx.concurrency === "pessimistic") {
       const current = await lockDoc.get();
       checkAborted(signal);
-      const seen = current.data();
-      if (isLockDocument(seen) && isLive(seen.expiresAtMs, ctx.now(), TIME_TOLERANCE_MS)) {
-        return { ok: false, reason: "locked" };
-      }
+      if (shownLive(current)) return { ok: false, reason: "locked" };
       return ctx.db.runTransaction(async (trx) => {
         checkAborted(signal);
         const [lockSnap, fenceSnap] = await trx.getAll(lockDoc, fenceDoc);
@@ -89,38 +105,30 @@ export async function acquire(ctx: FirestoreContext, opts: KeyOp & { ttlMs: numb
 
     const [lockSnap, fenceSnap] = await ctx.db.getAll(lockDoc, fenceDoc);
     checkAborted(signal);
-    const seen = lockSnap?.data();
-    if (isLockDocument(seen) && isLive(seen.expiresAtMs, ctx.now(), TIME_TOLERANCE_MS)) {
-      return { ok: false, reason: "locked" };
-    }
+    if (shownLive(lockSnap)) return { ok: false, reason: "locked" };
+    // A transaction that only writes: the SDK commits it as one atomic, conditional write of both documents,
+    // without a transaction id and without retries (a lost race must answer `locked`, not retry).
     try {
-      return await ctx.db.runTransaction(
-        async (trx) => {
-          checkAborted(signal);
-          return stage(trx, lockSnap, fenceSnap, true);
-        },
-        { maxAttempts: 1 },
-      );
+      return await ctx.db.runTransaction(async (trx) => stage(trx, lockSnap, fenceSnap, true), {
+        maxAttempts: 1,
+      });
     } catch (error) {
-      const code = (error as { code?: unknown } | null)?.code;
-      if (typeof code === "number" && LOST_RACE.has(code)) return { ok: false, reason: "locked" };
+      if (isPreconditionFailure(error)) return { ok: false, reason: "locked" };
       throw error;
     }
   });
-  if (result.ok) ctx.hints.remember(result.lockId, lockDoc);
-  return result;
 }
 
 /** Creates the document if the snapshot saw none, else updates it only if nobody wrote it since. */
 function writeIfUnchanged(
-  trx: Transaction,
+  writes: Writes,
   ref: DocumentReference,
   seen: DocumentSnapshot | undefined,
   data: DocumentData,
 ): void {
   if (!seen?.exists || !seen.updateTime) {
-    trx.create(ref, data);
+    writes.create(ref, data);
   } else {
-    trx.update(ref, data, { lastUpdateTime: seen.updateTime });
+    writes.update(ref, data, { lastUpdateTime: seen.updateTime });
   }
 }

@@ -91,9 +91,9 @@ export function registerLocks(program: Command): void {
 }
 
 async function withLocks(task: (service: ServiceLocks) => Promise<void>): Promise<void> {
-  await withStores(async (opened) => {
+  await withStores(async (opened, config) => {
     try {
-      await task(serviceLocks(opened));
+      await task(serviceLocks(opened, config.locks));
     } catch (error) {
       // A bad key (empty, over 512 bytes) is the operator's input, not a failed operation.
       if (error instanceof LockError && error.code === "InvalidArgument") throw new UsageError(error.message);

@@ -1,13 +1,15 @@
+import type { Config } from "../../config/env.js";
 import { type OpenedStores, openStores } from "../../runtime/open-stores.js";
 import { loadStartupConfig } from "../../runtime/startup-config.js";
 import { isTenantId } from "../../tenancy/tenant-id.js";
 import { CommandFailed, UsageError } from "../errors.js";
 
 /** Runs `task` on the stores the server would use (same configuration, same flags), then closes them. */
-export async function withStores<T>(task: (opened: OpenedStores) => Promise<T>): Promise<T> {
-  const opened = openStores(await loadStartupConfig(process.env));
+export async function withStores<T>(task: (opened: OpenedStores, config: Config) => Promise<T>): Promise<T> {
+  const config = await loadStartupConfig(process.env);
+  const opened = openStores(config);
   try {
-    return await task(opened);
+    return await task(opened, config);
   } finally {
     await opened.close();
   }
