@@ -8,9 +8,11 @@ import type { Logger } from "../observability/logger.js";
 import type { Metrics } from "../observability/metrics.js";
 import { resilienceHooks } from "../observability/resilience-hooks.js";
 import { openSqlite, type SqliteDatabase } from "../storage/sqlite.js";
+import { startWalCheckpointer } from "../storage/sqlite-checkpointer.js";
 import { SQLITE_MIGRATIONS } from "../storage/sqlite-migrations.js";
 import { createFirestoreStores, createSqliteStores } from "../stores/index.js";
 import { firestoreCallSettings, withResilience } from "../stores/resilience.js";
+import { SqliteGroupCommit } from "../stores/sqlite/group-commit.js";
 import type { Clock } from "../stores/types.js";
 import { ignoreUsage, type UsageRecorder } from "../stores/usage.js";
 
@@ -30,7 +32,14 @@ export interface OpenedStores {
  */
 export function openStores(
   config: Config,
-  options: { clock?: Clock; usage?: UsageRecorder; metrics?: Metrics; logger?: Logger } = {},
+  options: {
+    clock?: Clock;
+    usage?: UsageRecorder;
+    metrics?: Metrics;
+    logger?: Logger;
+    /** Checkpoint SQLite's WAL in a worker thread (the server; a CLI command's few writes need not). */
+    checkpointWal?: boolean;
+  } = {},
 ): OpenedStores {
   const { projectId, emulatorHost } = config.firestore;
   const firestoreConfigured = projectId !== undefined || emulatorHost !== undefined;
@@ -45,6 +54,13 @@ export function openStores(
     }
   }
   const sqlite = openSqlite(join(config.dataDir, "firebrick.sqlite"), SQLITE_MIGRATIONS);
+  const telemetryCommits = new SqliteGroupCommit(sqlite);
+  const checkpointer = options.checkpointWal
+    ? startWalCheckpointer(sqlite, {
+        hold: () => telemetryCommits.pause(),
+        onError: (error) => options.logger?.error({ err: error }, "SQLite WAL checkpoint failed"),
+      })
+    : null;
   const firestore = firestoreConfigured ? createFirestoreClient(config) : null;
   const storeOptions = {
     ...(options.clock && { clock: options.clock }),
@@ -65,7 +81,7 @@ export function openStores(
       )
     : null;
   const router = routeStores({
-    sqlite: createSqliteStores(sqlite, storeOptions),
+    sqlite: createSqliteStores(sqlite, { ...storeOptions, telemetryCommits }),
     firestore: firestoreStores,
     flags: () => flags.current(),
     ...(options.clock && { clock: options.clock }),
@@ -76,6 +92,7 @@ export function openStores(
     router,
     flags,
     async close() {
+      await checkpointer?.stop();
       sqlite.close();
       await firestoreStores?.resilience.drain(10_000);
       await firestore?.terminate();
