@@ -20,6 +20,8 @@ import { serviceLocks } from "./runtime/service-locks.js";
 import { type RunExclusive, startSessionSweeper } from "./sessions/sweeper.js";
 import { runUnderLock } from "./sessions/sweeper-lock.js";
 import type { SqliteDatabase } from "./storage/sqlite.js";
+import { sqliteRetentionTargets } from "./stores/sqlite/retention.js";
+import { RETENTION_LOCK_KEY, startRetentionJob } from "./stores/sqlite/retention-job.js";
 import type { Clock } from "./stores/types.js";
 import { fanOut, type UsageRecorder } from "./stores/usage.js";
 import { ensureFirstRun } from "./tenancy/first-run.js";
@@ -38,7 +40,7 @@ export interface ServerOptions {
   passwords?: PasswordHasher;
   /** Where the first run's generated admin password goes (once): stderr by default, so that stdout stays pure JSON log lines; never the log. */
   print?: (text: string) => void;
-  /** Runs the session sweeper under the cluster-wide lock (see `sessions/sweeper.ts`). */
+  /** Runs the session sweeper and the SQLite retention job under the cluster-wide lock (see `sessions/sweeper.ts`). */
   runExclusive?: RunExclusive;
   /** Receives every store call's billed reads and writes (metrics, per-request logs). */
   usage?: UsageRecorder;
@@ -63,7 +65,7 @@ export async function startServer(
   const metrics = options.metrics ?? createMetrics();
   // Every store call counts towards the metrics and towards the log line of the request it serves.
   const usage = fanOut(metrics.usage, requestScopedUsage(), ...(options.usage ? [options.usage] : []));
-  const opened = openStores(config, { clock, usage, metrics, logger });
+  const opened = openStores(config, { clock, usage, metrics, logger, checkpointWal: true });
   const { router, flags } = opened;
   const readiness: ReadinessCheck[] = [
     {
@@ -146,13 +148,24 @@ export async function startServer(
   refresh.unref();
   const sweeper = startSessionSweeper({
     stores: () => router.all().map(({ stores }) => stores.sessions),
-    runExclusive: options.runExclusive ?? runUnderLock(sweeperLock(opened, metrics)),
+    runExclusive: options.runExclusive ?? runUnderLock(serviceLock(opened, metrics, "sweeper")),
     clock,
     onError: (error) => logger.error({ err: error }, "session sweep failed"),
+  });
+  // SQLite has no TTL: expired telemetry and audit entries are deleted by this job (every area's SQLite
+  // tables, whichever store the flags route to: rows left behind by a cutover expire too).
+  const retention = startRetentionJob({
+    targets: sqliteRetentionTargets(opened.sqlite),
+    runExclusive:
+      options.runExclusive ??
+      runUnderLock(serviceLock(opened, metrics, "retention"), { key: RETENTION_LOCK_KEY }),
+    clock,
+    onError: (error) => logger.error({ err: error }, "SQLite retention failed"),
   });
   const stopJobs = () => {
     clearInterval(refresh);
     sweeper.stop();
+    retention.stop();
   };
 
   try {
@@ -183,8 +196,8 @@ export async function startServer(
   }
 }
 
-/** The sweeper's lock, on the service's lock backend, reporting acquisitions and failures to the metrics. */
-function sweeperLock(opened: OpenedStores, metrics: Metrics): LockFunction {
-  const listener = lockMetricsListener(metrics, "sweeper");
+/** A job's lock, on the service's lock backend, reporting acquisitions and failures to the metrics as `name`. */
+function serviceLock(opened: OpenedStores, metrics: Metrics, name: string): LockFunction {
+  const listener = lockMetricsListener(metrics, name);
   return createLock(withTelemetry(serviceLocks(opened).backend, listener), { onEvent: listener });
 }
