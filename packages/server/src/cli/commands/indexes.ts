@@ -77,11 +77,7 @@ export async function runGateCommand(
 }
 
 export function registerIndexes(program: Command): void {
-  const indexes = program
-    .command("indexes")
-    .description(
-      "Firestore composite indexes, exemptions and single-field index overrides (infra/firestore.indexes.json)",
-    );
+  const indexes = program.command("indexes");
   withGateOptions(
     indexes.command("status").description("show each index's state; exit 0 only when all are READY"),
   ).action((options: GateCommandOptions) =>
