@@ -1,15 +1,14 @@
 import { createLock, type LockFunction, withTelemetry } from "@firebrick/lock";
+import type { Firestore } from "@google-cloud/firestore";
 import type { FastifyInstance } from "fastify";
 import type { PasswordHasher } from "./auth/passwords.js";
-import { bootstrapDocumentCheck } from "./bootstrap/index.js";
 import type { Config } from "./config/env.js";
 import { dashboardPlugin } from "./dashboard/plugin.js";
-import { createControlPlane } from "./gcp/select.js";
 import { registerApi } from "./http/api.js";
 import { buildApp } from "./http/app.js";
 import { describeRequest } from "./http/describe-request.js";
 import type { ReadinessCheck } from "./http/health.js";
-import { telemetryFlipGate } from "./migrate/cutover.js";
+import type { TelemetryFlipGate } from "./migrate/cutover.js";
 import { registerObservability } from "./observability/http-plugin.js";
 import { lockMetricsListener } from "./observability/lock-metrics.js";
 import type { Logger } from "./observability/logger.js";
@@ -65,7 +64,7 @@ export async function startServer(
   const metrics = options.metrics ?? createMetrics();
   // Every store call counts towards the metrics and towards the log line of the request it serves.
   const usage = fanOut(metrics.usage, requestScopedUsage(), ...(options.usage ? [options.usage] : []));
-  const opened = openStores(config, { clock, usage, metrics, logger, checkpointWal: true });
+  const opened = await openStores(config, { clock, usage, metrics, logger, checkpointWal: true });
   const { router, flags } = opened;
   const readiness: ReadinessCheck[] = [
     {
@@ -82,6 +81,7 @@ export async function startServer(
     // at this build's schema version (fail closed: an unprovisioned project is not ready).
     const inUse = () =>
       (["auth", "audit", "telemetry"] as const).some((area) => router.backendOf(area) === "firestore");
+    const { bootstrapDocumentCheck } = await import("./bootstrap/index.js");
     const bootstrap = bootstrapDocumentCheck(firestore);
     readiness.push(
       {
@@ -127,14 +127,7 @@ export async function startServer(
     cookieSecure: config.cookieSecure,
     deviceWritesPerMinute: config.deviceWritesPerMinute,
     ...(options.passwords && { passwords: options.passwords }),
-    ...(opened.firestore && {
-      telemetryFlipGate: telemetryFlipGate(opened.firestore, () =>
-        // The emulator has no index management: its queries never wait for an index.
-        config.firestore.emulatorHost || !config.firestore.projectId
-          ? null
-          : createControlPlane("rest", config.firestore.projectId),
-      ),
-    }),
+    ...(opened.firestore && { telemetryFlipGate: await flipGate(opened.firestore, config) }),
   });
   metrics.observeLoginHashQueue(() => ctx.passwords.queueDepth());
   await app.register(dashboardPlugin, { tenantHeader: config.tenantHeader });
@@ -148,7 +141,7 @@ export async function startServer(
   refresh.unref();
   const sweeper = startSessionSweeper({
     stores: () => router.all().map(({ stores }) => stores.sessions),
-    runExclusive: options.runExclusive ?? runUnderLock(serviceLock(opened, metrics, "sweeper")),
+    runExclusive: options.runExclusive ?? runUnderLock(await serviceLock(opened, metrics, "sweeper")),
     clock,
     onError: (error) => logger.error({ err: error }, "session sweep failed"),
   });
@@ -158,7 +151,7 @@ export async function startServer(
     targets: sqliteRetentionTargets(opened.sqlite),
     runExclusive:
       options.runExclusive ??
-      runUnderLock(serviceLock(opened, metrics, "retention"), { key: RETENTION_LOCK_KEY }),
+      runUnderLock(await serviceLock(opened, metrics, "retention"), { key: RETENTION_LOCK_KEY }),
     clock,
     onError: (error) => logger.error({ err: error }, "SQLite retention failed"),
   });
@@ -196,8 +189,23 @@ export async function startServer(
   }
 }
 
+/** The telemetry read flip's gate (migrate/cutover.ts); its modules load the GCP clients, so only with Firestore. */
+async function flipGate(firestore: Firestore, config: Config): Promise<TelemetryFlipGate> {
+  const [{ telemetryFlipGate }, { createControlPlane }] = await Promise.all([
+    import("./migrate/cutover.js"),
+    import("./gcp/select.js"),
+  ]);
+  return telemetryFlipGate(firestore, () =>
+    // The emulator has no index management: its queries never wait for an index.
+    config.firestore.emulatorHost || !config.firestore.projectId
+      ? null
+      : createControlPlane("rest", config.firestore.projectId),
+  );
+}
+
 /** A job's lock, on the service's lock backend, reporting acquisitions and failures to the metrics as `name`. */
-function serviceLock(opened: OpenedStores, metrics: Metrics, name: string): LockFunction {
+async function serviceLock(opened: OpenedStores, metrics: Metrics, name: string): Promise<LockFunction> {
   const listener = lockMetricsListener(metrics, name);
-  return createLock(withTelemetry(serviceLocks(opened).backend, listener), { onEvent: listener });
+  const { backend } = await serviceLocks(opened);
+  return createLock(withTelemetry(backend, listener), { onEvent: listener });
 }

@@ -1,5 +1,4 @@
 import type { LockAdmin, LockBackend } from "@firebrick/lock";
-import { createFirestoreBackend, createFirestoreLockAdmin } from "@firebrick/lock/firestore";
 import { createSqliteBackend, createSqliteLockAdmin } from "@firebrick/lock/sqlite";
 import type { OpenedStores } from "./open-stores.js";
 
@@ -20,11 +19,15 @@ export interface ServiceLocks {
  * host), so the locks live there, in the `locks` and `fence_counters` tables of `firebrick.sqlite`.
  *
  * @example
- * const { backend } = serviceLocks(opened);
+ * const { backend } = await serviceLocks(opened);
  * const lock = createLock(backend);
  */
-export function serviceLocks(opened: Pick<OpenedStores, "sqlite" | "firestore">): ServiceLocks {
+export async function serviceLocks(
+  opened: Pick<OpenedStores, "sqlite" | "firestore">,
+): Promise<ServiceLocks> {
   if (opened.firestore) {
+    // Loaded only with Firestore: the lock's Firestore backend loads the SDK.
+    const { createFirestoreBackend, createFirestoreLockAdmin } = await import("@firebrick/lock/firestore");
     return {
       kind: "firestore",
       location: "Firestore collections locks, fence_counters",

@@ -163,6 +163,8 @@ export function startWalCheckpointer(
       if (stopped) return;
       stopped = true;
       clearInterval(timer);
+      // Unreferenced, the worker would not keep the process alive while stop() waits for it.
+      worker.ref();
       await running;
       worker.postMessage("close");
       await exited;

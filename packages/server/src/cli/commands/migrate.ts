@@ -32,9 +32,7 @@ const positive = (name: string, min: number, max: number) => (value: string) => 
 
 /** `firebrick migrate fixture|users`, `firebrick backfill audit|telemetry`, `firebrick compare telemetry`. */
 export function registerMigrate(program: Command): void {
-  const migrate = program
-    .command("migrate")
-    .description("move accounts from a legacy SQLite store to Firestore");
+  const migrate = program.command("migrate");
   migrate
     .command("fixture")
     .description(
@@ -83,9 +81,7 @@ export function registerMigrate(program: Command): void {
       runCommandJob(flags, ({ source, target, retrier }) => migrateUsersJob(source, target, retrier)),
   );
 
-  const backfill = program
-    .command("backfill")
-    .description("copy recent history from a legacy SQLite store to Firestore");
+  const backfill = program.command("backfill");
   withJobFlags(
     backfill.command("audit").description("the last N days (7–30) of the audit log, tagged sqlite_backfill"),
   )
@@ -115,14 +111,13 @@ export function registerMigrate(program: Command): void {
 
   program
     .command("compare")
-    .description("compare SQLite and Firestore")
     .command("telemetry")
     .description("compare the newest points of N sampled device series; exit 0 only when nothing differs")
     .requiredOption("--from <file>", "the legacy SQLite file")
     .requiredOption("--sample <n>", "how many device series to compare", positive("--sample", 1, 100_000))
     .option("--json", "print the report as JSON")
     .action(async (flags: { from: string; sample: number; json?: boolean }) => {
-      const { source, target, db, firestore } = openBoth(flags.from);
+      const { source, target, db, firestore } = await openBoth(flags.from);
       try {
         const report = await compareTelemetry(source, target, { sample: flags.sample });
         await recordCompareResult(firestore, report);
@@ -164,7 +159,7 @@ interface JobContext {
   config: ReturnType<typeof loadConfig>;
 }
 
-function openBoth(from: string) {
+async function openBoth(from: string) {
   const config = loadConfig(process.env);
   if (!config.firestore.projectId && !config.firestore.emulatorHost) {
     throw new UsageError(
@@ -172,7 +167,7 @@ function openBoth(from: string) {
     );
   }
   const db = openSqlite(from, SQLITE_MIGRATIONS);
-  const firestore = createFirestoreClient(config);
+  const firestore = await createFirestoreClient(config);
   return {
     config,
     db,
@@ -186,7 +181,7 @@ async function runCommandJob(
   flags: JobFlags,
   makeSteps: (context: JobContext) => JobSteps<unknown>,
 ): Promise<void> {
-  const { config, db, firestore, source, target } = openBoth(flags.from);
+  const { config, db, firestore, source, target } = await openBoth(flags.from);
   try {
     const context: JobContext = { config, source, target, retrier: new Retrier(), now: Date.now() };
     const steps = makeSteps(context);

@@ -1,8 +1,6 @@
 import { join } from "node:path";
-import { Firestore } from "@google-cloud/firestore";
 import closeWithGrace from "close-with-grace";
 import type { Command } from "commander";
-import { BootstrapFailedError, emulatorBootstrap } from "../../bootstrap/index.js";
 import { type ConfigOverrides, loadConfig } from "../../config/env.js";
 import { EmulatorUnavailableError, locateEmulator } from "../../firestore/emulator.js";
 import { type LocalEmulator, startLocalEmulator } from "../../firestore/local-emulator.js";
@@ -16,7 +14,6 @@ const EMULATOR_PROJECT = "demo-firebrick";
 export function registerServe(program: Command): void {
   program
     .command("serve")
-    .description("serve the HTTP API and dashboard")
     .option("--host <host>", "listen address (env HOST, default 127.0.0.1)")
     .option("--port <port>", "listen port (env PORT, default 8080)")
     .option(
@@ -101,6 +98,11 @@ async function startEmulator(dataDir: string, projectId: string, logger: Logger)
 
 /** `firebrick bootstrap` without a control plane: the bootstrap document must be compliant before serving. */
 async function bootstrapEmulator(projectId: string, emulator: LocalEmulator, logger: Logger): Promise<void> {
+  // Loaded here: the SDK and the bootstrap take most of a second to load, which serving on SQLite never needs.
+  const [{ Firestore }, { BootstrapFailedError, emulatorBootstrap }] = await Promise.all([
+    import("@google-cloud/firestore"),
+    import("../../bootstrap/index.js"),
+  ]);
   const separator = emulator.hostPort.lastIndexOf(":");
   const firestore = new Firestore({
     projectId,
