@@ -32,33 +32,44 @@ const DEVICES_PER_BATCH = 2000;
  * the next device is one seek on the key. The cursor lives in memory; a restart begins a new pass.
  */
 function telemetryRetention(db: SqliteDatabase): RetentionTarget {
-  const nextDevice = db.prepare<[string, string], { tenant_id: string; device_id: string }>(
-    `SELECT tenant_id, device_id FROM telemetry WHERE (tenant_id, device_id) > (?, ?)
+  type Key = { tenant_id: string; device_id: string };
+  // Two seeks, not a row-value comparison: SQLite seeks (tenant_id, device_id) > (?, ?) only as far as
+  // the tenant and then scans the device's points (650 µs instead of 4 µs at 9 k points a device).
+  const nextInTenant = db.prepare<[string, string], Key>(
+    `SELECT tenant_id, device_id FROM telemetry WHERE tenant_id = ? AND device_id > ?
      ORDER BY tenant_id, device_id LIMIT 1`,
   );
+  const firstOfNextTenant = db.prepare<[string], Key>(
+    "SELECT tenant_id, device_id FROM telemetry WHERE tenant_id > ? ORDER BY tenant_id, device_id LIMIT 1",
+  );
+  const nextDevice = (after: Key) =>
+    nextInTenant.get(after.tenant_id, after.device_id) ?? firstOfNextTenant.get(after.tenant_id);
+  // At most `limit` points of a device per statement: the timestamp of its limit-th oldest expired
+  // point bounds a plain range delete (a DELETE … ORDER BY … LIMIT collects the keys first, 3× slower).
+  const limitBound = db
+    .prepare<[string, string, number, number], number>(
+      `SELECT timestamp_ms FROM telemetry WHERE tenant_id = ? AND device_id = ? AND timestamp_ms <= ?
+       ORDER BY timestamp_ms ASC LIMIT 1 OFFSET ?`,
+    )
+    .pluck();
   // expire_at is checked too, so that the range scan never deletes a point that has not expired.
-  const removeExpired = db.prepare<[string, string, number, number, number]>(
-    `DELETE FROM telemetry WHERE tenant_id = ? AND device_id = ? AND timestamp_ms <= ? AND expire_at <= ?
-     ORDER BY timestamp_ms LIMIT ?`,
+  const removeExpired = db.prepare<[string, string, number, number]>(
+    "DELETE FROM telemetry WHERE tenant_id = ? AND device_id = ? AND timestamp_ms <= ? AND expire_at <= ?",
   );
   /** The last device whose expired points are all gone in this pass ("" before the first). */
-  let after = { tenant_id: "", device_id: "" };
+  let after: Key = { tenant_id: "", device_id: "" };
   const batch = db.transaction((now: number, limit: number) => {
     let deleted = 0;
     for (let visited = 0; visited < DEVICES_PER_BATCH && deleted < limit; visited++) {
-      const device = nextDevice.get(after.tenant_id, after.device_id);
+      const device = nextDevice(after);
       if (!device) {
         after = { tenant_id: "", device_id: "" };
         return { deleted, done: true };
       }
       const left = limit - deleted;
-      const { changes } = removeExpired.run(
-        device.tenant_id,
-        device.device_id,
-        now - TELEMETRY_RETENTION_MS,
-        now,
-        left,
-      );
+      const cutoff = now - TELEMETRY_RETENTION_MS;
+      const bound = limitBound.get(device.tenant_id, device.device_id, cutoff, left - 1) ?? cutoff;
+      const { changes } = removeExpired.run(device.tenant_id, device.device_id, bound, now);
       deleted += changes;
       // A device with more expired points than this batch had room for is visited again next batch.
       if (changes < left) after = device;
