@@ -53,17 +53,15 @@ export function createSqliteTelemetryStore(
   return {
     async append(tenant: TenantId, deviceId: string, points: NewPoint[]): Promise<{ written: number }> {
       const distinct = distinctPoints(points);
-      const rows = distinct.map((point) => [
-        tenant,
-        deviceId,
-        point.timestamp_ms,
-        JSON.stringify(point.metrics),
-        point.source ?? "api",
-        point.timestamp_ms + TELEMETRY_RETENTION_MS,
-      ]);
+      // Serialised before the transaction, which then only inserts.
+      const metrics = distinct.map((point) => JSON.stringify(point.metrics));
       // Concurrent appends (many devices) share transactions; each append is still all-or-nothing.
-      await commits.write(rows.length, () => {
-        for (const row of rows) upsert.run(row);
+      await commits.write(distinct.length, () => {
+        for (let i = 0; i < distinct.length; i++) {
+          const point = distinct[i]!;
+          const t = point.timestamp_ms;
+          upsert.run(tenant, deviceId, t, metrics[i], point.source ?? "api", t + TELEMETRY_RETENTION_MS);
+        }
       });
       recordSqlite(context, "telemetry", 0, distinct.length);
       return { written: distinct.length };
