@@ -12,7 +12,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { freePort } from "../../packages/server/src/firestore/emulator.js";
 import { openSqlite } from "../../packages/server/src/storage/sqlite.js";
 import { SQLITE_MIGRATIONS } from "../../packages/server/src/storage/sqlite-migrations.js";
-import { call, scaled } from "./support.js";
+import { call, createDevices, scaled } from "./support.js";
 
 const TENANT = "demo";
 const DEVICES = scaled(8, 32);
@@ -70,17 +70,11 @@ describe("firebrick serve on SQLite, killed with SIGKILL during ingest", () => {
       body: { username: "admin", password },
     });
     expect(login.status).toBe(200);
-    const devices: Array<{ id: string; token: string }> = [];
-    for (let i = 0; i < DEVICES; i++) {
-      const created = await call(server.url, "POST", "/api/devices", {
-        tenant: TENANT,
-        session: login.session!,
-        body: { name: `VAV-${i}` },
-      });
-      expect(created.status).toBe(201);
-      const body = created.body as { device: { id: string }; token: string };
-      devices.push({ id: body.device.id, token: body.token });
-    }
+    const devices = await createDevices(server.url, {
+      tenant: TENANT,
+      session: login.session!,
+      count: DEVICES,
+    });
 
     const acknowledged = new Map<string, number[]>(devices.map(({ id }) => [id, []]));
     let stop = false;

@@ -21,6 +21,20 @@ function upserts(db: SqliteDatabase, pairs: Array<[string, number]>) {
   };
 }
 
+/** `callers` writes at once, caller i upserting two rows named after it. */
+const pairsFrom = (group: SqliteGroupCommit, db: SqliteDatabase, callers: number) =>
+  Promise.all(
+    Array.from({ length: callers }, (_, i) =>
+      group.write(
+        2,
+        upserts(db, [
+          [`a${i}`, i],
+          [`b${i}`, i],
+        ]),
+      ),
+    ),
+  );
+
 const stored = (db: SqliteDatabase) =>
   Object.fromEntries(
     (db.prepare("SELECT k, v FROM rows ORDER BY k").all() as { k: string; v: number }[]).map((r) => [
@@ -34,17 +48,7 @@ describe("SqliteGroupCommit", () => {
     const db = database();
     const commits: Array<[number, number]> = [];
     const group = new SqliteGroupCommit(db, { onCommit: (rows, callers) => commits.push([rows, callers]) });
-    await Promise.all(
-      Array.from({ length: 10 }, (_, i) =>
-        group.write(
-          2,
-          upserts(db, [
-            [`a${i}`, i],
-            [`b${i}`, i],
-          ]),
-        ),
-      ),
-    );
+    await pairsFrom(group, db, 10);
     expect(commits).toEqual([[20, 10]]);
     expect(Object.keys(stored(db))).toHaveLength(20);
   });
@@ -87,17 +91,7 @@ describe("SqliteGroupCommit", () => {
     const db = database();
     const commits: number[] = [];
     const group = new SqliteGroupCommit(db, { maxRowsPerCommit: 5, onCommit: (rows) => commits.push(rows) });
-    await Promise.all(
-      Array.from({ length: 6 }, (_, i) =>
-        group.write(
-          2,
-          upserts(db, [
-            [`x${i}`, i],
-            [`y${i}`, i],
-          ]),
-        ),
-      ),
-    );
+    await pairsFrom(group, db, 6);
     expect(commits).toEqual([4, 4, 4]);
   });
 

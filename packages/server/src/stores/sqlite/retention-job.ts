@@ -1,3 +1,4 @@
+import { every } from "../../runtime/periodic.js";
 import type { RunExclusive } from "../../sessions/sweeper.js";
 import type { Clock } from "../types.js";
 import type { RetentionTarget } from "./retention.js";
@@ -36,8 +37,6 @@ export interface RetentionJob {
 export function startRetentionJob(options: RetentionJobOptions, autoStart = true): RetentionJob {
   const batchSize = options.batchSize ?? 1000;
   const maxRunMs = options.maxRunMs ?? 10_000;
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<unknown> | undefined;
 
   async function runOnce(): Promise<Record<string, number>> {
     const deleted: Record<string, number> = {};
@@ -56,25 +55,12 @@ export function startRetentionJob(options: RetentionJobOptions, autoStart = true
     return deleted;
   }
 
-  if (autoStart) {
-    timer = setInterval(
-      () => {
-        if (running) return;
-        running = runOnce()
-          .catch((error) => options.onError?.(error))
-          .finally(() => {
-            running = undefined;
-          });
-      },
-      options.intervalMs ?? 10 * 60_000,
-    );
-    timer.unref();
-  }
+  const job = autoStart ? every(options.intervalMs ?? 10 * 60_000, runOnce, options.onError) : null;
 
   return {
     runOnce,
     stop() {
-      if (timer) clearInterval(timer);
+      job?.stop();
     },
   };
 }
