@@ -153,6 +153,8 @@ describe("ingest while the Firestore emulator is killed and restarted", () => {
     try {
       // Lifetime 1: steady ingest, then checks of the store, then the kill right after them.
       await new Promise((resolve) => setTimeout(resolve, STEADY_MS));
+      // On a loaded machine a fresh project's first commits can take longer than the steady phase.
+      await waitFor(() => acks.length >= DEVICES, "acknowledged writes before the kill");
       // A full check, then shorter ones of only the points acknowledged during the previous check (devices
       // now paced), until one check's worth is about one write per device: few acks fall after the last.
       let checkedAt = 0;

@@ -95,6 +95,9 @@ describe("firebrick serve on SQLite, killed with SIGKILL during ingest", () => {
           });
           if (reply.status === 202) acknowledged.get(id)!.push(...timestamps);
           else throw new Error(`unexpected ${reply.status}`);
+          // Paced a little: the test needs writes in flight at the kill, not the machine's last cycle
+          // (other test files run beside it).
+          await new Promise((resolve) => setTimeout(resolve, 5));
         } catch (error) {
           // Refused or cut off: only expected once the server is gone.
           if (!killed) throw error;
