@@ -6,8 +6,15 @@ import { fileURLToPath } from "node:url";
 import { freePort } from "../packages/server/src/firestore/emulator.js";
 
 const CLI = fileURLToPath(new URL("../packages/server/bin/firebrick.js", import.meta.url));
+/** Where `BENCH_PROFILE=1` makes the servers write their CPU profiles (`--cpu-prof`). */
+export const PROFILE_DIR = fileURLToPath(new URL("./out/profiles", import.meta.url));
 export const TENANT = "demo";
 export const HEADER = "x-bas-tenant";
+/**
+ * Every bench request's user agent: a session is bound to its browser family (SPEC §5), so requests that
+ * reuse a session cookie (autocannon's too) must present the agent it was signed in with.
+ */
+export const USER_AGENT = "firebrick-bench";
 
 export interface ServerProcess {
   url: string;
@@ -16,29 +23,44 @@ export interface ServerProcess {
   adminPassword: string | null;
   /** Resident set size now and its high-water mark, in bytes (Linux /proc). */
   memory(): { rss: number; peak: number };
+  /** CPU time the process has used so far (user + system), in seconds (Linux /proc). */
+  cpuSeconds(): number;
+  /** Milliseconds from spawning the process to its first answered `/healthz`. */
+  startMs: number;
   stop(): Promise<void>;
 }
 
 export interface ServerEnv {
   dataDir: string;
-  emulatorHost: string;
-  projectId: string;
+  /** Every area on Firestore, on this emulator and project; without it every area is on SQLite. */
+  firestore?: { emulatorHost: string; projectId: string };
   deviceWritesPerMinute?: number;
+  /** Extra `node` flags, e.g. `--cpu-prof` (see `BENCH_PROFILE` in bench/README.md). */
+  nodeArgs?: string[];
+  /** How often to ask /healthz while it starts (default 100 ms; the start-up phase asks more often). */
+  pollMs?: number;
 }
 
-/** Starts `firebrick serve` with every area on Firestore and resolves once /healthz answers. */
+/**
+ * Starts `firebrick serve` (every area on Firestore when `env.firestore` is given, on SQLite otherwise)
+ * and resolves once /healthz answers.
+ */
 export async function startServerProcess(env: ServerEnv): Promise<ServerProcess> {
   const port = await freePort();
-  const child = spawn(process.execPath, [CLI, "serve"], {
+  const profile = process.env.BENCH_PROFILE ? [`--cpu-prof`, `--cpu-prof-dir=${PROFILE_DIR}`] : [];
+  const spawnedAt = performance.now();
+  const child = spawn(process.execPath, [...profile, ...(env.nodeArgs ?? []), CLI, "serve"], {
     env: {
       PATH: process.env.PATH,
       METADATA_SERVER_DETECTION: "none",
       FIREBRICK_DATA_DIR: env.dataDir,
-      FIRESTORE_EMULATOR_HOST: env.emulatorHost,
-      GOOGLE_CLOUD_PROJECT: env.projectId,
-      USE_FIRESTORE_TELEMETRY: "1",
-      USE_FIRESTORE_AUDIT: "1",
-      USE_FIRESTORE_AUTH: "1",
+      ...(env.firestore && {
+        FIRESTORE_EMULATOR_HOST: env.firestore.emulatorHost,
+        GOOGLE_CLOUD_PROJECT: env.firestore.projectId,
+        USE_FIRESTORE_TELEMETRY: "1",
+        USE_FIRESTORE_AUDIT: "1",
+        USE_FIRESTORE_AUTH: "1",
+      }),
       DEVICE_WRITES_PER_MINUTE: String(env.deviceWritesPerMinute ?? 5),
       // Request logs at info would measure the log pipe as much as the service.
       FIREBRICK_LOG_LEVEL: "warn",
@@ -62,13 +84,16 @@ export async function startServerProcess(env: ServerEnv): Promise<ServerProcess>
     } catch {
       // not listening yet
     }
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await new Promise((resolve) => setTimeout(resolve, env.pollMs ?? 100));
   }
+  const startMs = performance.now() - spawnedAt;
   const password = /Password \(shown once[^)]*\): (\S+)/.exec(stderr)?.[1] ?? null;
   return {
     url,
     child,
     adminPassword: password,
+    startMs,
+    cpuSeconds: () => processCpuSeconds(child.pid!),
     memory() {
       const status = readFileSync(`/proc/${child.pid}/status`, "utf8");
       const kib = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0);
@@ -84,11 +109,19 @@ export async function startServerProcess(env: ServerEnv): Promise<ServerProcess>
   };
 }
 
+/** User + system CPU seconds of a process so far, from `/proc/PID/stat` (clock ticks of 1/100 s). */
+export function processCpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  // Fields after the command name (which may hold spaces, inside parentheses): utime is the 14th field.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 /** Signs in and returns the `Cookie` header value of the new session. */
 export async function login(url: string, username: string, password: string): Promise<string> {
   const response = await fetch(`${url}/api/auth/login`, {
     method: "POST",
-    headers: { "content-type": "application/json", [HEADER]: TENANT },
+    headers: { "content-type": "application/json", "user-agent": USER_AGENT, [HEADER]: TENANT },
     body: JSON.stringify({ username, password }),
   });
   if (response.status !== 200) throw new Error(`login failed: ${response.status} ${await response.text()}`);
@@ -107,6 +140,7 @@ export async function call(
     method,
     headers: {
       [HEADER]: TENANT,
+      "user-agent": USER_AGENT,
       ...(options.body !== undefined && { "content-type": "application/json" }),
       ...(options.cookie && { cookie: options.cookie }),
       ...(options.bearer && { authorization: `Bearer ${options.bearer}` }),

@@ -21,7 +21,7 @@ import {
 } from "../../packages/server/src/firestore/emulator.js";
 import { startTestServer, type TestServer } from "../../packages/server/src/http/testing/server.js";
 import { emulatorClient, uniqueProjectId } from "../firestore.js";
-import { call, scaled } from "./support.js";
+import { call, createDevices, scaled } from "./support.js";
 
 const TENANT = "demo";
 const DEVICES = scaled(8, 40);
@@ -91,17 +91,11 @@ describe("ingest while the Firestore emulator is killed and restarted", () => {
       body: { username: "admin", password: service.adminPassword },
     });
     expect(login.status).toBe(200);
-    const devices: Array<{ id: string; token: string }> = [];
-    for (let i = 0; i < DEVICES; i++) {
-      const created = await call(service.url, "POST", "/api/devices", {
-        tenant: TENANT,
-        session: login.session!,
-        body: { name: `VAV-${i}` },
-      });
-      expect(created.status).toBe(201);
-      const body = created.body as { device: { id: string }; token: string };
-      devices.push({ id: body.device.id, token: body.token });
-    }
+    const devices = await createDevices(service.url, {
+      tenant: TENANT,
+      session: login.session!,
+      count: DEVICES,
+    });
 
     const acks: Ack[] = [];
     const statuses = new Map<number, number>();
@@ -159,6 +153,8 @@ describe("ingest while the Firestore emulator is killed and restarted", () => {
     try {
       // Lifetime 1: steady ingest, then checks of the store, then the kill right after them.
       await new Promise((resolve) => setTimeout(resolve, STEADY_MS));
+      // On a loaded machine a fresh project's first commits can take longer than the steady phase.
+      await waitFor(() => acks.length >= DEVICES, "acknowledged writes before the kill");
       // A full check, then shorter ones of only the points acknowledged during the previous check (devices
       // now paced), until one check's worth is about one write per device: few acks fall after the last.
       let checkedAt = 0;

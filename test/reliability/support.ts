@@ -1,4 +1,5 @@
 import { request as httpRequest } from "node:http";
+import { expect } from "vitest";
 
 /**
  * `RELIABILITY_PROFILE=full` (set by `npm run test:reliability`) scales counts and durations up; CI runs
@@ -76,4 +77,23 @@ export function call(url: string, method: string, path: string, options: CallOpt
     request.once("error", reject);
     request.end(payload);
   });
+}
+
+/** Creates `count` devices (names `VAV-0`…) through the API as the signed-in admin; their ids and tokens. */
+export async function createDevices(
+  url: string,
+  options: { tenant: string; session: string; count: number },
+): Promise<Array<{ id: string; token: string }>> {
+  const devices: Array<{ id: string; token: string }> = [];
+  for (let i = 0; i < options.count; i++) {
+    const created = await call(url, "POST", "/api/devices", {
+      tenant: options.tenant,
+      session: options.session,
+      body: { name: `VAV-${i}` },
+    });
+    expect(created.status).toBe(201);
+    const body = created.body as { device: { id: string }; token: string };
+    devices.push({ id: body.device.id, token: body.token });
+  }
+  return devices;
 }

@@ -1,16 +1,14 @@
 import { createLock, type LockFunction, withTelemetry } from "@firebrick/lock";
+import type { Firestore } from "@google-cloud/firestore";
 import type { FastifyInstance } from "fastify";
 import type { PasswordHasher } from "./auth/passwords.js";
-import { bootstrapDocumentCheck } from "./bootstrap/index.js";
 import type { Config } from "./config/env.js";
 import { dashboardPlugin } from "./dashboard/plugin.js";
-import { createControlPlane } from "./gcp/select.js";
 import { registerApi } from "./http/api.js";
 import { buildApp } from "./http/app.js";
 import { describeRequest } from "./http/describe-request.js";
 import type { ReadinessCheck } from "./http/health.js";
-import { startClockDriftMonitor } from "./locks/clock-drift.js";
-import { telemetryFlipGate } from "./migrate/cutover.js";
+import type { TelemetryFlipGate } from "./migrate/cutover.js";
 import { registerObservability } from "./observability/http-plugin.js";
 import { lockMetricsListener } from "./observability/lock-metrics.js";
 import type { Logger } from "./observability/logger.js";
@@ -21,6 +19,8 @@ import { serviceLocks } from "./runtime/service-locks.js";
 import { type RunExclusive, startSessionSweeper } from "./sessions/sweeper.js";
 import { runUnderLock } from "./sessions/sweeper-lock.js";
 import type { SqliteDatabase } from "./storage/sqlite.js";
+import { sqliteRetentionTargets } from "./stores/sqlite/retention.js";
+import { RETENTION_LOCK_KEY, startRetentionJob } from "./stores/sqlite/retention-job.js";
 import type { Clock } from "./stores/types.js";
 import { fanOut, type UsageRecorder } from "./stores/usage.js";
 import { ensureFirstRun } from "./tenancy/first-run.js";
@@ -39,7 +39,7 @@ export interface ServerOptions {
   passwords?: PasswordHasher;
   /** Where the first run's generated admin password goes (once): stderr by default, so that stdout stays pure JSON log lines; never the log. */
   print?: (text: string) => void;
-  /** Runs the session sweeper under the cluster-wide lock (see `sessions/sweeper.ts`). */
+  /** Runs the session sweeper and the SQLite retention job under the cluster-wide lock (see `sessions/sweeper.ts`). */
   runExclusive?: RunExclusive;
   /** Receives every store call's billed reads and writes (metrics, per-request logs). */
   usage?: UsageRecorder;
@@ -64,7 +64,7 @@ export async function startServer(
   const metrics = options.metrics ?? createMetrics();
   // Every store call counts towards the metrics and towards the log line of the request it serves.
   const usage = fanOut(metrics.usage, requestScopedUsage(), ...(options.usage ? [options.usage] : []));
-  const opened = openStores(config, { clock, usage, metrics, logger });
+  const opened = await openStores(config, { clock, usage, metrics, logger, checkpointWal: true });
   const { router, flags } = opened;
   const readiness: ReadinessCheck[] = [
     {
@@ -77,7 +77,12 @@ export async function startServer(
   readiness.push(...(options.readiness ?? []));
   // Clock drift against Firestore: a gauge always, and a readiness gate when the locks run on client time.
   const clockDrift = opened.firestore
-    ? startClockDriftMonitor({ firestore: opened.firestore, metrics, logger })
+    ? // Loaded only with Firestore: the lock's Firestore module loads the SDK.
+      (await import("./locks/clock-drift.js")).startClockDriftMonitor({
+        firestore: opened.firestore,
+        metrics,
+        logger,
+      })
     : null;
   if (clockDrift && config.locks.timeAuthority === "client") readiness.push(clockDrift.readiness);
   if (opened.firestore) {
@@ -86,6 +91,7 @@ export async function startServer(
     // at this build's schema version (fail closed: an unprovisioned project is not ready).
     const inUse = () =>
       (["auth", "audit", "telemetry"] as const).some((area) => router.backendOf(area) === "firestore");
+    const { bootstrapDocumentCheck } = await import("./bootstrap/index.js");
     const bootstrap = bootstrapDocumentCheck(firestore);
     readiness.push(
       {
@@ -131,18 +137,7 @@ export async function startServer(
     cookieSecure: config.cookieSecure,
     deviceWritesPerMinute: config.deviceWritesPerMinute,
     ...(options.passwords && { passwords: options.passwords }),
-    ...(opened.firestore && {
-      telemetryFlipGate: telemetryFlipGate(opened.firestore, () =>
-        // The emulator has no index management: its queries never wait for an index.
-        config.firestore.emulatorHost || !config.firestore.projectId
-          ? null
-          : createControlPlane(
-              "rest",
-              { projectId: config.firestore.projectId, databaseId: config.firestore.databaseId },
-              config.gcp,
-            ),
-      ),
-    }),
+    ...(opened.firestore && { telemetryFlipGate: await flipGate(opened.firestore, config) }),
   });
   metrics.observeLoginHashQueue(() => ctx.passwords.queueDepth());
   await app.register(dashboardPlugin, { tenantHeader: config.tenantHeader });
@@ -156,14 +151,25 @@ export async function startServer(
   refresh.unref();
   const sweeper = startSessionSweeper({
     stores: () => router.all().map(({ stores }) => stores.sessions),
-    runExclusive: options.runExclusive ?? runUnderLock(sweeperLock(opened, config, metrics)),
+    runExclusive: options.runExclusive ?? runUnderLock(await serviceLock(opened, config, metrics, "sweeper")),
     clock,
     onError: (error) => logger.error({ err: error }, "session sweep failed"),
+  });
+  // SQLite has no TTL: expired telemetry and audit entries are deleted by this job (every area's SQLite
+  // tables, whichever store the flags route to: rows left behind by a cutover expire too).
+  const retention = startRetentionJob({
+    targets: sqliteRetentionTargets(opened.sqlite),
+    runExclusive:
+      options.runExclusive ??
+      runUnderLock(await serviceLock(opened, config, metrics, "retention"), { key: RETENTION_LOCK_KEY }),
+    clock,
+    onError: (error) => logger.error({ err: error }, "SQLite retention failed"),
   });
   const stopJobs = () => {
     clearInterval(refresh);
     sweeper.stop();
     clockDrift?.stop();
+    retention.stop();
   };
 
   try {
@@ -194,10 +200,32 @@ export async function startServer(
   }
 }
 
-/** The sweeper's lock, on the service's lock backend, reporting acquisitions and failures to the metrics. */
-function sweeperLock(opened: OpenedStores, config: Config, metrics: Metrics): LockFunction {
-  const listener = lockMetricsListener(metrics, "sweeper");
-  return createLock(withTelemetry(serviceLocks(opened, config.locks).backend, listener), {
-    onEvent: listener,
-  });
+/** The telemetry read flip's gate (migrate/cutover.ts); its modules load the GCP clients, so only with Firestore. */
+async function flipGate(firestore: Firestore, config: Config): Promise<TelemetryFlipGate> {
+  const [{ telemetryFlipGate }, { createControlPlane }] = await Promise.all([
+    import("./migrate/cutover.js"),
+    import("./gcp/select.js"),
+  ]);
+  return telemetryFlipGate(firestore, () =>
+    // The emulator has no index management: its queries never wait for an index.
+    config.firestore.emulatorHost || !config.firestore.projectId
+      ? null
+      : createControlPlane(
+          "rest",
+          { projectId: config.firestore.projectId, databaseId: config.firestore.databaseId },
+          config.gcp,
+        ),
+  );
+}
+
+/** A job's lock, on the service's lock backend, reporting acquisitions and failures to the metrics as `name`. */
+async function serviceLock(
+  opened: OpenedStores,
+  config: Config,
+  metrics: Metrics,
+  name: string,
+): Promise<LockFunction> {
+  const listener = lockMetricsListener(metrics, name);
+  const { backend } = await serviceLocks(opened, config.locks);
+  return createLock(withTelemetry(backend, listener), { onEvent: listener });
 }

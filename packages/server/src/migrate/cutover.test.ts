@@ -1,6 +1,7 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { Firestore } from "@google-cloud/firestore";
 import type { InjectOptions } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { emulatorHost, uniqueProjectId } from "../../../../test/firestore.js";
@@ -36,7 +37,7 @@ describe("cutover from SQLite to Firestore and back", () => {
     FIRESTORE_EMULATOR_HOST: emulatorHost(),
     GOOGLE_CLOUD_PROJECT: uniqueProjectId("cutover"),
   });
-  const firestore = createFirestoreClient(config);
+  let firestore: Firestore;
   let manifest: FixtureManifest;
   let server: RunningServer;
   let sqlite: Stores;
@@ -74,6 +75,7 @@ describe("cutover from SQLite to Firestore and back", () => {
   const jobs = () => firestoreJobRuntime(firestore);
 
   beforeAll(async () => {
+    firestore = await createFirestoreClient(config);
     const db = openSqlite(join(dataDir, "firebrick.sqlite"), SQLITE_MIGRATIONS);
     manifest = await generateLegacyFixture(db, {
       users: 6,

@@ -66,17 +66,22 @@ export function registerObservability(app: FastifyInstance, options: Observabili
       { method: request.method, route, status_code: String(statusCode) },
       latencyMs / 1000,
     );
-    const fields = { ...safeDescribe(options.describeRequest, request), ...state?.fields };
+    const level = statusCode >= 500 ? "error" : "info";
+    // Describing the request and building its line cost more than the rest of this hook; at a log level
+    // that drops the line (FIREBRICK_LOG_LEVEL=warn) neither is done. The action comes from the handler.
+    const logged =
+      (request.log as { isLevelEnabled?(level: string): boolean }).isLevelEnabled?.(level) ?? true;
+    const fields = { ...(logged ? safeDescribe(options.describeRequest, request) : {}), ...state?.fields };
     // The latency SLIs count answers, not refusals: a fast 401 must not flatter the "last 100" P95,
     // and failures have the error-rate alert.
     if (fields.action && statusCode < 400) {
       metrics.actionDuration.observe({ action: fields.action }, latencyMs / 1000);
     }
+    if (!logged) return;
     // With `requestLogController()` the child logger already binds `request_id`; a second one would
     // write the key twice into the JSON line.
     const bound = hasRequestIdBinding(request);
-    const log = statusCode >= 500 ? request.log.error.bind(request.log) : request.log.info.bind(request.log);
-    log(
+    request.log[level](
       {
         ...(bound ? {} : { request_id: request.id }),
         tenant_id: fields.tenant_id,

@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { Firestore } from "@google-cloud/firestore";
+import type { Firestore } from "@google-cloud/firestore";
 import { type Config, ConfigError } from "../config/env.js";
 import { FlagsState, sqliteFlagsPersistence } from "../flags/flags.js";
 import { routeStores, type StoreRouter } from "../flags/store-router.js";
@@ -8,9 +8,11 @@ import type { Logger } from "../observability/logger.js";
 import type { Metrics } from "../observability/metrics.js";
 import { resilienceHooks } from "../observability/resilience-hooks.js";
 import { openSqlite, type SqliteDatabase } from "../storage/sqlite.js";
+import { startWalCheckpointer } from "../storage/sqlite-checkpointer.js";
 import { SQLITE_MIGRATIONS } from "../storage/sqlite-migrations.js";
-import { createFirestoreStores, createSqliteStores } from "../stores/index.js";
 import { firestoreCallSettings, withResilience } from "../stores/resilience.js";
+import { SqliteGroupCommit } from "../stores/sqlite/group-commit.js";
+import { createSqliteStores } from "../stores/sqlite/index.js";
 import type { Clock } from "../stores/types.js";
 import { ignoreUsage, type UsageRecorder } from "../stores/usage.js";
 
@@ -27,11 +29,20 @@ export interface OpenedStores {
  * Opens SQLite (always: it holds the settings and is the default store of every area) and Firestore
  * (when configured), and routes each area by the persisted flags, the environment's being the initial
  * values. The server and the CLI open their stores the same way, so they always agree on where data is.
+ * The Firestore SDK and stores are loaded only when Firestore is configured (they take most of a
+ * second to load, which the embedded default should not pay).
  */
-export function openStores(
+export async function openStores(
   config: Config,
-  options: { clock?: Clock; usage?: UsageRecorder; metrics?: Metrics; logger?: Logger } = {},
-): OpenedStores {
+  options: {
+    clock?: Clock;
+    usage?: UsageRecorder;
+    metrics?: Metrics;
+    logger?: Logger;
+    /** Checkpoint SQLite's WAL in a worker thread (the server; a CLI command's few writes need not). */
+    checkpointWal?: boolean;
+  } = {},
+): Promise<OpenedStores> {
   const { projectId, emulatorHost } = config.firestore;
   const firestoreConfigured = projectId !== undefined || emulatorHost !== undefined;
   if (!firestoreConfigured) {
@@ -45,7 +56,8 @@ export function openStores(
     }
   }
   const sqlite = openSqlite(join(config.dataDir, "firebrick.sqlite"), SQLITE_MIGRATIONS);
-  const firestore = firestoreConfigured ? createFirestoreClient(config) : null;
+  const telemetryCommits = new SqliteGroupCommit(sqlite);
+  const firestore = firestoreConfigured ? await createFirestoreClient(config) : null;
   const storeOptions = {
     ...(options.clock && { clock: options.clock }),
     usage: options.usage ?? ignoreUsage,
@@ -54,7 +66,7 @@ export function openStores(
   // A Firestore outage fails fast as 503 UNAVAILABLE instead of hanging requests (stores/resilience.ts).
   const firestoreStores = firestore
     ? withResilience(
-        createFirestoreStores(firestore, {
+        (await import("../stores/firestore/index.js")).createFirestoreStores(firestore, {
           ...storeOptions,
           ...(options.metrics && { commits: commitMetrics(options.metrics) }),
         }),
@@ -64,8 +76,14 @@ export function openStores(
         },
       )
     : null;
+  const checkpointer = options.checkpointWal
+    ? startWalCheckpointer(sqlite, {
+        hold: () => telemetryCommits.pause(),
+        onError: (error) => options.logger?.error({ err: error }, "SQLite WAL checkpoint failed"),
+      })
+    : null;
   const router = routeStores({
-    sqlite: createSqliteStores(sqlite, storeOptions),
+    sqlite: createSqliteStores(sqlite, { ...storeOptions, telemetryCommits }),
     firestore: firestoreStores,
     flags: () => flags.current(),
     ...(options.clock && { clock: options.clock }),
@@ -76,6 +94,7 @@ export function openStores(
     router,
     flags,
     async close() {
+      await checkpointer?.stop();
       sqlite.close();
       await firestoreStores?.resilience.drain(10_000);
       await firestore?.terminate();
@@ -87,7 +106,8 @@ export function openStores(
  * The one Firestore client factory: the emulator at `FIRESTORE_EMULATOR_HOST` when set, Application
  * Default Credentials otherwise; on the database `FIRESTORE_DATABASE_ID` names (`(default)` unless set).
  */
-export function createFirestoreClient(config: Config): Firestore {
+export async function createFirestoreClient(config: Config): Promise<Firestore> {
+  const { Firestore } = await import("@google-cloud/firestore");
   const { projectId, emulatorHost, databaseId } = config.firestore;
   // Bounds the SDK's own per-RPC retries; withResilience bounds each call (see firestoreCallSettings).
   const callSettings = firestoreCallSettings({ timeoutMs: 5_000 });

@@ -1,5 +1,4 @@
 import type { LockAdmin, LockBackend, TimeAuthority } from "@firebrick/lock";
-import { createFirestoreBackend, createFirestoreLockAdmin } from "@firebrick/lock/firestore";
 import { createSqliteBackend, createSqliteLockAdmin } from "@firebrick/lock/sqlite";
 import type { OpenedStores } from "./open-stores.js";
 
@@ -20,16 +19,18 @@ export interface ServiceLocks {
  * host), so the locks live there, in the `locks` and `fence_counters` tables of `firebrick.sqlite`.
  *
  * @example
- * const { backend } = serviceLocks(opened);
+ * const { backend } = await serviceLocks(opened);
  * const lock = createLock(backend);
  */
-export function serviceLocks(
+export async function serviceLocks(
   opened: Pick<OpenedStores, "sqlite" | "firestore">,
   config: { timeAuthority: TimeAuthority } = { timeAuthority: "server" },
-): ServiceLocks {
+): Promise<ServiceLocks> {
   if (opened.firestore) {
     // `Config.locks` (FIREBRICK_LOCK_TIME_AUTHORITY): the jobs and `firebrick locks` must judge expiry alike.
     const { timeAuthority } = config;
+    // Loaded only with Firestore: the lock's Firestore backend loads the SDK.
+    const { createFirestoreBackend, createFirestoreLockAdmin } = await import("@firebrick/lock/firestore");
     return {
       kind: "firestore",
       location: "Firestore collections locks, fence_counters",

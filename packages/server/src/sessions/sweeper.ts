@@ -1,3 +1,4 @@
+import { every } from "../runtime/periodic.js";
 import type { Clock, SessionsStore } from "../stores/types.js";
 import { SESSION_POLICY } from "./manager.js";
 
@@ -33,8 +34,6 @@ export interface SessionSweeper {
 export function startSessionSweeper(options: SessionSweeperOptions, autoStart = true): SessionSweeper {
   const idleTimeoutMs = options.idleTimeoutMs ?? SESSION_POLICY.idleTimeoutMs;
   const limit = options.batchSize ?? 500;
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<number> | undefined;
 
   async function sweepOnce(): Promise<number> {
     let deleted = 0;
@@ -46,28 +45,12 @@ export function startSessionSweeper(options: SessionSweeperOptions, autoStart = 
     return deleted;
   }
 
-  if (autoStart) {
-    timer = setInterval(
-      () => {
-        if (running) return;
-        running = sweepOnce()
-          .catch((error) => {
-            options.onError?.(error);
-            return 0;
-          })
-          .finally(() => {
-            running = undefined;
-          });
-      },
-      options.intervalMs ?? 5 * 60_000,
-    );
-    timer.unref();
-  }
+  const job = autoStart ? every(options.intervalMs ?? 5 * 60_000, sweepOnce, options.onError) : null;
 
   return {
     sweepOnce,
     stop() {
-      if (timer) clearInterval(timer);
+      job?.stop();
     },
   };
 }

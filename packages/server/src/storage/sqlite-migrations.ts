@@ -97,6 +97,15 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
     `,
   },
   {
+    // Issue 21: no query read this index, and it cost every insert a second B-tree write in expiry
+    // order (at 50 points a request: 3× less throughput, and more bytes per point). Retention deletes
+    // expired points by the primary key instead, device by device (stores/sqlite/retention.ts):
+    // expire_at is always timestamp_ms + TELEMETRY_RETENTION_MS, so "expired" is a timestamp range.
+    version: 2,
+    name: "telemetry: drop telemetry_by_expiry (retention walks the primary key)",
+    up: "DROP INDEX IF EXISTS telemetry_by_expiry",
+  },
+  {
     // Versions 1–49 belong to the stores; 50+ to the service's own settings.
     version: 50,
     name: "settings: service settings that survive a restart (the routing flags)",

@@ -45,6 +45,24 @@ describeStoresContract("SQLite stores", "sqlite", async (clock) => {
 });
 
 describe("SQLite stores schema", () => {
+  it("drops the unread telemetry_by_expiry index in migration 2, keeping the points", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "firebrick-stores-"));
+    const file = join(dir, "firebrick.sqlite");
+    const v1 = openSqlite(file, SQLITE_MIGRATIONS.slice(0, 1));
+    await createSqliteStores(v1).telemetry.append("acme", "d", [
+      { timestamp_ms: Date.now(), metrics: { t: 1 } },
+    ]);
+    v1.close();
+    const db = openSqlite(file, SQLITE_MIGRATIONS);
+    const indexes = db
+      .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'telemetry'")
+      .all();
+    expect(indexes).toEqual([]);
+    expect(db.prepare("SELECT count(*) AS n FROM telemetry").get()).toEqual({ n: 1 });
+    db.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
   it("records usage under the sqlite backend and the store's area", async () => {
     const { db, close } = tempDatabase();
     const tally = new UsageTally();

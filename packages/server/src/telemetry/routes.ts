@@ -68,8 +68,8 @@ async function rejectCoercibleValues(request: { body: unknown }): Promise<void> 
       throw new AppError("VALIDATION_FAILED", `points/${index}/timestamp_ms must be a number`);
     }
     if (typeof metrics !== "object" || metrics === null) continue;
-    for (const [name, value] of Object.entries(metrics)) {
-      if (typeof value !== "number") {
+    for (const name in metrics) {
+      if (typeof (metrics as Record<string, unknown>)[name] !== "number") {
         throw new AppError("VALIDATION_FAILED", `points/${index}/metrics/${name} must be a number`);
       }
     }
@@ -122,8 +122,9 @@ export function registerTelemetryRoutes(
             `points/${index}/timestamp_ms must be within the last 90 days and at most 5 minutes ahead`,
           );
         }
-        for (const [name, value] of Object.entries(point.metrics)) {
-          if (!Number.isFinite(value)) {
+        const metrics = point.metrics as Record<string, number>;
+        for (const name in metrics) {
+          if (!Number.isFinite(metrics[name])) {
             throw new AppError(
               "VALIDATION_FAILED",
               `points/${index}/metrics/${name} must be a finite number`,

@@ -23,7 +23,6 @@ export function registerBootstrap(program: Command): void {
   withControlPlaneOptions(
     program
       .command("bootstrap")
-      .description("provision and check Firestore and the bootstrap document (idempotent, fail-closed)")
       .option(
         "--config <file>",
         "YAML file in the extensions: firestore-sessions: shape (default: the seed's defaults)",

@@ -7,7 +7,7 @@ import { auditFromCli, requireTenant, tenantArgument, withStores } from "./store
 const isControl = (char: string) => char.charCodeAt(0) < 0x20 || char.charCodeAt(0) === 0x7f;
 
 export function registerDevices(program: Command): void {
-  const devices = program.command("devices").description("manage devices");
+  const devices = program.command("devices");
   devices
     .command("create")
     .description("register a device and print its id and bearer token (shown this once)")

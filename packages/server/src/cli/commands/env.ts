@@ -17,9 +17,7 @@ interface EnvOptions extends ControlPlaneOptions {
 }
 
 export function registerEnv(program: Command): void {
-  const env = program
-    .command("env")
-    .description("an environment's GCP setup: APIs, its service account bas-app-<env>, roles, secrets");
+  const env = program.command("env");
   const common = (command: Command) =>
     withControlPlaneOptions(
       command.addOption(

@@ -83,11 +83,7 @@ interface DeployOptions extends GateCommandOptions {
 }
 
 export function registerIndexes(program: Command): void {
-  const indexes = program
-    .command("indexes")
-    .description(
-      "Firestore composite indexes, exemptions and single-field index overrides (infra/firestore.indexes.json)",
-    );
+  const indexes = program.command("indexes");
   withGateOptions(
     indexes
       .command("status")

@@ -28,10 +28,10 @@ describe("firebrick locks on the SQLite file (no Firestore configured)", () => {
   });
   afterAll(() => sqlite.close());
   // What the server's jobs lock with on this data directory.
-  const jobs = () => serviceLocks({ sqlite, firestore: null }).backend;
+  const jobs = async () => (await serviceLocks({ sqlite, firestore: null })).backend;
 
   it("lists, shows and force-releases a lock held by the service's lock backend; the fence counter survives", async () => {
-    const held = await jobs().acquire({ key: "job:backfill/tenant é", ttlMs: 60_000 });
+    const held = await (await jobs()).acquire({ key: "job:backfill/tenant é", ttlMs: 60_000 });
     if (!held.ok) throw new Error("the test could not take the lock");
 
     const list = await runCli(["locks", "list", "--json"], { env });
@@ -56,7 +56,7 @@ describe("firebrick locks on the SQLite file (no Firestore configured)", () => {
 
     // The evicted holder can no longer release or extend, and the next holder outranks it.
     expect(await held.release()).toEqual({ ok: false });
-    const next = await jobs().acquire({ key: "job:backfill/tenant é", ttlMs: 60_000 });
+    const next = await (await jobs()).acquire({ key: "job:backfill/tenant é", ttlMs: 60_000 });
     if (!next.ok) throw new Error("the key should be free after the forced release");
     expect(compareFences(next.fence, held.fence)).toBeGreaterThan(0);
     expect(sqlite.prepare("SELECT COUNT(*) AS n FROM fence_counters").get()).toEqual({ n: 1 });
@@ -74,28 +74,28 @@ describe("firebrick locks on the SQLite file (no Firestore configured)", () => {
   });
 
   it("refuses to release without --yes when there is no terminal to ask on (exit 2), and the lock stays", async () => {
-    const held = await jobs().acquire({ key: "job:keep", ttlMs: 60_000 });
+    const held = await (await jobs()).acquire({ key: "job:keep", ttlMs: 60_000 });
     if (!held.ok) throw new Error("the test could not take the lock");
     const result = await runCli(["locks", "release", "job:keep"], { env, stdin: "y\n" });
     expect(result.code).toBe(2);
     expect(result.stderr.trim()).toBe(
       "firebrick: no terminal to confirm on: pass --yes to force-release without asking",
     );
-    expect(await jobs().isLocked({ key: "job:keep" })).toBe(true);
+    expect(await (await jobs()).isLocked({ key: "job:keep" })).toBe(true);
     await held.release();
   });
 
   it("asks at a terminal and releases only on yes", async () => {
-    const held = await jobs().acquire({ key: "job:ask", ttlMs: 60_000 });
+    const held = await (await jobs()).acquire({ key: "job:ask", ttlMs: 60_000 });
     if (!held.ok) throw new Error("the test could not take the lock");
     const declined = await runInTerminal(["locks", "release", "job:ask"], env, "n\n");
     expect(declined.code).toBe(1);
     expect(declined.stdout).toContain(`Force-release "job:ask"  fence ${held.fence}`);
-    expect(await jobs().isLocked({ key: "job:ask" })).toBe(true);
+    expect(await (await jobs()).isLocked({ key: "job:ask" })).toBe(true);
 
     const confirmed = await runInTerminal(["locks", "release", "job:ask"], env, "y\n");
     expect(confirmed.code).toBe(0);
-    expect(await jobs().isLocked({ key: "job:ask" })).toBe(false);
+    expect(await (await jobs()).isLocked({ key: "job:ask" })).toBe(false);
   });
 
   it("exits 2 on a bad key or limit", async () => {
@@ -126,7 +126,7 @@ describe("firebrick locks on Firestore (configured: the jobs lock there, not in 
 
   it("lists and force-releases the lock the jobs hold in Firestore; the fence counter document stays", async () => {
     const sqlite = openSqlite(join(dataDir, "firebrick.sqlite"), SQLITE_MIGRATIONS);
-    const jobs = serviceLocks({ sqlite, firestore });
+    const jobs = await serviceLocks({ sqlite, firestore });
     expect(jobs.kind).toBe("firestore");
     const held = await jobs.backend.acquire({ key: "firebrick:sessions-sweeper", ttlMs: 60_000 });
     sqlite.close();

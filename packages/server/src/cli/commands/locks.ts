@@ -16,9 +16,7 @@ interface JsonOption {
  * service's own jobs lock with (`serviceLocks`), so what it shows is what the sweeper and migrations contend for.
  */
 export function registerLocks(program: Command): void {
-  const locks = program
-    .command("locks")
-    .description("live locks of the service's jobs (Firestore when configured, else the SQLite file)");
+  const locks = program.command("locks");
 
   locks
     .command("list")
@@ -93,7 +91,7 @@ export function registerLocks(program: Command): void {
 async function withLocks(task: (service: ServiceLocks) => Promise<void>): Promise<void> {
   await withStores(async (opened, config) => {
     try {
-      await task(serviceLocks(opened, config.locks));
+      await task(await serviceLocks(opened, config.locks));
     } catch (error) {
       // A bad key (empty, over 512 bytes) is the operator's input, not a failed operation.
       if (error instanceof LockError && error.code === "InvalidArgument") throw new UsageError(error.message);

@@ -33,9 +33,7 @@ const positive = (name: string, min: number, max: number) => (value: string) => 
 
 /** `firebrick migrate fixture|users`, `firebrick backfill audit|telemetry`, `firebrick compare telemetry`. */
 export function registerMigrate(program: Command): void {
-  const migrate = program
-    .command("migrate")
-    .description("move accounts from a legacy SQLite store to Firestore");
+  const migrate = program.command("migrate");
   migrate
     .command("fixture")
     .description(
@@ -84,9 +82,7 @@ export function registerMigrate(program: Command): void {
       runCommandJob(flags, ({ source, target, retrier }) => migrateUsersJob(source, target, retrier)),
   );
 
-  const backfill = program
-    .command("backfill")
-    .description("copy recent history from a legacy SQLite store to Firestore");
+  const backfill = program.command("backfill");
   withJobFlags(
     backfill.command("audit").description("the last N days (7–30) of the audit log, tagged sqlite_backfill"),
   )
@@ -116,7 +112,6 @@ export function registerMigrate(program: Command): void {
 
   program
     .command("compare")
-    .description("compare SQLite and Firestore")
     .command("telemetry")
     .description("compare the newest points of N sampled device series; exit 0 only when nothing differs")
     .requiredOption("--from <file>", "the legacy SQLite file")
@@ -173,7 +168,7 @@ async function openBoth(from: string) {
     );
   }
   const db = openSqlite(from, SQLITE_MIGRATIONS);
-  const firestore = createFirestoreClient(config);
+  const firestore = await createFirestoreClient(config);
   return {
     config,
     db,

@@ -1,8 +1,6 @@
 import { join } from "node:path";
-import { Firestore } from "@google-cloud/firestore";
 import closeWithGrace from "close-with-grace";
 import type { Command } from "commander";
-import { BootstrapFailedError, DEFAULT_BOOTSTRAP_CONFIG, emulatorBootstrap } from "../../bootstrap/index.js";
 import { type ConfigOverrides, loadConfig } from "../../config/env.js";
 import { EmulatorUnavailableError, locateEmulator } from "../../firestore/emulator.js";
 import { type LocalEmulator, startLocalEmulator } from "../../firestore/local-emulator.js";
@@ -17,7 +15,6 @@ const EMULATOR_PROJECT = "demo-firebrick";
 export function registerServe(program: Command): void {
   program
     .command("serve")
-    .description("serve the HTTP API and dashboard")
     .option("--host <host>", "listen address (env HOST, default 127.0.0.1)")
     .option("--port <port>", "listen port (env PORT, default 8080)")
     .option(
@@ -110,6 +107,9 @@ async function bootstrapEmulator(
   emulator: LocalEmulator,
   logger: Logger,
 ): Promise<void> {
+  // Loaded here: the SDK and the bootstrap take most of a second to load, which serving on SQLite never needs.
+  const [{ Firestore }, { BootstrapFailedError, DEFAULT_BOOTSTRAP_CONFIG, emulatorBootstrap }] =
+    await Promise.all([import("@google-cloud/firestore"), import("../../bootstrap/index.js")]);
   const separator = emulator.hostPort.lastIndexOf(":");
   const firestore = new Firestore({
     projectId,

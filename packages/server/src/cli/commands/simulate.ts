@@ -56,7 +56,6 @@ function secondsOption(name: string, value: string, min: number): number {
 export function registerSimulate(program: Command): void {
   program
     .command("simulate")
-    .description("feed plausible BAS telemetry for N simulated zones through the HTTP API, until Ctrl-C")
     .requiredOption("--devices <n>", "number of simulated devices (zones) to create or reuse")
     .option("--tenant <tenant>", "tenant of the devices", "demo")
     .option("--url <url>", "the server's address (default http://127.0.0.1:$PORT, or :8080)")

@@ -4,7 +4,7 @@ import { CommandFailed } from "../errors.js";
 import { tenantArgument, withStores } from "./stores.js";
 
 export function registerTenants(program: Command): void {
-  const tenants = program.command("tenants").description("manage tenants");
+  const tenants = program.command("tenants");
   tenants
     .command("create")
     .description("create a tenant")

@@ -3,7 +3,7 @@ import { enableTtl, ttlStatus } from "../../bootstrap/indexes.js";
 import { type GateCommandOptions, runGateCommand, withGateOptions } from "./indexes.js";
 
 export function registerTtl(program: Command): void {
-  const ttl = program.command("ttl").description("Firestore TTL policies (fieldOverrides with ttl: true)");
+  const ttl = program.command("ttl");
   withGateOptions(
     ttl.command("status").description("show each TTL policy's state; exit 0 only when all are ACTIVE"),
   ).action((options: GateCommandOptions) =>

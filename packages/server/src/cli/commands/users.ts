@@ -18,7 +18,7 @@ const roleOption = () =>
   new Option("--role <role>", "admin, operator or viewer").choices(ROLES as Role[]).makeOptionMandatory();
 
 export function registerUsers(program: Command): void {
-  const users = program.command("users").description("manage users");
+  const users = program.command("users");
 
   users
     .command("create")

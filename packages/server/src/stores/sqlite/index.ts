@@ -4,6 +4,7 @@ import { ignoreUsage, type UsageRecorder } from "../usage.js";
 import { createSqliteAuditLogStore } from "./audit.js";
 import type { SqliteContext } from "./context.js";
 import { createSqliteDevicesStore } from "./devices.js";
+import type { SqliteGroupCommit } from "./group-commit.js";
 import { createSqliteSessionsStore } from "./sessions.js";
 import { createSqliteTelemetryStore } from "./telemetry.js";
 import { createSqliteTenantsStore } from "./tenants.js";
@@ -12,6 +13,8 @@ import { createSqliteUsersStore } from "./users.js";
 export interface SqliteStoresOptions {
   clock?: Clock;
   usage?: UsageRecorder;
+  /** The telemetry store's group commit; pass one to pause it (the WAL checkpointer does). */
+  telemetryCommits?: SqliteGroupCommit;
 }
 
 /**
@@ -32,7 +35,7 @@ export function createSqliteStores(db: SqliteDatabase, options: SqliteStoresOpti
     users: createSqliteUsersStore(context),
     sessions: createSqliteSessionsStore(context),
     devices: createSqliteDevicesStore(context),
-    telemetry: createSqliteTelemetryStore(context),
+    telemetry: createSqliteTelemetryStore(context, options.telemetryCommits),
     audit: createSqliteAuditLogStore(context),
   };
 }

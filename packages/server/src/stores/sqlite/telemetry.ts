@@ -12,6 +12,7 @@ import {
   type TenantId,
 } from "../types.js";
 import { recordSqlite, type SqliteContext, withSqlite } from "./context.js";
+import { SqliteGroupCommit } from "./group-commit.js";
 
 interface PointRow {
   tenant_id: string;
@@ -27,7 +28,10 @@ function toPoint(row: PointRow): TelemetryPoint {
   return { ...row, metrics: JSON.parse(row.metrics) as Record<string, number> };
 }
 
-export function createSqliteTelemetryStore(context: SqliteContext): TelemetryStore {
+export function createSqliteTelemetryStore(
+  context: SqliteContext,
+  commits: SqliteGroupCommit = new SqliteGroupCommit(context.db),
+): TelemetryStore {
   const { db } = context;
   const upsert = db.prepare(
     `INSERT OR REPLACE INTO telemetry (${COLUMNS}, expire_at) VALUES (?, ?, ?, ?, ?, ?)`,
@@ -49,20 +53,16 @@ export function createSqliteTelemetryStore(context: SqliteContext): TelemetrySto
   return {
     async append(tenant: TenantId, deviceId: string, points: NewPoint[]): Promise<{ written: number }> {
       const distinct = distinctPoints(points);
-      withSqlite(
-        db.transaction(() => {
-          for (const point of distinct) {
-            upsert.run(
-              tenant,
-              deviceId,
-              point.timestamp_ms,
-              JSON.stringify(point.metrics),
-              point.source ?? "api",
-              point.timestamp_ms + TELEMETRY_RETENTION_MS,
-            );
-          }
-        }).immediate,
-      );
+      // Serialised before the transaction, which then only inserts.
+      const metrics = distinct.map((point) => JSON.stringify(point.metrics));
+      // Concurrent appends (many devices) share transactions; each append is still all-or-nothing.
+      await commits.write(distinct.length, () => {
+        for (let i = 0; i < distinct.length; i++) {
+          const point = distinct[i]!;
+          const t = point.timestamp_ms;
+          upsert.run(tenant, deviceId, t, metrics[i], point.source ?? "api", t + TELEMETRY_RETENTION_MS);
+        }
+      });
       recordSqlite(context, "telemetry", 0, distinct.length);
       return { written: distinct.length };
     },

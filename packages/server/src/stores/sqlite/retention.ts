@@ -1,0 +1,95 @@
+import type { SqliteDatabase } from "../../storage/sqlite.js";
+import { TELEMETRY_RETENTION_MS } from "../types.js";
+
+/**
+ * One SQLite table whose rows expire (SQLite has no TTL; Firestore's TTL policies do this there). The
+ * retention job (retention-job.ts) calls `deleteExpired` batch after batch; a new table with a
+ * retention (rollups) is one more target in `sqliteRetentionTargets`.
+ */
+export interface RetentionTarget {
+  /** The table, as the job reports its counts. */
+  table: string;
+  /**
+   * Deletes at most `limit` rows past their retention at `now`, in one transaction. `done` once a pass
+   * over the table is complete (the next call starts a new one).
+   */
+  deleteExpired(now: number, limit: number): { deleted: number; done: boolean };
+}
+
+/** Every SQLite table with a retention, in the order the job visits them. */
+export function sqliteRetentionTargets(db: SqliteDatabase): RetentionTarget[] {
+  return [telemetryRetention(db), auditRetention(db)];
+}
+
+/** Devices visited per batch at most, so that a batch stays short when few of them have expired points. */
+const DEVICES_PER_BATCH = 2000;
+
+/**
+ * Telemetry, walked device by device along the primary key (tenant_id, device_id, timestamp_ms desc):
+ * a point expires `TELEMETRY_RETENTION_MS` after its timestamp (`expire_at` is always
+ * `timestamp_ms + TELEMETRY_RETENTION_MS`), so a device's expired points are one contiguous key range,
+ * deleted by a range scan. No index on `expire_at` is needed for this (migration 2 dropped it): finding
+ * the next device is one seek on the key. The cursor lives in memory; a restart begins a new pass.
+ */
+function telemetryRetention(db: SqliteDatabase): RetentionTarget {
+  type Key = { tenant_id: string; device_id: string };
+  // Two seeks, not a row-value comparison: SQLite seeks (tenant_id, device_id) > (?, ?) only as far as
+  // the tenant and then scans the device's points (650 µs instead of 4 µs at 9 k points a device).
+  const nextInTenant = db.prepare<[string, string], Key>(
+    `SELECT tenant_id, device_id FROM telemetry WHERE tenant_id = ? AND device_id > ?
+     ORDER BY tenant_id, device_id LIMIT 1`,
+  );
+  const firstOfNextTenant = db.prepare<[string], Key>(
+    "SELECT tenant_id, device_id FROM telemetry WHERE tenant_id > ? ORDER BY tenant_id, device_id LIMIT 1",
+  );
+  const nextDevice = (after: Key) =>
+    nextInTenant.get(after.tenant_id, after.device_id) ?? firstOfNextTenant.get(after.tenant_id);
+  // At most `limit` points of a device per statement: the timestamp of its limit-th oldest expired
+  // point bounds a plain range delete (a DELETE … ORDER BY … LIMIT collects the keys first, 3× slower).
+  const limitBound = db
+    .prepare<[string, string, number, number], number>(
+      `SELECT timestamp_ms FROM telemetry WHERE tenant_id = ? AND device_id = ? AND timestamp_ms <= ?
+       ORDER BY timestamp_ms ASC LIMIT 1 OFFSET ?`,
+    )
+    .pluck();
+  // expire_at is checked too, so that the range scan never deletes a point that has not expired.
+  const removeExpired = db.prepare<[string, string, number, number]>(
+    "DELETE FROM telemetry WHERE tenant_id = ? AND device_id = ? AND timestamp_ms <= ? AND expire_at <= ?",
+  );
+  /** The last device whose expired points are all gone in this pass ("" before the first). */
+  let after: Key = { tenant_id: "", device_id: "" };
+  const batch = db.transaction((now: number, limit: number) => {
+    let deleted = 0;
+    for (let visited = 0; visited < DEVICES_PER_BATCH && deleted < limit; visited++) {
+      const device = nextDevice(after);
+      if (!device) {
+        after = { tenant_id: "", device_id: "" };
+        return { deleted, done: true };
+      }
+      const left = limit - deleted;
+      const cutoff = now - TELEMETRY_RETENTION_MS;
+      const bound = limitBound.get(device.tenant_id, device.device_id, cutoff, left - 1) ?? cutoff;
+      const { changes } = removeExpired.run(device.tenant_id, device.device_id, bound, now);
+      deleted += changes;
+      // A device with more expired points than this batch had room for is visited again next batch.
+      if (changes < left) after = device;
+    }
+    return { deleted, done: false };
+  });
+  return { table: "telemetry", deleteExpired: (now, limit) => batch.immediate(now, limit) };
+}
+
+/** The audit log, oldest expiry first along `audit_by_expiry` (appends are rare: the index is cheap). */
+function auditRetention(db: SqliteDatabase): RetentionTarget {
+  const removeExpired = db.prepare<[number, number]>(
+    `DELETE FROM audit_log WHERE rowid IN
+       (SELECT rowid FROM audit_log INDEXED BY audit_by_expiry WHERE expire_at <= ? LIMIT ?)`,
+  );
+  return {
+    table: "audit_log",
+    deleteExpired(now, limit) {
+      const { changes } = removeExpired.run(now, limit);
+      return { deleted: changes, done: changes < limit };
+    },
+  };
+}
