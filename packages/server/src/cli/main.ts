@@ -1,4 +1,5 @@
 import { Command, CommanderError } from "commander";
+import { ConfigError } from "../config/config-error.js";
 import { CommandFailed, UsageError } from "./errors.js";
 
 type Register = (program: Command) => void;
@@ -114,9 +115,9 @@ function exitCodeFor(error: unknown): number {
     // Commander has already printed its message (or the help text).
     return error.exitCode === 0 ? 0 : 2;
   }
-  // By name: importing config/env.js for its class would load zod for every command, `--help` included.
-  if ((error instanceof Error && error.name === "ConfigError") || error instanceof UsageError) {
-    console.error(`firebrick: ${(error as Error).message}`);
+  // config-error.ts has no dependencies: importing it keeps `--help` from loading zod (config/env.ts).
+  if (error instanceof ConfigError || error instanceof UsageError) {
+    console.error(`firebrick: ${error.message}`);
     return 2;
   }
   if (error instanceof CommandFailed) {
