@@ -19,7 +19,7 @@ import {
   type RunningEmulator,
   startFirestoreEmulator,
 } from "../../packages/server/src/firestore/emulator.js";
-import { startTestServer, type TestServer } from "../../packages/server/src/http/testing/server.js";
+import { startTestServer, type TestServer } from "../../packages/server/src/testing/server.js";
 import { emulatorClient, uniqueProjectId } from "../firestore.js";
 import { call, scaled } from "./support.js";
 

@@ -1,11 +1,11 @@
 import { createLock, type LockFunction, withTelemetry } from "@firebrick/lock";
 import type { FastifyInstance } from "fastify";
+import { registerApi } from "./api.js";
 import type { PasswordHasher } from "./auth/passwords.js";
 import { bootstrapDocumentCheck } from "./bootstrap/index.js";
 import type { Config } from "./config/env.js";
 import { dashboardPlugin } from "./dashboard/plugin.js";
 import { createControlPlane } from "./gcp/select.js";
-import { registerApi } from "./http/api.js";
 import { buildApp } from "./http/app.js";
 import { describeRequest } from "./http/describe-request.js";
 import type { ReadinessCheck } from "./http/health.js";

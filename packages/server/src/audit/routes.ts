@@ -1,8 +1,8 @@
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import type { FastifyInstance } from "fastify";
 import { Type } from "typebox";
-import { ADMIN, type ServiceContext } from "../http/context.js";
 import { Cursor, NextCursor } from "../http/schemas.js";
+import { ADMIN, type ServiceContext } from "../service.js";
 
 /** `GET /api/audit`: the tenant's audit log, newest first (admin). */
 export function registerAuditRoutes(app: FastifyInstance, ctx: ServiceContext): void {

@@ -3,13 +3,13 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { Type } from "typebox";
 import { recordAudit } from "../audit/recorder.js";
 import { AppError } from "../errors.js";
-import { ANY_ROLE, SESSION_COOKIE, type ServiceContext } from "../http/context.js";
 import { AnyPassword, NewPassword, PublicUser, publicUser, Username } from "../http/schemas.js";
-import { clientInfo } from "../http/security.js";
-import { clearSessionCookie, setSessionCookie } from "../sessions/cookie.js";
+import { ANY_ROLE, SESSION_COOKIE, type ServiceContext } from "../service.js";
 import { tokenHash } from "../sessions/tokens.js";
 import type { User } from "../stores/types.js";
 import { FailureLimiter } from "./failure-limiter.js";
+import { clientInfo } from "./request-gate.js";
+import { clearSessionCookie, setSessionCookie } from "./session-cookie.js";
 
 export interface LoginLimits {
   /** Failed logins per tenant+username in `windowMs`. */

@@ -2,11 +2,11 @@ import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import type { FastifyInstance } from "fastify";
 import { Type } from "typebox";
 import { recordAudit } from "../audit/recorder.js";
+import { clearSessionCookie } from "../auth/session-cookie.js";
 import type { DeviceDirectory } from "../devices/directory.js";
 import { AppError } from "../errors.js";
-import { ADMIN, type ServiceContext } from "../http/context.js";
-import { clearSessionCookie } from "../sessions/cookie.js";
-import { FLAG_NAMES, type Flags } from "./flags.js";
+import { ADMIN, type ServiceContext } from "../service.js";
+import { FLAG_NAMES, type Flags } from "../stores/routing/flags.js";
 
 /** `GET|PUT /api/admin/flags`: which store each area uses; changes apply at once, persist and are audited. */
 export function registerFlagRoutes(

@@ -1,8 +1,6 @@
 import { join } from "node:path";
 import { Firestore } from "@google-cloud/firestore";
 import { type Config, ConfigError } from "../config/env.js";
-import { FlagsState, sqliteFlagsPersistence } from "../flags/flags.js";
-import { routeStores, type StoreRouter } from "../flags/store-router.js";
 import { commitMetrics } from "../observability/commit-metrics.js";
 import type { Logger } from "../observability/logger.js";
 import type { Metrics } from "../observability/metrics.js";
@@ -11,6 +9,8 @@ import { openSqlite, type SqliteDatabase } from "../storage/sqlite.js";
 import { SQLITE_MIGRATIONS } from "../storage/sqlite-migrations.js";
 import { createFirestoreStores, createSqliteStores } from "../stores/index.js";
 import { firestoreCallSettings, withResilience } from "../stores/resilience.js";
+import { FlagsState, sqliteFlagsPersistence } from "../stores/routing/flags.js";
+import { routeStores, type StoreRouter } from "../stores/routing/router.js";
 import type { Clock } from "../stores/types.js";
 import { ignoreUsage, type UsageRecorder } from "../stores/usage.js";
 

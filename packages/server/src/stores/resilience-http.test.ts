@@ -2,7 +2,7 @@ import type { Firestore } from "@google-cloud/firestore";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { emulatorClient, uniqueProjectId } from "../../../../test/firestore.js";
 import { type RunningEmulator, startFirestoreEmulator } from "../firestore/emulator.js";
-import { startTestService, type TestService } from "../http/testing/service.js";
+import { startTestService, type TestService } from "../testing/service.js";
 import { createFirestoreStores } from "./index.js";
 import { firestoreCallSettings, withResilience } from "./resilience.js";
 

@@ -2,9 +2,9 @@ import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { Type } from "typebox";
 import { recordAudit } from "../audit/recorder.js";
+import { denyCrossTenant } from "../auth/request-gate.js";
 import { rotate, sessionOf } from "../auth/routes.js";
 import { AppError } from "../errors.js";
-import { ADMIN, type ServiceContext } from "../http/context.js";
 import {
   Cursor,
   IdParams,
@@ -15,7 +15,7 @@ import {
   RoleSchema,
   Username,
 } from "../http/schemas.js";
-import { denyCrossTenant } from "../http/security.js";
+import { ADMIN, type ServiceContext } from "../service.js";
 import type { User } from "../stores/types.js";
 
 /** `/api/users`: the tenant's users (admin only). */

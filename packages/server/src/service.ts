@@ -1,10 +1,10 @@
-import type { PasswordHasher } from "../auth/passwords.js";
-import type { FlagsState } from "../flags/flags.js";
-import type { StoreRouter } from "../flags/store-router.js";
-import type { TelemetryFlipGate } from "../migrate/cutover.js";
-import type { Metrics } from "../observability/metrics.js";
-import type { SessionManager } from "../sessions/manager.js";
-import type { Clock, Device, Role, Session, User } from "../stores/types.js";
+import type { PasswordHasher } from "./auth/passwords.js";
+import type { TelemetryFlipGate } from "./migrate/cutover.js";
+import type { Metrics } from "./observability/metrics.js";
+import type { SessionManager } from "./sessions/manager.js";
+import type { FlagsState } from "./stores/routing/flags.js";
+import type { StoreRouter } from "./stores/routing/router.js";
+import type { Clock, Device, Role, Session, User } from "./stores/types.js";
 
 /** Who is calling: a signed-in user (session cookie) or a device (bearer token). */
 export type Principal =

@@ -1,22 +1,22 @@
 import cookie from "@fastify/cookie";
 import swagger from "@fastify/swagger";
 import type { FastifyInstance } from "fastify";
-import { registerAuditRoutes } from "../audit/routes.js";
-import { createPasswordHasher, type PasswordHasher } from "../auth/passwords.js";
-import { LOGIN_LIMITS, type LoginLimits, registerAuthRoutes } from "../auth/routes.js";
-import { DeviceDirectory } from "../devices/directory.js";
-import { registerDeviceRoutes } from "../devices/routes.js";
-import type { FlagsState } from "../flags/flags.js";
-import { registerFlagRoutes } from "../flags/routes.js";
-import type { StoreRouter } from "../flags/store-router.js";
-import type { TelemetryFlipGate } from "../migrate/cutover.js";
-import type { Metrics } from "../observability/metrics.js";
-import { createSessionManager, SESSION_POLICY, type SessionPolicy } from "../sessions/manager.js";
-import type { Clock } from "../stores/types.js";
-import { registerTelemetryRoutes } from "../telemetry/routes.js";
-import { registerUserRoutes } from "../users/routes.js";
-import { SESSION_COOKIE, type ServiceContext } from "./context.js";
-import { registerSecurity } from "./security.js";
+import { registerAuditRoutes } from "./audit/routes.js";
+import { createPasswordHasher, type PasswordHasher } from "./auth/passwords.js";
+import { registerSecurity } from "./auth/request-gate.js";
+import { LOGIN_LIMITS, type LoginLimits, registerAuthRoutes } from "./auth/routes.js";
+import { DeviceDirectory } from "./devices/directory.js";
+import { registerDeviceRoutes } from "./devices/routes.js";
+import { registerFlagRoutes } from "./flags/routes.js";
+import type { TelemetryFlipGate } from "./migrate/cutover.js";
+import type { Metrics } from "./observability/metrics.js";
+import { SESSION_COOKIE, type ServiceContext } from "./service.js";
+import { createSessionManager, SESSION_POLICY, type SessionPolicy } from "./sessions/manager.js";
+import type { FlagsState } from "./stores/routing/flags.js";
+import type { StoreRouter } from "./stores/routing/router.js";
+import type { Clock } from "./stores/types.js";
+import { registerTelemetryRoutes } from "./telemetry/routes.js";
+import { registerUserRoutes } from "./users/routes.js";
 
 export interface ApiOptions {
   router: StoreRouter;

@@ -1,4 +1,4 @@
-import type { Clock, TelemetryStore } from "../stores/types.js";
+import type { Clock, TelemetryStore } from "../types.js";
 
 /**
  * The telemetry dual-write window (SPEC.md §6): every append goes to both stores and is acknowledged

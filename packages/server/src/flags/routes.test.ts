@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestService, type TestService } from "../http/testing/service.js";
 import { tokenHash } from "../sessions/tokens.js";
-import { FlagsState, sqliteFlagsPersistence } from "./flags.js";
+import { FlagsState, sqliteFlagsPersistence } from "../stores/routing/flags.js";
+import { startTestService, type TestService } from "../testing/service.js";
 
 describe("routing flags over HTTP", () => {
   let service: TestService;

@@ -1,4 +1,4 @@
-import type { SqliteDatabase } from "../storage/sqlite.js";
+import type { SqliteDatabase } from "../../storage/sqlite.js";
 
 /**
  * The routing flags of SPEC.md §6: each area on Firestore (true) or SQLite (false), plus the optional

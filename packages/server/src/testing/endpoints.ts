@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { Role } from "../../stores/types.js";
+import type { Role } from "../stores/types.js";
 import { PASSWORD, type TestService } from "./service.js";
 
 /** Every /api endpoint, with what a valid call looks like and who may make it (SPEC.md §5). */

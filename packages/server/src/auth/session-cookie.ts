@@ -1,5 +1,5 @@
 import type { FastifyReply } from "fastify";
-import { SESSION_COOKIE, type ServiceContext } from "../http/context.js";
+import { SESSION_COOKIE, type ServiceContext } from "../service.js";
 
 /** The session cookie (SPEC.md §5): HttpOnly, SameSite=Lax, Secure unless in local-HTTP mode. */
 export function setSessionCookie(ctx: ServiceContext, reply: FastifyReply, token: string): void {

@@ -1,13 +1,13 @@
 import { timingSafeEqual } from "node:crypto";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { recordAudit } from "../audit/recorder.js";
-import { FailureLimiter } from "../auth/failure-limiter.js";
 import type { DeviceDirectory } from "../devices/directory.js";
 import { AppError } from "../errors.js";
-import { clearSessionCookie } from "../sessions/cookie.js";
+import { type Principal, type RouteSecurity, SESSION_COOKIE, type ServiceContext } from "../service.js";
 import { tokenHash } from "../sessions/tokens.js";
 import { isTenantId } from "../tenancy/tenant-id.js";
-import { type Principal, type RouteSecurity, SESSION_COOKIE, type ServiceContext } from "./context.js";
+import { FailureLimiter } from "./failure-limiter.js";
+import { clearSessionCookie } from "./session-cookie.js";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Paths under /api that anyone may read without a tenant (the API description). */

@@ -1,6 +1,6 @@
-import { dualWriteTelemetry, withIndexFallback } from "../migrate/dual-write.js";
-import type { Clock, Stores } from "../stores/types.js";
-import type { StoreBackend } from "../stores/usage.js";
+import type { Clock, Stores } from "../types.js";
+import type { StoreBackend } from "../usage.js";
+import { dualWriteTelemetry, withIndexFallback } from "./dual-write.js";
 import type { Area, Flags } from "./flags.js";
 
 /** The areas a flag moves, and the stores each one owns. */
