@@ -2,12 +2,12 @@ import { createLock, type LockFunction, withTelemetry } from "@firebrick/lock";
 import type { FastifyInstance } from "fastify";
 import { registerApi } from "./api.js";
 import type { PasswordHasher } from "./auth/passwords.js";
+import { describeCaller } from "./auth/principal.js";
 import { bootstrapDocumentCheck } from "./bootstrap/index.js";
 import type { Config } from "./config/env.js";
 import { dashboardPlugin } from "./dashboard/plugin.js";
 import { createControlPlane } from "./gcp/select.js";
 import { buildApp } from "./http/app.js";
-import { describeRequest } from "./http/describe-request.js";
 import type { ReadinessCheck } from "./http/health.js";
 import { telemetryFlipGate } from "./migrate/cutover.js";
 import { registerObservability } from "./observability/http-plugin.js";
@@ -17,6 +17,7 @@ import { createMetrics, type Metrics } from "./observability/metrics.js";
 import { requestScopedUsage } from "./observability/request-context.js";
 import { type OpenedStores, openStores } from "./runtime/open-stores.js";
 import { serviceLocks } from "./runtime/service-locks.js";
+import { createServiceContext } from "./service.js";
 import { type RunExclusive, startSessionSweeper } from "./sessions/sweeper.js";
 import { runUnderLock } from "./sessions/sweeper-lock.js";
 import type { SqliteDatabase } from "./storage/sqlite.js";
@@ -109,14 +110,14 @@ export async function startServer(
     }),
   });
   // Before registerApi: its security hook's store reads must count towards the request's tally.
-  registerObservability(app, { metrics, describeRequest });
+  registerObservability(app, { metrics, describeRequest: describeCaller });
   metrics.observeStorageBytes(
     "sqlite",
     () =>
       (opened.sqlite.pragma("page_count", { simple: true }) as number) *
       (opened.sqlite.pragma("page_size", { simple: true }) as number),
   );
-  const ctx = await registerApi(app, {
+  const ctx = createServiceContext({
     router,
     flags,
     clock,
@@ -134,6 +135,7 @@ export async function startServer(
       ),
     }),
   });
+  await registerApi(app, ctx);
   metrics.observeLoginHashQueue(() => ctx.passwords.queueDepth());
   await app.register(dashboardPlugin, { tenantHeader: config.tenantHeader });
   const refresh = setInterval(() => {

@@ -1,56 +1,91 @@
-import type { PasswordHasher } from "./auth/passwords.js";
+import { LOGIN_LIMITS, type LoginLimits } from "./auth/login-limits.js";
+import { createPasswordHasher, type PasswordHasher } from "./auth/passwords.js";
+import { type SessionCookie, sessionCookie } from "./auth/session-cookie.js";
+import { DeviceAccess } from "./devices/access.js";
 import type { TelemetryFlipGate } from "./migrate/cutover.js";
 import type { Metrics } from "./observability/metrics.js";
-import type { SessionManager } from "./sessions/manager.js";
+import {
+  createSessionManager,
+  SESSION_POLICY,
+  type SessionManager,
+  type SessionPolicy,
+} from "./sessions/manager.js";
 import type { FlagsState } from "./stores/routing/flags.js";
 import type { StoreRouter } from "./stores/routing/router.js";
-import type { Clock, Device, Role, Session, User } from "./stores/types.js";
-
-/** Who is calling: a signed-in user (session cookie) or a device (bearer token). */
-export type Principal =
-  | { kind: "session"; user: User; session: Session }
-  | { kind: "device"; device: Device };
+import type { Clock } from "./stores/types.js";
+import { LatestTelemetryCache } from "./telemetry/latest-cache.js";
 
 /**
- * How a route authenticates, declared in its `config`:
- * - `public`: nobody needs to be signed in (login);
- * - `session`: a session cookie, and one of `roles` if given;
- * - `session_or_device`: the device's own bearer token, or a session with one of `roles`.
+ * Everything the API's routes use, built once per server by `createServiceContext`. Stores are reached
+ * only through `router.stores`, which follows the routing flags call by call.
  */
-export interface RouteSecurity {
-  auth: "public" | "session" | "session_or_device";
-  roles?: readonly Role[];
-}
-
-export const ANY_ROLE: readonly Role[] = ["admin", "operator", "viewer"];
-export const WRITERS: readonly Role[] = ["admin", "operator"];
-export const ADMIN: readonly Role[] = ["admin"];
-
-declare module "fastify" {
-  interface FastifyRequest {
-    /** The tenant named by the tenant header (every /api request has one). */
-    tenant: string;
-    principal: Principal | null;
-  }
-  interface FastifyContextConfig {
-    security?: RouteSecurity;
-  }
-}
-
-/** Everything the API routes use. Stores are reached only through `router.stores`. */
 export interface ServiceContext {
   router: StoreRouter;
   flags: FlagsState;
   clock: Clock;
   passwords: PasswordHasher;
   sessions: SessionManager;
+  cookie: SessionCookie;
+  /** Device lookups and device-token authentication (`devices/access.ts`). */
+  devices: DeviceAccess;
+  /** "The latest N points" of each polled device, for the dashboards' read budget. */
+  latestPoints: LatestTelemetryCache;
+  /** The tenant header's name, lower-cased. */
   tenantHeader: string;
-  cookieSecure: boolean;
   deviceWritesPerMinute: number;
-  sessionCookieMaxAgeMs: number;
+  loginLimits: LoginLimits;
   metrics?: Metrics;
   /** Blocks the telemetry read flip at the end of a dual-write window; absent without Firestore. */
   telemetryFlipGate: TelemetryFlipGate | undefined;
 }
 
-export const SESSION_COOKIE = "firebrick_session";
+export interface ServiceOptions {
+  router: StoreRouter;
+  flags: FlagsState;
+  tenantHeader: string;
+  cookieSecure: boolean;
+  deviceWritesPerMinute: number;
+  clock?: Clock;
+  /** Production: Argon2id at the cost of docs/design/passwords.md. Tests pass a cheaper hasher. */
+  passwords?: PasswordHasher;
+  sessionPolicy?: SessionPolicy;
+  loginLimits?: LoginLimits;
+  /** Budget and rate-limit rejections are counted here when given. */
+  metrics?: Metrics;
+  telemetryFlipGate?: TelemetryFlipGate;
+}
+
+/**
+ * Builds the service's parts and wires what must react to an area moving to the other store: caches
+ * of per-area data forget what they hold (docs/design/store-routing.md).
+ *
+ * @example
+ * const ctx = createServiceContext({ router, flags, tenantHeader: config.tenantHeader, cookieSecure: true, deviceWritesPerMinute: 5 });
+ * await registerApi(app, ctx);
+ */
+export function createServiceContext(options: ServiceOptions): ServiceContext {
+  const clock = options.clock ?? Date.now;
+  const policy = options.sessionPolicy ?? SESSION_POLICY;
+  const { router } = options;
+  const ctx: ServiceContext = {
+    router,
+    flags: options.flags,
+    clock,
+    passwords: options.passwords ?? createPasswordHasher(),
+    sessions: createSessionManager({
+      sessions: () => router.stores.sessions,
+      users: () => router.stores.users,
+      clock,
+      policy,
+    }),
+    cookie: sessionCookie({ secure: options.cookieSecure, maxAgeMs: policy.absoluteTimeoutMs }),
+    devices: new DeviceAccess(() => router.stores.devices, clock),
+    latestPoints: new LatestTelemetryCache(() => router.stores.telemetry, { clock }),
+    tenantHeader: options.tenantHeader.toLowerCase(),
+    deviceWritesPerMinute: options.deviceWritesPerMinute,
+    loginLimits: options.loginLimits ?? LOGIN_LIMITS,
+    ...(options.metrics && { metrics: options.metrics }),
+    telemetryFlipGate: options.telemetryFlipGate,
+  };
+  return ctx;
+}

@@ -1,21 +1,14 @@
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import type { FastifyInstance } from "fastify";
 import { Type } from "typebox";
-import { recordAudit } from "../audit/recorder.js";
-import { clearSessionCookie } from "../auth/session-cookie.js";
-import type { DeviceDirectory } from "../devices/directory.js";
 import { AppError } from "../errors.js";
-import { ADMIN, type ServiceContext } from "../service.js";
+import { requires } from "../http/route-security.js";
+import type { ServiceContext } from "../service.js";
 import { FLAG_NAMES, type Flags } from "../stores/routing/flags.js";
 
 /** `GET|PUT /api/admin/flags`: which store each area uses; changes apply at once, persist and are audited. */
-export function registerFlagRoutes(
-  app: FastifyInstance,
-  ctx: ServiceContext,
-  directory: DeviceDirectory,
-): void {
+export function registerFlagRoutes(app: FastifyInstance, ctx: ServiceContext): void {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
-  const admin = { security: { auth: "session" as const, roles: ADMIN } };
   const firestoreConfigured = () => ctx.router.all().some(({ backend }) => backend === "firestore");
 
   const describe = () => ({
@@ -30,14 +23,17 @@ export function registerFlagRoutes(
 
   api.get(
     "/api/admin/flags",
-    { config: admin, schema: { tags: ["admin"], summary: "The routing flags and the store each area uses" } },
+    {
+      config: requires.admin,
+      schema: { tags: ["admin"], summary: "The routing flags and the store each area uses" },
+    },
     async () => describe(),
   );
 
   api.put(
     "/api/admin/flags",
     {
-      config: admin,
+      config: requires.admin,
       schema: {
         tags: ["admin"],
         summary: "Move areas between SQLite and Firestore (no restart); an auth change signs everyone out",
@@ -78,10 +74,10 @@ export function registerFlagRoutes(
         // SPEC.md §6: the auth cutover (and its rollback) forces everyone to sign in again; sessions
         // left in the old store must not come back to life if the flag flips back.
         revokedSessions = await sessionsBefore.deleteAll();
-        directory.clear();
-        clearSessionCookie(ctx, reply);
+        ctx.devices.forgetAll();
+        ctx.cookie.clear(reply);
       }
-      await recordAudit(ctx.router.stores.audit, ctx.clock, request, {
+      await request.audit({
         action: "flags.update",
         outcome: "success",
         target: "flags",

@@ -5,15 +5,15 @@ import type { Firestore } from "@google-cloud/firestore";
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from "fastify";
 import { testFirestore } from "../../../../test/firestore.js";
 import { registerApi } from "../api.js";
+import type { LoginLimits } from "../auth/login-limits.js";
 import { createPasswordHasher, type PasswordHasher } from "../auth/passwords.js";
-import type { LoginLimits } from "../auth/routes.js";
+import { describeCaller } from "../auth/principal.js";
 import { buildApp } from "../http/app.js";
-import { describeRequest } from "../http/describe-request.js";
 import { registerObservability } from "../observability/http-plugin.js";
 import { createLogger, type Logger } from "../observability/logger.js";
 import { createMetrics } from "../observability/metrics.js";
 import { requestScopedUsage } from "../observability/request-context.js";
-import type { ServiceContext } from "../service.js";
+import { createServiceContext, type ServiceContext } from "../service.js";
 import type { SessionPolicy } from "../sessions/manager.js";
 import { openSqlite, type SqliteDatabase } from "../storage/sqlite.js";
 import { SQLITE_MIGRATIONS } from "../storage/sqlite-migrations.js";
@@ -127,8 +127,8 @@ export async function startTestService(
   const passwords = testPasswords();
   const app = await buildApp({ logger: options.logger ?? silent(), readiness: [] });
   // Before registerApi, as in startServer: its security hook's store reads count towards the request.
-  registerObservability(app, { metrics, describeRequest });
-  const ctx = await registerApi(app, {
+  registerObservability(app, { metrics, describeRequest: describeCaller });
+  const ctx = createServiceContext({
     router,
     flags,
     clock: clock.read,
@@ -139,6 +139,7 @@ export async function startTestService(
     ...(options.loginLimits && { loginLimits: options.loginLimits }),
     ...(options.sessionPolicy && { sessionPolicy: options.sessionPolicy }),
   });
+  await registerApi(app, ctx);
   await app.ready();
 
   const seed = async (id: string): Promise<TenantFixture> => {

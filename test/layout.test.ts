@@ -1,0 +1,96 @@
+// The rules of the repository's layout (README, "Layout"), read from the import statements themselves so
+// that none of them can slip back in unnoticed.
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { dirname, join, relative, resolve, sep } from "node:path";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+const server = join(root, "packages/server/src");
+
+/** Every .ts/.js file under `dir` (repository-relative paths, `/`-separated). */
+function filesUnder(dir: string): string[] {
+  const found: string[] = [];
+  for (const name of readdirSync(dir)) {
+    const path = join(dir, name);
+    if (name === "node_modules" || name === "dist") continue;
+    if (statSync(path).isDirectory()) found.push(...filesUnder(path));
+    else if (/\.(ts|js|mjs)$/.test(name)) found.push(relative(root, path).split(sep).join("/"));
+  }
+  return found;
+}
+
+/** The module specifiers a file imports or re-exports, statically or dynamically. */
+function specifiersOf(file: string): string[] {
+  const text = readFileSync(join(root, file), "utf8");
+  const pattern =
+    /(?:^|\n)\s*(?:import|export)[^"'`;]*?from\s*["']([^"']+)["']|(?:^|\n)\s*import\s*["']([^"']+)["']|\bimport\(\s*["']([^"']+)["']\s*\)/g;
+  return [...text.matchAll(pattern)].map((match) => (match[1] ?? match[2] ?? match[3])!);
+}
+
+/** What a file imports: relative specifiers as repository paths, packages by name. */
+function importsOf(file: string): { local: string[]; packages: string[] } {
+  const local: string[] = [];
+  const packages: string[] = [];
+  for (const specifier of specifiersOf(file)) {
+    if (specifier.startsWith(".")) {
+      local.push(
+        relative(root, resolve(dirname(join(root, file)), specifier))
+          .split(sep)
+          .join("/"),
+      );
+    } else packages.push(specifier);
+  }
+  return { local, packages };
+}
+
+describe("the layout", () => {
+  it("keeps http/ a kit: it imports only its own files, the error catalogue, config, observability and the store types", () => {
+    const allowed = [
+      /^packages\/server\/src\/http\//,
+      /^packages\/server\/src\/errors\.js$/,
+      /^packages\/server\/src\/config\//,
+      /^packages\/server\/src\/observability\//,
+      /^packages\/server\/src\/stores\/types\.js$/,
+    ];
+    const files = filesUnder(join(server, "http"));
+    expect(files.length).toBeGreaterThan(3);
+    const offending = files.flatMap((file) =>
+      importsOf(file)
+        .local.filter((target) => !allowed.some((rule) => rule.test(target)))
+        .map((target) => `${file} imports ${target}`),
+    );
+    expect(offending).toEqual([]);
+  });
+
+  it("keeps @firebrick/lock free of the server: nothing in its sources or tests imports packages/server", () => {
+    const files = [
+      ...filesUnder(join(root, "packages/lock/src")),
+      ...filesUnder(join(root, "packages/lock/test")),
+    ];
+    expect(files.length).toBeGreaterThan(10);
+    const offending = files.flatMap((file) => {
+      const { local, packages } = importsOf(file);
+      return [
+        ...local.filter((target) => target.startsWith("packages/server/")),
+        ...packages.filter((name) => name.startsWith("@firebrick/server")),
+      ].map((target) => `${file} imports ${target}`);
+    });
+    expect(offending).toEqual([]);
+  });
+
+  it("lets only the composition root (api.ts) import a routes module: routes never import routes", () => {
+    const routes = filesUnder(server).filter((file) => /\/routes\.ts$/.test(file));
+    expect(routes.length).toBeGreaterThan(4);
+    const offending = filesUnder(server)
+      .filter((file) => !file.endsWith(".test.ts") && !file.includes("/testing/"))
+      .flatMap((file) =>
+        importsOf(file)
+          .local.filter(
+            (target) => /\/routes\.js$/.test(target) && !/^packages\/server\/src\/api\.ts$/.test(file),
+          )
+          .map((target) => `${file} imports ${target}`),
+      );
+    expect(offending).toEqual([]);
+  });
+});
