@@ -79,8 +79,7 @@ export async function startServer(
     const firestore = opened.firestore;
     // Firestore gates readiness only while an area is routed to it; the bootstrap document must then be
     // at this build's schema version (fail closed: an unprovisioned project is not ready).
-    const inUse = () =>
-      (["auth", "audit", "telemetry"] as const).some((area) => router.backendOf(area) === "firestore");
+    const inUse = () => Object.values(router.backends()).includes("firestore");
     const bootstrap = bootstrapDocumentCheck(firestore);
     readiness.push(
       {
@@ -101,13 +100,7 @@ export async function startServer(
     logger,
     readiness,
     trustProxy: config.trustProxy,
-    describeReadiness: () => ({
-      stores: {
-        auth: router.backendOf("auth"),
-        audit: router.backendOf("audit"),
-        telemetry: router.backendOf("telemetry"),
-      },
-    }),
+    describeReadiness: () => ({ stores: router.backends() }),
   });
   // Before registerApi: its security hook's store reads must count towards the request's tally.
   registerObservability(app, { metrics, describeRequest: describeCaller });

@@ -2,7 +2,6 @@ import { LOGIN_LIMITS, type LoginLimits } from "./auth/login-limits.js";
 import { createPasswordHasher, type PasswordHasher } from "./auth/passwords.js";
 import { type SessionCookie, sessionCookie } from "./auth/session-cookie.js";
 import { DeviceAccess } from "./devices/access.js";
-import type { TelemetryFlipGate } from "./migrate/cutover.js";
 import type { Metrics } from "./observability/metrics.js";
 import {
   createSessionManager,
@@ -10,6 +9,7 @@ import {
   type SessionManager,
   type SessionPolicy,
 } from "./sessions/manager.js";
+import type { TelemetryFlipGate } from "./stores/routing/flag-change.js";
 import type { FlagsState } from "./stores/routing/flags.js";
 import type { StoreRouter } from "./stores/routing/router.js";
 import type { Clock } from "./stores/types.js";
@@ -87,5 +87,11 @@ export function createServiceContext(options: ServiceOptions): ServiceContext {
     ...(options.metrics && { metrics: options.metrics }),
     telemetryFlipGate: options.telemetryFlipGate,
   };
+  // What this instance holds of an area is stale once the area is served by the other store.
+  router.onAreaMoved((move) => {
+    if (move.stores.includes("devices")) ctx.devices.forgetAll();
+    if (move.stores.includes("users")) ctx.sessions.forgetUsers();
+    if (move.stores.includes("telemetry")) ctx.latestPoints.clear();
+  });
   return ctx;
 }

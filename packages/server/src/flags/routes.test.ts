@@ -143,3 +143,31 @@ describe("routing flags without Firestore", () => {
     expect(service.flags.current().audit).toBe(false);
   });
 });
+
+describe("an area moved by another instance", () => {
+  let service: TestService;
+  beforeAll(async () => {
+    service = await startTestService("sqlite");
+  }, 60_000);
+  afterAll(() => service?.close());
+
+  it("makes this instance forget the devices it cached: a token of the store left behind no longer writes", async () => {
+    const { device, deviceToken } = service.t1;
+    const write = () =>
+      service.request({
+        method: "POST",
+        url: `/api/devices/${device.id}/telemetry`,
+        tenant: "t1",
+        headers: { authorization: `Bearer ${deviceToken}` },
+        payload: { points: [{ timestamp_ms: service.clock.now - 1000, metrics: { v: 1 } }] },
+      });
+    expect((await write()).statusCode).toBe(202);
+    // Another instance on the same settings moves auth (and with it the devices) to Firestore, where
+    // this device does not exist; this instance picks the change up at its next reload.
+    const otherInstance = new FlagsState(sqliteFlagsPersistence(service.sqlite), service.flags.current());
+    otherInstance.set({ ...otherInstance.current(), auth: true }, service.clock.now, "cli");
+    service.flags.reload();
+    expect(service.router.backendOf("auth")).toBe("firestore");
+    expect((await write()).statusCode).toBe(401);
+  });
+});

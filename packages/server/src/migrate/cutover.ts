@@ -1,15 +1,14 @@
 import type { Firestore } from "@google-cloud/firestore";
 import { telemetryIndexReady } from "../bootstrap/indexes.js";
 import type { ControlPlane } from "../gcp/control-plane.js";
+import type { TelemetryFlipGate } from "../stores/routing/flag-change.js";
 import { lastCompareResult } from "./runtime.js";
 
 /**
- * Why telemetry reads may not move to Firestore yet, at the end of a dual-write window (SPEC.md §6):
- * the composite index must be READY (always, on the emulator) and the last sample comparison green.
- * An empty list means the flip may go ahead.
+ * Why telemetry reads may not move to Firestore yet, at the end of a dual-write window
+ * (docs/design/store-routing.md): the composite index must be READY (always, on the emulator) and the
+ * last sample comparison green. An empty list means the flip may go ahead.
  */
-export type TelemetryFlipGate = () => Promise<string[]>;
-
 export function telemetryFlipGate(
   firestore: Firestore,
   controlPlane: () => ControlPlane | null,

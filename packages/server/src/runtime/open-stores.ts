@@ -67,7 +67,7 @@ export function openStores(
   const router = routeStores({
     sqlite: createSqliteStores(sqlite, storeOptions),
     firestore: firestoreStores,
-    flags: () => flags.current(),
+    flags,
     ...(options.clock && { clock: options.clock }),
   });
   return {

@@ -37,6 +37,8 @@ export interface SessionManager {
   revoke(tenant: TenantId, sessionId: string): Promise<void>;
   /** Revokes every session of the user (but `exceptId`); used on privilege changes and "log out everywhere". */
   revokeAllForUser(tenant: TenantId, userId: string, exceptId?: string): Promise<number>;
+  /** Drops the cached users (their store moved with the auth area). */
+  forgetUsers(): void;
 }
 
 export interface SessionManagerOptions {
@@ -133,6 +135,10 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
           userCache.delete(id);
       }
       return options.sessions().deleteAllForUser(tenant, userId, exceptId ? { exceptId } : {});
+    },
+
+    forgetUsers() {
+      userCache.clear();
     },
   };
 }

@@ -122,7 +122,7 @@ export async function startTestService(
     firestore:
       options.firestoreStores?.(storeOptions) ??
       (firestore && !options.withoutFirestore ? createFirestoreStores(firestore, storeOptions) : null),
-    flags: () => flags.current(),
+    flags,
   });
   const passwords = testPasswords();
   const app = await buildApp({ logger: options.logger ?? silent(), readiness: [] });
