@@ -74,6 +74,13 @@ describe("the API while its own Firestore emulator is stopped and restarted", ()
     });
   }, 60_000);
 
+  it("tells clients when to retry: Retry-After is the open breaker's remaining wait", async () => {
+    now += 12_000; // the breakers opened 12 s ago (test clock): 18 s of their 30 s remain
+    const refused = await readTelemetry();
+    expect(refused.statusCode).toBe(503);
+    expect(refused.headers["retry-after"]).toBe("18");
+  });
+
   it("answers again once Firestore is back on the same port", async () => {
     emulator = await startFirestoreEmulator({ port: Number(emulator.hostPort.split(":")[1]) });
     let status = 503;

@@ -1,6 +1,6 @@
+import { classifyFirestoreFailure } from "@firebrick/lock/firestore";
 import type { DocumentData, DocumentReference, Firestore } from "@google-cloud/firestore";
 import { StoreUnavailableError } from "../types.js";
-import { translateFirestoreError } from "./context.js";
 
 /** One document to set (create or replace). */
 export interface BlindWrite {
@@ -121,8 +121,7 @@ export class GroupCommitter {
       await this.#commit(group.flatMap((entry) => entry.writes));
       for (const entry of group) entry.resolve();
     } catch (error) {
-      const transient = translateFirestoreError(error) instanceof StoreUnavailableError;
-      if (group.length === 1 || transient) {
+      if (group.length === 1 || classifyFirestoreFailure(error).retry !== "never") {
         for (const entry of group) entry.reject(error);
         return;
       }

@@ -1,3 +1,4 @@
+import { grpcStatusOf } from "@firebrick/lock/firestore";
 import { type DocumentData, type QueryDocumentSnapshot, Timestamp } from "@google-cloud/firestore";
 import { queryReads } from "../billing.js";
 import { assertLimit, isSha256Hex } from "../keys.js";
@@ -5,8 +6,6 @@ import type { Session, SessionLookup, SessionsStore, TenantId } from "../types.j
 import {
   deleteOwnedDocument,
   type FirestoreContext,
-  GRPC,
-  grpcCode,
   recordFirestore,
   runBilledTransaction,
   withFirestore,
@@ -93,7 +92,7 @@ export function createFirestoreSessionsStore(context: FirestoreContext): Session
           recordFirestore(context, "sessions", 0, 1);
         } catch (error) {
           // Deleted meanwhile (logout, sweeper): nothing to refresh.
-          if (grpcCode(error) !== GRPC.NOT_FOUND) throw error;
+          if (grpcStatusOf(error) !== "NOT_FOUND") throw error;
           recordFirestore(context, "sessions", 0, 0);
         }
         return;
@@ -169,8 +168,8 @@ export function createFirestoreSessionsStore(context: FirestoreContext): Session
             await withFirestore(() => doc.ref.delete({ lastUpdateTime: doc.updateTime }));
             return 1;
           } catch (error) {
-            const code = grpcCode(error);
-            if (code === GRPC.FAILED_PRECONDITION || code === GRPC.NOT_FOUND) return 0;
+            const status = grpcStatusOf(error);
+            if (status === "FAILED_PRECONDITION" || status === "NOT_FOUND") return 0;
             throw error;
           }
         }),
