@@ -18,7 +18,7 @@ import { type FixtureManifest, generateLegacyFixture } from "./fixture.js";
 import { runJob } from "./job.js";
 import { backfillAuditJob, backfillTelemetryJob, migrateUsersJob } from "./jobs.js";
 import { isUuidV4 } from "./legacy-ids.js";
-import { Retrier } from "./retry.js";
+import { JobRetrier } from "./retry.js";
 import { firestoreJobRuntime, recordCompareResult } from "./runtime.js";
 
 const silent = () => createLogger("silent");
@@ -110,10 +110,10 @@ describe("cutover from SQLite to Firestore and back", () => {
       (await call({ method: "GET", url: `/api/devices/${device.id}/telemetry?limit=1000` })).json().points;
 
     // 1. Accounts and history go over while everything still runs on SQLite.
-    const users = await runJob(migrateUsersJob(sqlite, target, new Retrier()), jobs());
+    const users = await runJob(migrateUsersJob(sqlite, target, new JobRetrier()), jobs());
     expect(users.refused).toBe(manifest.users.filter((u) => u.format === "unsalted").length);
     await runJob(
-      backfillAuditJob(sqlite, target, { days: 7, now: Date.now(), retrier: new Retrier() }),
+      backfillAuditJob(sqlite, target, { days: 7, now: Date.now(), retrier: new JobRetrier() }),
       jobs(),
     );
 
@@ -125,7 +125,7 @@ describe("cutover from SQLite to Firestore and back", () => {
       backfillTelemetryJob(sqlite, target, {
         days: 7,
         now: Date.now(),
-        retrier: new Retrier(),
+        retrier: new JobRetrier(),
         budget: new WriteBudget(1000),
       }),
       jobs(),

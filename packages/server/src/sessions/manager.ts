@@ -1,3 +1,4 @@
+import { BoundedMap } from "../bounded-map.js";
 import type { Clock, Session, SessionsStore, TenantId, User, UsersStore } from "../stores/types.js";
 import { sessionFingerprint } from "./fingerprint.js";
 import { newOpaqueToken, tokenHash } from "./tokens.js";
@@ -58,7 +59,7 @@ const USER_CACHE_MAX = 10_000;
 export function createSessionManager(options: SessionManagerOptions): SessionManager {
   const policy = options.policy ?? SESSION_POLICY;
   const { clock } = options;
-  const userCache = new Map<string, { user: User; fetchedAt: number }>();
+  const userCache = new BoundedMap<string, { user: User; fetchedAt: number }>(USER_CACHE_MAX);
 
   async function userFor(session: Session, now: number): Promise<User | null> {
     const cached = userCache.get(session.id);
@@ -66,10 +67,7 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
       return cached.user;
     }
     const user = await options.users().get(session.tenant_id, session.user_id);
-    if (user) {
-      if (userCache.size >= USER_CACHE_MAX) userCache.delete(userCache.keys().next().value!);
-      userCache.set(session.id, { user, fetchedAt: now });
-    }
+    if (user) userCache.set(session.id, { user, fetchedAt: now });
     return user;
   }
 
@@ -130,7 +128,7 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
     },
 
     async revokeAllForUser(tenant, userId, exceptId) {
-      for (const [id, entry] of userCache) {
+      for (const [id, entry] of userCache.entries()) {
         if (entry.user.id === userId && entry.user.tenant_id === tenant && id !== exceptId)
           userCache.delete(id);
       }

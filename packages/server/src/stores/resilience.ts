@@ -221,7 +221,7 @@ export function withResilience<T extends object>(
         }
         breaker.failed();
         const retryable = retry === "safe" || idempotent;
-        const delay = backoff(attempt, config.baseDelayMs, config.maxDelayMs, config.random);
+        const delay = fullJitterDelay(attempt, config.baseDelayMs, config.maxDelayMs, config.random);
         const withinDeadline = config.clock() - started + delay < config.totalDeadlineMs;
         if (!retryable || attempt >= config.maxRetries || !withinDeadline) {
           throw new StoreUnavailableError(
@@ -276,8 +276,16 @@ function wrapStore(
   });
 }
 
-/** Full jitter (AWS architecture blog): a uniform delay in [0, min(max, base·2^attempt)]. */
-function backoff(attempt: number, baseMs: number, maxMs: number, random: () => number): number {
+/**
+ * The retry delay of every retry loop of the service: full jitter (AWS architecture blog), a uniform
+ * delay in [0, min(max, base·2^attempt)].
+ */
+export function fullJitterDelay(
+  attempt: number,
+  baseMs: number,
+  maxMs: number,
+  random: () => number,
+): number {
   return Math.round(random() * Math.min(maxMs, baseMs * 2 ** attempt));
 }
 

@@ -7,7 +7,7 @@ import { generateLegacyFixture } from "../../migrate/fixture.js";
 import { type JobReport, type JobSteps, runJob } from "../../migrate/job.js";
 import { backfillAuditJob, backfillTelemetryJob, migrateUsersJob } from "../../migrate/jobs.js";
 import { terminalProgress } from "../../migrate/progress.js";
-import { Retrier } from "../../migrate/retry.js";
+import { JobRetrier } from "../../migrate/retry.js";
 import { firestoreJobRuntime, recordCompareResult } from "../../migrate/runtime.js";
 import { createFirestoreClient } from "../../runtime/open-stores.js";
 import { openSqlite } from "../../storage/sqlite.js";
@@ -159,7 +159,7 @@ function withJobFlags(command: Command): Command {
 interface JobContext {
   source: ReturnType<typeof createSqliteStores>;
   target: ReturnType<typeof createFirestoreStores>;
-  retrier: Retrier;
+  retrier: JobRetrier;
   now: number;
   config: ReturnType<typeof loadConfig>;
 }
@@ -188,7 +188,7 @@ async function runCommandJob(
 ): Promise<void> {
   const { config, db, firestore, source, target } = openBoth(flags.from);
   try {
-    const context: JobContext = { config, source, target, retrier: new Retrier(), now: Date.now() };
+    const context: JobContext = { config, source, target, retrier: new JobRetrier(), now: Date.now() };
     const steps = makeSteps(context);
     const runtime = firestoreJobRuntime(firestore, { lockTtlMs: flags.lockTtl * 1000 });
     const progress = flags.json ? undefined : terminalProgress(steps.name);
