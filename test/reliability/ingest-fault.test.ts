@@ -20,7 +20,7 @@ import {
   startFirestoreEmulator,
 } from "../../packages/server/src/firestore/emulator.js";
 import { startTestServer, type TestServer } from "../../packages/server/src/testing/server.js";
-import { emulatorClient, uniqueProjectId } from "../firestore.js";
+import { emulatorClient, emulatorLocation, uniqueProjectId } from "../firestore.js";
 import { call, scaled } from "./support.js";
 
 const TENANT = "demo";
@@ -43,7 +43,7 @@ let db: Firestore;
 
 beforeAll(async () => {
   port = await freePort();
-  emulator = await startFirestoreEmulator({ port });
+  emulator = await startFirestoreEmulator({ location: emulatorLocation(), port });
   projectId = uniqueProjectId("ingest-fault");
   service = await startTestServer({
     FIRESTORE_EMULATOR_HOST: `127.0.0.1:${port}`,
@@ -157,8 +157,11 @@ describe("ingest while the Firestore emulator is killed and restarted", () => {
     let lostBeforeKill = 0;
     let unverifiable = 0;
     try {
-      // Lifetime 1: steady ingest, then checks of the store, then the kill right after them.
+      // Lifetime 1: steady ingest, then checks of the store, then the kill right after them. On a busy
+      // machine the first writes can take longer than the steady phase: every device must have had one
+      // acknowledged before the kill, or there is nothing to check.
       await new Promise((resolve) => setTimeout(resolve, STEADY_MS));
+      await waitFor(() => acks.length >= DEVICES, "acknowledged writes before the kill");
       // A full check, then shorter ones of only the points acknowledged during the previous check (devices
       // now paced), until one check's worth is about one write per device: few acks fall after the last.
       let checkedAt = 0;
@@ -184,7 +187,7 @@ describe("ingest while the Firestore emulator is killed and restarted", () => {
         () => (statuses.get(503) ?? 0) >= refusedBefore + DEVICES,
         "503s while the emulator is down",
       );
-      emulator = await startFirestoreEmulator({ port });
+      emulator = await startFirestoreEmulator({ location: emulatorLocation(), port });
       restartedAt = Date.now();
       paceMs = 0;
 

@@ -6,7 +6,6 @@ import { describeCaller } from "./auth/principal.js";
 import { bootstrapDocumentCheck } from "./bootstrap/index.js";
 import type { Config } from "./config/env.js";
 import { dashboardPlugin } from "./dashboard/plugin.js";
-import { createControlPlane } from "./gcp/select.js";
 import { buildApp } from "./http/app.js";
 import type { ReadinessCheck } from "./http/health.js";
 import { telemetryFlipGate } from "./migrate/cutover.js";
@@ -119,14 +118,7 @@ export async function startServer(
     cookieSecure: config.cookieSecure,
     deviceWritesPerMinute: config.deviceWritesPerMinute,
     ...(options.passwords && { passwords: options.passwords }),
-    ...(opened.firestore && {
-      telemetryFlipGate: telemetryFlipGate(opened.firestore, () =>
-        // The emulator has no index management: its queries never wait for an index.
-        config.firestore.emulatorHost || !config.firestore.projectId
-          ? null
-          : createControlPlane("rest", config.firestore.projectId),
-      ),
-    }),
+    ...(opened.firestore && { telemetryFlipGate: telemetryFlipGate(opened.firestore, config.firestore) }),
   });
   await registerApi(app, ctx);
   metrics.observeLoginHashQueue(() => ctx.passwords.queueDepth());

@@ -36,7 +36,7 @@ describe("cutover from SQLite to Firestore and back", () => {
     FIRESTORE_EMULATOR_HOST: emulatorHost(),
     GOOGLE_CLOUD_PROJECT: uniqueProjectId("cutover"),
   });
-  const firestore = createFirestoreClient(config);
+  const firestore = createFirestoreClient(config.firestore)!;
   let manifest: FixtureManifest;
   let server: RunningServer;
   let sqlite: Stores;

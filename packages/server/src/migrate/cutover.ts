@@ -1,6 +1,8 @@
 import type { Firestore } from "@google-cloud/firestore";
 import { telemetryIndexReady } from "../bootstrap/indexes.js";
+import type { FirestoreTarget } from "../config/env.js";
 import type { ControlPlane } from "../gcp/control-plane.js";
+import { createControlPlane } from "../gcp/select.js";
 import type { TelemetryFlipGate } from "../stores/routing/flag-change.js";
 import { lastCompareResult } from "./runtime.js";
 
@@ -9,10 +11,10 @@ import { lastCompareResult } from "./runtime.js";
  * (docs/design/store-routing.md): the composite index must be READY (always, on the emulator) and the
  * last sample comparison green. An empty list means the flip may go ahead.
  */
-export function telemetryFlipGate(
-  firestore: Firestore,
-  controlPlane: () => ControlPlane | null,
-): TelemetryFlipGate {
+export function telemetryFlipGate(firestore: Firestore, target: FirestoreTarget): TelemetryFlipGate {
+  // The emulator has no index management: its queries never wait for an index.
+  const controlPlane = (): ControlPlane | null =>
+    target.kind === "project" ? createControlPlane("rest", target.projectId) : null;
   return async () => {
     const blockers: string[] = [];
     let ready = false;

@@ -1,20 +1,27 @@
 import { createLock, LockError } from "@firebrick/lock";
-import { createFirestoreBackend } from "@firebrick/lock/firestore";
 import type { Firestore } from "@google-cloud/firestore";
-import { CommandFailed } from "../cli/errors.js";
+import { serviceLocks } from "../runtime/service-locks.js";
 import { firestoreCheckpoints } from "./checkpoints.js";
 import type { CompareReport } from "./compare.js";
 import type { CheckpointStore, JobGuard } from "./job.js";
 
+/** Another run of the job holds its lock: this one does not start (the CLI says so and exits 1). */
+export class JobAlreadyRunningError extends Error {
+  override name = "JobAlreadyRunningError";
+  constructor(readonly job: string) {
+    super(`job ${job} is already running elsewhere (its lock is held); not starting a second run`);
+  }
+}
+
 /**
- * Jobs that write to Firestore are guarded by a Firestore lock (`job:<name>`, auto-extended while the job
- * runs) and checkpoint into Firestore with the lock's fence.
+ * Jobs that write to Firestore are guarded by a lock of the service's own lock backend on that Firestore
+ * (`job:<name>`, auto-extended while the job runs) and checkpoint into Firestore with the lock's fence.
  */
 export function firestoreJobRuntime(
   db: Firestore,
   options: { lockTtlMs?: number } = {},
 ): { guard: JobGuard; checkpoints: CheckpointStore } {
-  const lock = createLock(createFirestoreBackend(db));
+  const lock = createLock(serviceLocks({ firestore: db }).backend);
   const guard: JobGuard = async (job, fn) => {
     try {
       return await lock(({ fence, signal }) => fn({ fence, signal }), {
@@ -27,9 +34,7 @@ export function firestoreJobRuntime(
       });
     } catch (error) {
       if (error instanceof LockError && error.code === "AcquisitionTimeout") {
-        throw new CommandFailed(
-          `job ${job} is already running elsewhere (its lock is held); not starting a second run`,
-        );
+        throw new JobAlreadyRunningError(job);
       }
       throw error;
     }

@@ -1,6 +1,13 @@
 import { join } from "node:path";
 import { Firestore } from "@google-cloud/firestore";
-import { type Config, ConfigError } from "../config/env.js";
+import { GoogleAuth, OAuth2Client } from "google-auth-library";
+import {
+  type Config,
+  ConfigError,
+  DEFAULT_EMULATOR_PROJECT,
+  type FirestoreTarget,
+  flagVariable,
+} from "../config/env.js";
 import { commitMetrics } from "../observability/commit-metrics.js";
 import type { Logger } from "../observability/logger.js";
 import type { Metrics } from "../observability/metrics.js";
@@ -9,6 +16,7 @@ import { openSqlite, type SqliteDatabase } from "../storage/sqlite.js";
 import { SQLITE_MIGRATIONS } from "../storage/sqlite-migrations.js";
 import { createFirestoreStores, createSqliteStores } from "../stores/index.js";
 import { firestoreCallSettings, withResilience } from "../stores/resilience.js";
+import { AREAS } from "../stores/routing/areas.js";
 import { FlagsState, sqliteFlagsPersistence } from "../stores/routing/flags.js";
 import { routeStores, type StoreRouter } from "../stores/routing/router.js";
 import type { Clock } from "../stores/types.js";
@@ -32,20 +40,17 @@ export function openStores(
   config: Config,
   options: { clock?: Clock; usage?: UsageRecorder; metrics?: Metrics; logger?: Logger } = {},
 ): OpenedStores {
-  const { projectId, emulatorHost } = config.firestore;
-  const firestoreConfigured = projectId !== undefined || emulatorHost !== undefined;
-  if (!firestoreConfigured) {
-    for (const [area, key] of [
-      ["auth", "USE_FIRESTORE_AUTH"],
-      ["audit", "USE_FIRESTORE_AUDIT"],
-      ["telemetry", "USE_FIRESTORE_TELEMETRY"],
-    ] as const) {
-      if (config.flags[area])
-        throw new ConfigError(key, "0 unless GOOGLE_CLOUD_PROJECT or FIRESTORE_EMULATOR_HOST is set", "1");
+  for (const area of AREAS) {
+    if (config.flags[area] && config.firestore.kind === "none") {
+      throw new ConfigError(
+        flagVariable(area),
+        "0 unless GOOGLE_CLOUD_PROJECT or FIRESTORE_EMULATOR_HOST is set",
+        "1",
+      );
     }
   }
   const sqlite = openSqlite(join(config.dataDir, "firebrick.sqlite"), SQLITE_MIGRATIONS);
-  const firestore = firestoreConfigured ? createFirestoreClient(config) : null;
+  const firestore = createFirestoreClient(config.firestore);
   const storeOptions = {
     ...(options.clock && { clock: options.clock }),
     usage: options.usage ?? ignoreUsage,
@@ -85,19 +90,36 @@ export function openStores(
 
 /**
  * The one Firestore client factory: the emulator at `FIRESTORE_EMULATOR_HOST` when set, Application
- * Default Credentials otherwise.
+ * Default Credentials otherwise; none (null) when no Firestore is configured.
+ *
+ * @example
+ * const db = createFirestoreClient(config.firestore);
  */
-export function createFirestoreClient(config: Config): Firestore {
-  const { projectId, emulatorHost } = config.firestore;
+export function createFirestoreClient(target: Exclude<FirestoreTarget, { kind: "none" }>): Firestore;
+export function createFirestoreClient(target: FirestoreTarget): Firestore | null;
+export function createFirestoreClient(target: FirestoreTarget): Firestore | null {
   // Bounds the SDK's own per-RPC retries; withResilience bounds each call (see firestoreCallSettings).
   const callSettings = firestoreCallSettings({ timeoutMs: 5_000 });
-  if (!emulatorHost) return new Firestore({ projectId, ...callSettings });
-  const separator = emulatorHost.lastIndexOf(":");
-  return new Firestore({
-    projectId: projectId ?? "demo-firebrick",
-    host: emulatorHost.slice(0, separator),
-    port: Number(emulatorHost.slice(separator + 1)),
-    ssl: false,
-    ...callSettings,
-  });
+  switch (target.kind) {
+    case "none":
+      return null;
+    case "project":
+      return new Firestore({ projectId: target.projectId, ...callSettings });
+    case "emulator": {
+      // Host and port apart: the SDK lets a FIRESTORE_EMULATOR_HOST in the process's environment replace
+      // the host it is given, but never a port given on its own.
+      const separator = target.host.lastIndexOf(":");
+      return new Firestore({
+        projectId: target.projectId ?? DEFAULT_EMULATOR_PROJECT,
+        host: target.host.slice(0, separator),
+        port: Number(target.host.slice(separator + 1)),
+        // Without TLS the SDK talks to the emulator as its owner.
+        ssl: false,
+        // The emulator needs no credentials. Without a client of its own, the SDK would look for
+        // Application Default Credentials and probe the GCE metadata server (a warning, and a delay).
+        auth: new GoogleAuth({ authClient: new OAuth2Client() }),
+        ...callSettings,
+      });
+    }
+  }
 }

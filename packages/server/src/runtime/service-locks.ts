@@ -1,6 +1,8 @@
 import type { LockAdmin, LockBackend } from "@firebrick/lock";
 import { createFirestoreBackend, createFirestoreLockAdmin } from "@firebrick/lock/firestore";
 import { createSqliteBackend, createSqliteLockAdmin } from "@firebrick/lock/sqlite";
+import type { Firestore } from "@google-cloud/firestore";
+import type { SqliteDatabase } from "../storage/sqlite.js";
 import type { OpenedStores } from "./open-stores.js";
 
 export interface ServiceLocks {
@@ -18,12 +20,15 @@ export interface ServiceLocks {
  * sweeper, migrations) and `firebrick locks` always look at the same ones. Instances that share a Firestore
  * project coordinate through it; without Firestore they can only share the SQLite file (processes on one
  * host), so the locks live there, in the `locks` and `fence_counters` tables of `firebrick.sqlite`.
+ * Migration jobs, which always write to Firestore, pass just their Firestore client.
  *
  * @example
  * const { backend } = serviceLocks(opened);
  * const lock = createLock(backend);
  */
-export function serviceLocks(opened: Pick<OpenedStores, "sqlite" | "firestore">): ServiceLocks {
+export function serviceLocks(opened: { firestore: Firestore }): ServiceLocks;
+export function serviceLocks(opened: Pick<OpenedStores, "sqlite" | "firestore">): ServiceLocks;
+export function serviceLocks(opened: { sqlite?: SqliteDatabase; firestore: Firestore | null }): ServiceLocks {
   if (opened.firestore) {
     return {
       kind: "firestore",
@@ -32,10 +37,12 @@ export function serviceLocks(opened: Pick<OpenedStores, "sqlite" | "firestore">)
       admin: createFirestoreLockAdmin(opened.firestore),
     };
   }
+  // The overloads guarantee SQLite whenever there is no Firestore.
+  const sqlite = opened.sqlite!;
   return {
     kind: "sqlite",
-    location: `SQLite ${opened.sqlite.name} (tables locks, fence_counters)`,
-    backend: createSqliteBackend(opened.sqlite),
-    admin: createSqliteLockAdmin(opened.sqlite),
+    location: `SQLite ${sqlite.name} (tables locks, fence_counters)`,
+    backend: createSqliteBackend(sqlite),
+    admin: createSqliteLockAdmin(sqlite),
   };
 }

@@ -1,6 +1,6 @@
 import type { Firestore } from "@google-cloud/firestore";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { emulatorClient, uniqueProjectId } from "../../../../test/firestore.js";
+import { emulatorClient, emulatorLocation, uniqueProjectId } from "../../../../test/firestore.js";
 import { type RunningEmulator, startFirestoreEmulator } from "../firestore/emulator.js";
 import { startTestService, type TestService } from "../testing/service.js";
 import { createFirestoreStores } from "./index.js";
@@ -16,7 +16,7 @@ describe("the API while its own Firestore emulator is stopped and restarted", ()
   let stores: ReturnType<typeof withResilience<ReturnType<typeof createFirestoreStores>>>;
 
   beforeAll(async () => {
-    emulator = await startFirestoreEmulator();
+    emulator = await startFirestoreEmulator({ location: emulatorLocation() });
     db = emulatorClient(
       uniqueProjectId("outage"),
       emulator.hostPort,
@@ -82,7 +82,10 @@ describe("the API while its own Firestore emulator is stopped and restarted", ()
   });
 
   it("answers again once Firestore is back on the same port", async () => {
-    emulator = await startFirestoreEmulator({ port: Number(emulator.hostPort.split(":")[1]) });
+    emulator = await startFirestoreEmulator({
+      location: emulatorLocation(),
+      port: Number(emulator.hostPort.split(":")[1]),
+    });
     let status = 503;
     const giveUpAt = Date.now() + 90_000;
     while (status === 503 && Date.now() < giveUpAt) {

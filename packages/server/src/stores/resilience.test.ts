@@ -1,7 +1,7 @@
 import { GrpcStatus } from "@firebrick/lock/firestore";
 import type { Firestore } from "@google-cloud/firestore";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { emulatorClient, uniqueProjectId } from "../../../../test/firestore.js";
+import { emulatorClient, emulatorLocation, uniqueProjectId } from "../../../../test/firestore.js";
 import { type RunningEmulator, startFirestoreEmulator } from "../firestore/emulator.js";
 import { createFirestoreStores } from "./index.js";
 import {
@@ -227,7 +227,7 @@ describe("Firestore stores under withResilience, when the emulator stops and com
   }
 
   beforeAll(async () => {
-    emulator = await startFirestoreEmulator();
+    emulator = await startFirestoreEmulator({ location: emulatorLocation() });
     db = emulatorClient(
       uniqueProjectId("resilience"),
       emulator.hostPort,
@@ -269,7 +269,7 @@ describe("Firestore stores under withResilience, when the emulator stops and com
 
   it("recovers once the emulator is back on the same port and the breaker's wait is over", async () => {
     const port = Number(emulator.hostPort.split(":")[1]);
-    emulator = await startFirestoreEmulator({ port });
+    emulator = await startFirestoreEmulator({ location: emulatorLocation(), port });
     clock.advance(30_000);
 
     // The gRPC channel reconnects with its own backoff; the half-open probe may meet it still

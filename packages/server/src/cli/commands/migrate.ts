@@ -8,7 +8,7 @@ import { type JobReport, type JobSteps, runJob } from "../../migrate/job.js";
 import { backfillAuditJob, backfillTelemetryJob, migrateUsersJob } from "../../migrate/jobs.js";
 import { terminalProgress } from "../../migrate/progress.js";
 import { JobRetrier } from "../../migrate/retry.js";
-import { firestoreJobRuntime, recordCompareResult } from "../../migrate/runtime.js";
+import { firestoreJobRuntime, JobAlreadyRunningError, recordCompareResult } from "../../migrate/runtime.js";
 import { createFirestoreClient } from "../../runtime/open-stores.js";
 import { openSqlite } from "../../storage/sqlite.js";
 import { SQLITE_MIGRATIONS } from "../../storage/sqlite-migrations.js";
@@ -165,14 +165,14 @@ interface JobContext {
 }
 
 function openBoth(from: string) {
-  const config = loadConfig(process.env);
-  if (!config.firestore.projectId && !config.firestore.emulatorHost) {
+  const config = loadConfig();
+  if (config.firestore.kind === "none") {
     throw new UsageError(
       "the target Firestore is not configured: set GOOGLE_CLOUD_PROJECT (and FIRESTORE_EMULATOR_HOST for the emulator)",
     );
   }
   const db = openSqlite(from, SQLITE_MIGRATIONS);
-  const firestore = createFirestoreClient(config);
+  const firestore = createFirestoreClient(config.firestore);
   return {
     config,
     db,
@@ -197,6 +197,8 @@ async function runCommandJob(
       dryRun: !!flags.dryRun,
       restart: !!flags.restart,
       progress,
+    }).catch((error: unknown) => {
+      throw error instanceof JobAlreadyRunningError ? new CommandFailed(error.message) : error;
     });
     printReport(report, !!flags.json);
   } finally {

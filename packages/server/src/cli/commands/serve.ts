@@ -1,17 +1,21 @@
 import { join } from "node:path";
-import { Firestore } from "@google-cloud/firestore";
 import closeWithGrace from "close-with-grace";
 import type { Command } from "commander";
 import { BootstrapFailedError, emulatorBootstrap } from "../../bootstrap/index.js";
-import { type ConfigOverrides, loadConfig } from "../../config/env.js";
+import {
+  type Config,
+  type ConfigOverrides,
+  DEFAULT_EMULATOR_PROJECT,
+  type FirestoreTarget,
+  loadConfig,
+} from "../../config/env.js";
 import { EmulatorUnavailableError, locateEmulator } from "../../firestore/emulator.js";
 import { type LocalEmulator, startLocalEmulator } from "../../firestore/local-emulator.js";
 import { createLogger, type Logger } from "../../observability/logger.js";
+import { createFirestoreClient } from "../../runtime/open-stores.js";
 import { startServer } from "../../server.js";
-import { CommandFailed } from "../errors.js";
-
-/** The project id on the emulator when none is configured (a `demo-` project never reaches GCP). */
-const EMULATOR_PROJECT = "demo-firebrick";
+import { perArea } from "../../stores/routing/areas.js";
+import { CommandFailed, UsageError } from "../errors.js";
 
 export function registerServe(program: Command): void {
   program
@@ -24,31 +28,28 @@ export function registerServe(program: Command): void {
       "start the local Firestore emulator (data kept in $FIREBRICK_DATA_DIR/firestore-emulator) and route every area to it",
     )
     .action(async (options: ConfigOverrides & { emulator?: boolean }) => {
-      const overrides = { host: options.host, port: options.port };
-      let config = loadConfig(process.env, overrides);
+      let config = loadConfig(undefined, { host: options.host, port: options.port });
       const logger = createLogger(config.logLevel, undefined, { debugSampleRate: config.debugSampleRate });
       let emulator: LocalEmulator | undefined;
       if (options.emulator) {
-        // Nothing here runs on GCP: spare the SDK its metadata-server probe (and its warning).
-        process.env.METADATA_SERVER_DETECTION ??= "none";
-        emulator = await startEmulator(config.dataDir, projectIdFor(process.env), logger);
-        // Child processes and every Firestore client of this process go to it; the flags are the initial
-        // values (a flag changed through the admin API and persisted still wins, SPEC §6).
-        process.env.FIRESTORE_EMULATOR_HOST = emulator.hostPort;
-        config = loadConfig(
-          {
-            ...process.env,
-            GOOGLE_CLOUD_PROJECT: projectIdFor(process.env),
-            USE_FIRESTORE_AUTH: "1",
-            USE_FIRESTORE_AUDIT: "1",
-            USE_FIRESTORE_TELEMETRY: "1",
-          },
-          overrides,
-        );
+        if (config.firestore.kind === "emulator") {
+          // The SDK would send every client of this process to that one instead of ours.
+          throw new UsageError("--emulator starts an emulator of its own: unset FIRESTORE_EMULATOR_HOST");
+        }
+        const projectId = config.firestore.projectId ?? DEFAULT_EMULATOR_PROJECT;
+        emulator = await startEmulator(config, projectId, logger);
+        // Every area goes to it; these are the initial values (a flag changed through the admin API and
+        // persisted still wins, docs/design/store-routing.md).
+        config = {
+          ...config,
+          firestore: { kind: "emulator", host: emulator.hostPort, projectId },
+          flags: perArea(() => true),
+        };
       }
       let server: Awaited<ReturnType<typeof startServer>>;
       try {
-        if (emulator) await bootstrapEmulator(projectIdFor(process.env), emulator, logger);
+        if (emulator && config.firestore.kind === "emulator")
+          await bootstrapEmulator(config.firestore, logger);
         server = await startServer(config, logger);
       } catch (error) {
         await emulator?.stop();
@@ -70,20 +71,16 @@ export function registerServe(program: Command): void {
     });
 }
 
-function projectIdFor(env: NodeJS.ProcessEnv): string {
-  return env.GOOGLE_CLOUD_PROJECT ?? env.GCP_PROJECT_ID ?? EMULATOR_PROJECT;
-}
-
-async function startEmulator(dataDir: string, projectId: string, logger: Logger): Promise<LocalEmulator> {
+async function startEmulator(config: Config, projectId: string, logger: Logger): Promise<LocalEmulator> {
   let location: ReturnType<typeof locateEmulator>;
   try {
-    location = locateEmulator();
+    location = locateEmulator(config.localEmulator);
   } catch (error) {
     if (error instanceof EmulatorUnavailableError) throw new CommandFailed(`--emulator: ${error.message}`);
     throw error;
   }
   const emulator = await startLocalEmulator({
-    directory: join(dataDir, "firestore-emulator"),
+    directory: join(config.dataDir, "firestore-emulator"),
     projectId,
     location,
   });
@@ -100,16 +97,13 @@ async function startEmulator(dataDir: string, projectId: string, logger: Logger)
 }
 
 /** `firebrick bootstrap` without a control plane: the bootstrap document must be compliant before serving. */
-async function bootstrapEmulator(projectId: string, emulator: LocalEmulator, logger: Logger): Promise<void> {
-  const separator = emulator.hostPort.lastIndexOf(":");
-  const firestore = new Firestore({
-    projectId,
-    host: emulator.hostPort.slice(0, separator),
-    port: Number(emulator.hostPort.slice(separator + 1)),
-    ssl: false,
-  });
+async function bootstrapEmulator(
+  target: Extract<FirestoreTarget, { kind: "emulator" }>,
+  logger: Logger,
+): Promise<void> {
+  const firestore = createFirestoreClient(target);
   try {
-    const report = await emulatorBootstrap(firestore, projectId);
+    const report = await emulatorBootstrap(firestore, target.projectId ?? DEFAULT_EMULATOR_PROJECT);
     logger.info(
       { checks: report.checks.map((check) => `${check.check}: ${check.status}`) },
       "bootstrap compliant",

@@ -5,7 +5,7 @@ import { CommandFailed, UsageError } from "../errors.js";
 
 /** Runs `task` on the stores the server would use (same configuration, same flags), then closes them. */
 export async function withStores<T>(task: (opened: OpenedStores) => Promise<T>): Promise<T> {
-  const opened = openStores(loadConfig(process.env));
+  const opened = openStores(loadConfig());
   try {
     return await task(opened);
   } finally {
