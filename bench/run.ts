@@ -1,6 +1,6 @@
-// `npm run bench`: every SPEC.md §10 figure, each beside a baseline measured in the same run on the same
-// emulator, printed as a table and written into bench/README.md. See bench/README.md for what each means.
-// Env: BENCH_SECONDS (per ingest round, default 5), BENCH_SAMPLES (telemetry reads, default 200),
+// `npm run bench`: every figure of docs/design/targets.md, each beside a baseline measured in the same run on
+// the same emulator, printed as a table and written into bench/README.md. See bench/README.md for what each
+// means. Env: BENCH_SECONDS (per ingest round, default 5), BENCH_SAMPLES (telemetry reads, default 200),
 // BENCH_NO_README=1 to print only, BENCH_STRICT=1 to exit 1 when a target is missed.
 import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";

@@ -1,6 +1,6 @@
 // The rules of the repository's layout (README, "Layout"), read from the import statements themselves so
 // that none of them can slip back in unnoticed.
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
@@ -8,16 +8,26 @@ import { describe, expect, it } from "vitest";
 const root = fileURLToPath(new URL("..", import.meta.url));
 const server = join(root, "packages/server/src");
 
-/** Every .ts/.js file under `dir` (repository-relative paths, `/`-separated). */
-function filesUnder(dir: string): string[] {
+/** Every file under `dir` whose name matches `pattern` (repository-relative paths, `/`-separated). */
+function filesUnder(dir: string, pattern = /\.(ts|js|mjs)$/): string[] {
   const found: string[] = [];
   for (const name of readdirSync(dir)) {
     const path = join(dir, name);
-    if (name === "node_modules" || name === "dist") continue;
-    if (statSync(path).isDirectory()) found.push(...filesUnder(path));
-    else if (/\.(ts|js|mjs)$/.test(name)) found.push(relative(root, path).split(sep).join("/"));
+    if (name === "node_modules" || name === "dist" || name.startsWith(".")) continue;
+    if (statSync(path).isDirectory()) found.push(...filesUnder(path, pattern));
+    else if (pattern.test(name)) found.push(relative(root, path).split(sep).join("/"));
   }
   return found;
+}
+
+/** The code and notes that may cite design documents: sources, tests, scripts, web files, READMEs. */
+function citingFiles(): string[] {
+  const text = /\.(ts|js|mjs|md|json|yml|html|css)$/;
+  return [
+    "README.md",
+    ...["packages", "test", "bench", "infra", ".ci"].flatMap((dir) => filesUnder(join(root, dir), text)),
+    ...filesUnder(join(root, ".ci"), /^run$/),
+  ];
 }
 
 /** The module specifiers a file imports or re-exports, statically or dynamically. */
@@ -106,6 +116,42 @@ describe("the layout", () => {
       .filter((file) => !file.endsWith(".test.ts") && !file.includes("/testing/"))
       .filter((file) => !notYetMoved.some((rule) => rule.test(file)))
       .filter((file) => /\bprocess\.env\b/.test(readFileSync(join(root, file), "utf8")));
+    expect(offending).toEqual([]);
+  });
+
+  it("cites only documents that exist in the repository: every docs/… path resolves", () => {
+    const files = citingFiles();
+    expect(files.length).toBeGreaterThan(100);
+    const missing = files.flatMap((file) =>
+      [
+        ...readFileSync(join(root, file), "utf8").matchAll(
+          /\bdocs\/[A-Za-z0-9_./-]*[A-Za-z0-9_-]\.(?:md|png)\b/g,
+        ),
+      ]
+        .map(([path]) => path)
+        .filter((path) => !existsSync(join(root, path)))
+        .map((path) => `${file} cites ${path}`),
+    );
+    expect(missing).toEqual([]);
+  });
+
+  it("cites no document outside the repository (SPEC.md sections, ADR numbers): the design notes say it instead", () => {
+    // Issue 22 (provisioning) and issue 17 (the lock, whose decisions go to docs/adr/) rewrite theirs.
+    const notYetRewritten = [
+      /^packages\/server\/src\/gcp\//,
+      /^packages\/server\/src\/bootstrap\//,
+      /^packages\/lock\//,
+      /^test\/reliability\/lock-faults\.test\.ts$/,
+    ];
+    const offending = citingFiles()
+      .filter((file) => !notYetRewritten.some((rule) => rule.test(file)) && file !== "test/layout.test.ts")
+      .flatMap((file) =>
+        readFileSync(join(root, file), "utf8")
+          .split("\n")
+          .flatMap((line, index) =>
+            /\bSPEC(\.md)?\s*§|\bADR-\d/.test(line) ? [`${file}:${index + 1}`] : [],
+          ),
+      );
     expect(offending).toEqual([]);
   });
 });

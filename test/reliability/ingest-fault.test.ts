@@ -1,5 +1,5 @@
-// Load + fault (SPEC.md §10): simulated devices keep posting telemetry through a real port while the
-// Firestore emulator under the service is killed (SIGKILL) and restarted on the same port.
+// Load + fault (docs/design/targets.md): simulated devices keep posting telemetry through a real port while
+// the Firestore emulator under the service is killed (SIGKILL) and restarted on the same port.
 //
 // What "every acknowledged point is in the store afterwards" means here: the emulator keeps its data in
 // memory only, so a kill wipes it (Firestore itself is durable; the emulator's --export-on-exit does not

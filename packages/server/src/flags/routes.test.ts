@@ -98,7 +98,7 @@ describe("routing flags over HTTP", () => {
     expect((await firestoreAudit.query("t1", { action: "flags.update", limit: 10 })).items).toHaveLength(1);
   });
 
-  it("signs everyone out when the auth area moves (forced re-login, SPEC.md §6)", async () => {
+  it("signs everyone out when the auth area moves (forced re-login, docs/design/store-routing.md)", async () => {
     const viewer = await service.login("t1", "viewer");
     const sqliteSessions = service.router.all()[0]!.stores.sessions;
     const response = await put({ auth: true });

@@ -94,7 +94,10 @@ function describe(error: FastifyError | AppError): { code: ErrorCode; status: nu
 /** A store outage is short or the breaker says how long: clients retry after this, not at once. */
 const DEFAULT_RETRY_AFTER_MS = 1_000;
 
-/** `Retry-After` of a 503, in whole seconds: the store's own wait when it knows one (an open breaker's). */
+/**
+ * `Retry-After` of a 503, in whole seconds: the store's own wait when it knows one (an open breaker's),
+ * see docs/design/failures.md.
+ */
 function retryAfter(error: unknown): string {
   const waitMs = (error instanceof StoreUnavailableError && error.retryAfterMs) || DEFAULT_RETRY_AFTER_MS;
   return String(Math.max(1, Math.ceil(waitMs / 1000)));

@@ -24,9 +24,9 @@ import { firestoreJobRuntime, recordCompareResult } from "./runtime.js";
 const silent = () => createLogger("silent");
 
 /**
- * The whole cutover of SPEC.md §6 on the emulator, through the real server and the real jobs: backfill,
- * dual-write, compare, flip telemetry, audit, auth (forced re-login), then roll each back; no row is lost
- * or duplicated on the way.
+ * The whole cutover of docs/design/store-routing.md on the emulator, through the real server and the real
+ * jobs: backfill, dual-write, compare, flip telemetry, audit, auth (forced re-login), then roll each back; no
+ * row is lost or duplicated on the way.
  */
 describe("cutover from SQLite to Firestore and back", () => {
   const dataDir = mkdtempSync(join(tmpdir(), "firebrick-cutover-"));

@@ -3,7 +3,7 @@ import type { Clock, Session, SessionsStore, TenantId, User, UsersStore } from "
 import { sessionFingerprint } from "./fingerprint.js";
 import { newOpaqueToken, tokenHash } from "./tokens.js";
 
-/** SPEC.md §5: idle 30 min, absolute 12 h, the idle clock written at most once a minute. */
+/** docs/design/sessions.md: idle 30 min, absolute 12 h, the idle clock written at most once a minute. */
 export interface SessionPolicy {
   idleTimeoutMs: number;
   absoluteTimeoutMs: number;

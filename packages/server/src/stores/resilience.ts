@@ -2,8 +2,9 @@ import { classifyFirestoreFailure, type FailureRetry, grpcStatusOf } from "@fire
 import { StoreUnavailableError } from "./types.js";
 
 /**
- * Retry, deadline and circuit breaker for store calls (the plan's retry policy): a Firestore outage
- * turns into a fast `StoreUnavailableError` (HTTP 503 `UNAVAILABLE`), never into a request that hangs.
+ * Retry, deadline and circuit breaker for store calls (the plan's retry policy, docs/design/failures.md):
+ * a Firestore outage turns into a fast `StoreUnavailableError` (HTTP 503 `UNAVAILABLE`), never into a
+ * request that hangs.
  *
  * - Every attempt is bounded by `attemptTimeoutMs`: the Firestore SDK keeps retrying an unreachable
  *   backend for minutes on its own, so the deadline is ours to set.

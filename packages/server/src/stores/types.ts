@@ -1,5 +1,5 @@
 /**
- * The store interfaces (SPEC.md §4). Each has a SQLite and a Firestore implementation, and one
+ * The store interfaces (docs/design/stores.md). Each has a SQLite and a Firestore implementation, and one
  * contract suite runs against both. Rules for every implementation:
  * - every method takes the tenant explicitly and never returns another tenant's rows;
  * - timestamps are UTC epoch milliseconds in the domain shapes (Firestore TTL fields are Timestamps

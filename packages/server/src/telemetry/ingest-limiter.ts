@@ -2,9 +2,9 @@ import { BoundedMap } from "../bounded-map.js";
 import type { Clock } from "../stores/types.js";
 
 /**
- * Telemetry points per device per minute (SPEC.md §5, `DEVICE_WRITES_PER_MINUTE`): a token bucket per
- * device that holds one minute's allowance and refills continuously, so a device may burst its minute's
- * points at once but not more. In memory, per instance.
+ * Telemetry points per device per minute (docs/design/telemetry.md, `DEVICE_WRITES_PER_MINUTE`): a token
+ * bucket per device that holds one minute's allowance and refills continuously, so a device may burst its
+ * minute's points at once but not more. In memory, per instance.
  */
 export class IngestLimiter {
   readonly #buckets: BoundedMap<string, { tokens: number; at: number }>;

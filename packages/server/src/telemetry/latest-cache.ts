@@ -2,11 +2,11 @@ import { BoundedMap } from "../bounded-map.js";
 import type { Clock, NewPoint, TelemetryPoint, TelemetryStore, TenantId } from "../stores/types.js";
 
 /**
- * The dashboard read budget by design (SPEC.md §7): "the latest N points" of a device, N ≤ 100, served
- * from memory and refreshed by an incremental query, `TelemetryStore.newerThan(newest held)`. A poll
- * that finds no new data bills one read (Firestore bills an empty query as one); new points bill one
- * read each, and the points this instance wrote itself are added on write-through and never re-read.
- * Dashboards polling the same device share one entry, and concurrent polls share one refresh.
+ * The dashboard read budget by design (docs/design/telemetry.md): "the latest N points" of a device, N ≤ 100,
+ * served from memory and refreshed by an incremental query, `TelemetryStore.newerThan(newest held)`. A poll
+ * that finds no new data bills one read (Firestore bills an empty query as one); new points bill one read
+ * each, and the points this instance wrote itself are added on write-through and never re-read. Dashboards
+ * polling the same device share one entry, and concurrent polls share one refresh.
  *
  * Out-of-order and backfilled points: `newerThan` only finds points newer than the newest held, so a
  * point older than that is seen only if it comes through `recordWrite` (the API's writes do: the cache

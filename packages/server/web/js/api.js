@@ -1,6 +1,6 @@
 // The dashboard's only door to the server: every /api call goes through `request`, which adds the tenant
-// header (SPEC.md §5: every /api request carries it, login included) and turns every failure into an
-// ApiError with a stable code, so that the views can render 401/403/429/network failures consistently.
+// header (docs/design/tenancy.md: every /api request carries it, login included) and turns every failure into
+// an ApiError with a stable code, so that the views can render 401/403/429/network failures consistently.
 
 /** A failed API call. `status` is 0 when the server could not be reached at all. */
 export class ApiError extends Error {
@@ -100,7 +100,8 @@ export async function request(method, path, body) {
   );
 }
 
-// --- The endpoints the dashboard uses (SPEC.md §5). Shapes are read tolerantly: extra fields are fine.
+// --- The endpoints the dashboard uses (docs/design/api.md). Shapes are read tolerantly: extra fields are
+// fine.
 
 export const api = {
   login: (username, password) => request("POST", "/api/auth/login", { username, password }),

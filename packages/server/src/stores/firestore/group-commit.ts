@@ -26,9 +26,10 @@ interface Entry {
 }
 
 /**
- * Group commit for blind writes: while `maxInFlight` commits are out, the writes of later callers wait
- * and then share one commit (at most `maxWrites` documents). Under load, ten devices' points cost one
- * Commit RPC instead of ten; when idle, a write goes out at once, so nothing waits for a timer.
+ * Group commit for blind writes (docs/design/telemetry.md): while `maxInFlight` commits are out, the
+ * writes of later callers wait and then share one commit (at most `maxWrites` documents). Under load,
+ * ten devices' points cost one Commit RPC instead of ten; when idle, a write goes out at once, so nothing
+ * waits for a timer.
  *
  * - Each caller's writes stay together in one commit: what one caller writes is all-or-nothing, as if
  *   it had committed alone, and its promise settles when that commit does.

@@ -37,7 +37,7 @@ export function createFirestoreSessionsStore(context: FirestoreContext): Session
   /**
    * A session's tenant never changes, so once this process has read or written a session it knows
    * the tenant for good. That lets `touch` (after the `find` of the same request) check the tenant
-   * without reading the document again: a session check stays at one read (SPEC §10).
+   * without reading the document again: a session check stays at one read (docs/design/sessions.md).
    */
   const knownTenants = new BoundedMap<string, TenantId>(KNOWN_TENANTS_LIMIT);
 

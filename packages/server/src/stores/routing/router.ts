@@ -42,7 +42,8 @@ export interface StoreRouter {
 }
 
 /**
- * Routes each area to SQLite or Firestore according to the flags in force when the call is made.
+ * Routes each area to SQLite or Firestore according to the flags in force when the call is made
+ * (docs/design/store-routing.md).
  *
  * @example
  * const router = routeStores({ sqlite, firestore, flags: new FlagsState(persistence, config.flags) });
