@@ -154,4 +154,34 @@ describe("the layout", () => {
       );
     expect(offending).toEqual([]);
   });
+
+  it("has routes reach storage only through the stores: no database client, no store implementation", () => {
+    const routes = filesUnder(server).filter((file) => /\/routes\.ts$/.test(file));
+    const offending = routes.flatMap((file) => {
+      const { local, packages } = importsOf(file);
+      return [
+        ...local.filter((target) =>
+          /^packages\/server\/src\/(storage|stores\/(sqlite|firestore))\//.test(target),
+        ),
+        ...packages.filter((name) => /^(@google-cloud\/firestore|better-sqlite3)$/.test(name)),
+      ].map((target) => `${file} imports ${target}`);
+    });
+    expect(offending).toEqual([]);
+  });
+
+  it("reads Firestore failures through the one vocabulary (@firebrick/lock/firestore): no gRPC code table elsewhere", () => {
+    // Issue 22 (provisioning) moves bootstrap/document.ts onto the vocabulary.
+    const notYetMoved = [/^packages\/server\/src\/bootstrap\//, /^packages\/server\/src\/gcp\//];
+    const statuses =
+      "UNAVAILABLE|DEADLINE_EXCEEDED|ABORTED|INTERNAL|FAILED_PRECONDITION|ALREADY_EXISTS|NOT_FOUND";
+    const table = new RegExp(`\\b(${statuses})\\s*[:=]\\s*\\d+`);
+    const numeric = /\bcode\)?\s*[!=]==?\s*\d+\b/;
+    const offending = filesUnder(server)
+      .filter((file) => !file.endsWith(".test.ts") && !notYetMoved.some((rule) => rule.test(file)))
+      .filter((file) => {
+        const text = readFileSync(join(root, file), "utf8");
+        return table.test(text) || numeric.test(text);
+      });
+    expect(offending).toEqual([]);
+  });
 });

@@ -9,6 +9,7 @@
 // the admin page stops the live polling.
 import { api, getConfig } from "./api.js";
 import { LiveChart } from "./chart.js";
+import { $, bind } from "./dom.js";
 import {
   defaultMetric,
   describeMetric,
@@ -30,8 +31,6 @@ const OTHER_DEVICE_QUERIES_PER_MINUTE = 20;
  *           navigate: (hash: string) => void }} app
  */
 export function createLiveView(app) {
-  const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
-  const bind = (name) => /** @type {HTMLElement} */ (document.querySelector(`[data-bind="${name}"]`));
   const listElement = $("device-list");
   const filterInput = /** @type {HTMLInputElement} */ ($("device-filter"));
   const picker = $("metric-picker");
@@ -91,8 +90,8 @@ export function createLiveView(app) {
     devices = all
       .map((device) => ({
         id: String(device.id),
-        name: String(device.name ?? device.id),
-        latest: previous.get(String(device.id))?.latest ?? device.latest ?? null,
+        name: String(device.name),
+        latest: previous.get(String(device.id))?.latest ?? null,
       }))
       .sort((a, b) => a.name.localeCompare(b.name, undefined, { numeric: true }));
     lastListLoadMs = Date.now();
