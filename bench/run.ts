@@ -1,4 +1,4 @@
-// `npm run bench`: every target of SPEC.md §10 and issue 21, each beside a baseline measured in the same
+// `npm run bench`: every target of docs/design/targets.md, each beside a baseline measured in the same
 // run, printed as a table and written into bench/README.md. The phases are in bench/phases/ (listed in
 // bench/phases/index.ts); how each comparison is measured is lib/paired.ts.
 // Env: BENCH_PHASES=a,b (a subset; `list` prints the names), BENCH_SECONDS (per side per round, default 2),

@@ -11,7 +11,7 @@ export const PROFILE_DIR = fileURLToPath(new URL("./out/profiles", import.meta.u
 export const TENANT = "demo";
 export const HEADER = "x-bas-tenant";
 /**
- * Every bench request's user agent: a session is bound to its browser family (SPEC §5), so requests that
+ * Every bench request's user agent: a session is bound to its browser family (docs/design/sessions.md), so requests that
  * reuse a session cookie (autocannon's too) must present the agent it was signed in with.
  */
 export const USER_AGENT = "firebrick-bench";

@@ -7,9 +7,14 @@ export function emulatorHost(): string {
   return inject("firestoreEmulatorHost");
 }
 
+/** Java and the emulator jar of this run, for a test that starts an emulator of its own. */
+export function emulatorLocation() {
+  return inject("firestoreEmulatorLocation");
+}
+
 /**
  * A project id no other test uses. The emulator keeps projects apart, and a fresh project stays fast
- * where an emptied one slows down (SPEC.md §9).
+ * where an emptied one slows down (docs/design/testing.md).
  */
 export function uniqueProjectId(label = "test"): string {
   const slug = label

@@ -1,5 +1,6 @@
 import type { TestProject } from "vitest/node";
 import {
+  type EmulatorLocation,
   EmulatorUnavailableError,
   locateEmulator,
   startFirestoreEmulator,
@@ -8,6 +9,8 @@ import {
 declare module "vitest" {
   export interface ProvidedContext {
     firestoreEmulatorHost: string;
+    /** Java and the jar, for the tests that start an emulator of their own (outages, restarts). */
+    firestoreEmulatorLocation: EmulatorLocation;
   }
 }
 
@@ -19,7 +22,8 @@ declare module "vitest" {
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   let location: ReturnType<typeof locateEmulator>;
   try {
-    location = locateEmulator();
+    // The harness is the edge here: it reads the test run's own environment.
+    location = locateEmulator({ java: process.env.JAVA, jar: process.env.FIRESTORE_EMULATOR_JAR });
   } catch (error) {
     if (error instanceof EmulatorUnavailableError) {
       process.stderr.write(`\nFirestore test suites cannot run: ${error.message}\n\n`);
@@ -30,5 +34,6 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const emulator = await startFirestoreEmulator({ location });
   process.env.FIRESTORE_EMULATOR_HOST = emulator.hostPort;
   project.provide("firestoreEmulatorHost", emulator.hostPort);
+  project.provide("firestoreEmulatorLocation", location);
   return () => emulator.stop();
 }

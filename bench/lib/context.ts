@@ -19,7 +19,7 @@ export interface BenchContext {
   log(text: string): void;
   /** A fresh directory under the system temp dir, removed at the end of the run. */
   tempDir(label: string): string;
-  /** A fresh Firestore project id: an emptied project gets slower, a fresh one does not (SPEC §9). */
+  /** A fresh Firestore project id: an emptied project gets slower, a fresh one does not (docs/design/testing.md). */
   projectId(label: string): string;
   /** The run's Firestore emulator, started on first use (phases on SQLite never start it). */
   emulator(): Promise<RunningEmulator>;

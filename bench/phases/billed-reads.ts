@@ -8,7 +8,7 @@ import type { Phase } from "../lib/context.js";
 import type { Figure } from "../lib/figure.js";
 import { call, login, TENANT } from "../server-process.js";
 
-/** The default device write limit (SPEC §5: 5 points a minute): one point every 12 s. */
+/** The default device write limit (docs/design/telemetry.md: 5 points a minute): one point every 12 s. */
 const DEFAULT_PACE_MS = 60_000 / 5;
 
 /**

@@ -14,8 +14,8 @@ import { ensureDevices, simulate } from "../../packages/server/src/simulator/sim
 import { launchChromium } from "./browser.js";
 
 /**
- * The dashboard end to end (SPEC.md §8): the real server on SQLite, the real simulator posting through
- * the HTTP API with device tokens, and Debian's headless Chromium driving the page.
+ * The dashboard end to end (docs/design/dashboard.md): the real server on SQLite, the real simulator posting
+ * through the HTTP API with device tokens, and Debian's headless Chromium driving the page.
  */
 
 const SCREENSHOT = join(process.cwd(), "test-results", "dashboard.png");
@@ -204,7 +204,8 @@ describe("dashboard in headless Chromium", () => {
     await page.getByLabel("User", { exact: true }).fill(DEMO_LOGIN.username);
     await page.getByLabel("Action", { exact: true }).fill("auth.login");
     await page.getByRole("button", { name: "Apply" }).click();
-    // Clear's own load may still be showing: wait for a table in which every row is a login by the demo admin.
+    // Clear's own load may still be showing: wait for a table in which every row is a login by the demo
+    // admin.
     await expect
       .poll(async () => new Set(await auditRows(page)), { timeout: 10_000 })
       .toEqual(new Set([`auth.login ${DEMO_LOGIN.username}`]));

@@ -1,5 +1,5 @@
-// Load + fault (SPEC.md §10): simulated devices keep posting telemetry through a real port while the
-// Firestore emulator under the service is killed (SIGKILL) and restarted on the same port.
+// Load + fault (docs/design/targets.md): simulated devices keep posting telemetry through a real port while
+// the Firestore emulator under the service is killed (SIGKILL) and restarted on the same port.
 //
 // What "every acknowledged point is in the store afterwards" means here: the emulator keeps its data in
 // memory only, so a kill wipes it (Firestore itself is durable; the emulator's --export-on-exit does not
@@ -19,8 +19,8 @@ import {
   type RunningEmulator,
   startFirestoreEmulator,
 } from "../../packages/server/src/firestore/emulator.js";
-import { startTestServer, type TestServer } from "../../packages/server/src/http/testing/server.js";
-import { emulatorClient, uniqueProjectId } from "../firestore.js";
+import { startTestServer, type TestServer } from "../../packages/server/src/testing/server.js";
+import { emulatorClient, emulatorLocation, uniqueProjectId } from "../firestore.js";
 import { call, createDevices, scaled } from "./support.js";
 
 const TENANT = "demo";
@@ -43,7 +43,7 @@ let db: Firestore;
 
 beforeAll(async () => {
   port = await freePort();
-  emulator = await startFirestoreEmulator({ port });
+  emulator = await startFirestoreEmulator({ location: emulatorLocation(), port });
   projectId = uniqueProjectId("ingest-fault");
   service = await startTestServer({
     FIRESTORE_EMULATOR_HOST: `127.0.0.1:${port}`,
@@ -151,9 +151,10 @@ describe("ingest while the Firestore emulator is killed and restarted", () => {
     let lostBeforeKill = 0;
     let unverifiable = 0;
     try {
-      // Lifetime 1: steady ingest, then checks of the store, then the kill right after them.
+      // Lifetime 1: steady ingest, then checks of the store, then the kill right after them. On a busy
+      // machine the first writes can take longer than the steady phase: every device must have had one
+      // acknowledged before the kill, or there is nothing to check.
       await new Promise((resolve) => setTimeout(resolve, STEADY_MS));
-      // On a loaded machine a fresh project's first commits can take longer than the steady phase.
       await waitFor(() => acks.length >= DEVICES, "acknowledged writes before the kill");
       // A full check, then shorter ones of only the points acknowledged during the previous check (devices
       // now paced), until one check's worth is about one write per device: few acks fall after the last.
@@ -180,7 +181,7 @@ describe("ingest while the Firestore emulator is killed and restarted", () => {
         () => (statuses.get(503) ?? 0) >= refusedBefore + DEVICES,
         "503s while the emulator is down",
       );
-      emulator = await startFirestoreEmulator({ port });
+      emulator = await startFirestoreEmulator({ location: emulatorLocation(), port });
       restartedAt = Date.now();
       paceMs = 0;
 

@@ -1,11 +1,12 @@
-// Session and tenant abuse through a real port (SPEC.md §5, §10), with auth and audit on Firestore.
-// The exhaustive cross-tenant sweep of every endpoint in every combination lives with the service's tests
-// (packages/server/src/tenancy/tenancy.test.ts, driven by packages/server/src/http/testing/endpoints.ts);
-// here one cross-tenant attempt per credential kind shows the same refusal on a real socket.
+// Session and tenant abuse through a real port (docs/design/sessions.md, docs/design/targets.md), with auth
+// and audit on Firestore. The exhaustive cross-tenant sweep of every endpoint in every combination lives with
+// the service's tests (packages/server/src/tenancy/tenancy.test.ts, driven by
+// packages/server/src/testing/endpoints.ts); here one cross-tenant attempt per credential kind shows the same
+// refusal on a real socket.
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestServer, type TestServer } from "../../packages/server/src/http/testing/server.js";
 import type { AuditEntry } from "../../packages/server/src/stores/types.js";
+import { startTestServer, type TestServer } from "../../packages/server/src/testing/server.js";
 import { emulatorHost, uniqueProjectId } from "../firestore.js";
 import { CHROME, call, FIREFOX } from "./support.js";
 

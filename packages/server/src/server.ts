@@ -1,14 +1,13 @@
 import { createLock, type LockFunction, withTelemetry } from "@firebrick/lock";
 import type { Firestore } from "@google-cloud/firestore";
 import type { FastifyInstance } from "fastify";
+import { registerApi } from "./api.js";
 import type { PasswordHasher } from "./auth/passwords.js";
+import { describeCaller } from "./auth/principal.js";
 import type { Config } from "./config/env.js";
 import { dashboardPlugin } from "./dashboard/plugin.js";
-import { registerApi } from "./http/api.js";
 import { buildApp } from "./http/app.js";
-import { describeRequest } from "./http/describe-request.js";
 import type { ReadinessCheck } from "./http/health.js";
-import type { TelemetryFlipGate } from "./migrate/cutover.js";
 import { registerObservability } from "./observability/http-plugin.js";
 import { lockMetricsListener } from "./observability/lock-metrics.js";
 import type { Logger } from "./observability/logger.js";
@@ -16,6 +15,7 @@ import { createMetrics, type Metrics } from "./observability/metrics.js";
 import { requestScopedUsage } from "./observability/request-context.js";
 import { type OpenedStores, openStores } from "./runtime/open-stores.js";
 import { serviceLocks } from "./runtime/service-locks.js";
+import { createServiceContext } from "./service.js";
 import { type RunExclusive, startSessionSweeper } from "./sessions/sweeper.js";
 import { runUnderLock } from "./sessions/sweeper-lock.js";
 import type { SqliteDatabase } from "./storage/sqlite.js";
@@ -89,8 +89,7 @@ export async function startServer(
     const firestore = opened.firestore;
     // Firestore gates readiness only while an area is routed to it; the bootstrap document must then be
     // at this build's schema version (fail closed: an unprovisioned project is not ready).
-    const inUse = () =>
-      (["auth", "audit", "telemetry"] as const).some((area) => router.backendOf(area) === "firestore");
+    const inUse = () => Object.values(router.backends()).includes("firestore");
     const { bootstrapDocumentCheck } = await import("./bootstrap/index.js");
     const bootstrap = bootstrapDocumentCheck(firestore);
     readiness.push(
@@ -112,23 +111,17 @@ export async function startServer(
     logger,
     readiness,
     trustProxy: config.trustProxy,
-    describeReadiness: () => ({
-      stores: {
-        auth: router.backendOf("auth"),
-        audit: router.backendOf("audit"),
-        telemetry: router.backendOf("telemetry"),
-      },
-    }),
+    describeReadiness: () => ({ stores: router.backends() }),
   });
   // Before registerApi: its security hook's store reads must count towards the request's tally.
-  registerObservability(app, { metrics, describeRequest });
+  registerObservability(app, { metrics, describeRequest: describeCaller });
   metrics.observeStorageBytes(
     "sqlite",
     () =>
       (opened.sqlite.pragma("page_count", { simple: true }) as number) *
       (opened.sqlite.pragma("page_size", { simple: true }) as number),
   );
-  const ctx = await registerApi(app, {
+  const ctx = createServiceContext({
     router,
     flags,
     clock,
@@ -137,8 +130,12 @@ export async function startServer(
     cookieSecure: config.cookieSecure,
     deviceWritesPerMinute: config.deviceWritesPerMinute,
     ...(options.passwords && { passwords: options.passwords }),
-    ...(opened.firestore && { telemetryFlipGate: await flipGate(opened.firestore, config) }),
+    ...(opened.firestore && {
+      // Loaded only with Firestore: the gate's modules load the GCP clients.
+      telemetryFlipGate: (await import("./migrate/cutover.js")).telemetryFlipGate(opened.firestore, config),
+    }),
   });
+  await registerApi(app, ctx);
   metrics.observeLoginHashQueue(() => ctx.passwords.queueDepth());
   await app.register(dashboardPlugin, { tenantHeader: config.tenantHeader });
   const refresh = setInterval(() => {
@@ -198,24 +195,6 @@ export async function startServer(
     await opened.close();
     throw error;
   }
-}
-
-/** The telemetry read flip's gate (migrate/cutover.ts); its modules load the GCP clients, so only with Firestore. */
-async function flipGate(firestore: Firestore, config: Config): Promise<TelemetryFlipGate> {
-  const [{ telemetryFlipGate }, { createControlPlane }] = await Promise.all([
-    import("./migrate/cutover.js"),
-    import("./gcp/select.js"),
-  ]);
-  return telemetryFlipGate(firestore, () =>
-    // The emulator has no index management: its queries never wait for an index.
-    config.firestore.emulatorHost || !config.firestore.projectId
-      ? null
-      : createControlPlane(
-          "rest",
-          { projectId: config.firestore.projectId, databaseId: config.firestore.databaseId },
-          config.gcp,
-        ),
-  );
 }
 
 /** A job's lock, on the service's lock backend, reporting acquisitions and failures to the metrics as `name`. */

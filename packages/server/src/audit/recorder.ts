@@ -1,4 +1,6 @@
-import type { FastifyRequest } from "fastify";
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import fp from "fastify-plugin";
+import type { Principal } from "../auth/principal.js";
 import type { AuditEntry, AuditLogStore, Clock } from "../stores/types.js";
 
 export interface AuditEvent {
@@ -12,28 +14,52 @@ export interface AuditEvent {
   tenant?: string;
 }
 
+declare module "fastify" {
+  interface FastifyRequest {
+    /**
+     * Appends an audit entry for this request: who (user, device), from where (IP, user agent), what,
+     * and the outcome. An audit store outage is logged and does not turn a refusal into a 500: the
+     * refusal still stands.
+     */
+    audit(event: AuditEvent): Promise<void>;
+  }
+}
+
+export interface AuditRecorderOptions {
+  /** Resolved per call, so that entries follow the audit area when its flag moves it. */
+  audit: () => AuditLogStore;
+  clock: Clock;
+}
+
 /**
- * Appends an audit entry for a request: who (user), from where (IP, user agent), what, and the outcome.
- * An audit store outage is logged and does not turn a refusal into a 500: the refusal still stands.
+ * Gives every request `request.audit(event)`. Registered before the request gate, which audits refusals.
+ *
+ * @example
+ * await app.register(auditRecorder, { audit: () => router.stores.audit, clock });
+ * await request.audit({ action: "device.create", outcome: "success", target: `device:${id}` });
  */
-export async function recordAudit(
-  audit: AuditLogStore,
-  clock: Clock,
-  request: FastifyRequest,
-  event: AuditEvent,
-): Promise<void> {
+export const auditRecorder = fp(
+  async (app: FastifyInstance, options: AuditRecorderOptions) => {
+    app.decorateRequest("audit", function (this: FastifyRequest, event: AuditEvent) {
+      return record(options, this, event);
+    });
+  },
+  { name: "firebrick-audit", fastify: "5.x" },
+);
+
+async function record(options: AuditRecorderOptions, request: FastifyRequest, event: AuditEvent) {
   const tenant = event.tenant ?? request.tenant;
-  const principal = request.principal;
+  const principal: Principal | null = request.principal;
   const userId =
     event.userId !== undefined ? event.userId : principal?.kind === "session" ? principal.user.id : null;
   const details = { ...event.details };
   if (principal?.kind === "device") details.device_id = principal.device.id;
   try {
-    await audit.append(tenant, {
+    await options.audit().append(tenant, {
       action: event.action,
       outcome: event.outcome,
       user_id: userId,
-      timestamp_ms: clock(),
+      timestamp_ms: options.clock(),
       target: event.target ?? null,
       ip: request.ip ?? null,
       user_agent: headerText(request.headers["user-agent"]),

@@ -1,15 +1,16 @@
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import type { FastifyInstance } from "fastify";
 import { Type } from "typebox";
-import { ADMIN, type ServiceContext } from "../http/context.js";
+import { requires } from "../http/route-security.js";
 import { Cursor, NextCursor } from "../http/schemas.js";
+import type { ServiceContext } from "../service.js";
 
 /** `GET /api/audit`: the tenant's audit log, newest first (admin). */
 export function registerAuditRoutes(app: FastifyInstance, ctx: ServiceContext): void {
   app.withTypeProvider<TypeBoxTypeProvider>().get(
     "/api/audit",
     {
-      config: { security: { auth: "session", roles: ADMIN } },
+      config: requires.admin,
       schema: {
         tags: ["audit"],
         summary: "Query the audit log by user and/or action, newest first",

@@ -1,6 +1,7 @@
 /**
  * At most `limit` tasks run at once; the rest wait in arrival order. Password hashing runs under one of
- * these so that a login flood queues instead of allocating 64 MiB per concurrent attempt (SPEC.md §5).
+ * these so that a login flood queues instead of allocating 64 MiB per concurrent attempt
+ * (docs/design/passwords.md).
  *
  * @example
  * const limited = concurrencyLimit(2);

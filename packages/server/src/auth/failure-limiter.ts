@@ -1,3 +1,4 @@
+import { BoundedMap } from "../bounded-map.js";
 import type { Clock } from "../stores/types.js";
 
 /**
@@ -6,11 +7,12 @@ import type { Clock } from "../stores/types.js";
  * lock a victim out across instances).
  */
 export class FailureLimiter {
-  readonly #failures = new Map<string, number[]>();
+  // When an attacker sprays keys, the least recently tried go first; their windows are the likeliest over.
+  readonly #failures: BoundedMap<string, number[]>;
 
-  constructor(
-    private readonly options: { limit: number; windowMs: number; clock: Clock; maxKeys?: number },
-  ) {}
+  constructor(private readonly options: { limit: number; windowMs: number; clock: Clock; maxKeys?: number }) {
+    this.#failures = new BoundedMap(options.maxKeys ?? 100_000);
+  }
 
   /** 0 when the key may try again now; otherwise how long until it may. */
   retryAfterMs(key: string): number {
@@ -23,17 +25,12 @@ export class FailureLimiter {
     const recent = this.#recent(key);
     recent.push(this.options.clock());
     if (recent.length > this.options.limit) recent.splice(0, recent.length - this.options.limit);
-    this.#failures.delete(key);
     this.#failures.set(key, recent);
-    // Oldest keys go first when an attacker sprays keys; their windows are the likeliest to be over.
-    if (this.#failures.size > (this.options.maxKeys ?? 100_000)) {
-      this.#failures.delete(this.#failures.keys().next().value!);
-    }
   }
 
   /** Takes back the newest failure of the key (an attempt counted up front that turned out fine). */
   forgive(key: string): void {
-    this.#failures.get(key)?.pop();
+    this.#failures.peek(key)?.pop();
   }
 
   reset(key: string): void {
@@ -42,6 +39,6 @@ export class FailureLimiter {
 
   #recent(key: string): number[] {
     const since = this.options.clock() - this.options.windowMs;
-    return (this.#failures.get(key) ?? []).filter((at) => at > since);
+    return (this.#failures.peek(key) ?? []).filter((at) => at > since);
   }
 }

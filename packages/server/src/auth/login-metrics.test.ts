@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestServer, type TestServer } from "../http/testing/server.js";
+import { startTestServer, type TestServer } from "../testing/server.js";
 
 describe("login guardrails in /metrics", () => {
   let service: TestServer;

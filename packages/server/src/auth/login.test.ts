@@ -1,13 +1,7 @@
 import { createHash, pbkdf2Sync } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  BACKENDS,
-  PASSWORD,
-  sessionCookie,
-  startTestService,
-  type TestService,
-} from "../http/testing/service.js";
 import { tokenHash } from "../sessions/tokens.js";
+import { BACKENDS, PASSWORD, sessionCookie, startTestService, type TestService } from "../testing/service.js";
 
 describe.each(BACKENDS)("login and passwords over HTTP (%s)", (backend) => {
   let service: TestService;

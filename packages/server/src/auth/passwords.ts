@@ -3,7 +3,10 @@ import type { PasswordParams, User } from "../stores/types.js";
 import { concurrencyLimit } from "./concurrency.js";
 import { verifyLegacyHash } from "./legacy-hashes.js";
 
-/** Argon2id cost. Production uses SPEC.md §5's m = 64 MiB, t = 3, p = 1; tests inject cheaper ones. */
+/**
+ * Argon2id cost. Production uses m = 64 MiB, t = 3, p = 1 (docs/design/passwords.md); tests inject cheaper
+ * ones.
+ */
 export interface Argon2Params {
   /** KiB */
   memoryCost: number;

@@ -1,49 +1,23 @@
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
-import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { FastifyInstance, FastifyRequest } from "fastify";
 import { Type } from "typebox";
-import { recordAudit } from "../audit/recorder.js";
 import { AppError } from "../errors.js";
-import { ANY_ROLE, SESSION_COOKIE, type ServiceContext } from "../http/context.js";
+import { requires } from "../http/route-security.js";
 import { AnyPassword, NewPassword, PublicUser, publicUser, Username } from "../http/schemas.js";
-import { clientInfo } from "../http/security.js";
-import { clearSessionCookie, setSessionCookie } from "../sessions/cookie.js";
+import type { ServiceContext } from "../service.js";
 import { tokenHash } from "../sessions/tokens.js";
 import type { User } from "../stores/types.js";
-import { FailureLimiter } from "./failure-limiter.js";
-
-export interface LoginLimits {
-  /** Failed logins per tenant+username in `windowMs`. */
-  perUsername: number;
-  /** Failed logins per client IP in `windowMs`, whatever the username. */
-  perIp: number;
-  windowMs: number;
-}
-
-export const LOGIN_LIMITS: LoginLimits = { perUsername: 5, perIp: 20, windowMs: 15 * 60_000 };
+import { LoginLimiter } from "./login-limits.js";
+import { sessionOf } from "./principal.js";
+import { clientInfo } from "./request-gate.js";
+import { rotateUserSessions } from "./session-rotation.js";
 
 /** `/api/auth/*`: login, logout, me, own sessions, password change. */
-export function registerAuthRoutes(app: FastifyInstance, ctx: ServiceContext, limits = LOGIN_LIMITS): void {
+export function registerAuthRoutes(app: FastifyInstance, ctx: ServiceContext): void {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
-  const byUsername = new FailureLimiter({
-    limit: limits.perUsername,
-    windowMs: limits.windowMs,
-    clock: ctx.clock,
-  });
-  const byIp = new FailureLimiter({ limit: limits.perIp, windowMs: limits.windowMs, clock: ctx.clock });
-  const session = { security: { auth: "session" as const, roles: ANY_ROLE } };
-
-  /** Refuses with 429 while either counter is over its limit, before any hashing is spent. */
-  function enforceLimits(keys: { user: string; ip: string }) {
-    const userWait = byUsername.retryAfterMs(keys.user);
-    const ipWait = byIp.retryAfterMs(keys.ip);
-    const wait = Math.max(userWait, ipWait);
-    if (wait > 0) {
-      ctx.metrics?.rateLimitRejections.inc({ limiter: userWait >= ipWait ? "login_user" : "login_ip" });
-      throw new AppError("RATE_LIMITED", "Too many failed sign-in attempts; retry later.", {
-        headers: { "retry-after": String(Math.ceil(wait / 1000)) },
-      });
-    }
-  }
+  const limiter = new LoginLimiter(ctx.loginLimits, ctx.clock, (limiter) =>
+    ctx.metrics?.rateLimitRejections.inc({ limiter }),
+  );
 
   /** Verifies a user's password, re-hashing a legacy or outdated hash on success. */
   async function verifyPassword(request: FastifyRequest, user: User | null, password: string) {
@@ -65,7 +39,7 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: ServiceContext, li
   api.post(
     "/api/auth/login",
     {
-      config: { security: { auth: "public" } },
+      config: requires.nothing,
       schema: {
         tags: ["auth"],
         summary: "Sign in; sets the session cookie",
@@ -77,16 +51,12 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: ServiceContext, li
     async (request, reply) => {
       const { username, password } = request.body;
       const tenant = request.tenant;
-      const keys = { user: `${tenant}\u0000${username.toLowerCase()}`, ip: request.ip };
-      enforceLimits(keys);
-      // Counted as a failure up front and forgiven on success, so that a burst of concurrent guesses
-      // is limited too, not only guesses that arrive after earlier ones have finished hashing.
-      byUsername.fail(keys.user);
-      byIp.fail(keys.ip);
+      const attempt = { tenant, username, ip: request.ip };
+      limiter.admit(attempt);
       const user = await ctx.router.stores.users.getByUsername(tenant, username);
       const verdict = await verifyPassword(request, user, password);
       if (!verdict.ok) {
-        await recordAudit(ctx.router.stores.audit, ctx.clock, request, {
+        await request.audit({
           action: "auth.login_failed",
           outcome: "failure",
           userId: user?.id ?? null,
@@ -95,14 +65,13 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: ServiceContext, li
         });
         throw new AppError("INVALID_CREDENTIALS");
       }
-      byUsername.reset(keys.user);
-      byIp.forgive(keys.ip);
+      limiter.signedIn(attempt);
       // A new session id at every login: a session planted before sign-in (fixation) dies here.
-      const previous = request.cookies[SESSION_COOKIE];
+      const previous = ctx.cookie.read(request);
       if (previous) await ctx.sessions.revoke(tenant, tokenHash(previous)).catch(() => undefined);
       const started = await ctx.sessions.start(tenant, user!.id, clientInfo(request));
-      setSessionCookie(ctx, reply, started.token);
-      await recordAudit(ctx.router.stores.audit, ctx.clock, request, {
+      ctx.cookie.set(reply, started.token);
+      await request.audit({
         action: "auth.login",
         outcome: "success",
         userId: user!.id,
@@ -114,12 +83,12 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: ServiceContext, li
 
   api.post(
     "/api/auth/logout",
-    { config: session, schema: { tags: ["auth"], summary: "Sign out of this session" } },
+    { config: requires.anyRole, schema: { tags: ["auth"], summary: "Sign out of this session" } },
     async (request, reply) => {
       const principal = sessionOf(request);
       await ctx.sessions.revoke(request.tenant, principal.session.id);
-      clearSessionCookie(ctx, reply);
-      await recordAudit(ctx.router.stores.audit, ctx.clock, request, {
+      ctx.cookie.clear(reply);
+      await request.audit({
         action: "auth.logout",
         outcome: "success",
       });
@@ -130,7 +99,7 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: ServiceContext, li
   api.get(
     "/api/auth/me",
     {
-      config: session,
+      config: requires.anyRole,
       schema: {
         tags: ["auth"],
         summary: "The signed-in user",
@@ -154,7 +123,7 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: ServiceContext, li
   api.get(
     "/api/auth/sessions",
     {
-      config: session,
+      config: requires.anyRole,
       schema: {
         tags: ["auth"],
         summary: "The signed-in user's sessions",
@@ -195,14 +164,14 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: ServiceContext, li
   api.delete(
     "/api/auth/sessions",
     {
-      config: session,
+      config: requires.anyRole,
       schema: { tags: ["auth"], summary: "Sign out everywhere (every session of this user)" },
     },
     async (request, reply) => {
       const { user } = sessionOf(request);
       const revoked = await ctx.sessions.revokeAllForUser(request.tenant, user.id);
-      clearSessionCookie(ctx, reply);
-      await recordAudit(ctx.router.stores.audit, ctx.clock, request, {
+      ctx.cookie.clear(reply);
+      await request.audit({
         action: "auth.logout_everywhere",
         outcome: "success",
         details: { revoked },
@@ -214,7 +183,7 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: ServiceContext, li
   api.post(
     "/api/auth/password",
     {
-      config: session,
+      config: requires.anyRole,
       schema: {
         tags: ["auth"],
         summary: "Change the signed-in user's password; every other session is revoked",
@@ -226,25 +195,22 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: ServiceContext, li
     },
     async (request, reply) => {
       const { user } = sessionOf(request);
-      const keys = { user: `${request.tenant}\u0000${user.username.toLowerCase()}`, ip: request.ip };
-      enforceLimits(keys);
-      byUsername.fail(keys.user);
-      byIp.fail(keys.ip);
+      const attempt = { tenant: request.tenant, username: user.username, ip: request.ip };
+      limiter.admit(attempt);
       const verdict = await verifyPassword(request, user, request.body.current_password);
       if (!verdict.ok) {
-        await recordAudit(ctx.router.stores.audit, ctx.clock, request, {
+        await request.audit({
           action: "auth.password_change_failed",
           outcome: "failure",
           target: `user:${user.id}`,
         });
         throw new AppError("INVALID_CREDENTIALS", "The current password is wrong.");
       }
-      byUsername.forgive(keys.user);
-      byIp.forgive(keys.ip);
+      limiter.forgive(attempt);
       const stored = await ctx.passwords.hash(request.body.new_password);
       await ctx.router.stores.users.updatePassword(request.tenant, user.id, stored);
-      await rotate(ctx, request, reply, user.id);
-      await recordAudit(ctx.router.stores.audit, ctx.clock, request, {
+      await rotateUserSessions(ctx, request, reply, user.id);
+      await request.audit({
         action: "auth.password_changed",
         outcome: "success",
         target: `user:${user.id}`,
@@ -252,28 +218,4 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: ServiceContext, li
       return { changed: true };
     },
   );
-}
-
-/**
- * A privilege change (role, password) ends every session of the user; if the user is the caller, they
- * get a new session in the same response so that they stay signed in.
- */
-export async function rotate(
-  ctx: ServiceContext,
-  request: FastifyRequest,
-  reply: FastifyReply,
-  userId: string,
-): Promise<void> {
-  await ctx.sessions.revokeAllForUser(request.tenant, userId);
-  const principal = request.principal;
-  if (principal?.kind === "session" && principal.user.id === userId) {
-    const started = await ctx.sessions.start(request.tenant, userId, clientInfo(request));
-    setSessionCookie(ctx, reply, started.token);
-  }
-}
-
-export function sessionOf(request: FastifyRequest) {
-  const principal = request.principal;
-  if (principal?.kind !== "session") throw new AppError("UNAUTHENTICATED");
-  return principal;
 }

@@ -8,7 +8,7 @@ describe("loadConfig", () => {
       host: "127.0.0.1",
       port: 8080,
       flags: { telemetry: false, audit: false, auth: false },
-      firestore: { projectId: undefined, emulatorHost: undefined, databaseId: "(default)" },
+      firestore: { kind: "none" },
       gcp: { endpoints: {} },
       secrets: [],
       tenantHeader: "x-bas-tenant",
@@ -18,6 +18,8 @@ describe("loadConfig", () => {
       debugSampleRate: 0.1,
       trustProxy: false,
       locks: { timeAuthority: "server" },
+      simulator: { username: undefined, password: undefined },
+      localEmulator: { java: undefined, jar: undefined },
     });
   });
 
@@ -38,13 +40,17 @@ describe("loadConfig", () => {
       FIREBRICK_LOG_DEBUG_SAMPLE_RATE: "0.05",
       FIREBRICK_TRUST_PROXY: "10.0.0.0/8, 35.191.0.0/16,loopback",
       FIREBRICK_LOCK_TIME_AUTHORITY: "client",
+      SIMULATE_USERNAME: "demo-admin",
+      SIMULATE_PASSWORD: "correct horse",
+      JAVA: "/opt/java17/bin/java",
+      FIRESTORE_EMULATOR_JAR: "/opt/emulator.jar",
     });
     expect(config).toMatchObject({
       dataDir: "/var/lib/firebrick",
       host: "0.0.0.0",
       port: 9090,
       flags: { telemetry: true, audit: false, auth: true },
-      firestore: { projectId: "bas-prod-1", emulatorHost: "127.0.0.1:8681" },
+      firestore: { kind: "emulator", projectId: "bas-prod-1", host: "127.0.0.1:8681" },
       tenantHeader: "x-tenant",
       deviceWritesPerMinute: 12,
       cookieSecure: false,
@@ -52,7 +58,30 @@ describe("loadConfig", () => {
       debugSampleRate: 0.05,
       trustProxy: "10.0.0.0/8,35.191.0.0/16,loopback",
       locks: { timeAuthority: "client" },
+      simulator: { username: "demo-admin", password: "correct horse" },
+      localEmulator: { java: "/opt/java17/bin/java", jar: "/opt/emulator.jar" },
     });
+  });
+
+  it("says where Firestore is once: none, an emulator (any project, or none named) or a project", () => {
+    expect(loadConfig({}).firestore).toEqual({ kind: "none" });
+    expect(loadConfig({ GCP_PROJECT_ID: "bas-prod-1" }).firestore).toEqual({
+      kind: "project",
+      projectId: "bas-prod-1",
+    });
+    expect(loadConfig({ FIRESTORE_EMULATOR_HOST: "[::1]:8681" }).firestore).toEqual({
+      kind: "emulator",
+      host: "[::1]:8681",
+      projectId: undefined,
+    });
+  });
+
+  it("takes a command's own defaults only for keys the environment leaves unset", () => {
+    const demo = { deviceWritesPerMinute: 600, logLevel: "warn" } as const;
+    expect(loadConfig({}, {}, demo)).toMatchObject({ deviceWritesPerMinute: 600, logLevel: "warn" });
+    expect(
+      loadConfig({ DEVICE_WRITES_PER_MINUTE: "12", FIREBRICK_LOG_LEVEL: "debug" }, {}, demo),
+    ).toMatchObject({ deviceWritesPerMinute: 12, logLevel: "debug" });
   });
 
   it("reads FIREBRICK_TRUST_PROXY=0 as trusting no proxy, and takes IPv6 ranges", () => {

@@ -1,5 +1,6 @@
 import { isIP } from "node:net";
 import { z } from "zod";
+import { AREAS, type Area } from "../stores/routing/areas.js";
 import { ConfigError } from "./config-error.js";
 import {
   DATABASE_ID_RULE,
@@ -15,15 +16,16 @@ export { ConfigError };
 
 /**
  * Firebrick's runtime configuration, parsed and validated once at start-up from the environment
- * (SPEC.md §9). Everything downstream receives these typed values, never `process.env`.
+ * (docs/design/configuration.md). Everything downstream receives these typed values, never `process.env`.
  */
 export interface Config {
   dataDir: string;
   host: string;
   port: number;
-  /** Which areas run on Firestore instead of SQLite. */
-  flags: { telemetry: boolean; audit: boolean; auth: boolean };
-  firestore: { projectId: string | undefined; emulatorHost: string | undefined; databaseId: string };
+  /** Which areas run on Firestore instead of SQLite (the initial values; persisted changes win). */
+  flags: Record<Area, boolean>;
+  /** Where Firestore is, if anywhere: read this, never work it out again. */
+  firestore: FirestoreTarget;
   /** gcloud's endpoint and token overrides, and the default region (config/gcp.ts). */
   gcp: GcpAccess;
   /** `FIREBRICK_SECRETS`: the keys read from Secret Manager at start-up (config/secrets.ts). */
@@ -50,7 +52,30 @@ export interface Config {
   trustProxy: false | string;
   /** The service's locks (`@firebrick/lock`): whose clock decides when they expire (see that package's README). */
   locks: { timeAuthority: "server" | "client" };
+  /** `firebrick simulate`'s admin credentials (`SIMULATE_USERNAME`, `SIMULATE_PASSWORD`), when given. */
+  simulator: { username: string | undefined; password: string | undefined };
+  /** Another Java or emulator jar than the defaults, for `serve --emulator` (`JAVA`, `FIRESTORE_EMULATOR_JAR`). */
+  localEmulator: { java: string | undefined; jar: string | undefined };
 }
+
+/**
+ * No Firestore (every area on SQLite); an emulator (`FIRESTORE_EMULATOR_HOST`, `host:port`); or a real
+ * project reached with Application Default Credentials.
+ */
+export type FirestoreTarget =
+  // `projectId` reads as "the project, if any" on every kind; `databaseId` as "the database, if any".
+  | { kind: "none"; projectId?: undefined; databaseId?: undefined }
+  // The emulator takes any project id; unset, clients use DEFAULT_EMULATOR_PROJECT.
+  | { kind: "emulator"; host: string; projectId: string | undefined; databaseId: string }
+  // `databaseId`: FIRESTORE_DATABASE_ID, `(default)` unless set.
+  | { kind: "project"; projectId: string; databaseId: string };
+
+/** The project id on an emulator when none is configured (a `demo-` project never reaches GCP). */
+export const DEFAULT_EMULATOR_PROJECT = "demo-firebrick";
+
+/** The variable that sets an area's initial flag, e.g. `USE_FIRESTORE_AUTH`. */
+export type FlagVariable = `USE_FIRESTORE_${Uppercase<Area>}`;
+export const flagVariable = (area: Area) => `USE_FIRESTORE_${area.toUpperCase()}` as FlagVariable;
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -79,14 +104,16 @@ const trustProxy = z.union([
     .transform((entries) => entries.join(",")),
 ]);
 
+// One USE_FIRESTORE_<AREA> per area of the store router.
+const FLAG_KEYS = {} as Record<FlagVariable, readonly [typeof flag, string]>;
+for (const area of AREAS) FLAG_KEYS[flagVariable(area)] = [flag, "1 or 0"];
+
 /** Each key with its schema and the sentence used when it is wrong. */
 const KEYS = {
   FIREBRICK_DATA_DIR: [z.string().min(1), "a non-empty directory path"],
   HOST: [z.string().regex(/^[A-Za-z0-9.:[\]-]+$/), "a host name or IP address"],
   PORT: [integer(0, 65535), "an integer from 0 to 65535"],
-  USE_FIRESTORE_TELEMETRY: [flag, "1 or 0"],
-  USE_FIRESTORE_AUDIT: [flag, "1 or 0"],
-  USE_FIRESTORE_AUTH: [flag, "1 or 0"],
+  ...FLAG_KEYS,
   GOOGLE_CLOUD_PROJECT: [projectIdSchema, PROJECT_ID_RULE],
   GCP_PROJECT_ID: [projectIdSchema, PROJECT_ID_RULE],
   FIRESTORE_EMULATOR_HOST: [z.string().regex(/^[A-Za-z0-9.[\]:-]+:\d{1,5}$/), "host:port"],
@@ -115,6 +142,11 @@ const KEYS = {
     trustProxy,
     "0, or the proxies' addresses and CIDR ranges, comma-separated (e.g. 10.0.0.0/8,loopback)",
   ],
+  // Empty means unset: `SIMULATE_PASSWORD= firebrick simulate …` asks for the password.
+  SIMULATE_USERNAME: [z.string().transform((value) => value || undefined), "a username"],
+  SIMULATE_PASSWORD: [z.string().transform((value) => value || undefined), "a password"],
+  JAVA: [z.string(), "the path of a Java 17 executable"],
+  FIRESTORE_EMULATOR_JAR: [z.string(), "the path of the Firestore emulator jar"],
 } as const satisfies Record<string, readonly [z.ZodType, string]>;
 
 type Key = keyof typeof KEYS;
@@ -128,13 +160,20 @@ export interface ConfigOverrides {
   port?: string | undefined;
 }
 
+/** Defaults of their own for a command (the demo's write budget and log level), used when a key is unset. */
+export type ConfigDefaults = Partial<Pick<Config, "deviceWritesPerMinute" | "logLevel">>;
+
 /**
  * Reads and validates the configuration. Throws `ConfigError` naming the first bad key.
  *
  * @example
  * const config = loadConfig(process.env, { port: "9090" });
  */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: ConfigOverrides = {}): Config {
+export function loadConfig(
+  env: NodeJS.ProcessEnv = processEnvironment(),
+  overrides: ConfigOverrides = {},
+  defaults: ConfigDefaults = {},
+): Config {
   for (const name of Object.keys(env)) {
     if (OWN_PREFIXES.some((prefix) => name.startsWith(prefix)) && !(name in KEYS) && !IGNORED.has(name)) {
       throw new ConfigError(
@@ -174,30 +213,45 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Conf
       throw new ConfigError("FIREBRICK_SECRETS", `to name known keys (${key} is not one)`);
     }
   }
+  const firestore = firestoreTarget(parsed);
+  const flags = Object.fromEntries(
+    AREAS.map((area) => [area, parsed[flagVariable(area)] ?? false]),
+  ) as Record<Area, boolean>;
   return {
     dataDir: parsed.FIREBRICK_DATA_DIR ?? "./data",
     host: parsed.HOST ?? "127.0.0.1",
     port: parsed.PORT ?? 8080,
-    flags: {
-      telemetry: parsed.USE_FIRESTORE_TELEMETRY ?? false,
-      audit: parsed.USE_FIRESTORE_AUDIT ?? false,
-      auth: parsed.USE_FIRESTORE_AUTH ?? false,
-    },
-    firestore: {
-      projectId: parsed.GOOGLE_CLOUD_PROJECT ?? parsed.GCP_PROJECT_ID,
-      emulatorHost: parsed.FIRESTORE_EMULATOR_HOST,
-      databaseId: parsed.FIRESTORE_DATABASE_ID ?? "(default)",
-    },
+    flags,
+    firestore,
     gcp: parseGcpAccess(env),
     secrets: parsed.FIREBRICK_SECRETS ?? [],
     tenantHeader: (parsed.TENANT_ID_HEADER ?? "X-BAS-Tenant").toLowerCase(),
-    deviceWritesPerMinute: parsed.DEVICE_WRITES_PER_MINUTE ?? 5,
+    deviceWritesPerMinute: parsed.DEVICE_WRITES_PER_MINUTE ?? defaults.deviceWritesPerMinute ?? 5,
     cookieSecure: parsed.FIREBRICK_COOKIE_SECURE ?? true,
-    logLevel: parsed.FIREBRICK_LOG_LEVEL ?? "info",
+    logLevel: parsed.FIREBRICK_LOG_LEVEL ?? defaults.logLevel ?? "info",
     debugSampleRate: parsed.FIREBRICK_LOG_DEBUG_SAMPLE_RATE ?? 0.1,
     trustProxy: parsed.FIREBRICK_TRUST_PROXY ?? false,
     locks: { timeAuthority: parsed.FIREBRICK_LOCK_TIME_AUTHORITY ?? "server" },
+    simulator: { username: parsed.SIMULATE_USERNAME, password: parsed.SIMULATE_PASSWORD },
+    localEmulator: { java: parsed.JAVA, jar: parsed.FIRESTORE_EMULATOR_JAR },
   };
+}
+
+function firestoreTarget(parsed: Parsed): FirestoreTarget {
+  const projectId = parsed.GOOGLE_CLOUD_PROJECT ?? parsed.GCP_PROJECT_ID;
+  const databaseId = parsed.FIRESTORE_DATABASE_ID ?? "(default)";
+  if (parsed.FIRESTORE_EMULATOR_HOST) {
+    return { kind: "emulator", host: parsed.FIRESTORE_EMULATOR_HOST, projectId, databaseId };
+  }
+  return projectId ? { kind: "project", projectId, databaseId } : { kind: "none" };
+}
+
+/**
+ * The process's environment: the one place outside a test that reads it, so that everything else gets
+ * its configuration parsed (docs/design/configuration.md).
+ */
+export function processEnvironment(): NodeJS.ProcessEnv {
+  return process.env;
 }
 
 /** Variables under our prefixes that belong to tooling rather than to the server's configuration. */

@@ -46,7 +46,16 @@ describe("dashboard plugin", () => {
 
   it("serves every module the page imports", async () => {
     const server = await app();
-    for (const file of ["app.js", "api.js", "live.js", "admin.js", "chart.js", "format.js", "poller.js"]) {
+    for (const file of [
+      "app.js",
+      "api.js",
+      "dom.js",
+      "live.js",
+      "admin.js",
+      "chart.js",
+      "format.js",
+      "poller.js",
+    ]) {
       const response = await server.inject({ method: "GET", url: `/js/${file}` });
       expect(response.statusCode, file).toBe(200);
       expect(response.headers["content-type"], file).toContain("javascript");

@@ -24,8 +24,8 @@ export interface DashboardConfig {
 }
 
 /**
- * Serves the web dashboard at `/` (SPEC.md §8): static HTML, CSS and ES modules without a build step,
- * uPlot from node_modules, and a small configuration document.
+ * Serves the web dashboard at `/` (docs/design/dashboard.md): static HTML, CSS and ES modules without a build
+ * step, uPlot from node_modules, and a small configuration document.
  *
  * @example
  * await app.register(dashboardPlugin, { tenantHeader: config.tenantHeader });
@@ -33,7 +33,8 @@ export interface DashboardConfig {
 export async function dashboardPlugin(app: FastifyInstance, options: DashboardOptions): Promise<void> {
   const config: DashboardConfig = {
     tenant_header: options.tenantHeader,
-    // 5 s keeps a dashboard within the read budget (SPEC.md §7) with the server's per-device cache.
+    // 5 s keeps a dashboard within the read budget (docs/design/dashboard.md) with the server's per-device
+    // cache.
     poll_interval_ms: 5_000,
     chart_points: 100,
   };

@@ -11,7 +11,7 @@ function setHidden(hidden: boolean) {
   page.dispatchEvent(new Event("visibilitychange"));
 }
 
-describe("dashboard poller (read budget, SPEC.md §7)", () => {
+describe("dashboard poller (read budget, docs/design/dashboard.md)", () => {
   beforeEach(() => {
     vi.useFakeTimers();
     vi.stubGlobal("document", page);

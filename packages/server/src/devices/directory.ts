@@ -1,3 +1,4 @@
+import { BoundedMap } from "../bounded-map.js";
 import type { Clock, Device, DevicesStore, TenantId } from "../stores/types.js";
 
 const CACHE_MS = 10_000;
@@ -9,7 +10,7 @@ const CACHE_MAX = 10_000;
  * rotation and deletion on this instance drop the entry at once, on other instances within 10 s.
  */
 export class DeviceDirectory {
-  readonly #cache = new Map<string, { device: Device; at: number }>();
+  readonly #cache = new BoundedMap<string, { device: Device; at: number }>(CACHE_MAX);
 
   constructor(
     private readonly devices: () => DevicesStore,
@@ -22,12 +23,8 @@ export class DeviceDirectory {
     const cached = this.#cache.get(key);
     if (cached && now - cached.at < CACHE_MS) return cached.device;
     const device = await this.devices().get(tenant, id);
-    if (device) {
-      if (this.#cache.size >= CACHE_MAX) this.#cache.delete(this.#cache.keys().next().value!);
-      this.#cache.set(key, { device, at: now });
-    } else {
-      this.#cache.delete(key);
-    }
+    if (device) this.#cache.set(key, { device, at: now });
+    else this.#cache.delete(key);
     return device;
   }
 

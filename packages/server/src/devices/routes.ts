@@ -1,17 +1,12 @@
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
-import type { FastifyInstance, FastifyRequest } from "fastify";
+import type { FastifyInstance } from "fastify";
 import { Type } from "typebox";
-import { recordAudit } from "../audit/recorder.js";
 import { AppError } from "../errors.js";
-import { ADMIN, ANY_ROLE, type ServiceContext } from "../http/context.js";
+import { requires } from "../http/route-security.js";
 import { Cursor, IdParams, NextCursor, PublicDevice } from "../http/schemas.js";
-import { denyCrossTenant } from "../http/security.js";
-import { newOpaqueToken, tokenHash } from "../sessions/tokens.js";
+import type { ServiceContext } from "../service.js";
 import type { Device } from "../stores/types.js";
-import type { DeviceDirectory } from "./directory.js";
-
-/** Device tokens start with this, so that a leaked one is recognisable (secret scanners, logs). */
-export const DEVICE_TOKEN_PREFIX = "fbd_";
+import { newDeviceToken } from "./tokens.js";
 
 export function publicDevice(device: Device) {
   return {
@@ -29,38 +24,14 @@ export const DeviceName = Type.String({
   pattern: "^[^\\u0000-\\u001f\\u007f]+$",
 });
 
-/**
- * The device a request names, if it belongs to the request's tenant: another tenant's device is a
- * 403 with an audit entry, an unknown one a 404.
- */
-export async function ownedDevice(
-  ctx: ServiceContext,
-  directory: DeviceDirectory,
-  request: FastifyRequest,
-  id: string,
-): Promise<Device> {
-  const device = await directory.get(request.tenant, id);
-  if (device) return device;
-  if ((await ctx.router.stores.devices.ownership(request.tenant, id)) === "other_tenant") {
-    return denyCrossTenant(ctx, request, `device:${id}`);
-  }
-  throw new AppError("NOT_FOUND", "No such device.");
-}
-
 /** `/api/devices`: list and read (any role); create, delete, rotate the token (admin). */
-export function registerDeviceRoutes(
-  app: FastifyInstance,
-  ctx: ServiceContext,
-  directory: DeviceDirectory,
-): void {
+export function registerDeviceRoutes(app: FastifyInstance, ctx: ServiceContext): void {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
-  const admin = { security: { auth: "session" as const, roles: ADMIN } };
-  const reader = { security: { auth: "session" as const, roles: ANY_ROLE } };
 
   api.get(
     "/api/devices",
     {
-      config: reader,
+      config: requires.anyRole,
       schema: {
         tags: ["devices"],
         summary: "List the tenant's devices",
@@ -86,7 +57,7 @@ export function registerDeviceRoutes(
   api.post(
     "/api/devices",
     {
-      config: admin,
+      config: requires.admin,
       schema: {
         tags: ["devices"],
         summary: "Register a device; its bearer token is in this response only",
@@ -97,12 +68,12 @@ export function registerDeviceRoutes(
       },
     },
     async (request, reply) => {
-      const token = newOpaqueToken(DEVICE_TOKEN_PREFIX);
+      const { token, hash } = newDeviceToken();
       const device = await ctx.router.stores.devices.create(request.tenant, {
         name: request.body.name,
-        token_hash: tokenHash(token),
+        token_hash: hash,
       });
-      await recordAudit(ctx.router.stores.audit, ctx.clock, request, {
+      await request.audit({
         action: "device.create",
         outcome: "success",
         target: `device:${device.id}`,
@@ -114,7 +85,7 @@ export function registerDeviceRoutes(
   api.get(
     "/api/devices/:id",
     {
-      config: reader,
+      config: requires.anyRole,
       schema: {
         tags: ["devices"],
         summary: "One device",
@@ -123,22 +94,22 @@ export function registerDeviceRoutes(
       },
     },
     async (request) => ({
-      device: publicDevice(await ownedDevice(ctx, directory, request, request.params.id)),
+      device: publicDevice(await ctx.devices.owned(request, request.params.id)),
     }),
   );
 
   api.delete(
     "/api/devices/:id",
     {
-      config: admin,
+      config: requires.admin,
       schema: { tags: ["devices"], summary: "Delete a device (its telemetry ages out)", params: IdParams },
     },
     async (request) => {
       const { id } = request.params;
-      await ownedDevice(ctx, directory, request, id);
+      await ctx.devices.owned(request, id);
       await ctx.router.stores.devices.delete(request.tenant, id);
-      directory.forget(request.tenant, id);
-      await recordAudit(ctx.router.stores.audit, ctx.clock, request, {
+      ctx.devices.forget(request.tenant, id);
+      await request.audit({
         action: "device.delete",
         outcome: "success",
         target: `device:${id}`,
@@ -150,7 +121,7 @@ export function registerDeviceRoutes(
   api.post(
     "/api/devices/:id/token",
     {
-      config: admin,
+      config: requires.admin,
       schema: {
         tags: ["devices"],
         summary: "Rotate the device's token; the old one stops working at once",
@@ -162,12 +133,12 @@ export function registerDeviceRoutes(
     },
     async (request) => {
       const { id } = request.params;
-      await ownedDevice(ctx, directory, request, id);
-      const token = newOpaqueToken(DEVICE_TOKEN_PREFIX);
-      const device = await ctx.router.stores.devices.setTokenHash(request.tenant, id, tokenHash(token));
-      directory.forget(request.tenant, id);
+      await ctx.devices.owned(request, id);
+      const { token, hash } = newDeviceToken();
+      const device = await ctx.router.stores.devices.setTokenHash(request.tenant, id, hash);
+      ctx.devices.forget(request.tenant, id);
       if (!device) throw new AppError("NOT_FOUND", "No such device.");
-      await recordAudit(ctx.router.stores.audit, ctx.clock, request, {
+      await request.audit({
         action: "device.token_rotate",
         outcome: "success",
         target: `device:${id}`,

@@ -20,11 +20,17 @@ export interface EmulatorLocation {
 
 /**
  * Finds Java and the emulator jar, or throws an `EmulatorUnavailableError` naming the missing one.
- * `FIRESTORE_EMULATOR_JAR` and `JAVA` override the defaults.
+ * The caller passes what its configuration says (`JAVA`, `FIRESTORE_EMULATOR_JAR`); `java` on the PATH
+ * and the gcloud installation's jar otherwise.
+ *
+ * @example
+ * const location = locateEmulator(config.localEmulator);
  */
-export function locateEmulator(env: NodeJS.ProcessEnv = process.env): EmulatorLocation {
-  const java = env.JAVA ?? "java";
-  const jar = env.FIRESTORE_EMULATOR_JAR ?? DEFAULT_EMULATOR_JAR;
+export function locateEmulator(
+  tools: { java?: string | undefined; jar?: string | undefined } = {},
+): EmulatorLocation {
+  const java = tools.java ?? "java";
+  const jar = tools.jar ?? DEFAULT_EMULATOR_JAR;
   const probe = spawnSync(java, ["-version"], { stdio: "ignore" });
   if (probe.error || probe.status !== 0) {
     throw new EmulatorUnavailableError(
@@ -73,7 +79,7 @@ export interface StartEmulatorOptions {
  *
  * @example
  * const emulator = await startFirestoreEmulator();
- * process.env.FIRESTORE_EMULATOR_HOST = emulator.hostPort;
+ * const db = new Firestore({ projectId: "demo-firebrick", host: emulator.hostPort, ssl: false });
  * // ...
  * await emulator.stop();
  */

@@ -14,7 +14,7 @@ export interface ControlPlaneTarget {
   databaseId: string;
 }
 
-/** `gcloud`, as the seed does; `none` under the emulator, which has no control plane (SPEC.md §3). */
+/** `gcloud`, as the seed does; `none` under the emulator, which has no control plane (docs/design/configuration.md). */
 export function defaultControlPlaneKind(underEmulator: boolean): ControlPlaneKind {
   return underEmulator ? "none" : "gcloud";
 }

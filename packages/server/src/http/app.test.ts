@@ -2,6 +2,7 @@ import { Writable } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { AppError } from "../errors.js";
 import { createLogger } from "../observability/logger.js";
+import { StoreUnavailableError } from "../stores/types.js";
 import { buildApp } from "./app.js";
 
 const quietLogger = () =>
@@ -94,5 +95,22 @@ describe("the HTTP application", () => {
     expect(response.statusCode).toBe(500);
     expect(response.json().error).toMatchObject({ code: "INTERNAL", message: "Internal error." });
     expect(response.body).not.toContain("secret internals");
+  });
+
+  it("answers a store outage with 503 UNAVAILABLE and a Retry-After: the store's own wait, or a short default", async () => {
+    const app = await buildApp({ logger: quietLogger(), readiness: [] });
+    app.get("/breaker-open", async () => {
+      throw new StoreUnavailableError("firestore telemetry.latest is unavailable", { retryAfterMs: 7_200 });
+    });
+    app.get("/down", async () => {
+      throw new StoreUnavailableError("Firestore is unavailable");
+    });
+    const open = await app.inject({ method: "GET", url: "/breaker-open" });
+    expect(open.statusCode).toBe(503);
+    expect(open.json().error.code).toBe("UNAVAILABLE");
+    expect(open.headers["retry-after"]).toBe("8");
+    const down = await app.inject({ method: "GET", url: "/down" });
+    expect(down.statusCode).toBe(503);
+    expect(down.headers["retry-after"]).toBe("1");
   });
 });

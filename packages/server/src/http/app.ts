@@ -41,6 +41,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     const { code, status, message } = describe(error);
     if (status >= 500) request.log.error({ err: error }, "request failed");
     if (error instanceof AppError) reply.headers(error.headers);
+    if (status === 503 && !reply.hasHeader("retry-after")) reply.header("retry-after", retryAfter(error));
     const body: ErrorBody = { error: { code, message, request_id: request.id } };
     return reply.status(status).send(body);
   });
@@ -88,6 +89,18 @@ function describe(error: FastifyError | AppError): { code: ErrorCode; status: nu
     };
   }
   return { code: "INTERNAL", status: 500, message: ERRORS.INTERNAL.message };
+}
+
+/** A store outage is short or the breaker says how long: clients retry after this, not at once. */
+const DEFAULT_RETRY_AFTER_MS = 1_000;
+
+/**
+ * `Retry-After` of a 503, in whole seconds: the store's own wait when it knows one (an open breaker's),
+ * see docs/design/failures.md.
+ */
+function retryAfter(error: unknown): string {
+  const waitMs = (error instanceof StoreUnavailableError && error.retryAfterMs) || DEFAULT_RETRY_AFTER_MS;
+  return String(Math.max(1, Math.ceil(waitMs / 1000)));
 }
 
 function fromCatalogue(code: ErrorCode, message?: string) {

@@ -6,28 +6,28 @@ import type { InjectOptions } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { emulatorHost, uniqueProjectId } from "../../../../test/firestore.js";
 import { loadConfig } from "../config/env.js";
-import { testPasswords } from "../http/testing/service.js";
 import { createLogger } from "../observability/logger.js";
 import { createFirestoreClient } from "../runtime/open-stores.js";
 import { type RunningServer, startServer } from "../server.js";
 import { openSqlite } from "../storage/sqlite.js";
 import { SQLITE_MIGRATIONS } from "../storage/sqlite-migrations.js";
 import { createFirestoreStores, createSqliteStores, type Stores } from "../stores/index.js";
+import { testPasswords } from "../testing/service.js";
 import { WriteBudget } from "./budget.js";
 import { compareTelemetry } from "./compare.js";
 import { type FixtureManifest, generateLegacyFixture } from "./fixture.js";
 import { runJob } from "./job.js";
 import { backfillAuditJob, backfillTelemetryJob, migrateUsersJob } from "./jobs.js";
 import { isUuidV4 } from "./legacy-ids.js";
-import { Retrier } from "./retry.js";
+import { JobRetrier } from "./retry.js";
 import { firestoreJobRuntime, recordCompareResult } from "./runtime.js";
 
 const silent = () => createLogger("silent");
 
 /**
- * The whole cutover of SPEC.md §6 on the emulator, through the real server and the real jobs: backfill,
- * dual-write, compare, flip telemetry, audit, auth (forced re-login), then roll each back; no row is lost
- * or duplicated on the way.
+ * The whole cutover of docs/design/store-routing.md on the emulator, through the real server and the real
+ * jobs: backfill, dual-write, compare, flip telemetry, audit, auth (forced re-login), then roll each back; no
+ * row is lost or duplicated on the way.
  */
 describe("cutover from SQLite to Firestore and back", () => {
   const dataDir = mkdtempSync(join(tmpdir(), "firebrick-cutover-"));
@@ -75,7 +75,7 @@ describe("cutover from SQLite to Firestore and back", () => {
   const jobs = () => firestoreJobRuntime(firestore);
 
   beforeAll(async () => {
-    firestore = await createFirestoreClient(config);
+    firestore = (await createFirestoreClient(config.firestore))!;
     const db = openSqlite(join(dataDir, "firebrick.sqlite"), SQLITE_MIGRATIONS);
     manifest = await generateLegacyFixture(db, {
       users: 6,
@@ -112,10 +112,10 @@ describe("cutover from SQLite to Firestore and back", () => {
       (await call({ method: "GET", url: `/api/devices/${device.id}/telemetry?limit=1000` })).json().points;
 
     // 1. Accounts and history go over while everything still runs on SQLite.
-    const users = await runJob(migrateUsersJob(sqlite, target, new Retrier()), jobs());
+    const users = await runJob(migrateUsersJob(sqlite, target, new JobRetrier()), jobs());
     expect(users.refused).toBe(manifest.users.filter((u) => u.format === "unsalted").length);
     await runJob(
-      backfillAuditJob(sqlite, target, { days: 7, now: Date.now(), retrier: new Retrier() }),
+      backfillAuditJob(sqlite, target, { days: 7, now: Date.now(), retrier: new JobRetrier() }),
       jobs(),
     );
 
@@ -127,7 +127,7 @@ describe("cutover from SQLite to Firestore and back", () => {
       backfillTelemetryJob(sqlite, target, {
         days: 7,
         now: Date.now(),
-        retrier: new Retrier(),
+        retrier: new JobRetrier(),
         budget: new WriteBudget(1000),
       }),
       jobs(),

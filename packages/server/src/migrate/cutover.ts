@@ -1,19 +1,26 @@
 import type { Firestore } from "@google-cloud/firestore";
 import { telemetryIndexReady } from "../bootstrap/indexes.js";
+import type { Config } from "../config/env.js";
 import type { ControlPlane } from "../gcp/control-plane.js";
+import { createControlPlane } from "../gcp/select.js";
+import type { TelemetryFlipGate } from "../stores/routing/flag-change.js";
 import { lastCompareResult } from "./runtime.js";
 
 /**
- * Why telemetry reads may not move to Firestore yet, at the end of a dual-write window (SPEC.md §6):
- * the composite index must be READY (always, on the emulator) and the last sample comparison green.
- * An empty list means the flip may go ahead.
+ * Why telemetry reads may not move to Firestore yet, at the end of a dual-write window
+ * (docs/design/store-routing.md): the composite index must be READY (always, on the emulator) and the
+ * last sample comparison green. An empty list means the flip may go ahead.
  */
-export type TelemetryFlipGate = () => Promise<string[]>;
-
 export function telemetryFlipGate(
   firestore: Firestore,
-  controlPlane: () => ControlPlane | null,
+  config: Pick<Config, "firestore" | "gcp">,
 ): TelemetryFlipGate {
+  const target = config.firestore;
+  // The emulator has no index management: its queries never wait for an index.
+  const controlPlane = (): ControlPlane | null =>
+    target.kind === "project"
+      ? createControlPlane("rest", { projectId: target.projectId, databaseId: target.databaseId }, config.gcp)
+      : null;
   return async () => {
     const blockers: string[] = [];
     let ready = false;

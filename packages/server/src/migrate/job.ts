@@ -1,8 +1,8 @@
 /**
- * The migration job runner: every job (users, audit backfill, telemetry backfill) is a sequence of
- * chunks read after a cursor. The runner holds a lock so that two runs never overlap, saves a fenced
- * checkpoint after every chunk so that a killed run resumes where it stopped and a stale runner cannot
- * move the checkpoint, and counts what it read, wrote, skipped and refused.
+ * The migration job runner (docs/design/migration.md): every job (users, audit backfill, telemetry backfill)
+ * is a sequence of chunks read after a cursor. The runner holds a lock so that two runs never overlap, saves
+ * a fenced checkpoint after every chunk so that a killed run resumes where it stopped and a stale runner
+ * cannot move the checkpoint, and counts what it read, wrote, skipped and refused.
  */
 
 export interface JobCounts {

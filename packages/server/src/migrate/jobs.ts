@@ -3,7 +3,7 @@ import type { WriteBudget } from "./budget.js";
 import type { JobSteps } from "./job.js";
 import { ensureUuidV4 } from "./legacy-ids.js";
 import { classifyPasswordHash } from "./password-formats.js";
-import type { Retrier } from "./retry.js";
+import type { JobRetrier } from "./retry.js";
 import { nextAfter, sortedDeviceIds, sortedTenantIds } from "./source.js";
 
 const DAY_MS = 24 * 3600 * 1000;
@@ -20,7 +20,11 @@ type AccountItem =
   | { kind: "device"; tenant: string; device: Awaited<ReturnType<Stores["devices"]["get"]>> & object };
 
 /** `firebrick migrate users`: tenants, users (UUIDv4 ids, legacy hashes flagged, unsalted refused), devices. */
-export function migrateUsersJob(source: Stores, target: Stores, retrier: Retrier): JobSteps<AccountsCursor> {
+export function migrateUsersJob(
+  source: Stores,
+  target: Stores,
+  retrier: JobRetrier,
+): JobSteps<AccountsCursor> {
   let tenants: string[] | undefined;
   const afterTenant = (tenant: string | null): AccountsCursor => {
     const next = nextAfter(tenants!, tenant);
@@ -151,7 +155,7 @@ type PagedCursor = { tenant: string; page: string | null };
 export function backfillAuditJob(
   source: Stores,
   target: Stores,
-  options: { days: number; now: number; retrier: Retrier },
+  options: { days: number; now: number; retrier: JobRetrier },
 ): JobSteps<PagedCursor> {
   const cutoff = options.now - options.days * DAY_MS;
   let tenants: string[] | undefined;
@@ -205,7 +209,7 @@ type SeriesChunk = {
 export function backfillTelemetryJob(
   source: Stores,
   target: Stores,
-  options: { days: number; now: number; retrier: Retrier; budget: WriteBudget },
+  options: { days: number; now: number; retrier: JobRetrier; budget: WriteBudget },
 ): JobSteps<SeriesCursor> {
   const days = Math.min(options.days, TELEMETRY_RETENTION_MS / DAY_MS);
   const from = options.now - days * DAY_MS;

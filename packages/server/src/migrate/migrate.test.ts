@@ -16,7 +16,7 @@ import { type FixtureManifest, generateLegacyFixture } from "./fixture.js";
 import { runJob } from "./job.js";
 import { backfillAuditJob, backfillTelemetryJob, migrateUsersJob } from "./jobs.js";
 import { isUuidV4 } from "./legacy-ids.js";
-import { Retrier } from "./retry.js";
+import { JobRetrier } from "./retry.js";
 import { firestoreJobRuntime } from "./runtime.js";
 
 const DAY = 24 * 3600 * 1000;
@@ -64,7 +64,7 @@ describe("firebrick migrate users", () => {
 
   it("copies tenants, devices and users with UUIDv4 ids, flags legacy hashes and refuses unsalted ones", async () => {
     const report = await runJob(
-      migrateUsersJob(world.source, world.target, new Retrier()),
+      migrateUsersJob(world.source, world.target, new JobRetrier()),
       firestoreJobRuntime(world.firestore),
     );
     const { users, devices, tenants } = world.manifest;
@@ -94,9 +94,9 @@ describe("firebrick migrate users", () => {
 
   it("does nothing on a second run, and writes nothing twice when forced to start over", async () => {
     const runtime = firestoreJobRuntime(world.firestore);
-    const again = await runJob(migrateUsersJob(world.source, world.target, new Retrier()), runtime);
+    const again = await runJob(migrateUsersJob(world.source, world.target, new JobRetrier()), runtime);
     expect(again.already_complete).toBe(true);
-    const restarted = await runJob(migrateUsersJob(world.source, world.target, new Retrier()), {
+    const restarted = await runJob(migrateUsersJob(world.source, world.target, new JobRetrier()), {
       ...runtime,
       restart: true,
     });
@@ -115,14 +115,14 @@ describe("firebrick backfill audit", () => {
   it("copies exactly the last N days of every tenant, tagged sqlite_backfill, idempotently", async () => {
     const runtime = firestoreJobRuntime(world.firestore);
     const dry = await runJob(
-      backfillAuditJob(world.source, world.target, { days: 7, now: NOW, retrier: new Retrier() }),
+      backfillAuditJob(world.source, world.target, { days: 7, now: NOW, retrier: new JobRetrier() }),
       {
         ...runtime,
         dryRun: true,
       },
     );
     const report = await runJob(
-      backfillAuditJob(world.source, world.target, { days: 7, now: NOW, retrier: new Retrier() }),
+      backfillAuditJob(world.source, world.target, { days: 7, now: NOW, retrier: new JobRetrier() }),
       runtime,
     );
     expect(report.written).toBe(dry.read);
@@ -137,7 +137,7 @@ describe("firebrick backfill audit", () => {
     }
     // Starting over appends nothing twice: same ids.
     await runJob(
-      backfillAuditJob(world.source, world.target, { days: 7, now: NOW, retrier: new Retrier() }),
+      backfillAuditJob(world.source, world.target, { days: 7, now: NOW, retrier: new JobRetrier() }),
       {
         ...runtime,
         restart: true,
@@ -181,7 +181,12 @@ describe("firebrick backfill telemetry", () => {
     expect(before.green).toBe(false);
 
     const report = await runJob(
-      backfillTelemetryJob(world.source, world.target, { days: 7, now: NOW, retrier: new Retrier(), budget }),
+      backfillTelemetryJob(world.source, world.target, {
+        days: 7,
+        now: NOW,
+        retrier: new JobRetrier(),
+        budget,
+      }),
       firestoreJobRuntime(world.firestore),
     );
     expect(report.written).toBe(world.manifest.points);

@@ -1,13 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { StoreUnavailableError } from "../stores/types.js";
-import { CircuitOpenError, Retrier } from "./retry.js";
+import { JobHaltedError, JobRetrier } from "./retry.js";
 
 const policy = { maxRetries: 3, baseDelayMs: 100, maxDelayMs: 1000, breakAfter: 2 };
 
-describe("Retrier", () => {
+describe("JobRetrier", () => {
   it("retries transient failures with exponentially growing, jittered delays", async () => {
     const delays: number[] = [];
-    const retrier = new Retrier(
+    const retrier = new JobRetrier(
       policy,
       async (ms) => void delays.push(ms),
       () => 1,
@@ -23,7 +23,7 @@ describe("Retrier", () => {
 
   it("draws each delay from [0, ceiling] (full jitter)", async () => {
     const delays: number[] = [];
-    const retrier = new Retrier(
+    const retrier = new JobRetrier(
       policy,
       async (ms) => void delays.push(ms),
       () => 0.5,
@@ -37,7 +37,7 @@ describe("Retrier", () => {
   });
 
   it("does not retry a permanent error", async () => {
-    const retrier = new Retrier(policy, async () => undefined);
+    const retrier = new JobRetrier(policy, async () => undefined);
     let calls = 0;
     await expect(
       retrier.run(async () => {
@@ -49,7 +49,7 @@ describe("Retrier", () => {
   });
 
   it("opens the circuit after consecutive failed operations and then fails without calling", async () => {
-    const retrier = new Retrier(policy, async () => undefined);
+    const retrier = new JobRetrier(policy, async () => undefined);
     const failing = async () => {
       throw new StoreUnavailableError("down");
     };
@@ -60,12 +60,12 @@ describe("Retrier", () => {
       retrier.run(async () => {
         called = true;
       }),
-    ).rejects.toThrow(CircuitOpenError);
+    ).rejects.toThrow(JobHaltedError);
     expect(called).toBe(false);
   });
 
   it("closes again after a success", async () => {
-    const retrier = new Retrier({ ...policy, breakAfter: 2 }, async () => undefined);
+    const retrier = new JobRetrier({ ...policy, breakAfter: 2 }, async () => undefined);
     await expect(
       retrier.run(async () => {
         throw new StoreUnavailableError("down");

@@ -1,19 +1,21 @@
+import { fullJitterDelay } from "../stores/resilience.js";
 import { StoreUnavailableError } from "../stores/types.js";
 
 /** Too many consecutive failures: the job stops (its checkpoint stays) instead of feeding a retry storm. */
-export class CircuitOpenError extends Error {
-  override name = "CircuitOpenError";
+export class JobHaltedError extends Error {
+  override name = "JobHaltedError";
 }
 
-export interface RetryPolicy {
+/** How a migration job retries its writes (the job level; a store call has its own, `withResilience`). */
+export interface JobRetryPolicy {
   maxRetries: number;
   baseDelayMs: number;
   maxDelayMs: number;
-  /** Consecutive failed operations (after their retries) that open the circuit. */
+  /** Consecutive failed operations (after their retries) that halt the job. */
   breakAfter: number;
 }
 
-export const DEFAULT_RETRY: RetryPolicy = {
+export const JOB_RETRY: JobRetryPolicy = {
   maxRetries: 5,
   baseDelayMs: 200,
   maxDelayMs: 10_000,
@@ -21,21 +23,25 @@ export const DEFAULT_RETRY: RetryPolicy = {
 };
 
 /**
- * Retries transient store failures with exponential backoff and full jitter; after `breakAfter`
- * operations in a row have failed for good, every further call fails at once.
+ * The job-level retry: retries transient store failures with exponential backoff and full jitter;
+ * after `breakAfter` operations in a row have failed for good, every further call fails at once.
+ *
+ * @example
+ * const retrier = new JobRetrier();
+ * await retrier.run(() => target.users.create(tenant, user));
  */
-export class Retrier {
+export class JobRetrier {
   private consecutiveFailures = 0;
 
   constructor(
-    private readonly policy: RetryPolicy = DEFAULT_RETRY,
+    private readonly policy: JobRetryPolicy = JOB_RETRY,
     private readonly sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
     private readonly random: () => number = Math.random,
   ) {}
 
   async run<T>(operation: () => Promise<T>): Promise<T> {
     if (this.consecutiveFailures >= this.policy.breakAfter) {
-      throw new CircuitOpenError(`stopped after ${this.consecutiveFailures} failed writes in a row`);
+      throw new JobHaltedError(`stopped after ${this.consecutiveFailures} failed writes in a row`);
     }
     for (let attempt = 0; ; attempt++) {
       try {
@@ -47,8 +53,8 @@ export class Retrier {
           this.consecutiveFailures++;
           throw error;
         }
-        const ceiling = Math.min(this.policy.maxDelayMs, this.policy.baseDelayMs * 2 ** attempt);
-        await this.sleep(Math.round(this.random() * ceiling));
+        const { baseDelayMs, maxDelayMs } = this.policy;
+        await this.sleep(fullJitterDelay(attempt, baseDelayMs, maxDelayMs, this.random));
       }
     }
   }

@@ -1,23 +1,34 @@
-import { createLock, LockError } from "@firebrick/lock";
-import { createFirestoreBackend } from "@firebrick/lock/firestore";
+import { createLock, LockError, type LockFunction, type TimeAuthority } from "@firebrick/lock";
 import type { Firestore } from "@google-cloud/firestore";
-import { CommandFailed } from "../cli/errors.js";
+import { serviceLocks } from "../runtime/service-locks.js";
 import { firestoreCheckpoints } from "./checkpoints.js";
 import type { CompareReport } from "./compare.js";
 import type { CheckpointStore, JobGuard } from "./job.js";
 
+/** Another run of the job holds its lock: this one does not start (the CLI says so and exits 1). */
+export class JobAlreadyRunningError extends Error {
+  override name = "JobAlreadyRunningError";
+  constructor(readonly job: string) {
+    super(`job ${job} is already running elsewhere (its lock is held); not starting a second run`);
+  }
+}
+
 /**
- * Jobs that write to Firestore are guarded by a Firestore lock (`job:<name>`, auto-extended while the job
- * runs) and checkpoint into Firestore with the lock's fence.
+ * Jobs that write to Firestore are guarded by a lock of the service's own lock backend on that Firestore
+ * (`job:<name>`, auto-extended while the job runs) and checkpoint into Firestore with the lock's fence.
  */
 export function firestoreJobRuntime(
   db: Firestore,
-  options: { lockTtlMs?: number } = {},
+  options: { lockTtlMs?: number; timeAuthority?: TimeAuthority } = {},
 ): { guard: JobGuard; checkpoints: CheckpointStore } {
-  const lock = createLock(createFirestoreBackend(db));
+  // Made on first use: serviceLocks loads the lock's Firestore backend then.
+  let lock: Promise<LockFunction> | undefined;
   const guard: JobGuard = async (job, fn) => {
+    lock ??= serviceLocks({ firestore: db }, { timeAuthority: options.timeAuthority ?? "server" }).then(
+      ({ backend }) => createLock(backend),
+    );
     try {
-      return await lock(({ fence, signal }) => fn({ fence, signal }), {
+      return await (await lock)(({ fence, signal }) => fn({ fence, signal }), {
         key: `job:${job}`,
         // After a crash the next run waits this long for the lock: short enough to resume promptly,
         // long enough that a heartbeat every third of it survives a slow write.
@@ -27,9 +38,7 @@ export function firestoreJobRuntime(
       });
     } catch (error) {
       if (error instanceof LockError && error.code === "AcquisitionTimeout") {
-        throw new CommandFailed(
-          `job ${job} is already running elsewhere (its lock is held); not starting a second run`,
-        );
+        throw new JobAlreadyRunningError(job);
       }
       throw error;
     }

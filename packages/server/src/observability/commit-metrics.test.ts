@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { emulatorHost, uniqueProjectId } from "../../../../test/firestore.js";
-import { startTestServer, type TestServer } from "../http/testing/server.js";
+import { startTestServer, type TestServer } from "../testing/server.js";
 
 describe("group commits in /metrics (telemetry on Firestore)", () => {
   let service: TestServer;

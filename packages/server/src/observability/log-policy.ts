@@ -1,6 +1,7 @@
 /**
- * What may appear in a log line (SPEC.md §7, the plan's logging policy): no secret of any kind, and
- * usernames only masked. Applied by the logger to every line, at any depth, whatever the caller passes.
+ * What may appear in a log line (docs/design/observability.md, the plan's logging policy): no secret of any
+ * kind, and usernames only masked. Applied by the logger to every line, at any depth, whatever the caller
+ * passes.
  */
 
 const REDACTED = "[redacted]";

@@ -2,7 +2,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { Writable } from "node:stream";
 import type { InjectOptions } from "fastify";
 import { afterAll, describe, expect, it } from "vitest";
-import { type Backend, startTestService, type TestService } from "../http/testing/service.js";
+import { type Backend, startTestService, type TestService } from "../testing/service.js";
 import { createLogger } from "./logger.js";
 
 const services: TestService[] = [];

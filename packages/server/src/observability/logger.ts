@@ -31,7 +31,8 @@ const REDACT = [
 ];
 
 /**
- * The process-wide structured JSON logger, with Firebrick's logging policy built in (SPEC.md §7):
+ * The process-wide structured JSON logger, with Firebrick's logging policy built in
+ * (docs/design/observability.md):
  * - no session token, device token, password or hash is ever written, whatever the caller passes;
  * - usernames are masked (`alice` → `a***`); only the audit log, which is a store and not this logger,
  *   keeps them;

@@ -2,8 +2,8 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom
 import type { StoreArea, StoreBackend, UsageRecorder } from "../stores/usage.js";
 
 /**
- * Firebrick's Prometheus metrics (SPEC.md §7), all on one registry so that `/metrics` shows exactly
- * these plus the process defaults, and tests can build as many independent sets as they like.
+ * Firebrick's Prometheus metrics (docs/design/observability.md), all on one registry so that `/metrics` shows
+ * exactly these plus the process defaults, and tests can build as many independent sets as they like.
  *
  * Metric and label names are a stable interface: the alert rules in `infra/monitoring/` use them.
  */

@@ -1,7 +1,7 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { type UsageRecorder, UsageTally } from "../stores/usage.js";
 
-/** What a request's log line says about it beyond method, route and status (SPEC.md §7). */
+/** What a request's log line says about it beyond method, route and status (docs/design/observability.md). */
 export interface RequestFields {
   tenant_id?: string;
   device_id?: string;

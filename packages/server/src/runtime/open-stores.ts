@@ -1,8 +1,12 @@
 import { join } from "node:path";
 import type { Firestore } from "@google-cloud/firestore";
-import { type Config, ConfigError } from "../config/env.js";
-import { FlagsState, sqliteFlagsPersistence } from "../flags/flags.js";
-import { routeStores, type StoreRouter } from "../flags/store-router.js";
+import {
+  type Config,
+  ConfigError,
+  DEFAULT_EMULATOR_PROJECT,
+  type FirestoreTarget,
+  flagVariable,
+} from "../config/env.js";
 import { commitMetrics } from "../observability/commit-metrics.js";
 import type { Logger } from "../observability/logger.js";
 import type { Metrics } from "../observability/metrics.js";
@@ -11,6 +15,9 @@ import { openSqlite, type SqliteDatabase } from "../storage/sqlite.js";
 import { startWalCheckpointer } from "../storage/sqlite-checkpointer.js";
 import { SQLITE_MIGRATIONS } from "../storage/sqlite-migrations.js";
 import { firestoreCallSettings, withResilience } from "../stores/resilience.js";
+import { AREAS } from "../stores/routing/areas.js";
+import { FlagsState, sqliteFlagsPersistence } from "../stores/routing/flags.js";
+import { routeStores, type StoreRouter } from "../stores/routing/router.js";
 import { SqliteGroupCommit } from "../stores/sqlite/group-commit.js";
 import { createSqliteStores } from "../stores/sqlite/index.js";
 import type { Clock } from "../stores/types.js";
@@ -43,21 +50,18 @@ export async function openStores(
     checkpointWal?: boolean;
   } = {},
 ): Promise<OpenedStores> {
-  const { projectId, emulatorHost } = config.firestore;
-  const firestoreConfigured = projectId !== undefined || emulatorHost !== undefined;
-  if (!firestoreConfigured) {
-    for (const [area, key] of [
-      ["auth", "USE_FIRESTORE_AUTH"],
-      ["audit", "USE_FIRESTORE_AUDIT"],
-      ["telemetry", "USE_FIRESTORE_TELEMETRY"],
-    ] as const) {
-      if (config.flags[area])
-        throw new ConfigError(key, "0 unless GOOGLE_CLOUD_PROJECT or FIRESTORE_EMULATOR_HOST is set", "1");
+  for (const area of AREAS) {
+    if (config.flags[area] && config.firestore.kind === "none") {
+      throw new ConfigError(
+        flagVariable(area),
+        "0 unless GOOGLE_CLOUD_PROJECT or FIRESTORE_EMULATOR_HOST is set",
+        "1",
+      );
     }
   }
   const sqlite = openSqlite(join(config.dataDir, "firebrick.sqlite"), SQLITE_MIGRATIONS);
   const telemetryCommits = new SqliteGroupCommit(sqlite);
-  const firestore = firestoreConfigured ? await createFirestoreClient(config) : null;
+  const firestore = await createFirestoreClient(config.firestore);
   const storeOptions = {
     ...(options.clock && { clock: options.clock }),
     usage: options.usage ?? ignoreUsage,
@@ -85,7 +89,7 @@ export async function openStores(
   const router = routeStores({
     sqlite: createSqliteStores(sqlite, { ...storeOptions, telemetryCommits }),
     firestore: firestoreStores,
-    flags: () => flags.current(),
+    flags,
     ...(options.clock && { clock: options.clock }),
   });
   return {
@@ -104,21 +108,36 @@ export async function openStores(
 
 /**
  * The one Firestore client factory: the emulator at `FIRESTORE_EMULATOR_HOST` when set, Application
- * Default Credentials otherwise; on the database `FIRESTORE_DATABASE_ID` names (`(default)` unless set).
+ * Default Credentials otherwise, on the database `FIRESTORE_DATABASE_ID` names (`(default)` unless set);
+ * none (null) when no Firestore is configured. The SDK is loaded only here, when it is needed.
+ *
+ * @example
+ * const db = await createFirestoreClient(config.firestore);
  */
-export async function createFirestoreClient(config: Config): Promise<Firestore> {
+export function createFirestoreClient(target: Exclude<FirestoreTarget, { kind: "none" }>): Promise<Firestore>;
+export function createFirestoreClient(target: FirestoreTarget): Promise<Firestore | null>;
+export async function createFirestoreClient(target: FirestoreTarget): Promise<Firestore | null> {
+  if (target.kind === "none") return null;
   const { Firestore } = await import("@google-cloud/firestore");
-  const { projectId, emulatorHost, databaseId } = config.firestore;
   // Bounds the SDK's own per-RPC retries; withResilience bounds each call (see firestoreCallSettings).
   const callSettings = firestoreCallSettings({ timeoutMs: 5_000 });
-  if (!emulatorHost) return new Firestore({ projectId, databaseId, ...callSettings });
-  const separator = emulatorHost.lastIndexOf(":");
+  if (target.kind === "project") {
+    return new Firestore({ projectId: target.projectId, databaseId: target.databaseId, ...callSettings });
+  }
+  const { GoogleAuth, OAuth2Client } = await import("google-auth-library");
+  // Host and port apart: the SDK lets a FIRESTORE_EMULATOR_HOST in the process's environment replace
+  // the host it is given, but never a port given on its own.
+  const separator = target.host.lastIndexOf(":");
   return new Firestore({
-    projectId: projectId ?? "demo-firebrick",
-    databaseId,
-    host: emulatorHost.slice(0, separator),
-    port: Number(emulatorHost.slice(separator + 1)),
+    projectId: target.projectId ?? DEFAULT_EMULATOR_PROJECT,
+    databaseId: target.databaseId,
+    host: target.host.slice(0, separator),
+    port: Number(target.host.slice(separator + 1)),
+    // Without TLS the SDK talks to the emulator as its owner.
     ssl: false,
+    // The emulator needs no credentials. Without a client of its own, the SDK would look for
+    // Application Default Credentials and probe the GCE metadata server (a warning, and a delay).
+    auth: new GoogleAuth({ authClient: new OAuth2Client() }),
     ...callSettings,
   });
 }

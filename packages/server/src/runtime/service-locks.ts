@@ -1,5 +1,7 @@
 import type { LockAdmin, LockBackend, TimeAuthority } from "@firebrick/lock";
 import { createSqliteBackend, createSqliteLockAdmin } from "@firebrick/lock/sqlite";
+import type { Firestore } from "@google-cloud/firestore";
+import type { SqliteDatabase } from "../storage/sqlite.js";
 import type { OpenedStores } from "./open-stores.js";
 
 export interface ServiceLocks {
@@ -17,13 +19,22 @@ export interface ServiceLocks {
  * sweeper, migrations) and `firebrick locks` always look at the same ones. Instances that share a Firestore
  * project coordinate through it; without Firestore they can only share the SQLite file (processes on one
  * host), so the locks live there, in the `locks` and `fence_counters` tables of `firebrick.sqlite`.
+ * Migration jobs, which always write to Firestore, pass just their Firestore client.
  *
  * @example
  * const { backend } = await serviceLocks(opened);
  * const lock = createLock(backend);
  */
-export async function serviceLocks(
+export function serviceLocks(
+  opened: { firestore: Firestore },
+  config?: { timeAuthority: TimeAuthority },
+): Promise<ServiceLocks>;
+export function serviceLocks(
   opened: Pick<OpenedStores, "sqlite" | "firestore">,
+  config?: { timeAuthority: TimeAuthority },
+): Promise<ServiceLocks>;
+export async function serviceLocks(
+  opened: { sqlite?: SqliteDatabase; firestore: Firestore | null },
   config: { timeAuthority: TimeAuthority } = { timeAuthority: "server" },
 ): Promise<ServiceLocks> {
   if (opened.firestore) {
@@ -38,10 +49,12 @@ export async function serviceLocks(
       admin: createFirestoreLockAdmin(opened.firestore, { timeAuthority }),
     };
   }
+  // The overloads guarantee SQLite whenever there is no Firestore.
+  const sqlite = opened.sqlite!;
   return {
     kind: "sqlite",
-    location: `SQLite ${opened.sqlite.name} (tables locks, fence_counters)`,
-    backend: createSqliteBackend(opened.sqlite),
-    admin: createSqliteLockAdmin(opened.sqlite),
+    location: `SQLite ${sqlite.name} (tables locks, fence_counters)`,
+    backend: createSqliteBackend(sqlite),
+    admin: createSqliteLockAdmin(sqlite),
   };
 }

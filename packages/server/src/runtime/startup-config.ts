@@ -1,4 +1,4 @@
-import { type Config, type ConfigOverrides, loadConfig } from "../config/env.js";
+import { type Config, type ConfigOverrides, loadConfig, processEnvironment } from "../config/env.js";
 import { resolveSecrets, type SecretReader, secretName, withoutSecretValue } from "../config/secrets.js";
 import { ControlPlaneError, DEFAULT_DATABASE } from "../gcp/control-plane.js";
 import { DEFAULT_RETRY_POLICY, realSleep, retryControlPlaneCall } from "../gcp/control-plane-retry.js";
@@ -16,10 +16,10 @@ export class SecretUnavailableError extends Error {
  * never logged nor echoed in an error.
  *
  * @example
- * const config = await loadStartupConfig(process.env, { port: "9090" });
+ * const config = await loadStartupConfig(undefined, { port: "9090" });
  */
 export async function loadStartupConfig(
-  env: NodeJS.ProcessEnv,
+  env: NodeJS.ProcessEnv = processEnvironment(),
   overrides: ConfigOverrides = {},
   readSecret?: SecretReader,
 ): Promise<Config> {

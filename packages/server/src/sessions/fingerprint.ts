@@ -1,9 +1,9 @@
 import ipaddr from "ipaddr.js";
 
 /**
- * The coarse fingerprint a session is bound to (SPEC.md §5): the user-agent family and the client's
- * IPv4 /24 or IPv6 /48. Coarse on purpose: a browser update or a DHCP renewal inside the same network
- * keeps the session, a stolen cookie replayed from another network or another client does not.
+ * The coarse fingerprint a session is bound to (docs/design/sessions.md): the user-agent family and the
+ * client's IPv4 /24 or IPv6 /48. Coarse on purpose: a browser update or a DHCP renewal inside the same
+ * network keeps the session, a stolen cookie replayed from another network or another client does not.
  *
  * @example
  * sessionFingerprint("Mozilla/5.0 … Chrome/120.0 Safari/537.36", "203.0.113.7") // "chrome|203.0.113.0/24"

@@ -1,8 +1,9 @@
+import { BoundedMap } from "../bounded-map.js";
 import type { Clock, Session, SessionsStore, TenantId, User, UsersStore } from "../stores/types.js";
 import { sessionFingerprint } from "./fingerprint.js";
 import { newOpaqueToken, tokenHash } from "./tokens.js";
 
-/** SPEC.md §5: idle 30 min, absolute 12 h, the idle clock written at most once a minute. */
+/** docs/design/sessions.md: idle 30 min, absolute 12 h, the idle clock written at most once a minute. */
 export interface SessionPolicy {
   idleTimeoutMs: number;
   absoluteTimeoutMs: number;
@@ -37,6 +38,8 @@ export interface SessionManager {
   revoke(tenant: TenantId, sessionId: string): Promise<void>;
   /** Revokes every session of the user (but `exceptId`); used on privilege changes and "log out everywhere". */
   revokeAllForUser(tenant: TenantId, userId: string, exceptId?: string): Promise<number>;
+  /** Drops the cached users (their store moved with the auth area). */
+  forgetUsers(): void;
 }
 
 export interface SessionManagerOptions {
@@ -56,7 +59,7 @@ const USER_CACHE_MAX = 10_000;
 export function createSessionManager(options: SessionManagerOptions): SessionManager {
   const policy = options.policy ?? SESSION_POLICY;
   const { clock } = options;
-  const userCache = new Map<string, { user: User; fetchedAt: number }>();
+  const userCache = new BoundedMap<string, { user: User; fetchedAt: number }>(USER_CACHE_MAX);
 
   async function userFor(session: Session, now: number): Promise<User | null> {
     const cached = userCache.get(session.id);
@@ -64,10 +67,7 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
       return cached.user;
     }
     const user = await options.users().get(session.tenant_id, session.user_id);
-    if (user) {
-      if (userCache.size >= USER_CACHE_MAX) userCache.delete(userCache.keys().next().value!);
-      userCache.set(session.id, { user, fetchedAt: now });
-    }
+    if (user) userCache.set(session.id, { user, fetchedAt: now });
     return user;
   }
 
@@ -128,11 +128,15 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
     },
 
     async revokeAllForUser(tenant, userId, exceptId) {
-      for (const [id, entry] of userCache) {
+      for (const [id, entry] of userCache.entries()) {
         if (entry.user.id === userId && entry.user.tenant_id === tenant && id !== exceptId)
           userCache.delete(id);
       }
       return options.sessions().deleteAllForUser(tenant, userId, exceptId ? { exceptId } : {});
+    },
+
+    forgetUsers() {
+      userCache.clear();
     },
   };
 }

@@ -2,7 +2,7 @@ import { createLock } from "@firebrick/lock";
 import { createFirestoreBackend } from "@firebrick/lock/firestore";
 import { createSqliteBackend } from "@firebrick/lock/sqlite";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BACKENDS, sessionCookie, startTestService, type TestService } from "../http/testing/service.js";
+import { BACKENDS, sessionCookie, startTestService, type TestService } from "../testing/service.js";
 import { startSessionSweeper } from "./sweeper.js";
 import { runUnderLock, SWEEPER_LOCK_KEY } from "./sweeper-lock.js";
 import { tokenHash } from "./tokens.js";

@@ -1,5 +1,5 @@
 /**
- * The simulator's HTTP client for Firebrick's API (SPEC.md §5). It talks to the server exactly as a
+ * The simulator's HTTP client for Firebrick's API (docs/design/api.md). It talks to the server exactly as a
  * building's gateway and an operator would: an admin session (cookie) to list and create devices, and
  * each device's bearer token to post its telemetry.
  */

@@ -32,7 +32,8 @@ export async function ensureDemoAdmin(
   }
   const promoted = existing.role !== "admin";
   if (promoted) await stores.users.updateRole(login.tenant, existing.id, "admin");
-  // A password or role change revokes the user's sessions, as it does through the API (SPEC.md §5).
+  // A password or role change revokes the user's sessions, as it does through the API
+  // (docs/design/sessions.md).
   if (passwordReset || promoted) await stores.sessions.deleteAllForUser(login.tenant, existing.id);
   return { created: false, passwordReset };
 }

@@ -1,5 +1,5 @@
 /**
- * The client side of the per-device write limit (SPEC.md §5: DEVICE_WRITES_PER_MINUTE points per device per
+ * The client side of the per-device write limit (docs/design/telemetry.md: DEVICE_WRITES_PER_MINUTE points per device per
  * rolling minute). Keeping to it ourselves means the simulator is not the one filling the server's logs with
  * 429s; the server stays the authority, and a 429's Retry-After still wins.
  */

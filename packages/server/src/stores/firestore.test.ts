@@ -17,7 +17,7 @@ function ttlMillis(value: unknown): number | undefined {
   return value.toMillis();
 }
 
-// Each describe block of the suite gets a fresh project (SPEC §9).
+// Each describe block of the suite gets a fresh project (docs/design/testing.md).
 describeStoresContract("Firestore stores", "firestore", async (clock) => {
   const db = testFirestore("stores");
   const tally = new UsageTally();
@@ -65,7 +65,7 @@ describe("Firestore stores specifics", () => {
     await db.terminate();
   });
 
-  it("gives telemetry documents hashed, non-adjacent ids and the SPEC §4 fields", async () => {
+  it("gives telemetry documents hashed, non-adjacent ids and the fields of docs/design/stores.md", async () => {
     const db = testFirestore("telemetry-shape");
     const stores = createFirestoreStores(db);
     await stores.telemetry.append("acme", "d1", [

@@ -1,5 +1,5 @@
 /**
- * The stores (SPEC §4): interfaces, and their SQLite and Firestore implementations.
+ * The stores (docs/design/stores.md): interfaces, and their SQLite and Firestore implementations.
  *
  * @example
  * const stores = createSqliteStores(openSqlite(file, SQLITE_MIGRATIONS), { usage });

@@ -1,8 +1,8 @@
 import type { Firestore } from "@google-cloud/firestore";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { emulatorClient, uniqueProjectId } from "../../../../test/firestore.js";
+import { emulatorClient, emulatorLocation, uniqueProjectId } from "../../../../test/firestore.js";
 import { type RunningEmulator, startFirestoreEmulator } from "../firestore/emulator.js";
-import { startTestService, type TestService } from "../http/testing/service.js";
+import { startTestService, type TestService } from "../testing/service.js";
 import { createFirestoreStores } from "./index.js";
 import { firestoreCallSettings, withResilience } from "./resilience.js";
 
@@ -16,7 +16,7 @@ describe("the API while its own Firestore emulator is stopped and restarted", ()
   let stores: ReturnType<typeof withResilience<ReturnType<typeof createFirestoreStores>>>;
 
   beforeAll(async () => {
-    emulator = await startFirestoreEmulator();
+    emulator = await startFirestoreEmulator({ location: emulatorLocation() });
     db = emulatorClient(
       uniqueProjectId("outage"),
       emulator.hostPort,
@@ -74,8 +74,18 @@ describe("the API while its own Firestore emulator is stopped and restarted", ()
     });
   }, 60_000);
 
+  it("tells clients when to retry: Retry-After is the open breaker's remaining wait", async () => {
+    now += 12_000; // the breakers opened 12 s ago (test clock): 18 s of their 30 s remain
+    const refused = await readTelemetry();
+    expect(refused.statusCode).toBe(503);
+    expect(refused.headers["retry-after"]).toBe("18");
+  });
+
   it("answers again once Firestore is back on the same port", async () => {
-    emulator = await startFirestoreEmulator({ port: Number(emulator.hostPort.split(":")[1]) });
+    emulator = await startFirestoreEmulator({
+      location: emulatorLocation(),
+      port: Number(emulator.hostPort.split(":")[1]),
+    });
     let status = 503;
     const giveUpAt = Date.now() + 90_000;
     while (status === 503 && Date.now() < giveUpAt) {

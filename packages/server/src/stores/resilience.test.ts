@@ -1,14 +1,14 @@
+import { GrpcStatus } from "@firebrick/lock/firestore";
 import type { Firestore } from "@google-cloud/firestore";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { emulatorClient, uniqueProjectId } from "../../../../test/firestore.js";
+import { emulatorClient, emulatorLocation, uniqueProjectId } from "../../../../test/firestore.js";
 import { type RunningEmulator, startFirestoreEmulator } from "../firestore/emulator.js";
 import { createFirestoreStores } from "./index.js";
 import {
   type BreakerState,
   CircuitOpenError,
-  classifyFailure,
   firestoreCallSettings,
-  GRPC,
+  retryOfStoreFailure,
   withResilience,
 } from "./resilience.js";
 import { StoreConflictError, StoreUnavailableError } from "./types.js";
@@ -63,18 +63,18 @@ const instant = async () => {};
 
 describe("the retry policy", () => {
   it("classifies failures by gRPC status code, including a store's wrapped cause", () => {
-    expect(classifyFailure(grpcError(GRPC.UNAVAILABLE))).toBe("safe");
-    expect(classifyFailure(grpcError(GRPC.RESOURCE_EXHAUSTED))).toBe("safe");
-    expect(classifyFailure(grpcError(GRPC.DEADLINE_EXCEEDED))).toBe("unknown");
-    expect(classifyFailure(grpcError(GRPC.ABORTED))).toBe("unknown");
-    expect(classifyFailure(grpcError(GRPC.PERMISSION_DENIED))).toBe("permanent");
-    expect(classifyFailure(grpcError(GRPC.INVALID_ARGUMENT))).toBe("permanent");
-    expect(classifyFailure(new StoreConflictError("taken"))).toBe("permanent");
-    expect(classifyFailure(new StoreUnavailableError("down", { cause: grpcError(GRPC.UNAVAILABLE) }))).toBe(
-      "safe",
-    );
+    expect(retryOfStoreFailure(grpcError(GrpcStatus.UNAVAILABLE))).toBe("safe");
+    expect(retryOfStoreFailure(grpcError(GrpcStatus.RESOURCE_EXHAUSTED))).toBe("safe");
+    expect(retryOfStoreFailure(grpcError(GrpcStatus.DEADLINE_EXCEEDED))).toBe("if_idempotent");
+    expect(retryOfStoreFailure(grpcError(GrpcStatus.ABORTED))).toBe("if_idempotent");
+    expect(retryOfStoreFailure(grpcError(GrpcStatus.PERMISSION_DENIED))).toBe("never");
+    expect(retryOfStoreFailure(grpcError(GrpcStatus.INVALID_ARGUMENT))).toBe("never");
+    expect(retryOfStoreFailure(new StoreConflictError("taken"))).toBe("never");
+    expect(
+      retryOfStoreFailure(new StoreUnavailableError("down", { cause: grpcError(GrpcStatus.UNAVAILABLE) })),
+    ).toBe("safe");
     // The message text never decides.
-    expect(classifyFailure(new Error("14 UNAVAILABLE: connection refused"))).toBe("permanent");
+    expect(retryOfStoreFailure(new Error("14 UNAVAILABLE: connection refused"))).toBe("never");
   });
 
   it("retries transient failures with growing, jittered delays and returns the eventual answer", async () => {
@@ -112,13 +112,13 @@ describe("the retry policy", () => {
   });
 
   it("does not repeat a non-idempotent call whose outcome is unknown, but does when it surely did not run", async () => {
-    const unknown = scripted([grpcError(GRPC.DEADLINE_EXCEEDED), "created"]);
+    const unknown = scripted([grpcError(GrpcStatus.DEADLINE_EXCEEDED), "created"]);
     await expect(
       withResilience(unknown.store, { sleep: instant }).users.create("acme"),
     ).rejects.toBeInstanceOf(StoreUnavailableError);
     expect(unknown.calls).toHaveLength(1);
 
-    const refused = scripted([grpcError(GRPC.UNAVAILABLE), "created"]);
+    const refused = scripted([grpcError(GrpcStatus.UNAVAILABLE), "created"]);
     await expect(withResilience(refused.store, { sleep: instant }).users.create("acme")).resolves.toBe(
       "created",
     );
@@ -227,7 +227,7 @@ describe("Firestore stores under withResilience, when the emulator stops and com
   }
 
   beforeAll(async () => {
-    emulator = await startFirestoreEmulator();
+    emulator = await startFirestoreEmulator({ location: emulatorLocation() });
     db = emulatorClient(
       uniqueProjectId("resilience"),
       emulator.hostPort,
@@ -269,7 +269,7 @@ describe("Firestore stores under withResilience, when the emulator stops and com
 
   it("recovers once the emulator is back on the same port and the breaker's wait is over", async () => {
     const port = Number(emulator.hostPort.split(":")[1]);
-    emulator = await startFirestoreEmulator({ port });
+    emulator = await startFirestoreEmulator({ location: emulatorLocation(), port });
     clock.advance(30_000);
 
     // The gRPC channel reconnects with its own backoff; the half-open probe may meet it still

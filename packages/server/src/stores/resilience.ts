@@ -1,18 +1,21 @@
+import { classifyFirestoreFailure, type FailureRetry, grpcStatusOf } from "@firebrick/lock/firestore";
 import { StoreUnavailableError } from "./types.js";
 
 /**
- * Retry, deadline and circuit breaker for store calls (the plan's retry policy): a Firestore outage
- * turns into a fast `StoreUnavailableError` (HTTP 503 `UNAVAILABLE`), never into a request that hangs.
+ * Retry, deadline and circuit breaker for store calls (the plan's retry policy, docs/design/failures.md):
+ * a Firestore outage turns into a fast `StoreUnavailableError` (HTTP 503 `UNAVAILABLE`), never into a
+ * request that hangs.
  *
  * - Every attempt is bounded by `attemptTimeoutMs`: the Firestore SDK keeps retrying an unreachable
  *   backend for minutes on its own, so the deadline is ours to set.
- * - Transient failures (gRPC UNAVAILABLE, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED, ABORTED, INTERNAL, or
- *   our own deadline) are retried with exponential backoff and full jitter, at most `maxRetries` times
- *   and never past `totalDeadlineMs`. Other errors (conflicts, bad cursors, permission) pass through
- *   untouched on the first attempt.
+ * - Failures are classified in the one vocabulary for Firestore failures (`classifyFirestoreFailure`
+ *   of `@firebrick/lock/firestore`, see `retryOfStoreFailure`). Transient ones (UNAVAILABLE,
+ *   RESOURCE_EXHAUSTED, DEADLINE_EXCEEDED, ABORTED, INTERNAL, or our own deadline) are retried with
+ *   exponential backoff and full jitter, at most `maxRetries` times and never past `totalDeadlineMs`.
+ *   Other errors (conflicts, bad cursors, permission) pass through untouched on the first attempt.
  * - Calls that are not idempotent (`nonIdempotent`) are retried only when the backend surely did not
- *   act (UNAVAILABLE, RESOURCE_EXHAUSTED); after a deadline or an ABORTED commit the outcome is unknown
- *   and the caller decides.
+ *   act (`safe`: UNAVAILABLE, RESOURCE_EXHAUSTED); after a deadline, an ABORTED commit or an INTERNAL
+ *   failure the outcome is unknown and the caller decides.
  * - Each endpoint (`store.method`) has its own breaker: `failureThreshold` consecutive transient failures
  *   open it; while open, calls fail at once without touching the backend; after `openMs` one probe
  *   call is let through (half-open) and its outcome closes or re-opens the breaker.
@@ -45,10 +48,12 @@ export class CircuitOpenError extends StoreUnavailableError {
   override name = "CircuitOpenError";
   constructor(
     readonly endpoint: string,
-    /** When the breaker lets a probe through; a good `Retry-After`. */
-    readonly retryAfterMs: number,
+    /** When the breaker lets a probe through; the HTTP answer's `Retry-After`. */
+    retryAfterMs: number,
   ) {
-    super(`${endpoint} is unavailable (circuit open; retry in ${Math.ceil(retryAfterMs / 1000)} s)`);
+    super(`${endpoint} is unavailable (circuit open; retry in ${Math.ceil(retryAfterMs / 1000)} s)`, {
+      retryAfterMs,
+    });
   }
 }
 
@@ -57,52 +62,16 @@ export class CallTimeoutError extends Error {
   override name = "CallTimeoutError";
 }
 
-/** gRPC status codes (google.rpc.Code), by number as the Firestore SDK reports them in `error.code`. */
-export const GRPC = {
-  CANCELLED: 1,
-  UNKNOWN: 2,
-  INVALID_ARGUMENT: 3,
-  DEADLINE_EXCEEDED: 4,
-  NOT_FOUND: 5,
-  ALREADY_EXISTS: 6,
-  PERMISSION_DENIED: 7,
-  RESOURCE_EXHAUSTED: 8,
-  FAILED_PRECONDITION: 9,
-  ABORTED: 10,
-  INTERNAL: 13,
-  UNAVAILABLE: 14,
-  UNAUTHENTICATED: 16,
-} as const;
-
-/** How a failure is treated: retried whatever the call (`safe`), retried only if idempotent (`unknown`), or not (`permanent`). */
-export type FailureKind = "safe" | "unknown" | "permanent";
-
 /**
- * Classifies an error by its gRPC status code (never by message text). A `StoreUnavailableError` from
- * a store is classified by its cause's code, or as `unknown` if it has none.
+ * What may be done after a failed store call, in the one vocabulary for Firestore failures
+ * (`@firebrick/lock/firestore`): our own deadline leaves the outcome unknown (`if_idempotent`), and a
+ * store that says it is unavailable is never a permanent answer, whatever its cause.
  */
-export function classifyFailure(error: unknown): FailureKind {
-  if (error instanceof CallTimeoutError) return "unknown";
-  const code = grpcCode(error) ?? grpcCode((error as { cause?: unknown } | null)?.cause);
-  switch (code) {
-    case GRPC.UNAVAILABLE:
-    case GRPC.RESOURCE_EXHAUSTED:
-      return "safe";
-    case GRPC.DEADLINE_EXCEEDED:
-    case GRPC.ABORTED:
-    case GRPC.INTERNAL:
-      return "unknown";
-    default:
-      return error instanceof StoreUnavailableError ? "unknown" : "permanent";
-  }
+export function retryOfStoreFailure(error: unknown): FailureRetry {
+  if (error instanceof CallTimeoutError) return "if_idempotent";
+  const { retry } = classifyFirestoreFailure(error);
+  return retry === "never" && error instanceof StoreUnavailableError ? "if_idempotent" : retry;
 }
-
-function grpcCode(error: unknown): number | undefined {
-  const code = (error as { code?: unknown } | null | undefined)?.code;
-  return typeof code === "number" ? code : undefined;
-}
-
-const GRPC_NAMES = Object.fromEntries(Object.entries(GRPC).map(([name, code]) => [code, name]));
 
 class Breaker {
   state: BreakerState = "closed";
@@ -246,14 +215,14 @@ export function withResilience<T extends object>(
         breaker.succeeded();
         return result;
       } catch (error) {
-        const kind = classifyFailure(error);
-        if (kind === "permanent") {
+        const retry = retryOfStoreFailure(error);
+        if (retry === "never") {
           breaker.answered();
           throw error;
         }
         breaker.failed();
-        const retryable = kind === "safe" || idempotent;
-        const delay = backoff(attempt, config.baseDelayMs, config.maxDelayMs, config.random);
+        const retryable = retry === "safe" || idempotent;
+        const delay = fullJitterDelay(attempt, config.baseDelayMs, config.maxDelayMs, config.random);
         const withinDeadline = config.clock() - started + delay < config.totalDeadlineMs;
         if (!retryable || attempt >= config.maxRetries || !withinDeadline) {
           throw new StoreUnavailableError(
@@ -308,16 +277,22 @@ function wrapStore(
   });
 }
 
-/** Full jitter (AWS architecture blog): a uniform delay in [0, min(max, base·2^attempt)]. */
-function backoff(attempt: number, baseMs: number, maxMs: number, random: () => number): number {
+/**
+ * The retry delay of every retry loop of the service: full jitter (AWS architecture blog), a uniform
+ * delay in [0, min(max, base·2^attempt)].
+ */
+export function fullJitterDelay(
+  attempt: number,
+  baseMs: number,
+  maxMs: number,
+  random: () => number,
+): number {
   return Math.round(random() * Math.min(maxMs, baseMs * 2 ** attempt));
 }
 
 function describe(error: unknown): string {
   if (error instanceof CallTimeoutError) return error.message;
-  const code = grpcCode(error) ?? grpcCode((error as { cause?: unknown } | null)?.cause);
-  if (code !== undefined) return GRPC_NAMES[code] ?? `gRPC status ${code}`;
-  return error instanceof Error ? error.name : "unknown error";
+  return grpcStatusOf(error) ?? (error instanceof Error ? error.name : "unknown error");
 }
 
 /**

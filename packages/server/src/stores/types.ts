@@ -1,5 +1,5 @@
 /**
- * The store interfaces (SPEC.md §4). Each has a SQLite and a Firestore implementation, and one
+ * The store interfaces (docs/design/stores.md). Each has a SQLite and a Firestore implementation, and one
  * contract suite runs against both. Rules for every implementation:
  * - every method takes the tenant explicitly and never returns another tenant's rows;
  * - timestamps are UTC epoch milliseconds in the domain shapes (Firestore TTL fields are Timestamps
@@ -36,6 +36,14 @@ export class InvalidCursorError extends Error {
 /** The backing database cannot be reached or refused for a transient reason; the request may be retried. */
 export class StoreUnavailableError extends Error {
   override name = "StoreUnavailableError";
+  /** How long until a retry can succeed, when the store knows (an open circuit breaker's wait). */
+  readonly retryAfterMs: number | undefined;
+
+  constructor(message?: string, options: { cause?: unknown; retryAfterMs?: number } = {}) {
+    const { retryAfterMs, ...errorOptions } = options;
+    super(message, errorOptions);
+    this.retryAfterMs = retryAfterMs;
+  }
 }
 
 /** Result of an ownership check on an id that is global (UUID) but belongs to one tenant. */

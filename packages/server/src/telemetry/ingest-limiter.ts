@@ -1,14 +1,17 @@
+import { BoundedMap } from "../bounded-map.js";
 import type { Clock } from "../stores/types.js";
 
 /**
- * Telemetry points per device per minute (SPEC.md §5, `DEVICE_WRITES_PER_MINUTE`): a token bucket per
- * device that holds one minute's allowance and refills continuously, so a device may burst its minute's
- * points at once but not more. In memory, per instance.
+ * Telemetry points per device per minute (docs/design/telemetry.md, `DEVICE_WRITES_PER_MINUTE`): a token
+ * bucket per device that holds one minute's allowance and refills continuously, so a device may burst its
+ * minute's points at once but not more. In memory, per instance.
  */
 export class IngestLimiter {
-  readonly #buckets = new Map<string, { tokens: number; at: number }>();
+  readonly #buckets: BoundedMap<string, { tokens: number; at: number }>;
 
-  constructor(private readonly options: { pointsPerMinute: number; clock: Clock; maxDevices?: number }) {}
+  constructor(private readonly options: { pointsPerMinute: number; clock: Clock; maxDevices?: number }) {
+    this.#buckets = new BoundedMap(options.maxDevices ?? 100_000);
+  }
 
   get capacity(): number {
     return this.options.pointsPerMinute;
@@ -21,18 +24,10 @@ export class IngestLimiter {
     const bucket = this.#buckets.get(key) ?? { tokens: this.options.pointsPerMinute, at: now };
     const tokens = Math.min(this.options.pointsPerMinute, bucket.tokens + (now - bucket.at) * perMs);
     if (tokens + 1e-9 < points) {
-      this.#store(key, { tokens, at: now });
+      this.#buckets.set(key, { tokens, at: now });
       return { ok: false, retryAfterMs: Math.ceil((points - tokens) / perMs) };
     }
-    this.#store(key, { tokens: tokens - points, at: now });
+    this.#buckets.set(key, { tokens: tokens - points, at: now });
     return { ok: true };
-  }
-
-  #store(key: string, bucket: { tokens: number; at: number }): void {
-    this.#buckets.delete(key);
-    this.#buckets.set(key, bucket);
-    if (this.#buckets.size > (this.options.maxDevices ?? 100_000)) {
-      this.#buckets.delete(this.#buckets.keys().next().value!);
-    }
   }
 }

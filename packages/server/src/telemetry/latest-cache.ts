@@ -1,11 +1,12 @@
+import { BoundedMap } from "../bounded-map.js";
 import type { Clock, NewPoint, TelemetryPoint, TelemetryStore, TenantId } from "../stores/types.js";
 
 /**
- * The dashboard read budget by design (SPEC.md §7): "the latest N points" of a device, N ≤ 100, served
- * from memory and refreshed by an incremental query, `TelemetryStore.newerThan(newest held)`. A poll
- * that finds no new data bills one read (Firestore bills an empty query as one); new points bill one
- * read each, and the points this instance wrote itself are added on write-through and never re-read.
- * Dashboards polling the same device share one entry, and concurrent polls share one refresh.
+ * The dashboard read budget by design (docs/design/telemetry.md): "the latest N points" of a device, N ≤ 100,
+ * served from memory and refreshed by an incremental query, `TelemetryStore.newerThan(newest held)`. A poll
+ * that finds no new data bills one read (Firestore bills an empty query as one); new points bill one read
+ * each, and the points this instance wrote itself are added on write-through and never re-read. Dashboards
+ * polling the same device share one entry, and concurrent polls share one refresh.
  *
  * Out-of-order and backfilled points: `newerThan` only finds points newer than the newest held, so a
  * point older than that is seen only if it comes through `recordWrite` (the API's writes do: the cache
@@ -54,8 +55,7 @@ interface Entry {
 export class LatestTelemetryCache {
   readonly capacity: number;
   readonly #store: () => TelemetryStore;
-  readonly #entries = new Map<string, Entry>();
-  readonly #maxDevices: number;
+  readonly #entries: BoundedMap<string, Entry>;
   readonly #minRefreshMs: number;
   readonly #fullReloadMs: number;
   readonly #clock: Clock;
@@ -67,7 +67,7 @@ export class LatestTelemetryCache {
   constructor(store: TelemetryStore | (() => TelemetryStore), options: LatestCacheOptions = {}) {
     this.#store = typeof store === "function" ? store : () => store;
     this.capacity = Math.min(options.capacity ?? MAX_CACHED_POINTS, MAX_CACHED_POINTS);
-    this.#maxDevices = options.maxDevices ?? 10_000;
+    this.#entries = new BoundedMap(options.maxDevices ?? 10_000);
     this.#minRefreshMs = options.minRefreshMs ?? 1000;
     this.#fullReloadMs = options.fullReloadMs ?? 10 * 60_000;
     this.#clock = options.clock ?? Date.now;
@@ -82,10 +82,9 @@ export class LatestTelemetryCache {
   async latest(tenant: TenantId, deviceId: string, limit: number): Promise<TelemetryPoint[]> {
     if (limit > this.capacity) return this.#store().latest(tenant, deviceId, limit);
     const key = keyOf(tenant, deviceId);
+    // A poll is what keeps a device held: `get` marks it as the most recently used.
     let entry = this.#entries.get(key);
-    if (entry) {
-      this.#entries.delete(key); // re-inserted below: Map order is the LRU order
-    } else {
+    if (!entry) {
       entry = {
         source: null,
         tenant,
@@ -95,9 +94,8 @@ export class LatestTelemetryCache {
         loadedAt: -Infinity,
         refreshing: null,
       };
+      this.#entries.set(key, entry);
     }
-    this.#entries.set(key, entry);
-    this.#evict();
 
     const store = this.#store();
     if (entry.source !== store && !entry.refreshing) {
@@ -118,7 +116,7 @@ export class LatestTelemetryCache {
    * are not among the latest N and are dropped. A device not held is left alone.
    */
   recordWrite(tenant: TenantId, deviceId: string, points: readonly NewPoint[]): void {
-    const entry = this.#entries.get(keyOf(tenant, deviceId));
+    const entry = this.#entries.peek(keyOf(tenant, deviceId));
     if (!entry) return;
     entry.points = this.#merge(
       entry,
@@ -167,14 +165,6 @@ export class LatestTelemetryCache {
       byTimestamp.set(point.timestamp_ms, point);
     }
     return [...byTimestamp.values()].sort((a, b) => b.timestamp_ms - a.timestamp_ms).slice(0, this.capacity);
-  }
-
-  #evict(): void {
-    while (this.#entries.size > this.#maxDevices) {
-      const oldest = this.#entries.keys().next().value;
-      if (oldest === undefined) return;
-      this.#entries.delete(oldest);
-    }
   }
 }
 

@@ -1,15 +1,13 @@
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import type { FastifyInstance } from "fastify";
 import { Type } from "typebox";
-import type { DeviceDirectory } from "../devices/directory.js";
-import { ownedDevice } from "../devices/routes.js";
 import { AppError } from "../errors.js";
-import { ANY_ROLE, type ServiceContext, WRITERS } from "../http/context.js";
+import { requires } from "../http/route-security.js";
 import { Cursor, IdParams, NextCursor } from "../http/schemas.js";
 import { requestContext } from "../observability/request-context.js";
+import type { ServiceContext } from "../service.js";
 import { TELEMETRY_RETENTION_MS, type TelemetryPoint } from "../stores/types.js";
 import { IngestLimiter } from "./ingest-limiter.js";
-import { LatestTelemetryCache } from "./latest-cache.js";
 
 /** Bounds of one write: a batch is at most this many points of at most this many metrics. */
 export const MAX_POINTS_PER_WRITE = 500;
@@ -81,21 +79,17 @@ function publicPoint(point: TelemetryPoint) {
 }
 
 /** `/api/devices/:id/telemetry`: writes (the device's token, or an operator), reads (any role). */
-export function registerTelemetryRoutes(
-  app: FastifyInstance,
-  ctx: ServiceContext,
-  directory: DeviceDirectory,
-): void {
+export function registerTelemetryRoutes(app: FastifyInstance, ctx: ServiceContext): void {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
   const limiter = new IngestLimiter({ pointsPerMinute: ctx.deviceWritesPerMinute, clock: ctx.clock });
-  // Dashboards poll "latest 100": served from memory for one billed read per poll (SPEC.md §7).
-  const latest = new LatestTelemetryCache(() => ctx.router.stores.telemetry, { clock: ctx.clock });
+  // Dashboards poll "latest 100": served from memory for one billed read per poll (docs/design/telemetry.md).
+  const latest = ctx.latestPoints;
 
   api.post(
     "/api/devices/:id/telemetry",
     {
       bodyLimit: MAX_WRITE_BYTES,
-      config: { security: { auth: "session_or_device", roles: WRITERS } },
+      config: requires.deviceOrWriter,
       preValidation: rejectCoercibleValues,
       schema: {
         tags: ["telemetry"],
@@ -111,8 +105,8 @@ export function registerTelemetryRoutes(
     },
     async (request, reply) => {
       const { id } = request.params;
-      const principal = request.principal;
-      if (principal?.kind !== "device") await ownedDevice(ctx, directory, request, id);
+      // A device's own token was checked by the gate: `owned` does not look the device up again.
+      await ctx.devices.owned(request, id);
       const now = ctx.clock();
       const points = request.body.points;
       for (const [index, point] of points.entries()) {
@@ -160,7 +154,7 @@ export function registerTelemetryRoutes(
   api.get(
     "/api/devices/:id/telemetry",
     {
-      config: { security: { auth: "session", roles: ANY_ROLE } },
+      config: requires.anyRole,
       schema: {
         tags: ["telemetry"],
         summary: "The latest points (?limit=), or a window (?from=&to=&limit=&cursor=), newest first",
@@ -181,7 +175,7 @@ export function registerTelemetryRoutes(
     },
     async (request) => {
       const { id } = request.params;
-      await ownedDevice(ctx, directory, request, id);
+      await ctx.devices.owned(request, id);
       const { limit = 100, from, to, cursor } = request.query;
       if (from === undefined && to === undefined && cursor === undefined) {
         requestContext().set({ action: "telemetry.latest" });

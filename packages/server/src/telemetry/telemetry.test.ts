@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BACKENDS, startTestService, type TestService } from "../http/testing/service.js";
 import { tokenHash } from "../sessions/tokens.js";
+import { BACKENDS, startTestService, type TestService } from "../testing/service.js";
 
 const DAY = 24 * 3600_000;
 

@@ -7,8 +7,9 @@ export const DEMO_ADMIN = "admin";
 
 /**
  * On an empty store (no tenant at all), creates tenant `demo` and an admin with a generated password,
- * and returns the credentials so the caller can print them once (SPEC.md §9). Returns null otherwise.
- * Two instances starting together on one empty store: one wins, the other sees the conflict and skips.
+ * and returns the credentials so the caller can print them once (docs/design/tenancy.md). Returns null
+ * otherwise. Two instances starting together on one empty store: one wins, the other sees the conflict and
+ * skips.
  */
 export async function ensureFirstRun(
   stores: Pick<Stores, "tenants" | "users">,

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ENDPOINTS, freshTarget, label, url } from "../http/testing/endpoints.js";
-import { BACKENDS, PASSWORD, startTestService, type TestService } from "../http/testing/service.js";
+import { ENDPOINTS, freshTarget, label, url } from "../testing/endpoints.js";
+import { BACKENDS, PASSWORD, startTestService, type TestService } from "../testing/service.js";
 
 describe.each(BACKENDS)("tenant isolation over HTTP (%s)", (backend) => {
   let service: TestService;

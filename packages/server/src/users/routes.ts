@@ -1,10 +1,10 @@
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { Type } from "typebox";
-import { recordAudit } from "../audit/recorder.js";
-import { rotate, sessionOf } from "../auth/routes.js";
+import { sessionOf } from "../auth/principal.js";
+import { rotateUserSessions } from "../auth/session-rotation.js";
 import { AppError } from "../errors.js";
-import { ADMIN, type ServiceContext } from "../http/context.js";
+import { requires } from "../http/route-security.js";
 import {
   Cursor,
   IdParams,
@@ -15,19 +15,19 @@ import {
   RoleSchema,
   Username,
 } from "../http/schemas.js";
-import { denyCrossTenant } from "../http/security.js";
+import type { ServiceContext } from "../service.js";
 import type { User } from "../stores/types.js";
+import { refuseOtherTenant } from "../tenancy/cross-tenant.js";
 
 /** `/api/users`: the tenant's users (admin only). */
 export function registerUserRoutes(app: FastifyInstance, ctx: ServiceContext): void {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
-  const admin = { security: { auth: "session" as const, roles: ADMIN } };
 
   async function ownedUser(request: FastifyRequest, id: string): Promise<User> {
     const user = await ctx.router.stores.users.get(request.tenant, id);
     if (user) return user;
     if ((await ctx.router.stores.users.ownership(request.tenant, id)) === "other_tenant") {
-      return denyCrossTenant(ctx, request, `user:${id}`);
+      return refuseOtherTenant(request, "cross_tenant_resource", `user:${id}`);
     }
     throw new AppError("NOT_FOUND", "No such user.");
   }
@@ -35,7 +35,7 @@ export function registerUserRoutes(app: FastifyInstance, ctx: ServiceContext): v
   api.get(
     "/api/users",
     {
-      config: admin,
+      config: requires.admin,
       schema: {
         tags: ["users"],
         summary: "List the tenant's users",
@@ -61,7 +61,7 @@ export function registerUserRoutes(app: FastifyInstance, ctx: ServiceContext): v
   api.post(
     "/api/users",
     {
-      config: admin,
+      config: requires.admin,
       schema: {
         tags: ["users"],
         summary: "Create a user",
@@ -79,7 +79,7 @@ export function registerUserRoutes(app: FastifyInstance, ctx: ServiceContext): v
         role: request.body.role,
         ...stored,
       });
-      await recordAudit(ctx.router.stores.audit, ctx.clock, request, {
+      await request.audit({
         action: "user.create",
         outcome: "success",
         target: `user:${user.id}`,
@@ -92,7 +92,7 @@ export function registerUserRoutes(app: FastifyInstance, ctx: ServiceContext): v
   api.patch(
     "/api/users/:id",
     {
-      config: admin,
+      config: requires.admin,
       schema: {
         tags: ["users"],
         summary: "Change a user's role and/or password; the user's sessions are revoked",
@@ -116,9 +116,9 @@ export function registerUserRoutes(app: FastifyInstance, ctx: ServiceContext): v
         user = (await ctx.router.stores.users.updatePassword(request.tenant, id, stored)) ?? user;
         changed.push("password");
       }
-      // A privilege change gets fresh session ids (SPEC.md §5).
-      if (changed.length > 0) await rotate(ctx, request, reply, id);
-      await recordAudit(ctx.router.stores.audit, ctx.clock, request, {
+      // A privilege change gets fresh session ids (docs/design/sessions.md).
+      if (changed.length > 0) await rotateUserSessions(ctx, request, reply, id);
+      await request.audit({
         action: "user.update",
         outcome: "success",
         target: `user:${id}`,
@@ -131,7 +131,7 @@ export function registerUserRoutes(app: FastifyInstance, ctx: ServiceContext): v
   api.delete(
     "/api/users/:id",
     {
-      config: admin,
+      config: requires.admin,
       schema: { tags: ["users"], summary: "Delete a user and end their sessions", params: IdParams },
     },
     async (request) => {
@@ -142,7 +142,7 @@ export function registerUserRoutes(app: FastifyInstance, ctx: ServiceContext): v
       }
       await ctx.sessions.revokeAllForUser(request.tenant, id);
       await ctx.router.stores.users.delete(request.tenant, id);
-      await recordAudit(ctx.router.stores.audit, ctx.clock, request, {
+      await request.audit({
         action: "user.delete",
         outcome: "success",
         target: `user:${id}`,

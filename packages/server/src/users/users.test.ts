@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BACKENDS, PASSWORD, startTestService, type TestService } from "../http/testing/service.js";
+import { BACKENDS, PASSWORD, startTestService, type TestService } from "../testing/service.js";
 
 describe.each(BACKENDS)("users over HTTP (%s)", (backend) => {
   let service: TestService;

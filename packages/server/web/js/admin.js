@@ -2,6 +2,7 @@
 // API's opaque cursor) and the storage flags. The server decides who may see it: a 403 from the API is
 // rendered as an explanation, not as a broken page.
 import { api } from "./api.js";
+import { $, bind } from "./dom.js";
 import { formatDateTime } from "./format.js";
 
 const FLAG_TEXT = {
@@ -14,8 +15,6 @@ const FLAG_TEXT = {
  * @param {{ reportError: (error: any, context: string) => boolean, clearError: () => void }} app
  */
 export function createAdminView(app) {
-  const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
-  const bind = (name) => /** @type {HTMLElement} */ (document.querySelector(`[data-bind="${name}"]`));
   const filtersForm = /** @type {HTMLFormElement} */ ($("audit-filters"));
   const tbody = /** @type {HTMLElement} */ ($("audit-table").querySelector("tbody"));
   const moreButton = /** @type {HTMLButtonElement} */ (document.querySelector('[data-action="audit-more"]'));
@@ -159,7 +158,7 @@ export function createAdminView(app) {
   async function loadDevices() {
     try {
       const { devices } = await api.devices();
-      deviceNames = new Map(devices.map((device) => [String(device.id), String(device.name ?? device.id)]));
+      deviceNames = new Map(devices.map((device) => [String(device.id), String(device.name)]));
     } catch {
       // Names only make rows easier to read; ids are shown otherwise.
     }
@@ -168,11 +167,11 @@ export function createAdminView(app) {
   async function loadUsers() {
     try {
       const users = await api.users();
-      usernames = new Map(users.map((user) => [String(user.id), String(user.username ?? user.id)]));
+      usernames = new Map(users.map((user) => [String(user.id), String(user.username)]));
       $("audit-users").replaceChildren(
         ...users.map((user) => {
           const option = document.createElement("option");
-          option.value = String(user.username ?? user.id);
+          option.value = String(user.username);
           return option;
         }),
       );

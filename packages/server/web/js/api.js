@@ -1,6 +1,6 @@
 // The dashboard's only door to the server: every /api call goes through `request`, which adds the tenant
-// header (SPEC.md §5: every /api request carries it, login included) and turns every failure into an
-// ApiError with a stable code, so that the views can render 401/403/429/network failures consistently.
+// header (docs/design/tenancy.md: every /api request carries it, login included) and turns every failure into
+// an ApiError with a stable code, so that the views can render 401/403/429/network failures consistently.
 
 /** A failed API call. `status` is 0 when the server could not be reached at all. */
 export class ApiError extends Error {
@@ -100,7 +100,7 @@ export async function request(method, path, body) {
   );
 }
 
-// --- The endpoints the dashboard uses (SPEC.md §5). Shapes are read tolerantly: extra fields are fine.
+// --- The endpoints the dashboard uses, with the API's own shapes (docs/design/api.md); extra fields are fine.
 
 export const api = {
   login: (username, password) => request("POST", "/api/auth/login", { username, password }),
@@ -110,31 +110,30 @@ export const api = {
   async devices(cursor) {
     const query = new URLSearchParams({ limit: "100" });
     if (cursor) query.set("cursor", cursor);
-    const body = await request("GET", `/api/devices?${query}`);
-    const devices = Array.isArray(body) ? body : (body.devices ?? body.items ?? []);
-    return { devices, next_cursor: body.next_cursor ?? null };
+    const { devices, next_cursor } = await request("GET", `/api/devices?${query}`);
+    return { devices, next_cursor };
   },
   /** Latest first, as the API returns them. */
   async latest(deviceId, limit) {
-    const body = await request(
+    const { points } = await request(
       "GET",
       `/api/devices/${encodeURIComponent(deviceId)}/telemetry?limit=${limit}`,
     );
-    return Array.isArray(body.points) ? body.points : [];
+    return points;
   },
   async audit(filters, cursor) {
     const query = new URLSearchParams({ limit: "25" });
     if (filters.user_id) query.set("user_id", filters.user_id);
     if (filters.action) query.set("action", filters.action);
     if (cursor) query.set("cursor", cursor);
-    const body = await request("GET", `/api/audit?${query}`);
-    return { entries: body.entries ?? body.items ?? [], next_cursor: body.next_cursor ?? null };
+    const { entries, next_cursor } = await request("GET", `/api/audit?${query}`);
+    return { entries, next_cursor };
   },
   async users() {
-    const body = await request("GET", "/api/users?limit=100");
-    return body.users ?? body.items ?? [];
+    const { users } = await request("GET", "/api/users?limit=100");
+    return users;
   },
-  /** @returns {Promise<{ flags: Record<string, boolean>, firestoreConfigured: boolean | null }>} */
+  /** @returns {Promise<{ flags: Record<string, boolean>, firestoreConfigured: boolean }>} */
   async flags() {
     return describeFlags(await request("GET", "/api/admin/flags"));
   },
@@ -143,18 +142,7 @@ export const api = {
   },
 };
 
-/** Flags may come bare (`{ telemetry: true }`) or wrapped (`{ flags: { … } }`); keep the booleans. */
+/** `{ flags, stores, firestore_configured }`, as `GET|PUT /api/admin/flags` answer. */
 function describeFlags(body) {
-  const configured =
-    body && typeof body.firestore_configured === "boolean" ? body.firestore_configured : null;
-  return { flags: unwrapFlags(body), firestoreConfigured: configured };
-}
-
-function unwrapFlags(body) {
-  const source = body && typeof body.flags === "object" && body.flags !== null ? body.flags : body;
-  /** @type {Record<string, boolean>} */
-  const flags = {};
-  for (const [name, value] of Object.entries(source ?? {}))
-    if (typeof value === "boolean") flags[name] = value;
-  return flags;
+  return { flags: body.flags, firestoreConfigured: body.firestore_configured };
 }

@@ -1,11 +1,9 @@
 // The dashboard's shell: session, sign-in, routing between views (#/live[/device], #/admin), and the one
 // error banner every view reports through.
 import { ApiError, api, loadConfig, setTenant } from "./api.js";
+import { $, bind } from "./dom.js";
 
 const TENANT_KEY = "firebrick.tenant";
-
-const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
-const bind = (name) => /** @type {HTMLElement} */ (document.querySelector(`[data-bind="${name}"]`));
 
 /** @type {{ id: string, username: string, role: string, tenant_id: string } | null} */
 let user = null;

@@ -137,7 +137,7 @@ export function summarize(values) {
 }
 
 /**
- * Points arrive latest first (SPEC.md §5); a chart wants them oldest first, as columns.
+ * Points arrive latest first (docs/design/api.md); a chart wants them oldest first, as columns.
  * @param {{ timestamp_ms: number, metrics: Record<string, number> }[]} points
  * @param {string[]} metrics
  * @returns {[number[], ...(number | null)[][]]}

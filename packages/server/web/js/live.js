@@ -1,14 +1,15 @@
 // The live view: the device list with each device's latest reading and its age, and the chart of the
 // selected device's last 100 points for one metric.
 //
-// Read budget (SPEC.md §7, ≤ 50 billed reads per minute per open dashboard): the chart polls one
-// "last 100" query every 5 s (12 per minute, each ≤ 1 billed read thanks to the server's per-device cache,
-// plus the new points themselves); the other devices' latest readings are refreshed round robin, one
-// "latest 1" query every 3 s, so at most 20 more reads per minute however many devices there are; the
-// device list itself is listed again only every 5 minutes or on demand. Nothing polls while the tab is
-// hidden, and the admin page stops the live polling.
+// Read budget (docs/design/dashboard.md, ≤ 50 billed reads per minute per open dashboard): the chart polls
+// one "last 100" query every 5 s (12 per minute, each ≤ 1 billed read thanks to the server's per-device
+// cache, plus the new points themselves); the other devices' latest readings are refreshed round robin, one
+// "latest 1" query every 3 s, so at most 20 more reads per minute however many devices there are; the device
+// list itself is listed again only every 5 minutes or on demand. Nothing polls while the tab is hidden, and
+// the admin page stops the live polling.
 import { api, getConfig } from "./api.js";
 import { LiveChart } from "./chart.js";
+import { $, bind } from "./dom.js";
 import {
   defaultMetric,
   describeMetric,
@@ -30,8 +31,6 @@ const OTHER_DEVICE_QUERIES_PER_MINUTE = 20;
  *           navigate: (hash: string) => void }} app
  */
 export function createLiveView(app) {
-  const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
-  const bind = (name) => /** @type {HTMLElement} */ (document.querySelector(`[data-bind="${name}"]`));
   const listElement = $("device-list");
   const filterInput = /** @type {HTMLInputElement} */ ($("device-filter"));
   const picker = $("metric-picker");
@@ -91,8 +90,8 @@ export function createLiveView(app) {
     devices = all
       .map((device) => ({
         id: String(device.id),
-        name: String(device.name ?? device.id),
-        latest: previous.get(String(device.id))?.latest ?? device.latest ?? null,
+        name: String(device.name),
+        latest: previous.get(String(device.id))?.latest ?? null,
       }))
       .sort((a, b) => a.name.localeCompare(b.name, undefined, { numeric: true }));
     lastListLoadMs = Date.now();
@@ -307,7 +306,8 @@ export function createLiveView(app) {
     const status = bind("live-status");
     if (chartPoller.running && chartPoller.lastRunMs) {
       const state = chartPoller.failures > 0 ? "retrying" : "live";
-      // The status is a live region: rewrite it only when it changes, or screen readers repeat it every second.
+      // The status is a live region: rewrite it only when it changes, or screen readers repeat it every
+      // second.
       if (status.dataset.state !== state) {
         status.dataset.state = state;
         status.innerHTML =

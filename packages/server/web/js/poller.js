@@ -1,6 +1,6 @@
-// Polls one task at a fixed interval within the read budget (SPEC.md §7): never faster than the interval,
-// never two requests in flight, paused while the tab is hidden, slower after a 429 (Retry-After honoured)
-// or a network failure.
+// Polls one task at a fixed interval within the read budget (docs/design/dashboard.md): never faster than the
+// interval, never two requests in flight, paused while the tab is hidden, slower after a 429 (Retry-After
+// honoured) or a network failure.
 
 export class Poller {
   /**

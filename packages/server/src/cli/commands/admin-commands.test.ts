@@ -3,9 +3,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "../../config/env.js";
-import { testPasswords } from "../../http/testing/service.js";
 import { createLogger } from "../../observability/logger.js";
 import { startServer } from "../../server.js";
+import { testPasswords } from "../../testing/service.js";
 import { runCli } from "../testing/run-cli.js";
 
 const quiet = () => createLogger("silent");

@@ -4,11 +4,13 @@ import { WEAKENING_FLAG } from "../../bootstrap/protection.js";
 import { bootstrapReportJson, formatBootstrapReport } from "../../bootstrap/report.js";
 import { runBootstrap } from "../../bootstrap/run.js";
 import { ConfigError } from "../../config/config-error.js";
+import { DEFAULT_DATABASE } from "../../gcp/control-plane.js";
 import { firestoreFor } from "../../gcp/select.js";
 import { loadStartupConfig } from "../../runtime/startup-config.js";
 import { CommandFailed } from "../errors.js";
 import {
   type ControlPlaneOptions,
+  emulatorHostOf,
   resolveControlPlane,
   withControlPlaneOptions,
 } from "./control-plane-options.js";
@@ -35,14 +37,14 @@ export function registerBootstrap(program: Command): void {
     // The database is the configuration file's database_id (or FIRESTORE_DATABASE_ID).
     { database: false },
   ).action(async (options: BootstrapOptions) => {
-    const config = await loadStartupConfig(process.env);
+    const config = await loadStartupConfig();
     const extension = options.config
       ? loadBootstrapConfig(options.config)
       : { config: DEFAULT_BOOTSTRAP_CONFIG, requiredRoles: [], setKeys: [] };
     const databaseId = bootstrapDatabase(
       extension.setKeys.includes("database_id"),
       extension.config.databaseId,
-      config.firestore.databaseId,
+      config.firestore.databaseId ?? DEFAULT_DATABASE,
     );
     const { target, controlPlane } = resolveControlPlane(options, config, databaseId);
     const report = await runBootstrap({
@@ -52,7 +54,7 @@ export function registerBootstrap(program: Command): void {
       preflight: options.preflight ?? false,
       requiredRoles: extension.requiredRoles,
       allowWeakerProtection: options.allowWeakerProtection ?? false,
-      firestore: () => firestoreFor(controlPlane, target, config.firestore.emulatorHost),
+      firestore: () => firestoreFor(controlPlane, target, emulatorHostOf(config)),
     });
     process.stdout.write(options.json ? bootstrapReportJson(report) : formatBootstrapReport(report));
     if (!report.compliant) {

@@ -1,7 +1,7 @@
 import { type Command, Option } from "commander";
 import type { Config } from "../../config/env.js";
 import { databaseIdFrom, projectIdFrom } from "../../config/gcp.js";
-import type { ControlPlane } from "../../gcp/control-plane.js";
+import { type ControlPlane, DEFAULT_DATABASE } from "../../gcp/control-plane.js";
 import {
   CONTROL_PLANE_KINDS,
   type ControlPlaneKind,
@@ -46,9 +46,14 @@ export function withControlPlaneOptions(
 export function resolveControlPlane(
   options: ControlPlaneOptions,
   config: Config,
-  databaseId = databaseIdFrom(options.database, config.firestore.databaseId),
+  databaseId = databaseIdFrom(options.database, config.firestore.databaseId ?? DEFAULT_DATABASE),
 ): { target: ControlPlaneTarget; controlPlane: ControlPlane | null } {
   const target = { projectId: projectIdFrom(options.project, config.firestore.projectId), databaseId };
-  const kind = options.controlPlane ?? defaultControlPlaneKind(config.firestore.emulatorHost !== undefined);
+  const kind = options.controlPlane ?? defaultControlPlaneKind(config.firestore.kind === "emulator");
   return { target, controlPlane: createControlPlane(kind, target, config.gcp) };
+}
+
+/** The emulator's `host:port` when the configuration names one (the bootstrap document goes there). */
+export function emulatorHostOf(config: Config): string | undefined {
+  return config.firestore.kind === "emulator" ? config.firestore.host : undefined;
 }

@@ -1,6 +1,5 @@
 import type { Command } from "commander";
-import { DEVICE_TOKEN_PREFIX } from "../../devices/routes.js";
-import { newOpaqueToken, tokenHash } from "../../sessions/tokens.js";
+import { newDeviceToken } from "../../devices/tokens.js";
 import { UsageError } from "../errors.js";
 import { auditFromCli, requireTenant, tenantArgument, withStores } from "./stores.js";
 
@@ -20,12 +19,12 @@ export function registerDevices(program: Command): void {
       if (options.name.length < 1 || options.name.length > 128 || [...options.name].some(isControl)) {
         throw new UsageError("the device name must be 1–128 printable characters");
       }
-      const token = newOpaqueToken(DEVICE_TOKEN_PREFIX);
+      const { token, hash } = newDeviceToken();
       const device = await withStores(async (opened) => {
         await requireTenant(opened, tenant);
         const created = await opened.router.stores.devices.create(tenant, {
           name: options.name,
-          token_hash: tokenHash(token),
+          token_hash: hash,
         });
         await auditFromCli(opened, tenant, "device.create", created.id);
         return created;

@@ -41,7 +41,7 @@ export function registerEnv(program: Command): void {
 }
 
 async function runEnv(options: EnvOptions, apply: boolean): Promise<void> {
-  const config = await loadStartupConfig(process.env);
+  const config = await loadStartupConfig();
   const { controlPlane } = resolveControlPlane(
     { ...options, controlPlane: options.controlPlane ?? "gcloud" },
     config,

@@ -35,7 +35,7 @@ export async function runGateCommand(
   operation: (controlPlane: ControlPlane, definitions: IndexDefinitions) => Promise<ItemStatus[]>,
   { requireReady }: { requireReady: boolean },
 ): Promise<void> {
-  const config = await loadStartupConfig(process.env);
+  const config = await loadStartupConfig();
   const definitions = loadIndexDefinitions(options.file);
   const { target, controlPlane } = resolveControlPlane(options, config);
   if (!controlPlane) {

@@ -7,8 +7,8 @@ import { generateLegacyFixture } from "../../migrate/fixture.js";
 import { type JobReport, type JobSteps, runJob } from "../../migrate/job.js";
 import { backfillAuditJob, backfillTelemetryJob, migrateUsersJob } from "../../migrate/jobs.js";
 import { terminalProgress } from "../../migrate/progress.js";
-import { Retrier } from "../../migrate/retry.js";
-import { firestoreJobRuntime, recordCompareResult } from "../../migrate/runtime.js";
+import { JobRetrier } from "../../migrate/retry.js";
+import { firestoreJobRuntime, JobAlreadyRunningError, recordCompareResult } from "../../migrate/runtime.js";
 import { createFirestoreClient } from "../../runtime/open-stores.js";
 import { loadStartupConfig } from "../../runtime/startup-config.js";
 import { openSqlite } from "../../storage/sqlite.js";
@@ -155,20 +155,20 @@ function withJobFlags(command: Command): Command {
 interface JobContext {
   source: ReturnType<typeof createSqliteStores>;
   target: ReturnType<typeof createFirestoreStores>;
-  retrier: Retrier;
+  retrier: JobRetrier;
   now: number;
   config: Config;
 }
 
 async function openBoth(from: string) {
-  const config = await loadStartupConfig(process.env);
-  if (!config.firestore.projectId && !config.firestore.emulatorHost) {
+  const config = await loadStartupConfig();
+  if (config.firestore.kind === "none") {
     throw new UsageError(
       "the target Firestore is not configured: set GOOGLE_CLOUD_PROJECT (and FIRESTORE_EMULATOR_HOST for the emulator)",
     );
   }
   const db = openSqlite(from, SQLITE_MIGRATIONS);
-  const firestore = await createFirestoreClient(config);
+  const firestore = await createFirestoreClient(config.firestore);
   return {
     config,
     db,
@@ -184,15 +184,20 @@ async function runCommandJob(
 ): Promise<void> {
   const { config, db, firestore, source, target } = await openBoth(flags.from);
   try {
-    const context: JobContext = { config, source, target, retrier: new Retrier(), now: Date.now() };
+    const context: JobContext = { config, source, target, retrier: new JobRetrier(), now: Date.now() };
     const steps = makeSteps(context);
-    const runtime = firestoreJobRuntime(firestore, { lockTtlMs: flags.lockTtl * 1000 });
+    const runtime = firestoreJobRuntime(firestore, {
+      lockTtlMs: flags.lockTtl * 1000,
+      timeAuthority: config.locks.timeAuthority,
+    });
     const progress = flags.json ? undefined : terminalProgress(steps.name);
     const report = await runJob(steps, {
       ...runtime,
       dryRun: !!flags.dryRun,
       restart: !!flags.restart,
       progress,
+    }).catch((error: unknown) => {
+      throw error instanceof JobAlreadyRunningError ? new CommandFailed(error.message) : error;
     });
     printReport(report, !!flags.json);
   } finally {

@@ -117,4 +117,16 @@ describe("firebrick serve --emulator", () => {
     ]);
     expect(existsSync(join(dataDir, "firestore-emulator"))).toBe(false);
   });
+
+  it("exits 2 with one line, starting nothing, while FIRESTORE_EMULATOR_HOST names another emulator", async () => {
+    const dataDir = tempDir();
+    const result = await runCli(["serve", "--emulator", "--port", "0"], {
+      env: { ...ownEnv(dataDir), FIRESTORE_EMULATOR_HOST: "127.0.0.1:9" },
+    });
+    expect(result.code).toBe(2);
+    expect(result.stderr.trim().split("\n")).toEqual([
+      "firebrick: --emulator starts an emulator of its own: unset FIRESTORE_EMULATOR_HOST",
+    ]);
+    expect(existsSync(join(dataDir, "firestore-emulator"))).toBe(false);
+  });
 });

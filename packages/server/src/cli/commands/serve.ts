@@ -1,16 +1,20 @@
 import { join } from "node:path";
 import closeWithGrace from "close-with-grace";
 import type { Command } from "commander";
-import { type ConfigOverrides, loadConfig } from "../../config/env.js";
+import {
+  type Config,
+  type ConfigOverrides,
+  DEFAULT_EMULATOR_PROJECT,
+  type FirestoreTarget,
+} from "../../config/env.js";
 import { EmulatorUnavailableError, locateEmulator } from "../../firestore/emulator.js";
 import { type LocalEmulator, startLocalEmulator } from "../../firestore/local-emulator.js";
 import { createLogger, type Logger } from "../../observability/logger.js";
+import { createFirestoreClient } from "../../runtime/open-stores.js";
 import { loadStartupConfig } from "../../runtime/startup-config.js";
 import { startServer } from "../../server.js";
-import { CommandFailed } from "../errors.js";
-
-/** The project id on the emulator when none is configured (a `demo-` project never reaches GCP). */
-const EMULATOR_PROJECT = "demo-firebrick";
+import { perArea } from "../../stores/routing/areas.js";
+import { CommandFailed, UsageError } from "../errors.js";
 
 export function registerServe(program: Command): void {
   program
@@ -22,34 +26,29 @@ export function registerServe(program: Command): void {
       "start the local Firestore emulator (data kept in $FIREBRICK_DATA_DIR/firestore-emulator) and route every area to it",
     )
     .action(async (options: ConfigOverrides & { emulator?: boolean }) => {
-      const overrides = { host: options.host, port: options.port };
       // FIREBRICK_SECRETS: read from Secret Manager once, here, before the configuration is final.
-      let config = await loadStartupConfig(process.env, overrides);
+      let config = await loadStartupConfig(undefined, { host: options.host, port: options.port });
       const logger = createLogger(config.logLevel, undefined, { debugSampleRate: config.debugSampleRate });
       let emulator: LocalEmulator | undefined;
       if (options.emulator) {
-        // Nothing here runs on GCP: spare the SDK its metadata-server probe (and its warning).
-        process.env.METADATA_SERVER_DETECTION ??= "none";
-        emulator = await startEmulator(config.dataDir, projectIdFor(process.env), logger);
-        // Child processes and every Firestore client of this process go to it; the flags are the initial
-        // values (a flag changed through the admin API and persisted still wins, SPEC §6).
-        process.env.FIRESTORE_EMULATOR_HOST = emulator.hostPort;
-        config = loadConfig(
-          {
-            ...process.env,
-            GOOGLE_CLOUD_PROJECT: projectIdFor(process.env),
-            USE_FIRESTORE_AUTH: "1",
-            USE_FIRESTORE_AUDIT: "1",
-            USE_FIRESTORE_TELEMETRY: "1",
-          },
-          overrides,
-        );
+        if (config.firestore.kind === "emulator") {
+          // The SDK would send every client of this process to that one instead of ours.
+          throw new UsageError("--emulator starts an emulator of its own: unset FIRESTORE_EMULATOR_HOST");
+        }
+        const projectId = config.firestore.projectId ?? DEFAULT_EMULATOR_PROJECT;
+        emulator = await startEmulator(config, projectId, logger);
+        // Every area goes to it; these are the initial values (a flag changed through the admin API and
+        // persisted still wins, docs/design/store-routing.md).
+        config = {
+          ...config,
+          firestore: { kind: "emulator", host: emulator.hostPort, projectId, databaseId: "(default)" },
+          flags: perArea(() => true),
+        };
       }
       let server: Awaited<ReturnType<typeof startServer>>;
       try {
-        if (emulator) {
-          await bootstrapEmulator(projectIdFor(process.env), config.firestore.databaseId, emulator, logger);
-        }
+        if (emulator && config.firestore.kind === "emulator")
+          await bootstrapEmulator(config.firestore, logger);
         server = await startServer(config, logger);
       } catch (error) {
         await emulator?.stop();
@@ -71,20 +70,16 @@ export function registerServe(program: Command): void {
     });
 }
 
-function projectIdFor(env: NodeJS.ProcessEnv): string {
-  return env.GOOGLE_CLOUD_PROJECT ?? env.GCP_PROJECT_ID ?? EMULATOR_PROJECT;
-}
-
-async function startEmulator(dataDir: string, projectId: string, logger: Logger): Promise<LocalEmulator> {
+async function startEmulator(config: Config, projectId: string, logger: Logger): Promise<LocalEmulator> {
   let location: ReturnType<typeof locateEmulator>;
   try {
-    location = locateEmulator();
+    location = locateEmulator(config.localEmulator);
   } catch (error) {
     if (error instanceof EmulatorUnavailableError) throw new CommandFailed(`--emulator: ${error.message}`);
     throw error;
   }
   const emulator = await startLocalEmulator({
-    directory: join(dataDir, "firestore-emulator"),
+    directory: join(config.dataDir, "firestore-emulator"),
     projectId,
     location,
   });
@@ -102,24 +97,17 @@ async function startEmulator(dataDir: string, projectId: string, logger: Logger)
 
 /** `firebrick bootstrap` without a control plane: the bootstrap document must be compliant before serving. */
 async function bootstrapEmulator(
-  projectId: string,
-  databaseId: string,
-  emulator: LocalEmulator,
+  target: Extract<FirestoreTarget, { kind: "emulator" }>,
   logger: Logger,
 ): Promise<void> {
-  // Loaded here: the SDK and the bootstrap take most of a second to load, which serving on SQLite never needs.
-  const [{ Firestore }, { BootstrapFailedError, DEFAULT_BOOTSTRAP_CONFIG, emulatorBootstrap }] =
-    await Promise.all([import("@google-cloud/firestore"), import("../../bootstrap/index.js")]);
-  const separator = emulator.hostPort.lastIndexOf(":");
-  const firestore = new Firestore({
-    projectId,
-    databaseId,
-    host: emulator.hostPort.slice(0, separator),
-    port: Number(emulator.hostPort.slice(separator + 1)),
-    ssl: false,
-  });
+  // Loaded here: the bootstrap takes most of a second to load, which serving on SQLite never needs.
+  const [firestore, { BootstrapFailedError, DEFAULT_BOOTSTRAP_CONFIG, emulatorBootstrap }] =
+    await Promise.all([createFirestoreClient(target), import("../../bootstrap/index.js")]);
   try {
-    const report = await emulatorBootstrap(firestore, projectId, { ...DEFAULT_BOOTSTRAP_CONFIG, databaseId });
+    const report = await emulatorBootstrap(firestore, target.projectId ?? DEFAULT_EMULATOR_PROJECT, {
+      ...DEFAULT_BOOTSTRAP_CONFIG,
+      databaseId: target.databaseId,
+    });
     logger.info(
       { checks: report.checks.map((check) => `${check.check}: ${check.status}`) },
       "bootstrap compliant",

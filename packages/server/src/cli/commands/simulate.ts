@@ -2,7 +2,7 @@ import { join } from "node:path";
 import { text } from "node:stream/consumers";
 import type { Command } from "commander";
 import { createPasswordHasher } from "../../auth/passwords.js";
-import { loadConfig } from "../../config/env.js";
+import { type Config, loadConfig } from "../../config/env.js";
 import { createLogger } from "../../observability/logger.js";
 import { type RunningServer, startServer } from "../../server.js";
 import { ApiRequestError, FirebrickApiClient } from "../../simulator/api-client.js";
@@ -27,11 +27,14 @@ interface SimulateOptions {
 }
 
 /** Password from stdin (first line) or SIMULATE_PASSWORD; never from an argument, which `ps` would show. */
-async function readCredentials(options: SimulateOptions): Promise<Credentials | null> {
-  const username = options.username ?? process.env.SIMULATE_USERNAME;
+async function readCredentials(
+  options: SimulateOptions,
+  configured: Config["simulator"],
+): Promise<Credentials | null> {
+  const username = options.username ?? configured.username;
   let password: string | undefined;
   if (options.passwordStdin) password = (await text(process.stdin)).split(/\r?\n/)[0];
-  else password = process.env.SIMULATE_PASSWORD;
+  else password = configured.password;
   if (!username && !password) return null;
   if (!username) throw new UsageError("a password was given without --username (or SIMULATE_USERNAME)");
   if (!password) throw new UsageError("--username needs --password-stdin or SIMULATE_PASSWORD");
@@ -88,16 +91,15 @@ export function registerSimulate(program: Command): void {
       "where device tokens are kept (default $FIREBRICK_DATA_DIR/simulator-devices.json)",
     )
     .action(async (options: SimulateOptions) => {
-      const config = loadConfig(process.env);
       const serve = options.serve === true;
+      // The demo's server is ours, so it can have a budget that makes the chart move and a quieter log;
+      // a real server's budget is whatever its operator set, which --writes-per-minute must then repeat.
+      const config = loadConfig(undefined, {}, serve ? { deviceWritesPerMinute: 600, logLevel: "warn" } : {});
       const count = integerOption("--devices", options.devices, 1, 1000);
       const intervalMs = secondsOption("--interval", options.interval ?? (serve ? "2" : "5"), 0.1);
-      // The demo's server is ours, so it can have a budget that makes the chart move; a real server's is
-      // whatever its operator set, which --writes-per-minute must then repeat.
-      const demoBudget = serve && process.env.DEVICE_WRITES_PER_MINUTE === undefined ? "600" : undefined;
       const writesPerMinute = integerOption(
         "--writes-per-minute",
-        options.writesPerMinute ?? demoBudget ?? String(config.deviceWritesPerMinute),
+        options.writesPerMinute ?? String(config.deviceWritesPerMinute),
         1,
         100_000,
       );
@@ -116,15 +118,14 @@ export function registerSimulate(program: Command): void {
       if (!/^[A-Za-z0-9_-]{1,128}$/.test(options.tenant)) {
         throw new UsageError(`--tenant must be a tenant id (got ${JSON.stringify(options.tenant)})`);
       }
-      let credentials = serve ? null : await readCredentials(options);
+      let credentials = serve ? null : await readCredentials(options, config.simulator);
       let tenant = options.tenant;
 
       let server: RunningServer | null = null;
       if (serve) {
-        const logLevel = process.env.FIREBRICK_LOG_LEVEL === undefined ? "warn" : config.logLevel;
         server = await startServer(
           { ...config, deviceWritesPerMinute: writesPerMinute },
-          createLogger(logLevel),
+          createLogger(config.logLevel),
         );
         await ensureDemoAdmin(server.stores.router.stores, createPasswordHasher());
         baseUrl = server.url;

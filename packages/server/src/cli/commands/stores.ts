@@ -6,7 +6,7 @@ import { CommandFailed, UsageError } from "../errors.js";
 
 /** Runs `task` on the stores the server would use (same configuration, same flags), then closes them. */
 export async function withStores<T>(task: (opened: OpenedStores, config: Config) => Promise<T>): Promise<T> {
-  const config = await loadStartupConfig(process.env);
+  const config = await loadStartupConfig();
   const opened = await openStores(config);
   try {
     return await task(opened, config);

@@ -1,3 +1,4 @@
+import { grpcStatusOf } from "@firebrick/lock/firestore";
 import { type DocumentData, FieldPath, Timestamp } from "@google-cloud/firestore";
 import { completeAuditEntry } from "../audit-entry.js";
 import { queryReads } from "../billing.js";
@@ -11,14 +12,7 @@ import {
   type Page,
   type TenantId,
 } from "../types.js";
-import {
-  type FirestoreContext,
-  GRPC,
-  grpcCode,
-  recordFirestore,
-  translateFirestoreError,
-  withFirestore,
-} from "./context.js";
+import { type FirestoreContext, recordFirestore, translateFirestoreError, withFirestore } from "./context.js";
 
 /**
  * An entry's document id. Entry ids are unique per tenant only (a backfill keeps legacy ids, which
@@ -60,7 +54,7 @@ export function createFirestoreAuditLogStore(context: FirestoreContext): AuditLo
         written = 1;
       } catch (error) {
         // The entry is there already: an idempotent re-append (backfill re-run) is done.
-        if (grpcCode(error) !== GRPC.ALREADY_EXISTS) throw translateFirestoreError(error);
+        if (grpcStatusOf(error) !== "ALREADY_EXISTS") throw translateFirestoreError(error);
       } finally {
         recordFirestore(context, "audit", 0, written);
       }

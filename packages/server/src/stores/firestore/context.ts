@@ -1,3 +1,4 @@
+import { classifyFirestoreFailure } from "@firebrick/lock/firestore";
 import type { DocumentReference, Firestore, Transaction } from "@google-cloud/firestore";
 import { type Clock, StoreConflictError, StoreUnavailableError } from "../types.js";
 import type { StoreArea, UsageRecorder } from "../usage.js";
@@ -48,40 +49,16 @@ export function recordFirestore(
   context.usage.record("firestore", area, reads, writes);
 }
 
-/** gRPC status codes, as the SDK reports them in `error.code`. */
-export const GRPC = {
-  DEADLINE_EXCEEDED: 4,
-  NOT_FOUND: 5,
-  ALREADY_EXISTS: 6,
-  RESOURCE_EXHAUSTED: 8,
-  FAILED_PRECONDITION: 9,
-  ABORTED: 10,
-  UNAVAILABLE: 14,
-} as const;
-
-// The SDK has already retried these; what reaches us is an outage or overload the caller may retry later.
-const TRANSIENT: ReadonlySet<number> = new Set([
-  GRPC.DEADLINE_EXCEEDED,
-  GRPC.RESOURCE_EXHAUSTED,
-  GRPC.ABORTED,
-  GRPC.UNAVAILABLE,
-]);
-
-export function grpcCode(error: unknown): number | undefined {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === "number" ? code : undefined;
-}
-
 /**
- * Translates a Firestore failure by gRPC status code (never by message text): transient ones become
- * `StoreUnavailableError`, ALREADY_EXISTS a `StoreConflictError` saying `conflict`; others pass.
+ * Translates a Firestore failure in the one vocabulary for Firestore failures (`classifyFirestoreFailure`,
+ * by gRPC status, never by message text): whatever is worth a retry (the SDK has already retried; what
+ * reaches us is an outage, overload or contention) becomes `StoreUnavailableError`, ALREADY_EXISTS a
+ * `StoreConflictError` saying `conflict`; others pass.
  */
 export function translateFirestoreError(error: unknown, conflict = "already exists"): unknown {
-  const code = grpcCode(error);
-  if (code !== undefined && TRANSIENT.has(code)) {
-    return new StoreUnavailableError("Firestore is unavailable", { cause: error });
-  }
-  if (code === GRPC.ALREADY_EXISTS) return new StoreConflictError(conflict, { cause: error });
+  const { status, retry } = classifyFirestoreFailure(error);
+  if (retry !== "never") return new StoreUnavailableError("Firestore is unavailable", { cause: error });
+  if (status === "ALREADY_EXISTS") return new StoreConflictError(conflict, { cause: error });
   return error;
 }
 

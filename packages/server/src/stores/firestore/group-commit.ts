@@ -1,6 +1,6 @@
+import { classifyFirestoreFailure } from "@firebrick/lock/firestore";
 import type { DocumentData, DocumentReference, Firestore } from "@google-cloud/firestore";
 import { StoreUnavailableError } from "../types.js";
-import { translateFirestoreError } from "./context.js";
 
 /** One document to set (create or replace). */
 export interface BlindWrite {
@@ -26,9 +26,10 @@ interface Entry {
 }
 
 /**
- * Group commit for blind writes: while `maxInFlight` commits are out, the writes of later callers wait
- * and then share one commit (at most `maxWrites` documents). Under load, ten devices' points cost one
- * Commit RPC instead of ten; when idle, a write goes out at once, so nothing waits for a timer.
+ * Group commit for blind writes (docs/design/telemetry.md): while `maxInFlight` commits are out, the
+ * writes of later callers wait and then share one commit (at most `maxWrites` documents). Under load,
+ * ten devices' points cost one Commit RPC instead of ten; when idle, a write goes out at once, so nothing
+ * waits for a timer.
  *
  * - Each caller's writes stay together in one commit: what one caller writes is all-or-nothing, as if
  *   it had committed alone, and its promise settles when that commit does.
@@ -121,8 +122,7 @@ export class GroupCommitter {
       await this.#commit(group.flatMap((entry) => entry.writes));
       for (const entry of group) entry.resolve();
     } catch (error) {
-      const transient = translateFirestoreError(error) instanceof StoreUnavailableError;
-      if (group.length === 1 || transient) {
+      if (group.length === 1 || classifyFirestoreFailure(error).retry !== "never") {
         for (const entry of group) entry.reject(error);
         return;
       }

@@ -26,7 +26,7 @@ export interface FirestoreStoresOptions {
 }
 
 /**
- * The stores on a Firestore database (SPEC §4 collections).
+ * The stores on a Firestore database (the collections of docs/design/stores.md).
  *
  * @example
  * const stores = createFirestoreStores(new Firestore({ projectId }), { usage: metrics });

@@ -32,7 +32,7 @@ export const FIRESTORE_INDEXES = {
   fieldOverrides: [
     // A monotonic field's single-field index is a write hotspot; the composite index serves every query.
     { collectionGroup: "telemetry", fieldPath: "timestamp_ms", ttl: false, indexes: [] },
-    // TTL fields (SPEC §4 deviation). Telemetry and audit never query theirs, so no index is kept.
+    // TTL fields (docs/design/retention.md). Telemetry and audit never query theirs, so no index is kept.
     { collectionGroup: "telemetry", fieldPath: "expire_at", ttl: true, indexes: [] },
     { collectionGroup: "audit_log", fieldPath: "expire_at", ttl: true, indexes: [] },
     // The sweeper queries sessions by expiry, so that index stays.

@@ -1,12 +1,12 @@
+import { grpcStatusOf } from "@firebrick/lock/firestore";
 import { type DocumentData, type QueryDocumentSnapshot, Timestamp } from "@google-cloud/firestore";
+import { BoundedMap } from "../../bounded-map.js";
 import { queryReads } from "../billing.js";
 import { assertLimit, isSha256Hex } from "../keys.js";
 import type { Session, SessionLookup, SessionsStore, TenantId } from "../types.js";
 import {
   deleteOwnedDocument,
   type FirestoreContext,
-  GRPC,
-  grpcCode,
   recordFirestore,
   runBilledTransaction,
   withFirestore,
@@ -28,7 +28,7 @@ function toSession(id: string, data: DocumentData): Session {
 
 // A batch holds at most 500 writes.
 const BATCH_LIMIT = 500;
-// Sessions whose tenant this process has seen; bounded, oldest forgotten first.
+// Sessions whose tenant this process has seen; bounded, the least recently used forgotten first.
 const KNOWN_TENANTS_LIMIT = 10_000;
 
 export function createFirestoreSessionsStore(context: FirestoreContext): SessionsStore {
@@ -37,17 +37,9 @@ export function createFirestoreSessionsStore(context: FirestoreContext): Session
   /**
    * A session's tenant never changes, so once this process has read or written a session it knows
    * the tenant for good. That lets `touch` (after the `find` of the same request) check the tenant
-   * without reading the document again: a session check stays at one read (SPEC §10).
+   * without reading the document again: a session check stays at one read (docs/design/sessions.md).
    */
-  const knownTenants = new Map<string, TenantId>();
-  const remember = (id: string, tenant: TenantId) => {
-    knownTenants.delete(id);
-    knownTenants.set(id, tenant);
-    if (knownTenants.size > KNOWN_TENANTS_LIMIT) {
-      const oldest = knownTenants.keys().next().value;
-      if (oldest !== undefined) knownTenants.delete(oldest);
-    }
-  };
+  const knownTenants = new BoundedMap<string, TenantId>(KNOWN_TENANTS_LIMIT);
 
   const deleteInBatches = async (documents: QueryDocumentSnapshot[]) => {
     for (let start = 0; start < documents.length; start += BATCH_LIMIT) {
@@ -66,7 +58,7 @@ export function createFirestoreSessionsStore(context: FirestoreContext): Session
         "session id exists",
       );
       recordFirestore(context, "sessions", 0, 1);
-      remember(id, session.tenant_id);
+      knownTenants.set(id, session.tenant_id);
     },
 
     async find(tenant: TenantId, id: string): Promise<SessionLookup> {
@@ -76,7 +68,7 @@ export function createFirestoreSessionsStore(context: FirestoreContext): Session
       const data = snapshot.data();
       if (!data) return { status: "missing" };
       const session = toSession(id, data);
-      remember(id, session.tenant_id);
+      knownTenants.set(id, session.tenant_id);
       // TTL deletion lags up to a day: an expired document may still be there.
       if (session.expires_at <= context.clock()) return { status: "missing" };
       if (session.tenant_id !== tenant) return { status: "other_tenant" };
@@ -93,7 +85,7 @@ export function createFirestoreSessionsStore(context: FirestoreContext): Session
           recordFirestore(context, "sessions", 0, 1);
         } catch (error) {
           // Deleted meanwhile (logout, sweeper): nothing to refresh.
-          if (grpcCode(error) !== GRPC.NOT_FOUND) throw error;
+          if (grpcStatusOf(error) !== "NOT_FOUND") throw error;
           recordFirestore(context, "sessions", 0, 0);
         }
         return;
@@ -104,7 +96,7 @@ export function createFirestoreSessionsStore(context: FirestoreContext): Session
         bill.read();
         const owner = snapshot.get("tenant_id") as string | undefined;
         if (owner === undefined) return;
-        remember(id, owner);
+        knownTenants.set(id, owner);
         if (owner !== tenant) return;
         transaction.update(reference, { last_seen_at: lastSeenAt });
         bill.write();
@@ -169,8 +161,8 @@ export function createFirestoreSessionsStore(context: FirestoreContext): Session
             await withFirestore(() => doc.ref.delete({ lastUpdateTime: doc.updateTime }));
             return 1;
           } catch (error) {
-            const code = grpcCode(error);
-            if (code === GRPC.FAILED_PRECONDITION || code === GRPC.NOT_FOUND) return 0;
+            const status = grpcStatusOf(error);
+            if (status === "FAILED_PRECONDITION" || status === "NOT_FOUND") return 0;
             throw error;
           }
         }),

@@ -87,7 +87,7 @@ function useHarness(makeStores: MakeStores) {
 }
 
 /**
- * The behaviour every store implementation must have (SPEC §4), run once per backend.
+ * The behaviour every store implementation must have (docs/design/stores.md), run once per backend.
  *
  * @example
  * describeStoresContract("SQLite stores", "sqlite", async (clock) => ({ stores: createSqliteStores(db, { clock, usage: tally }), … }));

@@ -1,8 +1,8 @@
 import { randomUUID } from "node:crypto";
-import type { Role } from "../../stores/types.js";
+import type { Role } from "../stores/types.js";
 import { PASSWORD, type TestService } from "./service.js";
 
-/** Every /api endpoint, with what a valid call looks like and who may make it (SPEC.md §5). */
+/** Every /api endpoint, with what a valid call looks like and who may make it (docs/design/api.md). */
 export interface Endpoint {
   method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
   path: string;

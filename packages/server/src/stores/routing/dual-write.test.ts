@@ -2,11 +2,11 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { testFirestore } from "../../../../test/firestore.js";
-import { openSqlite } from "../storage/sqlite.js";
-import { SQLITE_MIGRATIONS } from "../storage/sqlite-migrations.js";
-import { createFirestoreStores, createSqliteStores } from "../stores/index.js";
-import type { TelemetryStore } from "../stores/types.js";
+import { testFirestore } from "../../../../../test/firestore.js";
+import { openSqlite } from "../../storage/sqlite.js";
+import { SQLITE_MIGRATIONS } from "../../storage/sqlite-migrations.js";
+import { createFirestoreStores, createSqliteStores } from "../index.js";
+import type { TelemetryStore } from "../types.js";
 import { dualWriteTelemetry, withIndexFallback } from "./dual-write.js";
 
 const db = openSqlite(join(mkdtempSync(join(tmpdir(), "firebrick-dual-")), "f.sqlite"), SQLITE_MIGRATIONS);

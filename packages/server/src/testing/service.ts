@@ -3,25 +3,25 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Firestore } from "@google-cloud/firestore";
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from "fastify";
-import { testFirestore } from "../../../../../test/firestore.js";
-import { createPasswordHasher, type PasswordHasher } from "../../auth/passwords.js";
-import type { LoginLimits } from "../../auth/routes.js";
-import { FlagsState, sqliteFlagsPersistence } from "../../flags/flags.js";
-import { routeStores, type StoreRouter } from "../../flags/store-router.js";
-import { registerObservability } from "../../observability/http-plugin.js";
-import { createLogger, type Logger } from "../../observability/logger.js";
-import { createMetrics } from "../../observability/metrics.js";
-import { requestScopedUsage } from "../../observability/request-context.js";
-import type { SessionPolicy } from "../../sessions/manager.js";
-import { openSqlite, type SqliteDatabase } from "../../storage/sqlite.js";
-import { SQLITE_MIGRATIONS } from "../../storage/sqlite-migrations.js";
-import { createFirestoreStores, createSqliteStores } from "../../stores/index.js";
-import type { Clock, Device, Role, Stores, User } from "../../stores/types.js";
-import { fanOut, type UsageRecorder, UsageTally } from "../../stores/usage.js";
+import { testFirestore } from "../../../../test/firestore.js";
 import { registerApi } from "../api.js";
-import { buildApp } from "../app.js";
-import type { ServiceContext } from "../context.js";
-import { describeRequest } from "../describe-request.js";
+import type { LoginLimits } from "../auth/login-limits.js";
+import { createPasswordHasher, type PasswordHasher } from "../auth/passwords.js";
+import { describeCaller } from "../auth/principal.js";
+import { buildApp } from "../http/app.js";
+import { registerObservability } from "../observability/http-plugin.js";
+import { createLogger, type Logger } from "../observability/logger.js";
+import { createMetrics } from "../observability/metrics.js";
+import { requestScopedUsage } from "../observability/request-context.js";
+import { createServiceContext, type ServiceContext } from "../service.js";
+import type { SessionPolicy } from "../sessions/manager.js";
+import { openSqlite, type SqliteDatabase } from "../storage/sqlite.js";
+import { SQLITE_MIGRATIONS } from "../storage/sqlite-migrations.js";
+import { createFirestoreStores, createSqliteStores } from "../stores/index.js";
+import { FlagsState, sqliteFlagsPersistence } from "../stores/routing/flags.js";
+import { routeStores, type StoreRouter } from "../stores/routing/router.js";
+import type { Clock, Device, Role, Stores, User } from "../stores/types.js";
+import { fanOut, type UsageRecorder, UsageTally } from "../stores/usage.js";
 
 export type Backend = "sqlite" | "firestore";
 export const BACKENDS: Backend[] = ["sqlite", "firestore"];
@@ -122,13 +122,13 @@ export async function startTestService(
     firestore:
       options.firestoreStores?.(storeOptions) ??
       (firestore && !options.withoutFirestore ? createFirestoreStores(firestore, storeOptions) : null),
-    flags: () => flags.current(),
+    flags,
   });
   const passwords = testPasswords();
   const app = await buildApp({ logger: options.logger ?? silent(), readiness: [] });
   // Before registerApi, as in startServer: its security hook's store reads count towards the request.
-  registerObservability(app, { metrics, describeRequest });
-  const ctx = await registerApi(app, {
+  registerObservability(app, { metrics, describeRequest: describeCaller });
+  const ctx = createServiceContext({
     router,
     flags,
     clock: clock.read,
@@ -139,6 +139,7 @@ export async function startTestService(
     ...(options.loginLimits && { loginLimits: options.loginLimits }),
     ...(options.sessionPolicy && { sessionPolicy: options.sessionPolicy }),
   });
+  await registerApi(app, ctx);
   await app.ready();
 
   const seed = async (id: string): Promise<TenantFixture> => {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestService, type TestService } from "../http/testing/service.js";
 import { tokenHash } from "../sessions/tokens.js";
-import { FlagsState, sqliteFlagsPersistence } from "./flags.js";
+import { FlagsState, sqliteFlagsPersistence } from "../stores/routing/flags.js";
+import { startTestService, type TestService } from "../testing/service.js";
 
 describe("routing flags over HTTP", () => {
   let service: TestService;
@@ -98,7 +98,7 @@ describe("routing flags over HTTP", () => {
     expect((await firestoreAudit.query("t1", { action: "flags.update", limit: 10 })).items).toHaveLength(1);
   });
 
-  it("signs everyone out when the auth area moves (forced re-login, SPEC.md §6)", async () => {
+  it("signs everyone out when the auth area moves (forced re-login, docs/design/store-routing.md)", async () => {
     const viewer = await service.login("t1", "viewer");
     const sqliteSessions = service.router.all()[0]!.stores.sessions;
     const response = await put({ auth: true });
@@ -141,5 +141,33 @@ describe("routing flags without Firestore", () => {
     expect(response.statusCode).toBe(400);
     expect(response.json().error.message).toContain("Firestore is not configured");
     expect(service.flags.current().audit).toBe(false);
+  });
+});
+
+describe("an area moved by another instance", () => {
+  let service: TestService;
+  beforeAll(async () => {
+    service = await startTestService("sqlite");
+  }, 60_000);
+  afterAll(() => service?.close());
+
+  it("makes this instance forget the devices it cached: a token of the store left behind no longer writes", async () => {
+    const { device, deviceToken } = service.t1;
+    const write = () =>
+      service.request({
+        method: "POST",
+        url: `/api/devices/${device.id}/telemetry`,
+        tenant: "t1",
+        headers: { authorization: `Bearer ${deviceToken}` },
+        payload: { points: [{ timestamp_ms: service.clock.now - 1000, metrics: { v: 1 } }] },
+      });
+    expect((await write()).statusCode).toBe(202);
+    // Another instance on the same settings moves auth (and with it the devices) to Firestore, where
+    // this device does not exist; this instance picks the change up at its next reload.
+    const otherInstance = new FlagsState(sqliteFlagsPersistence(service.sqlite), service.flags.current());
+    otherInstance.set({ ...otherInstance.current(), auth: true }, service.clock.now, "cli");
+    service.flags.reload();
+    expect(service.router.backendOf("auth")).toBe("firestore");
+    expect((await write()).statusCode).toBe(401);
   });
 });

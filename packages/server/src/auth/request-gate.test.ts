@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Role } from "../stores/types.js";
-import { ENDPOINTS, freshTarget, label, url } from "./testing/endpoints.js";
-import { BACKENDS, startTestService, type TestService } from "./testing/service.js";
+import { ENDPOINTS, freshTarget, label, url } from "../testing/endpoints.js";
+import { BACKENDS, startTestService, type TestService } from "../testing/service.js";
 
 const ROLES: Role[] = ["admin", "operator", "viewer"];
 

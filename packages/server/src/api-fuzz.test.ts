@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ERRORS } from "../errors.js";
-import type { Flags } from "../flags/flags.js";
+import { ERRORS } from "./errors.js";
+import type { Flags } from "./stores/routing/flags.js";
 import { ENDPOINTS, label } from "./testing/endpoints.js";
 import { BACKENDS, startTestService, type TestService } from "./testing/service.js";
 

@@ -3,12 +3,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { emulatorHost, uniqueProjectId } from "../../../../test/firestore.js";
-import { DEFAULT_BOOTSTRAP_CONFIG, reconcileBootstrapDocument } from "../bootstrap/index.js";
-import { loadConfig } from "../config/env.js";
-import { createLogger } from "../observability/logger.js";
-import { startServer } from "../server.js";
-import { tokenHash } from "../sessions/tokens.js";
+import { emulatorHost, uniqueProjectId } from "../../../test/firestore.js";
+import { DEFAULT_BOOTSTRAP_CONFIG, reconcileBootstrapDocument } from "./bootstrap/index.js";
+import { loadConfig } from "./config/env.js";
+import { createLogger } from "./observability/logger.js";
+import { startServer } from "./server.js";
+import { tokenHash } from "./sessions/tokens.js";
 import { ENDPOINTS } from "./testing/endpoints.js";
 import { PASSWORD, startTestService, type TestService, testPasswords } from "./testing/service.js";
 

@@ -1,7 +1,8 @@
-import type { Clock, TelemetryStore } from "../stores/types.js";
+import { grpcStatusOf } from "@firebrick/lock/firestore";
+import type { Clock, TelemetryStore } from "../types.js";
 
 /**
- * The telemetry dual-write window (SPEC.md §6): every append goes to both stores and is acknowledged
+ * The telemetry dual-write window (docs/design/store-routing.md): every append goes to both stores and is acknowledged
  * only when both have it (a failure fails the request; the client's retry is harmless because a point's
  * identity is its timestamp). Reads come from `reads` alone.
  */
@@ -19,9 +20,6 @@ export function dualWriteTelemetry(reads: TelemetryStore, also: TelemetryStore):
     newerThan: (...args) => reads.newerThan(...args),
   };
 }
-
-// gRPC FAILED_PRECONDITION: what Firestore answers a query whose composite index is missing or building.
-const FAILED_PRECONDITION = 9;
 
 export interface IndexFallbackOptions {
   clock: Clock;
@@ -53,7 +51,8 @@ export function withIndexFallback(
         failures = 0;
         return result;
       } catch (error) {
-        if ((error as { code?: unknown })?.code !== FAILED_PRECONDITION) throw error;
+        // FAILED_PRECONDITION: what Firestore answers a query whose composite index is missing or building.
+        if (grpcStatusOf(error) !== "FAILED_PRECONDITION") throw error;
         sqliteUntil = options.clock() + Math.min(max, base * 2 ** failures++);
         options.onFallback?.(sqliteUntil);
         return pick(sqlite)(...args);

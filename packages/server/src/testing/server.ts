@@ -1,9 +1,9 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { loadConfig } from "../../config/env.js";
-import { createLogger } from "../../observability/logger.js";
-import { type RunningServer, type ServerOptions, startServer } from "../../server.js";
+import { loadConfig } from "../config/env.js";
+import { createLogger } from "../observability/logger.js";
+import { type RunningServer, type ServerOptions, startServer } from "../server.js";
 import { testPasswords } from "./service.js";
 
 export interface TestServer {
