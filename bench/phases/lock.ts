@@ -2,19 +2,23 @@ import { spawn } from "node:child_process";
 import type { Phase } from "../lib/context.js";
 
 /**
- * The lock library's own bench (packages/lock/bench/lock.bench.ts), run as a child: it starts its own
- * emulator and alternates the raw SDK floor and the library round by round (order flipped every round),
+ * The lock library's own bench (packages/lock/bench/lock.bench.ts), run as a child on a private
+ * emulator: it alternates the raw SDK floor and the library round by round (order flipped every round),
  * reporting the median of the paired ratios with their range.
  */
 export const lockPhase: Phase = {
   name: "lock",
   title: "@firebrick/lock vs the raw SDK floor, and a contended key (its own emulator)",
   async run(bench) {
+    // A private emulator: the lock bench contends, and must neither disturb nor be disturbed by the others.
+    const { startFirestoreEmulator } = await import("../../packages/server/src/firestore/emulator.js");
+    const emulator = await startFirestoreEmulator();
     const output = await new Promise<string>((resolve, reject) => {
       const child = spawn(process.execPath, ["--import", "tsx", "packages/lock/bench/lock.bench.ts"], {
         cwd: bench.root,
         env: {
           ...process.env,
+          FIRESTORE_EMULATOR_HOST: emulator.hostPort,
           // Four sides a round (sequential and 16 in flight, floor and library): shorter rounds.
           BENCH_SECONDS: process.env.BENCH_LOCK_SECONDS ?? String(Math.min(bench.seconds, 1.5)),
           BENCH_ROUNDS: String(bench.rounds),
@@ -28,7 +32,7 @@ export const lockPhase: Phase = {
       child.once("exit", (code) =>
         code === 0 ? resolve(text) : reject(new Error(`lock bench: exit ${code}`)),
       );
-    });
+    }).finally(() => emulator.stop());
     const parallel =
       /16 in flight\s+floor ([\d.]+)\s+lock ([\d.]+)\s+ratio ([\d.]+) \[([\d.]+)-([\d.]+)\]/.exec(output);
     const contended = /contended key\s+([\d.]+) acquisitions\/s, p95 of a failed attempt ([\d.]+) ms/.exec(

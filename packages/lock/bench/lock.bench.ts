@@ -1,12 +1,12 @@
 // Benchmark of the Firestore lock backend against the raw SDK floor, on a private emulator (the targets of the
 // repository's spec, §10: ≥ 0.8 × the floor at 16 in flight, p95 of a failed contended attempt ≤ 50 ms).
 // Both time authorities run side by side: server (the default) and client.
-// Run: npm run bench -w @firebrick/lock   (env: BENCH_SECONDS per phase, default 4; BENCH_ROUNDS, default 3)
+// Run: FIRESTORE_EMULATOR_HOST=host:port npm run bench -w @firebrick/lock, on an emulator of its own (it
+// contends; Firebrick's `npm run bench` starts a private one); env: BENCH_SECONDS per phase, default 4;
+// BENCH_ROUNDS, default 3.
 // Every phase runs in a fresh project id: an emptied project gets slower, a fresh one does not.
 import { randomBytes } from "node:crypto";
 import { Firestore } from "@google-cloud/firestore";
-// Bench-only import: the library itself never depends on the server package.
-import { startFirestoreEmulator } from "../../server/src/firestore/emulator.js";
 import { createFirestoreBackend } from "../src/firestore/index.js";
 
 process.env.METADATA_SERVER_DETECTION = "none";
@@ -14,8 +14,15 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const TTL_MS = 30_000;
 
-const emulator = await startFirestoreEmulator();
-const [host, port] = emulator.hostPort.split(":");
+const emulatorHost = process.env.FIRESTORE_EMULATOR_HOST;
+if (!emulatorHost) {
+  console.error(
+    "lock bench: set FIRESTORE_EMULATOR_HOST to an emulator of its own (gcloud emulators firestore start --host-port=127.0.0.1:8681)",
+  );
+  process.exit(2);
+}
+const separator = emulatorHost.lastIndexOf(":");
+const [host, port] = [emulatorHost.slice(0, separator), emulatorHost.slice(separator + 1)];
 const clients: Firestore[] = [];
 function freshClient(): Firestore {
   const db = new Firestore({
@@ -212,7 +219,7 @@ try {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) =>
     cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");
-  console.log(`\nFirestore emulator ${emulator.hostPort}, ${SECONDS} s per phase, ${ROUNDS} rounds\n`);
+  console.log(`\nFirestore emulator ${emulatorHost}, ${SECONDS} s per phase, ${ROUNDS} rounds\n`);
   console.log(line(header));
   for (const row of rows) console.log(line(row));
 
@@ -252,5 +259,4 @@ try {
   );
 } finally {
   await Promise.all(clients.map((db) => db.terminate()));
-  await emulator.stop();
 }
