@@ -1,4 +1,4 @@
-import { FieldValue, type Firestore } from "@google-cloud/firestore";
+import type { Firestore } from "@google-cloud/firestore";
 import { checkAborted } from "../common/abort.js";
 import { LockError } from "../common/errors.js";
 import { withErrorMapping } from "./errors.js";
@@ -67,7 +67,10 @@ export async function measureClockDrift(
       checkAborted(options.signal);
       const sentAt = now();
       const sent = performance.now();
-      const { writeTime } = await probe.set({ measuredAt: FieldValue.serverTimestamp() });
+      // Only the commit's writeTime matters; the value is the local clock, for a reader of the document.
+      // (No FieldValue: the library imports nothing of the SDK at run time, so that loading its failure
+      // vocabulary never loads the SDK.)
+      const { writeTime } = await probe.set({ measuredAt: sentAt });
       const roundTripMs = performance.now() - sent;
       // The commit happened somewhere in the round trip; its middle is the best guess, off by at most half.
       const driftMs = sentAt + roundTripMs / 2 - writeTime.toMillis();

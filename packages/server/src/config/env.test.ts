@@ -68,11 +68,13 @@ describe("loadConfig", () => {
     expect(loadConfig({ GCP_PROJECT_ID: "bas-prod-1" }).firestore).toEqual({
       kind: "project",
       projectId: "bas-prod-1",
+      databaseId: "(default)",
     });
     expect(loadConfig({ FIRESTORE_EMULATOR_HOST: "[::1]:8681" }).firestore).toEqual({
       kind: "emulator",
       host: "[::1]:8681",
       projectId: undefined,
+      databaseId: "(default)",
     });
   });
 

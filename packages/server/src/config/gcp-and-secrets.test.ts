@@ -16,8 +16,13 @@ function errorOf(action: () => unknown): ConfigError {
 
 describe("FIRESTORE_DATABASE_ID", () => {
   it("names the service's database: (default) unless set", () => {
-    expect(loadConfig({}).firestore.databaseId).toBe("(default)");
-    expect(loadConfig({ FIRESTORE_DATABASE_ID: "bas-prod" }).firestore.databaseId).toBe("bas-prod");
+    const project = { GOOGLE_CLOUD_PROJECT: "bas-prod-1" };
+    expect(loadConfig(project).firestore.databaseId).toBe("(default)");
+    expect(loadConfig({ ...project, FIRESTORE_DATABASE_ID: "bas-prod" }).firestore.databaseId).toBe(
+      "bas-prod",
+    );
+    // Without a Firestore there is no database to name.
+    expect(loadConfig({ FIRESTORE_DATABASE_ID: "bas-prod" }).firestore.databaseId).toBeUndefined();
   });
 
   it.each(["Prod", "ab", "1prod", "prod-", "af0e6b24-7c3a-4d4e-9a1b-2c3d4e5f6a7b"])(

@@ -1,9 +1,9 @@
 import type { Firestore } from "@google-cloud/firestore";
 import { afterAll, describe, expect, it, vi } from "vitest";
 import { emulatorHost, testFirestore, uniqueProjectId } from "../../../../test/firestore.js";
-import { startTestServer } from "../http/testing/server.js";
 import { createLogger } from "../observability/logger.js";
 import { createMetrics } from "../observability/metrics.js";
+import { startTestServer } from "../testing/server.js";
 import { startClockDriftMonitor } from "./clock-drift.js";
 
 const db: Firestore = testFirestore("clock-drift");
