@@ -1,5 +1,4 @@
 import { createLock, type LockFunction, withTelemetry } from "@firebrick/lock";
-import type { Firestore } from "@google-cloud/firestore";
 import type { FastifyInstance } from "fastify";
 import { registerApi } from "./api.js";
 import type { PasswordHasher } from "./auth/passwords.js";
