@@ -3,6 +3,7 @@ import { createPasswordHasher } from "../../auth/passwords.js";
 import { createSessionManager } from "../../sessions/manager.js";
 import { ROLES, type Role, StoreConflictError } from "../../stores/types.js";
 import { CommandFailed, UsageError } from "../errors.js";
+import { printTable } from "../table.js";
 import { readNewPassword } from "./password-input.js";
 import { auditFromCli, requireTenant, tenantArgument, withStores } from "./stores.js";
 
@@ -70,7 +71,12 @@ export function registerUsers(program: Command): void {
         return found.map(({ id, username, role, created_at }) => ({ id, username, role, created_at }));
       });
       if (options.json) console.log(JSON.stringify({ users: all }));
-      else for (const user of all) console.log(`${user.id}  ${user.role.padEnd(8)}  ${user.username}`);
+      else
+        printTable(
+          ["ID", "ROLE", "USERNAME", "CREATED"],
+          all.map((user) => [user.id, user.role, user.username, new Date(user.created_at).toISOString()]),
+          `no users in ${tenant}`,
+        );
     });
 
   users
