@@ -132,8 +132,12 @@ describe("the migration command line", () => {
   }, 120_000);
 
   it("reports a backfill in named units, with plain progress lines when stderr is not a terminal", async () => {
-    const result = await runCli(["backfill", "audit", "--from", legacy, "--days", "30"], { env });
+    // METADATA_SERVER_DETECTION "": as on an operator's machine; the emulator needs no metadata server.
+    const result = await runCli(["backfill", "audit", "--from", legacy, "--days", "30"], {
+      env: { ...env, METADATA_SERVER_DETECTION: "" },
+    });
     expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).not.toContain("Warning");
     const [count] = /started, ([\d,]+) audit entries to go/.exec(result.stderr)!.slice(1);
     expect(result.stderr).toContain(`backfill-audit-30d: ${count}/${count} audit entries (100%)`);
     expect(result.stdout).toBe(
