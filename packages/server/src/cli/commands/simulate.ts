@@ -3,6 +3,7 @@ import { text } from "node:stream/consumers";
 import type { Command } from "commander";
 import { createPasswordHasher } from "../../auth/passwords.js";
 import { type Config, loadConfig } from "../../config/env.js";
+import { logDestination } from "../../observability/log-output.js";
 import { createLogger } from "../../observability/logger.js";
 import { type RunningServer, startServer } from "../../server.js";
 import { ApiRequestError, FirebrickApiClient } from "../../simulator/api-client.js";
@@ -133,7 +134,7 @@ export function registerSimulate(program: Command): void {
       if (serve) {
         server = await startServer(
           { ...config, deviceWritesPerMinute: writesPerMinute },
-          createLogger(config.logLevel),
+          createLogger(config.logLevel, await logDestination()),
         );
         await ensureDemoAdmin(server.stores.router.stores, createPasswordHasher());
         baseUrl = server.url;
