@@ -13,13 +13,8 @@ function deviceIdArgument(value: string): string {
   return value.toLowerCase();
 }
 
-const publicDevice = (device: Device) => ({
-  id: device.id,
-  name: device.name,
-  tenant_id: device.tenant_id,
-  created_at: device.created_at,
-  token_rotated_at: device.token_rotated_at,
-});
+/** A device as the API shows it: everything but the token's hash. */
+const publicDevice = ({ token_hash: _hash, ...device }: Device) => device;
 
 /** Running servers cache devices for up to 10 s (`devices/directory.ts`): say so where it matters. */
 const CACHE_NOTE = "running servers stop accepting the old token within 10 s";
