@@ -2,6 +2,7 @@ import swagger from "@fastify/swagger";
 import type { FastifyInstance, FastifySchema, RouteOptions } from "fastify";
 import { ERRORS, type ErrorCode } from "../errors.js";
 import { ANY_ROLE, type RouteSecurity } from "./route-security.js";
+import { ErrorResponse } from "./schemas.js";
 
 /**
  * The OpenAPI document, derived from the routes (docs/design/api.md): a route declares its schemas, its
@@ -44,7 +45,7 @@ declare module "fastify" {
 
 const BODY_METHODS = new Set(["POST", "PUT", "PATCH", "DELETE"]);
 
-/** The one error envelope, a shared schema of the document (`errorSchema`). */
+/** The one error envelope (`ErrorResponse`), a shared schema of the document. */
 const ERROR_SCHEMA = "#/components/schemas/Error";
 
 /**
@@ -189,7 +190,7 @@ interface OpenApiDocument {
 
 /** Turns each operation's `x-error-codes` into its error responses, all in the one error envelope. */
 function withErrorResponses(document: OpenApiDocument): OpenApiDocument {
-  document.components.schemas = { ...document.components.schemas, Error: errorSchema() };
+  document.components.schemas = { ...document.components.schemas, Error: ErrorResponse };
   for (const item of Object.values(document.paths)) {
     for (const operation of Object.values(item)) {
       const codes = operation["x-error-codes"] ?? [];
@@ -211,27 +212,4 @@ function withErrorResponses(document: OpenApiDocument): OpenApiDocument {
     }
   }
   return document;
-}
-
-function errorSchema() {
-  return {
-    type: "object",
-    description: "Every error: a stable code from the catalogue, a message for people, the request's id.",
-    required: ["error"],
-    properties: {
-      error: {
-        type: "object",
-        required: ["code", "message", "request_id"],
-        properties: {
-          code: {
-            type: "string",
-            enum: Object.keys(ERRORS),
-            description: "match on this, never on the message",
-          },
-          message: { type: "string" },
-          request_id: { type: "string", description: "also in the x-request-id header and the logs" },
-        },
-      },
-    },
-  };
 }
