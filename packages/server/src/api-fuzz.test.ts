@@ -11,6 +11,8 @@ const text = (maxLength = 40) => fc.string({ unit: "grapheme-ascii", maxLength }
 describe.each(BACKENDS)("malformed input on every endpoint (%s)", (backend) => {
   let service: TestService;
   let flags: Flags;
+  /** Per operation, the error responses the OpenAPI document lists: status → its description (the codes). */
+  let documented: (endpoint: (typeof ENDPOINTS)[number]) => Record<string, { description: string }>;
   beforeAll(async () => {
     // Failed logins from the fuzzer must not lock the harness's own logins out.
     service = await startTestService(backend, {
@@ -18,6 +20,11 @@ describe.each(BACKENDS)("malformed input on every endpoint (%s)", (backend) => {
       loginLimits: { perUsername: 1_000_000, perIp: 1_000_000, windowMs: 60_000 },
     });
     flags = service.flags.current();
+    const document = (
+      await service.request({ method: "GET", url: "/api/openapi.json", tenant: null })
+    ).json();
+    documented = (endpoint) =>
+      document.paths[endpoint.path.replace(":id", "{id}")][endpoint.method.toLowerCase()].responses;
   }, 60_000);
   afterAll(() => service?.close());
 
@@ -122,6 +129,11 @@ describe.each(BACKENDS)("malformed input on every endpoint (%s)", (backend) => {
               expect(Object.keys(ERRORS)).toContain(error.code);
               expect(error.request_id).toEqual(expect.any(String));
               expect(response.body).not.toMatch(/\n\s+at /);
+              // The OpenAPI document is honest: it lists this status with this code for this operation.
+              expect(
+                documented(endpoint)[String(response.statusCode)]?.description,
+                `${endpoint.method} ${path}: ${response.statusCode} ${error.code} documented`,
+              ).toContain(`\`${error.code}\``);
             }
           },
         ),

@@ -1,5 +1,4 @@
 import cookie from "@fastify/cookie";
-import swagger from "@fastify/swagger";
 import type { FastifyInstance } from "fastify";
 import { auditRecorder } from "./audit/recorder.js";
 import { registerAuditRoutes } from "./audit/routes.js";
@@ -8,9 +7,20 @@ import { registerAuthRoutes } from "./auth/routes.js";
 import { SESSION_COOKIE } from "./auth/session-cookie.js";
 import { registerDeviceRoutes } from "./devices/routes.js";
 import { registerFlagRoutes } from "./flags/routes.js";
+import { describeApi } from "./http/openapi.js";
 import type { ServiceContext } from "./service.js";
 import { registerTelemetryRoutes } from "./telemetry/routes.js";
 import { registerUserRoutes } from "./users/routes.js";
+
+/** What each tag of the API's operations is about (a route's `tags` must name one of these). */
+const API_TAGS: Record<string, string> = {
+  auth: "Signing in and out, the signed-in user, their sessions and password",
+  users: "The tenant's users and their roles (admin)",
+  devices: "The tenant's devices and their bearer tokens",
+  telemetry: "Readings written by devices and read back, latest first or by time window",
+  audit: "The tenant's audit log (admin)",
+  admin: "Routing flags: which store (SQLite or Firestore) each area uses (admin)",
+};
 
 /**
  * Registers the whole `/api` surface on an app from `buildApp`: cookies, the OpenAPI document,
@@ -22,24 +32,21 @@ import { registerUserRoutes } from "./users/routes.js";
  */
 export async function registerApi(app: FastifyInstance, ctx: ServiceContext): Promise<void> {
   await app.register(cookie);
-  await app.register(swagger, {
-    openapi: {
-      openapi: "3.0.3",
-      info: {
-        title: "Firebrick API",
-        version: "0.1.0",
-        description: `Every /api request carries the tenant header \`${ctx.tenantHeader}\`.`,
+  describeApi(app, {
+    description: `Every /api request carries the tenant header \`${ctx.tenantHeader}\`; errors are always the \`Error\` envelope with a stable code.`,
+    securitySchemes: {
+      tenant: { type: "apiKey", in: "header", name: ctx.tenantHeader, description: "the tenant's id" },
+      session: {
+        type: "apiKey",
+        in: "cookie",
+        name: SESSION_COOKIE,
+        description: "the session cookie set by POST /api/auth/login",
       },
-      components: {
-        securitySchemes: {
-          tenant: { type: "apiKey", in: "header", name: ctx.tenantHeader },
-          session: { type: "apiKey", in: "cookie", name: SESSION_COOKIE },
-          device: { type: "http", scheme: "bearer", description: "a device token (telemetry writes only)" },
-        },
-      },
-      security: [{ tenant: [], session: [] }],
+      device: { type: "http", scheme: "bearer", description: "a device token (telemetry writes only)" },
     },
+    tags: API_TAGS,
   });
+  // The document itself, readable without a tenant: the one /api route it does not list.
   app.get("/api/openapi.json", { schema: { hide: true }, logLevel: "warn" }, async () => app.swagger());
 
   await app.register(auditRecorder, { audit: () => ctx.router.stores.audit, clock: ctx.clock });

@@ -39,7 +39,7 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: ServiceContext): v
   api.post(
     "/api/auth/login",
     {
-      config: requires.nothing,
+      config: { ...requires.nothing, errors: ["INVALID_CREDENTIALS", "RATE_LIMITED"] },
       schema: {
         tags: ["auth"],
         summary: "Sign in; sets the session cookie",
@@ -83,7 +83,14 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: ServiceContext): v
 
   api.post(
     "/api/auth/logout",
-    { config: requires.anyRole, schema: { tags: ["auth"], summary: "Sign out of this session" } },
+    {
+      config: requires.anyRole,
+      schema: {
+        tags: ["auth"],
+        summary: "Sign out of this session",
+        response: { 200: Type.Object({ signed_out: Type.Boolean() }) },
+      },
+    },
     async (request, reply) => {
       const principal = sessionOf(request);
       await ctx.sessions.revoke(request.tenant, principal.session.id);
@@ -165,7 +172,11 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: ServiceContext): v
     "/api/auth/sessions",
     {
       config: requires.anyRole,
-      schema: { tags: ["auth"], summary: "Sign out everywhere (every session of this user)" },
+      schema: {
+        tags: ["auth"],
+        summary: "Sign out everywhere (every session of this user)",
+        response: { 200: Type.Object({ revoked: Type.Integer({ description: "sessions ended" }) }) },
+      },
     },
     async (request, reply) => {
       const { user } = sessionOf(request);
@@ -183,10 +194,11 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: ServiceContext): v
   api.post(
     "/api/auth/password",
     {
-      config: requires.anyRole,
+      config: { ...requires.anyRole, errors: ["INVALID_CREDENTIALS", "RATE_LIMITED"] },
       schema: {
         tags: ["auth"],
         summary: "Change the signed-in user's password; every other session is revoked",
+        response: { 200: Type.Object({ changed: Type.Boolean() }) },
         body: Type.Object(
           { current_password: AnyPassword, new_password: NewPassword },
           { additionalProperties: false },

@@ -1,4 +1,4 @@
-import { Command, CommanderError } from "commander";
+import { Command, CommanderError, Help, type Option } from "commander";
 import { ConfigError } from "../config/config-error.js";
 import { CommandFailed, UsageError } from "./errors.js";
 
@@ -85,6 +85,8 @@ export async function buildProgram(argv?: string[]): Promise<Command> {
   const program = new Command("firebrick")
     .description("Firebrick: multi-tenant telemetry for building-automation systems")
     .showHelpAfterError("(run with --help for usage)")
+    // Every command created below inherits this: `--help` marks the options a command cannot run without.
+    .configureHelp({ optionDescription: describeOption })
     .exitOverride();
   const words = argv?.slice(2).filter((arg) => !arg.startsWith("-")) ?? [];
   // `firebrick help serve` shows serve's full help, so serve is the one to load.
@@ -100,6 +102,14 @@ export async function buildProgram(argv?: string[]): Promise<Command> {
   }
   for (const command of program.commands) command.exitOverride();
   return program;
+}
+
+const plainHelp = new Help();
+
+/** An option's line in `--help`: commander's own (choices, default), with "(required)" for mandatory ones. */
+function describeOption(option: Option): string {
+  const described = plainHelp.optionDescription(option);
+  return option.mandatory ? `${described} (required)` : described;
 }
 
 export async function main(argv: string[] = process.argv): Promise<void> {

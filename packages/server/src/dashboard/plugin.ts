@@ -3,6 +3,8 @@ import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import fastifyStatic from "@fastify/static";
 import type { FastifyInstance } from "fastify";
+import { Type } from "typebox";
+import { describeApi } from "../http/openapi.js";
 
 /** Where the dashboard's static files live: `packages/server/web`, the same distance from src/ and dist/. */
 const WEB_ROOT = fileURLToPath(new URL("../../web/", import.meta.url));
@@ -39,7 +41,19 @@ export async function dashboardPlugin(app: FastifyInstance, options: DashboardOp
     chart_points: 100,
   };
 
-  app.get("/dashboard/config.json", async (_request, reply) => {
+  describeApi(app, { tags: { dashboard: "What the web dashboard needs from the server" } });
+  const schema = {
+    tags: ["dashboard"],
+    summary: "The dashboard's settings: the tenant header, how often to poll, how many points to chart",
+    response: {
+      200: Type.Object({
+        tenant_header: Type.String(),
+        poll_interval_ms: Type.Integer(),
+        chart_points: Type.Integer(),
+      }),
+    },
+  };
+  app.get("/dashboard/config.json", { schema }, async (_request, reply) => {
     reply.header("cache-control", "no-store");
     return config;
   });

@@ -102,7 +102,12 @@ export function registerDeviceRoutes(app: FastifyInstance, ctx: ServiceContext):
     "/api/devices/:id",
     {
       config: requires.admin,
-      schema: { tags: ["devices"], summary: "Delete a device (its telemetry ages out)", params: IdParams },
+      schema: {
+        tags: ["devices"],
+        summary: "Delete a device (its telemetry ages out)",
+        params: IdParams,
+        response: { 200: Type.Object({ deleted: Type.Boolean() }) },
+      },
     },
     async (request) => {
       const { id } = request.params;

@@ -30,7 +30,7 @@ export function registerFlagRoutes(app: FastifyInstance, ctx: ServiceContext): v
   api.put(
     "/api/admin/flags",
     {
-      config: requires.admin,
+      config: { ...requires.admin, errors: ["PRECONDITION_FAILED"] },
       schema: {
         tags: ["admin"],
         summary: "Move areas between SQLite and Firestore (no restart); an auth change signs everyone out",

@@ -1,6 +1,7 @@
 import { Firestore } from "@google-cloud/firestore";
 import { GoogleAuth, OAuth2Client } from "google-auth-library";
 import type { GcpAccess } from "../config/gcp.js";
+import { createFirestoreClient } from "../runtime/open-stores.js";
 import type { ControlPlane } from "./control-plane.js";
 import { createGcloudControlPlane } from "./gcloud.js";
 import { accessTokenFromFile, createRestControlPlane } from "./rest.js";
@@ -51,16 +52,10 @@ export async function firestoreFor(
   emulatorHost: string | undefined,
 ): Promise<Firestore> {
   const { projectId, databaseId } = target;
-  if (emulatorHost) {
-    const separator = emulatorHost.lastIndexOf(":");
-    return new Firestore({
-      projectId,
-      databaseId,
-      host: emulatorHost.slice(0, separator),
-      port: Number(emulatorHost.slice(separator + 1)),
-      ssl: false,
-    });
-  }
+  // The service's own emulator client: it needs no credentials, so it never probes the metadata server
+  // (which printed a MetadataLookupWarning on every bootstrap under the emulator).
+  if (emulatorHost)
+    return createFirestoreClient({ kind: "emulator", host: emulatorHost, projectId, databaseId });
   if (controlPlane?.kind !== "gcloud") return new Firestore({ projectId, databaseId });
   const token = await (controlPlane as ReturnType<typeof createGcloudControlPlane>).accessToken();
   const authClient = new OAuth2Client();

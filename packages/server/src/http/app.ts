@@ -5,6 +5,7 @@ import { requestLogController } from "../observability/http-plugin.js";
 import type { Logger } from "../observability/logger.js";
 import { InvalidCursorError, StoreConflictError, StoreUnavailableError } from "../stores/types.js";
 import { type ReadinessCheck, registerHealthRoutes } from "./health.js";
+import { registerOpenApi } from "./openapi.js";
 
 export interface AppOptions {
   logger: Logger;
@@ -18,8 +19,9 @@ export interface AppOptions {
 }
 
 /**
- * Builds the Fastify application: request ids, the JSON error format, health and readiness.
- * Feature routes register themselves on the returned instance.
+ * Builds the Fastify application: request ids, the JSON error format, the OpenAPI document (before any
+ * route, so that it lists them all), health and readiness. Feature routes register themselves on the
+ * returned instance.
  */
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
@@ -32,6 +34,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     // Unknown fields are an error the client should hear about, not something to drop silently.
     ajv: { customOptions: { removeAdditional: false } },
   });
+
+  await registerOpenApi(app);
 
   app.addHook("onSend", async (request, reply) => {
     reply.header("x-request-id", request.id);

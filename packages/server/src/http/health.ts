@@ -1,4 +1,29 @@
 import type { FastifyInstance } from "fastify";
+import { Type } from "typebox";
+
+const Readiness = Type.Object(
+  {
+    status: Type.String({ description: "ready, or unavailable" }),
+    checks: Type.Optional(
+      Type.Record(
+        Type.String(),
+        Type.Object(
+          { status: Type.String(), reason: Type.Optional(Type.String()) },
+          { additionalProperties: true },
+        ),
+        { description: "each dependency by name" },
+      ),
+    ),
+  },
+  // The instance adds facts of its own (which store each area uses).
+  { additionalProperties: true },
+);
+
+const READYZ_SCHEMA = {
+  tags: ["service"],
+  summary: "Readiness: every dependency answers (503 names those that do not)",
+  response: { 200: Readiness, 503: Readiness },
+};
 
 /** One dependency that must answer before the server is ready (a store, the bootstrap document…). */
 export interface ReadinessCheck {
@@ -13,9 +38,20 @@ export function registerHealthRoutes(
   checks: ReadinessCheck[],
   describe: () => Record<string, unknown> = () => ({}),
 ): void {
-  app.get("/healthz", { logLevel: "warn" }, async () => ({ status: "ok" }));
+  app.get(
+    "/healthz",
+    {
+      logLevel: "warn",
+      schema: {
+        tags: ["service"],
+        summary: "Liveness: the process is up",
+        response: { 200: Type.Object({ status: Type.Literal("ok") }) },
+      },
+    },
+    async () => ({ status: "ok" }),
+  );
 
-  app.get("/readyz", { logLevel: "warn" }, async (_request, reply) => {
+  app.get("/readyz", { logLevel: "warn", schema: READYZ_SCHEMA }, async (_request, reply) => {
     const results = await Promise.all(
       checks.map(async ({ name, check }) => {
         try {

@@ -1,4 +1,5 @@
 import type { FastifyRequest } from "fastify";
+import type { ErrorCode } from "../errors.js";
 import { ROLES, type Role } from "../stores/types.js";
 
 /**
@@ -16,6 +17,11 @@ export interface RouteSecurity {
 declare module "fastify" {
   interface FastifyContextConfig {
     security?: RouteSecurity;
+    /**
+     * Error codes the handler returns itself (a conflict, a rate limit), for the OpenAPI document; those
+     * that `security` and the schemas imply are derived (`http/openapi.ts`).
+     */
+    errors?: readonly ErrorCode[];
   }
 }
 

@@ -1,4 +1,5 @@
 import { Type } from "typebox";
+import { ERRORS, type ErrorCode } from "../errors.js";
 import type { Role } from "../stores/types.js";
 
 /** Shapes shared by several routes. TypeBox builds plain JSON Schema: Fastify validates with it and the
@@ -42,9 +43,22 @@ export const PublicDevice = Type.Object({
   token_rotated_at: Type.Integer(),
 });
 
-export const ErrorResponse = Type.Object({
-  error: Type.Object({ code: Type.String(), message: Type.String(), request_id: Type.String() }),
-});
+/** The one error envelope; the OpenAPI document's shared `Error` schema (`http/openapi.ts`). */
+export const ErrorResponse = Type.Object(
+  {
+    error: Type.Object({
+      // A plain enum (not a union of consts): the document is OpenAPI 3.0, which has no `const`.
+      code: Type.Unsafe<ErrorCode>({
+        type: "string",
+        enum: Object.keys(ERRORS),
+        description: "match on this, never on the message",
+      }),
+      message: Type.String(),
+      request_id: Type.String({ description: "also in the x-request-id header and the logs" }),
+    }),
+  },
+  { description: "Every error: a stable code from the catalogue, a message for people, the request's id." },
+);
 
 export function publicUser(user: {
   id: string;

@@ -1,5 +1,6 @@
 import { isDeepStrictEqual } from "node:util";
 import type { Stores, TelemetryPoint } from "../stores/types.js";
+import { type Progress, silentProgress } from "./job.js";
 import { sortedDeviceIds, sortedTenantIds } from "./source.js";
 
 export interface CompareReport {
@@ -19,8 +20,9 @@ export interface CompareReport {
 export async function compareTelemetry(
   source: Stores,
   target: Stores,
-  options: { sample: number; depth?: number; seed?: number },
+  options: { sample: number; depth?: number; seed?: number; progress?: Progress },
 ): Promise<CompareReport> {
+  const progress = options.progress ?? silentProgress;
   const depth = options.depth ?? 100;
   const series: { tenant: string; device: string }[] = [];
   for (const tenant of await sortedTenantIds(source)) {
@@ -35,7 +37,19 @@ export async function compareTelemetry(
     notes: [],
     green: true,
   };
-  for (const { tenant, device } of picked) {
+  progress.start(picked.length);
+  try {
+    for (const { tenant, device } of picked) {
+      await compareSeries(tenant, device);
+      progress.advance(1);
+    }
+  } finally {
+    progress.stop();
+  }
+  report.green = report.mismatched === 0;
+  return report;
+
+  async function compareSeries(tenant: string, device: string): Promise<void> {
     const [expected, actual] = await Promise.all([
       source.telemetry.latest(tenant, device, depth),
       target.telemetry.latest(tenant, device, depth),
@@ -57,8 +71,6 @@ export async function compareTelemetry(
       }
     }
   }
-  report.green = report.mismatched === 0;
-  return report;
 }
 
 function shuffle<T>(items: T[], seed: number): T[] {

@@ -4,6 +4,7 @@ import { seededRandom } from "../seeded-random.js";
 import type { SqliteDatabase } from "../storage/sqlite.js";
 import { createSqliteStores } from "../stores/index.js";
 import type { Role } from "../stores/types.js";
+import type { Progress } from "./job.js";
 import type { HashFormat } from "./password-formats.js";
 
 /** A user of the fixture, with the password that logs them in (for tests and demos). */
@@ -27,6 +28,8 @@ export interface FixtureOptions {
   tenants?: string[];
   now?: number;
   seed?: number;
+  /** Counts the users and devices written (a device with its whole series). */
+  progress?: Progress;
 }
 
 export interface FixtureManifest {
@@ -64,6 +67,9 @@ export async function generateLegacyFixture(
   }
 
   const userCount = options.users ?? 8;
+  const deviceCount = options.devices ?? 4;
+  const progress = options.progress;
+  progress?.start(userCount + deviceCount);
   for (let i = 0; i < userCount; i++) {
     const tenant = tenants[i % tenants.length]!;
     const format = FORMATS[i % FORMATS.length]!;
@@ -84,9 +90,9 @@ export async function generateLegacyFixture(
     const id = format === "current" || role === "admin" ? user.id : String(1000 + i);
     if (id !== user.id) renameUser.run(id, user.id);
     manifest.users.push({ tenant, id, username, password, role, format });
+    progress?.advance(1);
   }
 
-  const deviceCount = options.devices ?? 4;
   const perDay = options.pointsPerDay ?? 96;
   const step = Math.floor((24 * 3600 * 1000) / perDay);
   for (let d = 0; d < deviceCount; d++) {
@@ -113,7 +119,9 @@ export async function generateLegacyFixture(
     }
     await stores.telemetry.append(tenant, device.id, points);
     manifest.points += points.length;
+    progress?.advance(1);
   }
+  progress?.stop();
 
   const auditPerDay = options.auditPerDay ?? 6;
   const auditDays = Math.max(days, 40);

@@ -17,6 +17,8 @@ export const zeroCounts = (): JobCounts => ({ read: 0, written: 0, skipped: 0, r
 
 export interface JobReport extends JobCounts {
   job: string;
+  /** What `read` and `written` count (the job's `units`). */
+  units: { read: string; written: string };
   dry_run: boolean;
   /** True when the run continued from a checkpoint left by an earlier run. */
   resumed: boolean;
@@ -54,6 +56,11 @@ export interface Chunk<C> {
 
 export interface JobSteps<C> {
   name: string;
+  /**
+   * What `read` and `written` count, plural ("points"): the progress display and the report name them,
+   * so that "read 20, written 6720" cannot be misread.
+   */
+  units: { read: string; written: string };
   /** Reads the next chunk after `cursor` (`null`: from the start), or `null` when there is nothing left. */
   next(cursor: C | null): Promise<Chunk<C> | null>;
   /** Writes a chunk (or, in a dry run, only decides what it would write) and says what happened. */
@@ -63,9 +70,17 @@ export interface JobSteps<C> {
   ): Promise<Partial<JobCounts> & { notes?: string[] }>;
 }
 
+/**
+ * What a long job tells whoever watches it (the CLI's `jobProgress`: a bar, or plain lines). The runner
+ * drives it for every job; a job outside the runner drives it itself.
+ */
 export interface Progress {
-  start(total?: number): void;
-  advance(read: number): void;
+  /**
+   * `total`: how many units the whole job reads, when known (then there is an ETA); `done`: how many an
+   * earlier run had read already (a resumed job), not counted in this run's rate.
+   */
+  start(total?: number, done?: number): void;
+  advance(units: number): void;
   stop(): void;
 }
 
@@ -77,8 +92,8 @@ export interface RunOptions {
   dryRun?: boolean;
   /** Start over, ignoring a checkpoint (re-running is safe: writes are idempotent). */
   restart?: boolean;
+  /** Shown progress; the runner then counts what is left to read first (a read-only pass), for an ETA. */
   progress?: Progress;
-  total?: number;
 }
 
 const MAX_NOTES = 200;
@@ -91,6 +106,7 @@ export async function runJob<C>(steps: JobSteps<C>, options: RunOptions): Promis
     const previous = options.restart || dryRun ? null : await options.checkpoints.load(steps.name);
     const report: JobReport = {
       job: steps.name,
+      units: steps.units,
       dry_run: dryRun,
       resumed: previous !== null && !previous.done,
       already_complete: previous?.done ?? false,
@@ -100,8 +116,8 @@ export async function runJob<C>(steps: JobSteps<C>, options: RunOptions): Promis
     if (previous?.done) return report;
 
     let cursor = (previous?.cursor ?? null) as C | null;
-    progress.start(options.total);
-    progress.advance(report.read);
+    const total = options.progress ? report.read + (await countToRead(steps, cursor)) : undefined;
+    progress.start(total, report.read);
     try {
       for (;;) {
         if (signal.aborted)
@@ -123,6 +139,21 @@ export async function runJob<C>(steps: JobSteps<C>, options: RunOptions): Promis
       progress.stop();
     }
   });
+}
+
+/**
+ * How many items `next` yields from `cursor` to the end: one read-only pass over the source (a local SQLite
+ * file, fast next to the budgeted writes), so that the progress display has a total and an ETA.
+ */
+async function countToRead<C>(steps: JobSteps<C>, from: C | null): Promise<number> {
+  let count = 0;
+  let cursor = from;
+  for (;;) {
+    const chunk = await steps.next(cursor);
+    if (!chunk) return count;
+    count += chunk.items.length;
+    cursor = chunk.cursor;
+  }
 }
 
 function checkpointOf(report: JobReport, cursor: unknown, done: boolean): Checkpoint {

@@ -34,6 +34,7 @@ export function migrateUsersJob(
   };
   return {
     name: "migrate-users",
+    units: { read: "records (tenants, users, devices)", written: "records" },
     async next(cursor) {
       tenants ??= await sortedTenantIds(source);
       let at = cursor ?? afterTenant(null);
@@ -161,6 +162,7 @@ export function backfillAuditJob(
   let tenants: string[] | undefined;
   return {
     name: `backfill-audit-${options.days}d`,
+    units: { read: "audit entries", written: "audit entries" },
     async next(cursor) {
       tenants ??= await sortedTenantIds(source);
       let at: PagedCursor | null = cursor;
@@ -224,6 +226,8 @@ export function backfillTelemetryJob(
   };
   return {
     name: `backfill-telemetry-${options.days}d`,
+    // A chunk is one page (up to 500 points) of one device's series.
+    units: { read: "series pages", written: "points" },
     async next(cursor) {
       tenants ??= await sortedTenantIds(source);
       let at: SeriesCursor | null = cursor;

@@ -101,7 +101,14 @@ export function registerObservability(app: FastifyInstance, options: Observabili
 
   const path = options.metricsPath ?? "/metrics";
   if (path !== false) {
-    app.get(path, { logLevel: "warn" }, async (_request, reply) => {
+    const schema = {
+      tags: ["service"],
+      summary: "Prometheus metrics of this instance (text exposition format)",
+      response: {
+        200: { description: "the metrics", content: { "text/plain": { schema: { type: "string" } } } },
+      },
+    };
+    app.get(path, { logLevel: "warn", schema }, async (_request, reply) => {
       const text = await metrics.registry.metrics();
       return reply.type(metrics.registry.contentType).send(text);
     });

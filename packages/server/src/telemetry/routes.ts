@@ -89,7 +89,7 @@ export function registerTelemetryRoutes(app: FastifyInstance, ctx: ServiceContex
     "/api/devices/:id/telemetry",
     {
       bodyLimit: MAX_WRITE_BYTES,
-      config: requires.deviceOrWriter,
+      config: { ...requires.deviceOrWriter, errors: ["RATE_LIMITED"] },
       preValidation: rejectCoercibleValues,
       schema: {
         tags: ["telemetry"],

@@ -61,7 +61,7 @@ export function registerUserRoutes(app: FastifyInstance, ctx: ServiceContext): v
   api.post(
     "/api/users",
     {
-      config: requires.admin,
+      config: { ...requires.admin, errors: ["CONFLICT"] },
       schema: {
         tags: ["users"],
         summary: "Create a user",
@@ -101,6 +101,7 @@ export function registerUserRoutes(app: FastifyInstance, ctx: ServiceContext): v
           { role: Type.Optional(RoleSchema), password: Type.Optional(NewPassword) },
           { additionalProperties: false, minProperties: 1 },
         ),
+        response: { 200: Type.Object({ user: PublicUser }) },
       },
     },
     async (request, reply) => {
@@ -131,8 +132,14 @@ export function registerUserRoutes(app: FastifyInstance, ctx: ServiceContext): v
   api.delete(
     "/api/users/:id",
     {
-      config: requires.admin,
-      schema: { tags: ["users"], summary: "Delete a user and end their sessions", params: IdParams },
+      // CONFLICT: an admin cannot delete their own account.
+      config: { ...requires.admin, errors: ["CONFLICT"] },
+      schema: {
+        tags: ["users"],
+        summary: "Delete a user and end their sessions",
+        params: IdParams,
+        response: { 200: Type.Object({ deleted: Type.Boolean() }) },
+      },
     },
     async (request) => {
       const { id } = request.params;

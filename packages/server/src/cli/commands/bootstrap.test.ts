@@ -89,9 +89,16 @@ describe("firebrick bootstrap", () => {
 
   it("under the emulator defaults to no control plane and reconciles only the document", async () => {
     const result = await runCli(["bootstrap", "--project", uniqueProjectId("cli-emulator"), "--json"], {
-      env: { ...env, CLOUDSDK_API_ENDPOINT_OVERRIDES_FIRESTORE: "http://127.0.0.1:1/" },
+      // "": the SDK probes for the GCE metadata server as on an operator's machine, where nothing tells it
+      // not to; the emulator needs no credentials, so there must be no MetadataLookupWarning.
+      env: {
+        ...env,
+        CLOUDSDK_API_ENDPOINT_OVERRIDES_FIRESTORE: "http://127.0.0.1:1/",
+        METADATA_SERVER_DETECTION: "",
+      },
     });
     expect(result.code).toBe(0);
+    expect(result.stderr).toBe("");
     const report = JSON.parse(result.stdout);
     expect(report.control_plane).toBe("none");
     expect(

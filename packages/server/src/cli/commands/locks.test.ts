@@ -43,8 +43,11 @@ describe("firebrick locks on the SQLite file (no Firestore configured)", () => {
     expect(list.stdout).not.toContain(held.lockId);
 
     const text = await runCli(["locks", "list"], { env });
-    expect(text.stdout).toContain(`"job:backfill/tenant é"  fence ${held.fence}`);
-    expect(text.stdout).toContain(join(dataDir, "firebrick.sqlite"));
+    const [header, row] = text.stdout.split("\n");
+    expect(header).toMatch(/^KEY +FENCE +ACQUIRED +EXPIRES$/);
+    expect(row).toMatch(new RegExp(`^"job:backfill/tenant é" +${held.fence} +\\d{4}-`));
+    // Which backend was listed goes to stderr, so that stdout is the table alone.
+    expect(text.stderr).toContain(join(dataDir, "firebrick.sqlite"));
 
     const show = await runCli(["locks", "show", "job:backfill/tenant é", "--json"], { env });
     expect(show.code).toBe(0);
@@ -149,7 +152,8 @@ describe("firebrick locks on Firestore (configured: the jobs lock there, not in 
     expect(await held.release()).toEqual({ ok: false });
 
     const empty = await runCli(["locks", "list"], { env });
-    expect(empty.stdout.trim()).toBe("no live locks (Firestore collections locks, fence_counters)");
+    expect(empty.stdout).toMatch(/^KEY +FENCE +ACQUIRED +EXPIRES\n$/);
+    expect(empty.stderr.trim()).toBe("no live locks (Firestore collections locks, fence_counters)");
   });
 });
 

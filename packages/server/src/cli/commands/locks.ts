@@ -3,6 +3,7 @@ import { type LockAdmin, LockError } from "@firebrick/lock";
 import type { Command } from "commander";
 import { type ServiceLocks, serviceLocks } from "../../runtime/service-locks.js";
 import { CommandFailed, UsageError } from "../errors.js";
+import { printTable } from "../table.js";
 import { withStores } from "./stores.js";
 
 type Listing = Awaited<ReturnType<LockAdmin["list"]>>[number];
@@ -32,12 +33,20 @@ export function registerLocks(program: Command): void {
           print({ backend: service.kind, locks: listings.map(listingJson) });
           return;
         }
-        if (listings.length === 0) {
-          print(`no live locks (${service.location})`);
-          return;
-        }
-        print(`${listings.length} live lock${listings.length === 1 ? "" : "s"} (${service.location})`);
-        for (const listing of listings) print(`  ${describe(listing, now)}`);
+        printTable(
+          ["KEY", "FENCE", "ACQUIRED", "EXPIRES"],
+          listings.map((listing) => [
+            JSON.stringify(listing.key),
+            listing.fence ?? "",
+            new Date(listing.acquiredAtMs).toISOString(),
+            `${new Date(listing.expiresAtMs).toISOString()} (in ${secondsLeft(listing, now)}s)`,
+          ]),
+          `no live locks (${service.location})`,
+        );
+        if (listings.length > 0)
+          console.error(
+            `${listings.length} live lock${listings.length === 1 ? "" : "s"} (${service.location})`,
+          );
       });
     });
 
@@ -132,12 +141,14 @@ function listingJson(listing: Listing) {
   };
 }
 
+const secondsLeft = (listing: Listing, now: number) =>
+  Math.max(0, Math.round((listing.expiresAtMs - now) / 1000));
+
 function describe(listing: Listing, now: number) {
-  const remaining = Math.max(0, Math.round((listing.expiresAtMs - now) / 1000));
   return (
     `${JSON.stringify(listing.key)}  fence ${listing.fence}  ` +
     `acquired ${new Date(listing.acquiredAtMs).toISOString()}  ` +
-    `expires ${new Date(listing.expiresAtMs).toISOString()} (in ${remaining}s)`
+    `expires ${new Date(listing.expiresAtMs).toISOString()} (in ${secondsLeft(listing, now)}s)`
   );
 }
 

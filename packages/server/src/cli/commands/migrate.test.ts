@@ -1,3 +1,4 @@
+import { spawn } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -6,7 +7,7 @@ import { emulatorClient, emulatorHost, uniqueProjectId } from "../../../../../te
 import { openSqlite } from "../../storage/sqlite.js";
 import { SQLITE_MIGRATIONS } from "../../storage/sqlite-migrations.js";
 import { createSqliteStores } from "../../stores/index.js";
-import { runCli, spawnCli } from "../testing/run-cli.js";
+import { cliEntry, collectOutput, runCli, spawnCli } from "../testing/run-cli.js";
 
 const project = uniqueProjectId("mig-cli");
 const env = { FIRESTORE_EMULATOR_HOST: emulatorHost(), GOOGLE_CLOUD_PROJECT: project };
@@ -45,9 +46,13 @@ describe("the migration command line", () => {
       ],
       { env },
     );
-    expect(result.stderr).toBe("");
-    expect(result.code).toBe(0);
-    expect(result.stdout).toMatch(/2 devices, 8640 points/);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/2 devices, 8,640 points/);
+    // Not a terminal: plain progress lines on stderr, the first and the last at least.
+    expect(result.stderr).toMatch(/^migrate-fixture: started, 6 users and devices to go\n/);
+    expect(result.stderr).toMatch(
+      /migrate-fixture: 6\/6 users and devices \(100%\), [\d,]+ users and devices\/s, ETA 0s, in \d+s\n$/,
+    );
     const again = await runCli(["migrate", "fixture", "--out", legacy], { env });
     expect(again.code).toBe(2);
     expect(again.stderr).toContain("exists");
@@ -125,6 +130,39 @@ describe("the migration command line", () => {
     const third = JSON.parse((await runCli([...args, "--json"], { env })).stdout);
     expect(third).toMatchObject({ already_complete: true });
   }, 120_000);
+
+  it("reports a backfill in named units, with plain progress lines when stderr is not a terminal", async () => {
+    // METADATA_SERVER_DETECTION "": as on an operator's machine; the emulator needs no metadata server.
+    const result = await runCli(["backfill", "audit", "--from", legacy, "--days", "30"], {
+      env: { ...env, METADATA_SERVER_DETECTION: "" },
+    });
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).not.toContain("Warning");
+    const [count] = /started, ([\d,]+) audit entries to go/.exec(result.stderr)!.slice(1);
+    expect(result.stderr).toContain(`backfill-audit-30d: ${count}/${count} audit entries (100%)`);
+    expect(result.stdout).toBe(
+      `backfill-audit-30d: audit entries read ${count}, audit entries written ${count} (skipped 0, refused 0)\n`,
+    );
+  });
+
+  it("draws a progress bar with counts, rate and ETA on a terminal", async () => {
+    // `script` runs the command on a pseudo-terminal and copies what it drew; it ends when the command does.
+    const command = [process.execPath, "--import", "tsx", cliEntry, "backfill", "audit", "--from", legacy]
+      .concat(["--days", "30", "--restart"])
+      .map((arg) => `'${arg}'`)
+      .join(" ");
+    const result = await collectOutput(
+      spawn("script", ["-q", "-e", "-c", command, "/dev/null"], {
+        env: { ...process.env, ...env },
+        stdio: ["ignore", "pipe", "pipe"],
+      }),
+    );
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    expect(result.stdout).toMatch(
+      /backfill-audit-30d \[█+\] ([\d,]+)\/\1 audit entries \| [\d,]+ audit entries\/s \| ETA \d+s/,
+    );
+    expect(result.stdout).toMatch(/audit entries read [\d,]+, audit entries written [\d,]+/);
+  });
 
   it("compares green after the backfill and exits 0", async () => {
     const result = await runCli(["compare", "telemetry", "--from", legacy, "--sample", "2", "--json"], {

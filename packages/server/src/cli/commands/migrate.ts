@@ -6,7 +6,6 @@ import { compareTelemetry } from "../../migrate/compare.js";
 import { generateLegacyFixture } from "../../migrate/fixture.js";
 import { type JobReport, type JobSteps, runJob } from "../../migrate/job.js";
 import { backfillAuditJob, backfillTelemetryJob, migrateUsersJob } from "../../migrate/jobs.js";
-import { terminalProgress } from "../../migrate/progress.js";
 import { JobRetrier } from "../../migrate/retry.js";
 import { firestoreJobRuntime, JobAlreadyRunningError, recordCompareResult } from "../../migrate/runtime.js";
 import { createFirestoreClient } from "../../runtime/open-stores.js";
@@ -15,6 +14,7 @@ import { openSqlite } from "../../storage/sqlite.js";
 import { SQLITE_MIGRATIONS } from "../../storage/sqlite-migrations.js";
 import { createFirestoreStores, createSqliteStores } from "../../stores/index.js";
 import { CommandFailed, UsageError } from "../errors.js";
+import { formatCount, jobProgress } from "../progress.js";
 
 interface JobFlags {
   from: string;
@@ -65,11 +65,16 @@ export function registerMigrate(program: Command): void {
           throw new UsageError(`${flags.out} exists; the fixture is written to a new file`);
         const db = openSqlite(flags.out, SQLITE_MIGRATIONS);
         try {
-          const manifest = await generateLegacyFixture(db, flags);
+          const progress = jobProgress({
+            label: "migrate-fixture",
+            unit: "users and devices",
+            quietWithoutTerminal: !!flags.json,
+          });
+          const manifest = await generateLegacyFixture(db, { ...flags, progress });
           if (flags.json) console.log(JSON.stringify(manifest, null, 2));
           else {
             console.log(
-              `wrote ${flags.out}: ${manifest.tenants.length} tenants, ${manifest.users.length} users, ${manifest.devices.length} devices, ${manifest.points} points, ${manifest.audit_entries} audit entries`,
+              `wrote ${flags.out}: ${manifest.tenants.length} tenants, ${manifest.users.length} users, ${manifest.devices.length} devices, ${formatCount(manifest.points)} points, ${formatCount(manifest.audit_entries)} audit entries`,
             );
           }
         } finally {
@@ -120,13 +125,18 @@ export function registerMigrate(program: Command): void {
     .action(async (flags: { from: string; sample: number; json?: boolean }) => {
       const { source, target, db, firestore } = await openBoth(flags.from);
       try {
-        const report = await compareTelemetry(source, target, { sample: flags.sample });
+        const progress = jobProgress({
+          label: "compare-telemetry",
+          unit: "series",
+          quietWithoutTerminal: !!flags.json,
+        });
+        const report = await compareTelemetry(source, target, { sample: flags.sample, progress });
         await recordCompareResult(firestore, report);
         if (flags.json) console.log(JSON.stringify(report, null, 2));
         else {
           for (const note of report.notes) console.log(note);
           console.log(
-            `compare telemetry: ${report.sampled_series} series, ${report.read} points read, ${report.mismatched} mismatched — ${report.green ? "green" : "RED"}`,
+            `compare-telemetry: series compared ${formatCount(report.sampled_series)}, points read ${formatCount(report.read)}, points mismatched ${formatCount(report.mismatched)}: ${report.green ? "green" : "RED"}`,
           );
         }
         if (!report.green)
@@ -190,7 +200,11 @@ async function runCommandJob(
       lockTtlMs: flags.lockTtl * 1000,
       timeAuthority: config.locks.timeAuthority,
     });
-    const progress = flags.json ? undefined : terminalProgress(steps.name);
+    const progress = jobProgress({
+      label: steps.name,
+      unit: steps.units.read,
+      quietWithoutTerminal: !!flags.json,
+    });
     const report = await runJob(steps, {
       ...runtime,
       dryRun: !!flags.dryRun,
@@ -217,7 +231,9 @@ function printReport(report: JobReport, json: boolean): void {
     : report.resumed
       ? " (resumed)"
       : "";
+  const { units } = report;
   console.log(
-    `${report.job}${report.dry_run ? " [dry run]" : ""}${state}: read ${report.read}, written ${report.written}, skipped ${report.skipped}, refused ${report.refused}`,
+    `${report.job}${report.dry_run ? " [dry run]" : ""}${state}: ${units.read} read ${formatCount(report.read)}, ` +
+      `${units.written} written ${formatCount(report.written)} (skipped ${formatCount(report.skipped)}, refused ${formatCount(report.refused)})`,
   );
 }

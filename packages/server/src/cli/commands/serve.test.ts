@@ -1,9 +1,10 @@
+import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { describe, expect, it } from "vitest";
-import { runCli, spawnCli } from "../testing/run-cli.js";
+import { cliEntry, runCli, spawnCli } from "../testing/run-cli.js";
 
 const tempDir = () => mkdtempSync(join(tmpdir(), "firebrick-serve-"));
 
@@ -28,6 +29,36 @@ describe("firebrick serve", () => {
     const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
     child.kill("SIGTERM");
     expect(await exited).toBe(0);
+  });
+
+  it("logs pretty lines on a terminal (JSON lines otherwise, as above)", async () => {
+    // `script` gives the server a pseudo-terminal for stdout; it runs in its own process group, ended below.
+    const command = [process.execPath, "--import", "tsx", cliEntry, "serve", "--port", "0"]
+      .map((arg) => `'${arg}'`)
+      .join(" ");
+    const child = spawn("script", ["-q", "-e", "-c", command, "/dev/null"], {
+      env: { ...process.env, FIREBRICK_DATA_DIR: tempDir() },
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
+    });
+    const exited = new Promise<void>((resolve) => child.on("exit", () => resolve()));
+    const lines: string[] = [];
+    try {
+      const serving = await new Promise<string>((resolve, reject) => {
+        child.once("exit", (code) => reject(new Error(`exited early with ${code}: ${lines.join("\n")}`)));
+        createInterface({ input: child.stdout }).on("line", (line) => {
+          // biome-ignore lint/suspicious/noControlCharactersInRegex: the colours of a terminal
+          const plain = line.replace(/\u001b\[[0-9;]*m/g, "").trimEnd();
+          lines.push(plain);
+          if (plain.includes("firebrick is serving")) resolve(plain);
+        });
+      });
+      expect(serving).toMatch(/^\[\d\d:\d\d:\d\d\.\d{3}\] INFO: firebrick is serving$/);
+      expect(lines.some((line) => line.startsWith("{"))).toBe(false);
+    } finally {
+      process.kill(-child.pid!, "SIGTERM");
+      await exited;
+    }
   });
 
   it("exits 2 with one line naming the key when the configuration is bad", async () => {

@@ -9,6 +9,7 @@ import {
 } from "../../config/env.js";
 import { EmulatorUnavailableError, locateEmulator } from "../../firestore/emulator.js";
 import { type LocalEmulator, startLocalEmulator } from "../../firestore/local-emulator.js";
+import { logDestination } from "../../observability/log-output.js";
 import { createLogger, type Logger } from "../../observability/logger.js";
 import { createFirestoreClient } from "../../runtime/open-stores.js";
 import { loadStartupConfig } from "../../runtime/startup-config.js";
@@ -28,7 +29,9 @@ export function registerServe(program: Command): void {
     .action(async (options: ConfigOverrides & { emulator?: boolean }) => {
       // FIREBRICK_SECRETS: read from Secret Manager once, here, before the configuration is final.
       let config = await loadStartupConfig(undefined, { host: options.host, port: options.port });
-      const logger = createLogger(config.logLevel, undefined, { debugSampleRate: config.debugSampleRate });
+      const logger = createLogger(config.logLevel, await logDestination(), {
+        debugSampleRate: config.debugSampleRate,
+      });
       let emulator: LocalEmulator | undefined;
       if (options.emulator) {
         if (config.firestore.kind === "emulator") {

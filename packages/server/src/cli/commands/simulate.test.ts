@@ -1,4 +1,4 @@
-import { mkdtempSync } from "node:fs";
+import { existsSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -22,6 +22,17 @@ describe("firebrick simulate", () => {
     );
   });
 
+  it("without credentials and without stored device tokens names --username and --password-stdin (exit 2)", async () => {
+    const result = await runCli(["simulate", "--devices", "1", "--url", "http://127.0.0.1:9"], {
+      env: { FIREBRICK_DATA_DIR: tempDir(), SIMULATE_USERNAME: "", SIMULATE_PASSWORD: "" },
+    });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/^firebrick: 1 of 1 devices are not in .*simulator-devices\.json/);
+    expect(result.stderr).toContain(
+      "pass --username <admin> --password-stdin (or set SIMULATE_USERNAME and SIMULATE_PASSWORD)",
+    );
+  });
+
   it("exits 1 with one line when the server cannot be reached", async () => {
     const result = await runCli(
       [
@@ -42,8 +53,9 @@ describe("firebrick simulate", () => {
   });
 
   it("--serve runs the one-command demo: a server, a demo admin who can sign in, and live devices", async () => {
+    const dataDir = tempDir();
     const child = spawnCli(["simulate", "--serve", "--devices", "2"], {
-      env: { FIREBRICK_DATA_DIR: tempDir(), PORT: "0" },
+      env: { FIREBRICK_DATA_DIR: dataDir, PORT: "0" },
     });
     const lines: string[] = [];
     const url = await new Promise<string>((resolve, reject) => {
@@ -88,5 +100,11 @@ describe("firebrick simulate", () => {
     child.kill("SIGINT");
     expect(await exited).toBe(0);
     expect(lines.at(-1)).toMatch(/^stopped: \d+ reading\(s\) posted, 0 rate-limited, 0 failed$/);
+    // The demo's admin has a public password: its data stays in a directory of its own, and it says which.
+    expect(lines).toContain(
+      `SQLite data in ${join(dataDir, "demo")}; telemetry limit 600 points per device per minute.`,
+    );
+    expect(existsSync(join(dataDir, "demo", "firebrick.sqlite"))).toBe(true);
+    expect(existsSync(join(dataDir, "firebrick.sqlite"))).toBe(false);
   });
 });

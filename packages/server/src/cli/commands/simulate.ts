@@ -3,6 +3,7 @@ import { text } from "node:stream/consumers";
 import type { Command } from "commander";
 import { createPasswordHasher } from "../../auth/passwords.js";
 import { type Config, loadConfig } from "../../config/env.js";
+import { logDestination } from "../../observability/log-output.js";
 import { createLogger } from "../../observability/logger.js";
 import { type RunningServer, startServer } from "../../server.js";
 import { ApiRequestError, FirebrickApiClient } from "../../simulator/api-client.js";
@@ -24,6 +25,7 @@ interface SimulateOptions {
   duration?: string;
   seed: string;
   tokensFile?: string;
+  dataDir?: string;
 }
 
 /** Password from stdin (first line) or SIMULATE_PASSWORD; never from an argument, which `ps` would show. */
@@ -83,8 +85,12 @@ export function registerSimulate(program: Command): void {
     .option("--seed <n>", "seed of the simulated physics", "1")
     .option(
       "--serve",
-      "the one-command demo: also start a server (SQLite in the data dir, DEVICE_WRITES_PER_MINUTE 600 " +
+      "the one-command demo: also start a server (SQLite in its own data dir, DEVICE_WRITES_PER_MINUTE 600 " +
         "unless set) with tenant demo and an admin demo / firebrick-demo",
+    )
+    .option(
+      "--data-dir <dir>",
+      "with --serve: the demo's own data dir, apart from the real server's (default $FIREBRICK_DATA_DIR/demo, i.e. ./data/demo)",
     )
     .option(
       "--tokens-file <path>",
@@ -94,7 +100,10 @@ export function registerSimulate(program: Command): void {
       const serve = options.serve === true;
       // The demo's server is ours, so it can have a budget that makes the chart move and a quieter log;
       // a real server's budget is whatever its operator set, which --writes-per-minute must then repeat.
-      const config = loadConfig(undefined, {}, serve ? { deviceWritesPerMinute: 600, logLevel: "warn" } : {});
+      const loaded = loadConfig(undefined, {}, serve ? { deviceWritesPerMinute: 600, logLevel: "warn" } : {});
+      if (options.dataDir !== undefined && !serve) throw new UsageError("--data-dir goes with --serve");
+      // The demo's admin has a public password: it must never land in the data of a real server.
+      const config = serve ? { ...loaded, dataDir: options.dataDir ?? join(loaded.dataDir, "demo") } : loaded;
       const count = integerOption("--devices", options.devices, 1, 1000);
       const intervalMs = secondsOption("--interval", options.interval ?? (serve ? "2" : "5"), 0.1);
       const writesPerMinute = integerOption(
@@ -125,7 +134,7 @@ export function registerSimulate(program: Command): void {
       if (serve) {
         server = await startServer(
           { ...config, deviceWritesPerMinute: writesPerMinute },
-          createLogger(config.logLevel),
+          createLogger(config.logLevel, await logDestination()),
         );
         await ensureDemoAdmin(server.stores.router.stores, createPasswordHasher());
         baseUrl = server.url;
@@ -191,6 +200,11 @@ export function registerSimulate(program: Command): void {
           clearInterval(report);
         }
       } catch (error) {
+        if (error instanceof ApiRequestError && error.code === "CREDENTIALS_REQUIRED") {
+          throw new UsageError(
+            `${error.message}: pass --username <admin> --password-stdin (or set SIMULATE_USERNAME and SIMULATE_PASSWORD)`,
+          );
+        }
         if (error instanceof ApiRequestError) throw new CommandFailed(error.message);
         throw error;
       } finally {

@@ -49,3 +49,20 @@ export async function auditFromCli(
     details: { ...details, via: "cli" },
   });
 }
+
+/** Every item of a paged store listing (users, devices), page after page. */
+export async function everyPage<T>(
+  list: (options: {
+    limit: number;
+    cursor: string | null;
+  }) => Promise<{ items: T[]; next_cursor: string | null }>,
+): Promise<T[]> {
+  const found: T[] = [];
+  let cursor: string | null = null;
+  do {
+    const page = await list({ limit: 500, cursor });
+    found.push(...page.items);
+    cursor = page.next_cursor;
+  } while (cursor);
+  return found;
+}

@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { StoreConflictError } from "../../stores/types.js";
 import { CommandFailed } from "../errors.js";
+import { printTable } from "../table.js";
 import { tenantArgument, withStores } from "./stores.js";
 
 export function registerTenants(program: Command): void {
@@ -22,5 +23,22 @@ export function registerTenants(program: Command): void {
         }
       });
       console.log(`created tenant ${id}`);
+    });
+
+  tenants
+    .command("list")
+    .description("list the tenants")
+    .option("--json", "print JSON")
+    .action(async (options: { json?: boolean }) => {
+      const all = (await withStores(({ router }) => router.stores.tenants.list())).sort((a, b) =>
+        a.id.localeCompare(b.id),
+      );
+      if (options.json) console.log(JSON.stringify({ tenants: all }));
+      else
+        printTable(
+          ["ID", "NAME", "CREATED"],
+          all.map((tenant) => [tenant.id, tenant.name, new Date(tenant.created_at).toISOString()]),
+          "no tenants",
+        );
     });
 }

@@ -1,7 +1,8 @@
 import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
-const entry = fileURLToPath(new URL("../run.ts", import.meta.url));
+/** The CLI's entry point from source (run with `node --import tsx`). */
+export const cliEntry = fileURLToPath(new URL("../run.ts", import.meta.url));
 
 export interface CliResult {
   code: number | null;
@@ -9,21 +10,27 @@ export interface CliResult {
   stderr: string;
 }
 
+export interface CliOptions {
+  env?: NodeJS.ProcessEnv;
+  stdin?: string;
+  /** More options for node itself, e.g. `["--import", hooks]`. */
+  nodeOptions?: string[];
+}
+
 /** Spawns the `firebrick` CLI from source (through tsx), as an operator would run it. */
-export function spawnCli(args: string[], options: { env?: NodeJS.ProcessEnv; stdin?: string } = {}) {
-  const child: ChildProcessWithoutNullStreams = spawn(process.execPath, ["--import", "tsx", entry, ...args], {
-    env: { ...process.env, ...options.env },
-  });
+export function spawnCli(args: string[], options: CliOptions = {}) {
+  const child: ChildProcessWithoutNullStreams = spawn(
+    process.execPath,
+    [...(options.nodeOptions ?? []), "--import", "tsx", cliEntry, ...args],
+    { env: { ...process.env, ...options.env } },
+  );
   if (options.stdin !== undefined) child.stdin.end(options.stdin);
   else child.stdin.end();
   return child;
 }
 
 /** Runs the CLI to completion and collects its output. */
-export function runCli(
-  args: string[],
-  options: { env?: NodeJS.ProcessEnv; stdin?: string } = {},
-): Promise<CliResult> {
+export function runCli(args: string[], options: CliOptions = {}): Promise<CliResult> {
   return collectOutput(spawnCli(args, options));
 }
 
