@@ -1,7 +1,8 @@
 import type { FastifyRequest } from "fastify";
 import type {} from "../auth/principal.js";
 import { AppError } from "../errors.js";
-import type { Clock, Device, DevicesStore } from "../stores/types.js";
+import type { ChangeFeed } from "../fleet/types.js";
+import type { Clock, Device, DevicesStore, TenantId } from "../stores/types.js";
 import { refuseOtherTenant } from "../tenancy/cross-tenant.js";
 import { DeviceDirectory } from "./directory.js";
 import { isDeviceToken } from "./tokens.js";
@@ -11,11 +12,11 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /**
  * Who may reach which device, in one place: the request gate authenticates a device by its own bearer
  * token (`authenticate`), and the routes resolve the device a request names (`owned`). Both look the
- * device up through the directory's short cache and tell "another tenant's" (403 + audit) apart from
- * "no such device".
+ * device up through the directory's cache and tell "another tenant's" (403 + audit) apart from
+ * "no such device". A rotation or deletion is announced to every instance (`changed`).
  *
  * @example
- * const devices = new DeviceAccess(() => router.stores.devices, clock);
+ * const devices = new DeviceAccess(() => router.stores.devices, fleet.changes, { clock, maxBytes });
  * const device = await devices.owned(request, request.params.id);
  */
 export class DeviceAccess {
@@ -23,9 +24,15 @@ export class DeviceAccess {
 
   constructor(
     private readonly devices: () => DevicesStore,
-    clock: Clock,
+    private readonly feed: ChangeFeed,
+    options: { clock: Clock; maxBytes: number },
   ) {
-    this.#directory = new DeviceDirectory(devices, clock);
+    this.#directory = new DeviceDirectory(devices, options.clock, options.maxBytes);
+  }
+
+  /** The device directory: what it holds, and the change feed's health (`server.ts` reports it). */
+  get directory(): DeviceDirectory {
+    return this.#directory;
   }
 
   /** The device whose id is in the URL, if `token` is its bearer token; 401 otherwise, 403 for another tenant's. */
@@ -51,8 +58,18 @@ export class DeviceAccess {
     return device;
   }
 
-  /** After a rotation or deletion on this instance; other instances notice within the cache's 10 s. */
-  forget(tenant: string, id: string): void {
+  /**
+   * After a rotation or deletion: this instance forgets the device at once, and the change feed tells
+   * every other instance (docs/design/fleet.md), before the caller answers. Should the feed be
+   * unreachable the call fails; other instances then trust the old token no longer than their cache time.
+   */
+  async changed(tenant: TenantId, id: string): Promise<void> {
+    this.#directory.forget(tenant, id);
+    await this.feed.publish({ kind: "device", tenant_id: tenant, subject: id });
+  }
+
+  /** A change heard on the feed (made on any instance). */
+  forget(tenant: TenantId, id: string): void {
     this.#directory.forget(tenant, id);
   }
 
