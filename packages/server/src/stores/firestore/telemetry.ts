@@ -1,3 +1,4 @@
+import { grpcStatusOf } from "@firebrick/lock/firestore";
 import { type DocumentData, FieldPath, FieldValue, Timestamp } from "@google-cloud/firestore";
 import { queryReads } from "../billing.js";
 import { decodeCursor, encodeCursor } from "../cursor.js";
@@ -146,9 +147,14 @@ export function createFirestoreTelemetryStore(context: FirestoreContext): Teleme
             .orderBy("written_at")
             .limit(limit + 1)
             .get(),
-        );
-        recordFirestore(context, "telemetry", queryReads(snapshot.size), 0);
-        if (snapshot.size <= limit) {
+        ).catch((error: unknown) => {
+          // The (tenant_id, device_id, written_at) index not deployed yet (an upgrade before
+          // `firebrick indexes deploy`): the newest points are read instead, which costs more, not less.
+          if (grpcStatusOf(error) === "FAILED_PRECONDITION") return null;
+          throw error;
+        });
+        if (snapshot) recordFirestore(context, "telemetry", queryReads(snapshot.size), 0);
+        if (snapshot && snapshot.size <= limit) {
           const oldest = context.clock() - TELEMETRY_RETENTION_MS;
           return {
             points: snapshot.docs.map((doc) => toPoint(doc.data())).filter((p) => p.timestamp_ms > oldest),
