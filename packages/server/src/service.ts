@@ -107,6 +107,7 @@ export function createServiceContext(options: ServiceOptions): ServiceContext {
     devices: new DeviceAccess(() => router.stores.devices, fleet.changes, {
       clock,
       maxBytes: shares.devices,
+      onError: (error) => options.onError?.(error, "publishing a device change on the change feed"),
     }),
     latestPoints: new LatestTelemetryCache(() => router.stores.telemetry, {
       clock,

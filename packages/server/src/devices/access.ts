@@ -4,7 +4,7 @@ import { AppError } from "../errors.js";
 import type { ChangeFeed } from "../fleet/types.js";
 import type { Clock, Device, DevicesStore, TenantId } from "../stores/types.js";
 import { refuseOtherTenant } from "../tenancy/cross-tenant.js";
-import { DeviceDirectory } from "./directory.js";
+import { DeviceDirectory, LONG_TTL_MS } from "./directory.js";
 import { isDeviceToken } from "./tokens.js";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -22,12 +22,15 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export class DeviceAccess {
   readonly #directory: DeviceDirectory;
 
+  readonly #onError: (error: unknown) => void;
+
   constructor(
     private readonly devices: () => DevicesStore,
     private readonly feed: ChangeFeed,
-    options: { clock: Clock; maxBytes: number },
+    options: { clock: Clock; maxBytes: number; onError?: (error: unknown) => void },
   ) {
     this.#directory = new DeviceDirectory(devices, options.clock, options.maxBytes);
+    this.#onError = options.onError ?? (() => {});
   }
 
   /** The device directory: what it holds, and the change feed's health (`server.ts` reports it). */
@@ -60,12 +63,25 @@ export class DeviceAccess {
 
   /**
    * After a rotation or deletion: this instance forgets the device at once, and the change feed tells
-   * every other instance (docs/design/fleet.md), before the caller answers. Should the feed be
-   * unreachable the call fails; other instances then trust the old token no longer than their cache time.
+   * every other instance (docs/design/fleet.md) before the caller answers. Should the feed be
+   * unreachable, the answer still goes out (a rotated token is shown only in it) and the change is
+   * published again, with a growing delay, for as long as other instances may trust the old token
+   * (`LONG_TTL_MS`): they forget it as soon as the feed takes it, at the latest when their cache expires.
    */
   async changed(tenant: TenantId, id: string): Promise<void> {
     this.#directory.forget(tenant, id);
-    await this.feed.publish({ kind: "device", tenant_id: tenant, subject: id });
+    const change = { kind: "device" as const, tenant_id: tenant, subject: id };
+    const started = Date.now();
+    const attempt = async (delayMs: number): Promise<void> => {
+      try {
+        await this.feed.publish(change);
+      } catch (error) {
+        this.#onError(error);
+        if (Date.now() - started + delayMs > LONG_TTL_MS) return;
+        setTimeout(() => void attempt(Math.min(delayMs * 2, 30_000)), delayMs).unref();
+      }
+    };
+    await attempt(1000);
   }
 
   /** A change heard on the feed (made on any instance). */
