@@ -1,33 +1,28 @@
 // The fleet (issue 14, docs/design/fleet.md): three `firebrick serve` processes on one Firestore
 // (emulator) project, each with its own throw-away data dir, requests spread over them round-robin as a
-// load balancer would. Every point of the contract: a flag change reaches every instance; a tenant's admin
-// cannot change routing; the device write limit and the sign-in budgets hold for the fleet; "latest 100"
-// agrees everywhere, late points and overwrites included; a rotated or deleted token stops working
-// everywhere; and an instance killed and replaced by one with an empty data dir loses and changes nothing.
-// Times are logged, never asserted: the bench measures them (bench/phases/fleet.ts).
+// load balancer would. Every point of the contract: the platform operator's flag change reaches every
+// instance and a tenant's admin cannot change routing; the shared contract (fleet-contract.ts: limits,
+// "latest 100" agreement, token revocation); and an instance killed and replaced by one with an empty
+// data dir loses and changes nothing. Times are logged, never asserted: the bench measures them.
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../../packages/server/src/cli/testing/run-cli.js";
 import { emulatorHost, uniqueProjectId } from "../firestore.js";
+import { describeFleetContract } from "./fleet-contract.js";
 import {
   call,
   createDevices,
   eventually,
-  firstRunPassword,
   killServers,
   type Reply,
   type ServeProcess,
-  scaled,
   serve,
+  startFleet,
 } from "./support.js";
 
 const TENANT = "demo";
-/** Limit checks: concurrent writes to one device, spread over the instances. */
-const BURST = scaled(12, 30);
-/** Latest-100 agreement: devices checked. */
-const DEVICES = scaled(1, 4);
 
 const project = uniqueProjectId("fleet");
 const env = (label: string): Record<string, string> => ({
@@ -53,16 +48,10 @@ afterAll(killServers);
 
 beforeAll(async () => {
   // The first instance creates the demo tenant and its admin; the others find them there.
-  fleet.push(await serve(env("a")));
-  password = firstRunPassword(fleet[0]!);
-  fleet.push(...(await Promise.all([serve(env("b")), serve(env("c"))])));
+  const started = await startFleet(3, (i) => env(`instance-${i}`));
+  fleet.push(...started.servers);
+  ({ password, session } = started);
   for (const other of fleet.slice(1)) expect(other.stderr()).not.toContain("First run");
-  const login = await call(next().url, "POST", "/api/auth/login", {
-    tenant: TENANT,
-    body: { username: "admin", password },
-  });
-  expect(login.status).toBe(200);
-  session = login.session!;
 }, 180_000);
 
 const flagsOn = async (server: ServeProcess) =>
@@ -123,158 +112,7 @@ describe("a fleet of three instances on one Firestore project", () => {
     expect(body<{ entries: unknown[] }>(tenantLog).entries.length).toBeGreaterThanOrEqual(1);
   }, 120_000);
 
-  it("holds the device write limit for the fleet: a burst over three instances gets exactly one minute's points", async () => {
-    const [device] = await createDevices(next().url, { tenant: TENANT, session, count: 1 });
-    const now = Date.now();
-    const replies = await Promise.all(
-      Array.from({ length: BURST }, (_, i) =>
-        call(next().url, "POST", `/api/devices/${device!.id}/telemetry`, {
-          tenant: TENANT,
-          bearer: device!.token,
-          body: { points: [{ timestamp_ms: now - 60_000 + i, metrics: { t: i } }] },
-          timeoutMs: 30_000,
-        }),
-      ),
-    );
-    const statuses = replies.map((reply) => reply.status);
-    console.log(
-      `${BURST} concurrent writes over 3 instances: ${statuses.filter((s) => s === 202).length} accepted`,
-    );
-    expect(statuses.filter((s) => s === 202)).toHaveLength(5);
-    expect(statuses.filter((s) => s !== 202 && s !== 429)).toEqual([]);
-    // Refused everywhere now, whichever instance it reaches.
-    for (const server of fleet) {
-      const again = await call(server.url, "POST", `/api/devices/${device!.id}/telemetry`, {
-        tenant: TENANT,
-        bearer: device!.token,
-        body: { points: [{ timestamp_ms: now, metrics: { t: 99 } }] },
-      });
-      expect(again.status).toBe(429);
-    }
-  }, 120_000);
-
-  it("holds the sign-in budget of (username, address) for the fleet, and never locks the right password out", async () => {
-    const user = "fleet-target";
-    const created = await call(next().url, "POST", "/api/users", {
-      tenant: TENANT,
-      session,
-      body: { username: user, password: "a fleet password 1", role: "viewer" },
-    });
-    expect(created.status).toBe(201);
-    const attempt = (from: string, secret: string) =>
-      call(next().url, "POST", "/api/auth/login", {
-        tenant: TENANT,
-        from,
-        body: { username: user, password: secret },
-        timeoutMs: 30_000,
-      });
-    // Five wrong guesses from one address, spread over the instances; the sixth is refused anywhere.
-    for (let i = 0; i < 5; i++) expect((await attempt("127.0.0.50", "guess")).status).toBe(401);
-    for (const _ of fleet) expect((await attempt("127.0.0.50", "a fleet password 1")).status).toBe(429);
-    // Wrong guesses from five more addresses (the lock-out of the issue), then the right password from a
-    // new address: slowed down, signed in.
-    for (let i = 0; i < 5; i++) expect((await attempt(`127.0.0.${60 + i}`, "guess")).status).toBe(401);
-    expect((await attempt("127.0.0.90", "a fleet password 1")).status).toBe(200);
-  }, 120_000);
-
-  it("agrees on the latest 100 everywhere, a late point and a same-timestamp overwrite included", async () => {
-    const devices = await createDevices(next().url, { tenant: TENANT, session, count: DEVICES });
-    const now = Date.now();
-    const latestOn = async (server: ServeProcess, id: string) =>
-      body<{ points: Array<{ timestamp_ms: number; metrics: Record<string, number> }> }>(
-        await call(server.url, "GET", `/api/devices/${id}/telemetry?limit=100`, { tenant: TENANT, session }),
-      ).points;
-    for (const device of devices) {
-      const write = (points: Array<{ timestamp_ms: number; metrics: Record<string, number> }>) =>
-        call(fleet[0]!.url, "POST", `/api/devices/${device.id}/telemetry`, {
-          tenant: TENANT,
-          bearer: device.token,
-          body: { points },
-        });
-      expect(
-        (await write([10, 20, 30].map((ago) => ({ timestamp_ms: now - ago * 1000, metrics: { v: ago } }))))
-          .status,
-      ).toBe(202);
-      // Every instance loads (and caches) the device's latest points.
-      for (const server of fleet) expect(await latestOn(server, device.id)).toHaveLength(3);
-      // Through instance A: a point older than all held, and a rewrite of the newest one.
-      expect(
-        (
-          await write([
-            { timestamp_ms: now - 60_000, metrics: { v: 60 } },
-            { timestamp_ms: now - 10_000, metrics: { v: -10 } },
-          ])
-        ).status,
-      ).toBe(202);
-      const window = body<{ points: unknown[] }>(
-        await call(fleet[1]!.url, "GET", `/api/devices/${device.id}/telemetry?from=0&limit=100`, {
-          tenant: TENANT,
-          session,
-        }),
-      ).points;
-      expect(window).toHaveLength(4);
-      // A poll at least a second after the last refresh (the cache's minimum) refreshes: on B and C,
-      // the first such poll after the write shows both.
-      await new Promise((resolve) => setTimeout(resolve, 1100));
-      for (const server of fleet.slice(1)) {
-        const points = await latestOn(server, device.id);
-        expect(points).toEqual(window);
-        expect(points[0]).toMatchObject({ timestamp_ms: now - 10_000, metrics: { v: -10 } });
-        expect(points.at(-1)).toMatchObject({ timestamp_ms: now - 60_000 });
-      }
-    }
-  }, 120_000);
-
-  it("stops a rotated, then a deleted, device token on every instance", async () => {
-    const [device] = await createDevices(next().url, { tenant: TENANT, session, count: 1 });
-    const writeOn = (server: ServeProcess, token: string) =>
-      call(server.url, "POST", `/api/devices/${device!.id}/telemetry`, {
-        tenant: TENANT,
-        bearer: token,
-        body: { points: [{ timestamp_ms: Date.now() - 1000, metrics: { v: 1 } }] },
-      });
-    // A probe the token check answers before anything else: 401 once refused, 400 (an empty batch,
-    // refused after authentication) while still accepted; it spends none of the device's minute.
-    const probeOn = async (server: ServeProcess, token: string) =>
-      (
-        await call(server.url, "POST", `/api/devices/${device!.id}/telemetry`, {
-          tenant: TENANT,
-          bearer: token,
-          body: { points: [] },
-        })
-      ).status;
-    // B and C authenticate the device (and cache it).
-    for (const server of fleet.slice(1)) expect((await writeOn(server, device!.token)).status).toBe(202);
-    for (const server of fleet) expect(await probeOn(server, device!.token)).toBe(400);
-    const rotated = await call(fleet[0]!.url, "POST", `/api/devices/${device!.id}/token`, {
-      tenant: TENANT,
-      session,
-    });
-    expect(rotated.status).toBe(200);
-    const token = body<{ token: string }>(rotated).token;
-    const changedAt = Date.now();
-    for (const server of fleet) {
-      await eventually(
-        async () => ((await probeOn(server, device!.token)) === 401 ? true : undefined),
-        20_000,
-        "the old token refused",
-      );
-    }
-    console.log(`rotation: the old token refused everywhere ${Date.now() - changedAt} ms after the rotation`);
-    expect((await writeOn(fleet[2]!, token)).status).toBe(202);
-    const deleted = await call(fleet[0]!.url, "DELETE", `/api/devices/${device!.id}`, {
-      tenant: TENANT,
-      session,
-    });
-    expect(deleted.status).toBe(200);
-    for (const server of fleet) {
-      await eventually(
-        async () => ((await probeOn(server, token)) === 401 ? true : undefined),
-        20_000,
-        "the deleted device refused",
-      );
-    }
-  }, 120_000);
+  describeFleetContract(() => ({ servers: fleet, session }));
 
   it("loses and changes nothing when an instance is killed and a new one starts with an empty data dir", async () => {
     const [device] = await createDevices(next().url, { tenant: TENANT, session, count: 1 });

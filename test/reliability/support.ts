@@ -181,3 +181,23 @@ export async function eventually<T>(
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
+
+/**
+ * `count` servers started like `serve(envOf(i))` that share their stores (one Firestore project, or one
+ * data dir): the first alone (it creates the demo tenant and its admin), the others together; then the
+ * admin signed in through the first. Returns the servers, the first run's password and the session.
+ */
+export async function startFleet(
+  count: number,
+  envOf: (index: number) => Record<string, string>,
+): Promise<{ servers: ServeProcess[]; password: string; session: string }> {
+  const servers = [await serve(envOf(0))];
+  const password = firstRunPassword(servers[0]!);
+  servers.push(...(await Promise.all(Array.from({ length: count - 1 }, (_, i) => serve(envOf(i + 1))))));
+  const login = await call(servers[0]!.url, "POST", "/api/auth/login", {
+    tenant: "demo",
+    body: { username: "admin", password },
+  });
+  expect(login.status).toBe(200);
+  return { servers, password, session: login.session! };
+}

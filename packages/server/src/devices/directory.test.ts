@@ -34,50 +34,51 @@ function countingStore() {
   return store;
 }
 
+/** A directory over a counting store, on a clock the test moves. */
+function directoryOn(store: ReturnType<typeof countingStore>) {
+  const clock = { now: 1_000_000 };
+  const directory = new DeviceDirectory(
+    () => store as unknown as DevicesStore,
+    () => clock.now,
+    1 << 20,
+  );
+  return { directory, clock };
+}
+
 describe("the device directory", () => {
   it("trusts a device 5 minutes while the change feed is heard, 10 s while it is not", async () => {
     const store = countingStore();
-    let now = 1_000_000;
-    const directory = new DeviceDirectory(
-      () => store as unknown as DevicesStore,
-      () => now,
-      1 << 20,
-    );
+    const { directory, clock } = directoryOn(store);
     await directory.get("acme", ID);
-    now += SHORT_TTL_MS + 1;
+    clock.now += SHORT_TTL_MS + 1;
     await directory.get("acme", ID); // no feed yet: the short time applies
     expect(store.reads).toBe(2);
 
-    now += 5000;
+    clock.now += 5000;
     directory.feedHealthy(true);
-    now += SHORT_TTL_MS;
+    clock.now += SHORT_TTL_MS;
     await directory.get("acme", ID); // fetched before the feed was heard: short time, read again
     expect(store.reads).toBe(3);
     for (let i = 0; i < 20; i++) {
-      now += 12_000; // a device at the default pace
+      clock.now += 12_000; // a device at the default pace
       await directory.get("acme", ID);
     }
     expect(store.reads).toBe(3);
-    now += LONG_TTL_MS;
+    clock.now += LONG_TTL_MS;
     await directory.get("acme", ID);
     expect(store.reads).toBe(4);
 
     directory.feedHealthy(false);
-    now += SHORT_TTL_MS + 1;
+    clock.now += SHORT_TTL_MS + 1;
     await directory.get("acme", ID);
     expect(store.reads).toBe(5);
   });
 
   it("forgets a device heard of on the feed, and does not keep a lookup that was in flight meanwhile", async () => {
     const store = countingStore();
-    let now = 1_000_000;
-    const directory = new DeviceDirectory(
-      () => store as unknown as DevicesStore,
-      () => now,
-      1 << 20,
-    );
+    const { directory, clock } = directoryOn(store);
     directory.feedHealthy(true);
-    now += 1;
+    clock.now += 1;
     expect((await directory.get("acme", ID))?.token_hash).toBe("a".repeat(64));
 
     // A lookup reads the old hash, the rotation is heard before it returns: it must not be kept.
