@@ -76,4 +76,33 @@ describe("the fleet limiter", () => {
     expect(await a!.limiter.read(POLICY, "user")).toEqual({});
     expect(await a!.limiter.charge(POLICY, "user", 1)).toMatchObject({ ok: true, level: 1 });
   });
+
+  it("charges a high limit ahead: 1 % of it per write, spent on this instance without a store call for a second", async () => {
+    const high: LimitPolicy = { name: "test_high", capacity: 6000, windowMs: 60_000 };
+    const [only] = fleetOf(1);
+    const { limiter, usage, clock } = only!;
+    const outcomes = await Promise.all(
+      Array.from({ length: 100 }, () => limiter.charge(high, "device-4", 1)),
+    );
+    expect(outcomes.every((o) => o.ok)).toBe(true);
+    // 1 + 60 reserved, then 60 spent from the reserve, then 1 + 60 again for the other 39.
+    expect({ reads: usage.reads, writes: usage.writes }).toEqual({ reads: 1, writes: 2 });
+    usage.reset();
+    clock.now += 1001; // the reserve is gone: the next charge writes
+    expect((await limiter.charge(high, "device-4", 1)).ok).toBe(true);
+    expect(usage.writes).toBe(1);
+  });
+
+  it("lets no more than a high limit through over three instances that each charge ahead", async () => {
+    const high: LimitPolicy = { name: "test_high", capacity: 300, windowMs: 60_000 };
+    const instances = fleetOf(3);
+    const outcomes = await Promise.all(
+      Array.from({ length: 450 }, (_, i) => instances[i % 3]!.limiter.charge(high, "device-5", 1)),
+    );
+    const accepted = outcomes.filter((o) => o.ok).length;
+    // What is reserved is in the stored bucket already: reserves left unspent (3 a instance at most) are
+    // the only difference from the limit, and they are below it.
+    expect(accepted).toBeLessThanOrEqual(300);
+    expect(accepted).toBeGreaterThanOrEqual(300 - 3 * 3);
+  });
 });

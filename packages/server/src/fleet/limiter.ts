@@ -49,7 +49,17 @@ export type Charge = { ok: true; level: number } | { ok: false; retryAfterMs: nu
 interface Held {
   buckets: Buckets;
   version: string;
+  /** Allowance this instance took ahead (`charge`), to spend without a store call until `expires`. */
+  reserve?: { left: number; expires: number };
 }
+
+/**
+ * A limit this high (per window) is charged ahead: a charge that fits takes 1 % of the limit more, which
+ * this instance spends without a store call for at most `RESERVE_MS`. Below it every charge writes.
+ */
+const RESERVE_FROM_CAPACITY = 100;
+const RESERVE_SHARE = 0.01;
+const RESERVE_MS = 1000;
 
 export interface FleetLimiterOptions {
   clock: Clock;
@@ -105,7 +115,12 @@ export class FleetLimiter {
 
   /**
    * Adds `cost` to the key's bucket if it fits under the capacity; otherwise refuses with how long to
-   * wait. `always` charges even over the capacity (a count, e.g. of failed sign-ins) and never refuses.
+   * wait. `always` charges even over the capacity (a count) and never refuses.
+   *
+   * A high limit (100 a window or more) is charged ahead: a charge that fits also takes 1 % of the limit,
+   * which the next charges on this instance spend without a store call, for at most a second. What is
+   * taken ahead is counted in the bucket already, so nothing overshoots but what a window's edge cuts:
+   * N instances may let through at most N % of the limit more in one window.
    */
   charge(
     policy: LimitPolicy,
@@ -113,15 +128,42 @@ export class FleetLimiter {
     cost: number,
     options: { always?: boolean } = {},
   ): Promise<Charge> {
-    return this.update<Charge>(policy, key, (buckets, now) => {
-      const level = buckets[ONE]?.level ?? 0;
-      const wait = waitFor(level, cost, policy);
-      if (wait > 0 && !options.always) return { result: { ok: false, retryAfterMs: wait } };
-      return {
-        result: { ok: true, level: level + cost },
-        write: { ...buckets, [ONE]: { level: level + cost, at: now } },
-      };
-    });
+    const id = recordId(policy, key);
+    /** Spends what this instance reserved, when it covers the charge. */
+    const fromReserve = (): Charge | undefined => {
+      const held = this.#held.peek(id);
+      const reserve = held?.reserve;
+      if (options.always || !reserve || reserve.left < cost || this.#clock() >= reserve.expires) return;
+      reserve.left -= cost;
+      return { ok: true, level: held.buckets[ONE]?.level ?? cost };
+    };
+    const spent = fromReserve();
+    if (spent) return Promise.resolve(spent);
+    const ahead =
+      options.always || policy.capacity < RESERVE_FROM_CAPACITY
+        ? 0
+        : Math.floor(policy.capacity * RESERVE_SHARE);
+    let reserved = 0;
+    return this.#update<Charge>(
+      policy,
+      key,
+      (buckets, now) => {
+        // Charges queued behind the one that reserved spend the reserve too.
+        const queued = fromReserve();
+        if (queued) return { result: queued };
+        const level = buckets[ONE]?.level ?? 0;
+        const wait = waitFor(level, cost, policy);
+        if (wait > 0 && !options.always) return { result: { ok: false, retryAfterMs: wait } };
+        reserved = ahead > 0 && waitFor(level, cost + ahead, policy) === 0 ? ahead : 0;
+        return {
+          result: { ok: true, level: level + cost },
+          write: { ...buckets, [ONE]: { level: level + cost + reserved, at: now } },
+        };
+      },
+      (written) => {
+        if (reserved > 0) written.reserve = { left: reserved, expires: this.#clock() + RESERVE_MS };
+      },
+    );
   }
 
   /**
@@ -145,6 +187,16 @@ export class FleetLimiter {
    * wrote first. A step that writes nothing ends the update without a store call.
    */
   update<R>(policy: LimitPolicy, key: string, step: (buckets: Buckets, now: number) => Step<R>): Promise<R> {
+    return this.#update(policy, key, step);
+  }
+
+  /** `update`, and `written` called with the record as held after a write (e.g. to note a reserve). */
+  #update<R>(
+    policy: LimitPolicy,
+    key: string,
+    step: (buckets: Buckets, now: number) => Step<R>,
+    written?: (held: Held) => void,
+  ): Promise<R> {
     const id = recordId(policy, key);
     return this.#serially(id, async () => {
       let held = this.#held.get(id) ?? null;
@@ -156,7 +208,9 @@ export class FleetLimiter {
         const buckets = drain(write, policy, now);
         const version = await this.#write(id, policy, buckets, held.version, now);
         if (version !== null) {
-          this.#held.set(id, { buckets, version });
+          const held: Held = { buckets, version };
+          written?.(held);
+          this.#held.set(id, held);
           return result;
         }
         held = null;
