@@ -62,6 +62,8 @@ export async function openStores(
     checkpointWal?: boolean;
     /** Save the flags in force when none are saved yet (the server does; CLI commands do not). */
     initializeFlags?: boolean;
+    /** Another readiness gate than the index state's (a test's: the emulator's indexes are always READY). */
+    telemetryGate?: TelemetryFlipGate;
   } = {},
 ): Promise<OpenedStores> {
   for (const area of AREAS) {
@@ -108,13 +110,19 @@ export async function openStores(
     : null;
   const fleet: FleetState = firestoreFleet ?? localFleet;
   const telemetryGate = firestore
-    ? // Loaded only with Firestore: the gate's modules load the GCP clients.
-      (await import("../migrate/cutover.js")).telemetryFlipGate(firestore, config)
+    ? (options.telemetryGate ??
+      // Loaded only with Firestore: the gate's modules load the GCP clients.
+      (await import("../migrate/cutover.js")).telemetryFlipGate(firestore, config))
     : undefined;
   const saved = await savedFlags(config, fleet, firestore ? localFleet : null, {
     initialize: options.initializeFlags ?? false,
     telemetryGate,
     at: clock(),
+  }).catch(async (error: unknown) => {
+    // A refused start leaves nothing open behind it.
+    await firestore?.terminate();
+    sqlite.close();
+    throw error;
   });
   for (const area of AREAS) {
     if (config.flags[area] && !saved.flags[area]) {
