@@ -1,33 +1,35 @@
 // What each per-device (and per-sign-in) structure of the server holds in memory, in bytes per entry:
 // each is filled the way the server fills it, for N entries, and the heap measured before and after
-// (after a full GC each time; run with --expose-gc). Prints one JSON object. Used by bench/phases/growth.ts.
+// (after a full GC each time; run with --expose-gc). Beside each, the bytes the structure's own estimate
+// counts against its share of FIREBRICK_CACHE_MEMORY_MIB. Prints one JSON object. Used by
+// bench/phases/growth.ts.
 import { randomUUID } from "node:crypto";
-import { FailureLimiter } from "../../packages/server/src/auth/failure-limiter.js";
 import { DeviceDirectory } from "../../packages/server/src/devices/directory.js";
+import { FleetLimiter } from "../../packages/server/src/fleet/limiter.js";
+import type { FleetRecords } from "../../packages/server/src/fleet/types.js";
 import type {
   Device,
   DevicesStore,
   TelemetryPoint,
   TelemetryStore,
 } from "../../packages/server/src/stores/types.js";
-import { IngestLimiter } from "../../packages/server/src/telemetry/ingest-limiter.js";
 import { LatestTelemetryCache } from "../../packages/server/src/telemetry/latest-cache.js";
 
 const N = Number(process.argv[2] ?? 10_000);
 const TENANT = "demo";
+const PLENTY = 2 ** 31;
 const gc = (globalThis as { gc?: () => void }).gc!;
 const ids = Array.from({ length: N }, () => randomUUID());
 const now = Date.now();
 
-/** Bytes per entry that `fill` adds to the heap (`keep` holds the structure alive while measuring). */
-async function perEntry(fill: () => Promise<unknown>): Promise<number> {
+/** Bytes per entry that `fill` adds to the heap (the structure is kept alive while measuring). */
+async function perEntry<T>(fill: () => Promise<T>): Promise<{ heap: number; structure: T }> {
   gc();
   const before = process.memoryUsage().heapUsed;
   const structure = await fill();
   gc();
   const after = process.memoryUsage().heapUsed;
-  if (!structure) throw new Error("nothing was built");
-  return Math.round((after - before) / N);
+  return { heap: Math.round((after - before) / N), structure };
 }
 
 // Devices as the stores return them (the fields of the devices table).
@@ -48,42 +50,62 @@ const points = (id: string): TelemetryPoint[] =>
     metrics: { zone_temp_c: 21 + (i % 7) / 10, co2_ppm: 450 + i },
     source: "api",
   }));
-
-const sizes = {
-  devices: N,
-  deviceDirectory: await perEntry(async () => {
-    const store = { get: async (_tenant: string, id: string) => device(id) } as unknown as DevicesStore;
-    const directory = new DeviceDirectory(
-      () => store,
-      () => now,
-    );
-    for (const id of ids) await directory.get(TENANT, id);
-    return directory;
-  }),
-  ingestLimiter: await perEntry(async () => {
-    const limiter = new IngestLimiter({ pointsPerMinute: 5, clock: () => now });
-    for (const id of ids) limiter.take(`${TENANT}\u0000${id}`, 1);
-    return limiter;
-  }),
-  latestCache100Points: await perEntry(async () => {
-    const store = {
-      latest: async (_tenant: string, id: string) => points(id),
-    } as unknown as TelemetryStore;
-    const cache = new LatestTelemetryCache(store, { clock: () => now, maxDevices: N });
-    for (const id of ids) await cache.latest(TENANT, id, 100);
-    return cache;
-  }),
-  // Sign-in: a failed attempt per key (tenant + username, or client address), then a full window of them.
-  signInLimiterOneFailure: await perEntry(async () => {
-    const limiter = new FailureLimiter({ limit: 5, windowMs: 15 * 60_000, clock: () => now });
-    for (const id of ids) limiter.fail(`${TENANT}\u0000user-${id.slice(0, 8)}`);
-    return limiter;
-  }),
-  signInLimiterFullWindow: await perEntry(async () => {
-    const limiter = new FailureLimiter({ limit: 20, windowMs: 15 * 60_000, clock: () => now });
-    for (const id of ids)
-      for (let i = 0; i < 20; i++) limiter.fail(`10.${id.charCodeAt(0)}.${id.slice(0, 8)}`);
-    return limiter;
-  }),
+/** Records that accept every write: what the limiter then holds is what it holds in the server. */
+const records: FleetRecords = {
+  read: async () => null,
+  write: async () => "1",
+  delete: async () => {},
 };
-process.stdout.write(JSON.stringify(sizes));
+
+const directory = await perEntry(async () => {
+  const store = { get: async (_tenant: string, id: string) => device(id) } as unknown as DevicesStore;
+  const directory = new DeviceDirectory(
+    () => store,
+    () => now,
+    PLENTY,
+  );
+  for (const id of ids) await directory.get(TENANT, id);
+  return directory;
+});
+const limiter = await perEntry(async () => {
+  const limiter = new FleetLimiter(records, { clock: () => now, maxBytes: PLENTY });
+  const policy = { name: "device_writes", capacity: 5, windowMs: 60_000 };
+  for (const id of ids) await limiter.charge(policy, `${TENANT}\u0000${id}`, 1);
+  return limiter;
+});
+const latest = await perEntry(async () => {
+  const store = {
+    changes: async (_tenant: string, id: string) => ({
+      points: points(id),
+      mark: "firestore:1796000000000",
+      reset: true,
+    }),
+  } as unknown as TelemetryStore;
+  const cache = new LatestTelemetryCache(store, { clock: () => now, maxBytes: PLENTY });
+  for (const id of ids) await cache.latest(TENANT, id, 100);
+  return cache;
+});
+// Sign-in: one failure recorded per username record and per address record (the limiter's held copies).
+const signIn = await perEntry(async () => {
+  const limiter = new FleetLimiter(records, { clock: () => now, maxBytes: PLENTY });
+  const policy = { name: "login_username", capacity: 5, windowMs: 15 * 60_000 };
+  for (const id of ids) {
+    await limiter.update(policy, `${TENANT}\u0000user-${id.slice(0, 8)}`, (buckets, at) => ({
+      result: undefined,
+      write: { ...buckets, total: { level: 1, at }, [`a:${id.slice(0, 16)}`]: { level: 1, at } },
+    }));
+  }
+  return limiter;
+});
+
+process.stdout.write(
+  JSON.stringify({
+    devices: N,
+    deviceDirectory: directory.heap,
+    deviceDirectoryEstimate: Math.round(directory.structure.held.bytes / N),
+    fleetLimiter: limiter.heap,
+    latestCache100Points: latest.heap,
+    latestCacheEstimate: Math.round(latest.structure.bytes / N),
+    signInRecord: signIn.heap,
+  }),
+);

@@ -68,6 +68,9 @@ export const billedReadsPhase: Phase = {
         },
         expect: 202,
       });
+      // A point written less than 2 s before a refresh may be read once more by the next one (Firestore's
+      // write time is a little before its commit, docs/design/fleet.md): "no new data" starts after that.
+      await new Promise((resolve) => setTimeout(resolve, 2500));
       const readsIn = (suffix: string) =>
         [...usage.byArea].filter(([key]) => key.endsWith(suffix)).reduce((sum, [, u]) => sum + u.reads, 0);
 
@@ -128,10 +131,10 @@ export const billedReadsPhase: Phase = {
       const readsPerWrite = usage.reads / writes;
       figures.push({
         what: "billed reads per telemetry request, a device at the default pace (1 point / 12 s)",
-        measured: `${readsPerWrite.toFixed(2)} (devices ${readsIn(":devices")} over ${writes} requests)`,
+        measured: `${readsPerWrite.toFixed(2)} (devices ${readsIn(":devices")}, limiter ${readsIn(":fleet")} over ${writes} requests)`,
         baseline: "1 if every request read its device",
         ratio: `${readsPerWrite.toFixed(2)}×`,
-        target: "≤ 0.1 (issue 14)",
+        target: "≤ 0.1 (issue 21)",
         met: readsPerWrite <= 0.1,
       });
 

@@ -2,6 +2,7 @@
 // `Phase` (see lib/context.ts and bench/README.md, "Adding a phase"), and one line here.
 import type { Phase } from "../lib/context.js";
 import { billedReadsPhase } from "./billed-reads.js";
+import { fleetPhase } from "./fleet.js";
 import { growthPhase } from "./growth.js";
 import { ingestFirestorePhase } from "./ingest-firestore.js";
 import { lockPhase } from "./lock.js";
@@ -21,4 +22,5 @@ export const PHASES: readonly Phase[] = [
   sqliteRetentionPhase,
   startupPhase,
   growthPhase,
+  fleetPhase,
 ];

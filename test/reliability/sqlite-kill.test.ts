@@ -3,68 +3,28 @@
 // opened again. Every point answered 202 before the kill must be in the SQLite file, and a new server on
 // the same data dir starts and serves them. SIGKILL gives the process no chance to flush anything: what
 // was acknowledged was already committed to the WAL.
-import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
-import { freePort } from "../../packages/server/src/firestore/emulator.js";
 import { openSqlite } from "../../packages/server/src/storage/sqlite.js";
 import { SQLITE_MIGRATIONS } from "../../packages/server/src/storage/sqlite-migrations.js";
-import { call, createDevices, scaled } from "./support.js";
+import { call, createDevices, firstRunPassword, killServers, scaled, serve } from "./support.js";
 
 const TENANT = "demo";
 const DEVICES = scaled(8, 32);
 const POINTS_PER_WRITE = scaled(5, 20);
 const STEADY_MS = scaled(2000, 15_000);
-const CLI = fileURLToPath(new URL("../../packages/server/src/cli/run.ts", import.meta.url));
-
 const dataDir = mkdtempSync(join(tmpdir(), "firebrick-sqlite-kill-"));
-const children: ChildProcess[] = [];
-afterAll(() => {
-  for (const child of children)
-    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-});
+afterAll(killServers);
 
-/** `firebrick serve` on SQLite only (no Firestore variables), from source as the other CLI tests run it. */
-async function serve(): Promise<{ child: ChildProcess; url: string; stderr: () => string }> {
-  const port = await freePort();
-  const env: NodeJS.ProcessEnv = {
-    PATH: process.env.PATH,
-    FIREBRICK_DATA_DIR: dataDir,
-    PORT: String(port),
-    DEVICE_WRITES_PER_MINUTE: "100000",
-    FIREBRICK_LOG_LEVEL: "warn",
-  };
-  const child = spawn(process.execPath, ["--import", "tsx", CLI, "serve"], {
-    env,
-    stdio: ["ignore", "ignore", "pipe"],
-  });
-  children.push(child);
-  let stderr = "";
-  child.stderr!.on("data", (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`firebrick serve exited: ${stderr}`);
-    if (Date.now() > deadline) throw new Error(`firebrick serve did not start: ${stderr}`);
-    try {
-      if ((await call(url, "GET", "/healthz", { timeoutMs: 1000 })).status === 200) break;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  return { child, url, stderr: () => stderr };
-}
+/** `firebrick serve` on SQLite only (no Firestore variables). */
+const startServer = () => serve({ FIREBRICK_DATA_DIR: dataDir, DEVICE_WRITES_PER_MINUTE: "100000" });
 
 describe("firebrick serve on SQLite, killed with SIGKILL during ingest", () => {
   it("keeps every point it acknowledged (202), and a new server on the same data dir serves them", async () => {
-    const server = await serve();
-    const password = /Password \(shown once[^)]*\): (\S+)/.exec(server.stderr())![1]!;
+    const server = await startServer();
+    const password = firstRunPassword(server);
     const login = await call(server.url, "POST", "/api/auth/login", {
       tenant: TENANT,
       body: { username: "admin", password },
@@ -133,7 +93,7 @@ describe("firebrick serve on SQLite, killed with SIGKILL during ingest", () => {
     expect(lost).toBe(0);
 
     // A new server on the same data dir starts (recovering the WAL) and serves the newest of them.
-    const again = await serve();
+    const again = await startServer();
     const relogin = await call(again.url, "POST", "/api/auth/login", {
       tenant: TENANT,
       body: { username: "admin", password },

@@ -1,5 +1,8 @@
+import { type ChildProcess, spawn } from "node:child_process";
 import { request as httpRequest } from "node:http";
+import { fileURLToPath } from "node:url";
 import { expect } from "vitest";
+import { freePort } from "../../packages/server/src/firestore/emulator.js";
 
 /**
  * `RELIABILITY_PROFILE=full` (set by `npm run test:reliability`) scales counts and durations up; CI runs
@@ -96,4 +99,105 @@ export async function createDevices(
     devices.push({ id: body.device.id, token: body.token });
   }
   return devices;
+}
+
+const CLI = fileURLToPath(new URL("../../packages/server/src/cli/run.ts", import.meta.url));
+
+/** A `firebrick serve` process started by `serve`. */
+export interface ServeProcess {
+  child: ChildProcess;
+  url: string;
+  /** What it printed on stderr so far (the first run's admin password, warnings). */
+  stderr(): string;
+  /** SIGTERM, and wait for it to exit. */
+  stop(): Promise<void>;
+}
+
+const started: ChildProcess[] = [];
+/** Kills every server still running (SIGKILL): call it in `afterAll`. */
+export function killServers(): void {
+  for (const child of started)
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+}
+
+/**
+ * `firebrick serve` from source, as the other CLI tests run it, with only `env` (and PATH) in its
+ * environment and a free port; resolves once `/healthz` answers.
+ */
+export async function serve(env: Record<string, string>): Promise<ServeProcess> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ["--import", "tsx", CLI, "serve"], {
+    env: { PATH: process.env.PATH, FIREBRICK_LOG_LEVEL: "warn", ...env, PORT: String(port) },
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  started.push(child);
+  let stderr = "";
+  child.stderr!.on("data", (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 90_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`firebrick serve exited: ${stderr}`);
+    if (Date.now() > deadline) throw new Error(`firebrick serve did not start: ${stderr}`);
+    try {
+      if ((await call(url, "GET", "/healthz", { timeoutMs: 1000 })).status === 200) break;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return {
+    child,
+    url,
+    stderr: () => stderr,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((resolve) => child.once("exit", resolve));
+      child.kill("SIGTERM");
+      await exited;
+    },
+  };
+}
+
+/** The first run's generated admin password, from what the server printed. */
+export function firstRunPassword(server: ServeProcess): string {
+  const match = /Password \(shown once[^)]*\): (\S+)/.exec(server.stderr());
+  if (!match) throw new Error(`no first-run password printed: ${server.stderr()}`);
+  return match[1]!;
+}
+
+/** Polls `probe` until it returns something other than undefined, failing after `timeoutMs`. */
+export async function eventually<T>(
+  probe: () => Promise<T | undefined>,
+  timeoutMs = 20_000,
+  what = "the condition",
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`${what} did not hold within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/**
+ * `count` servers started like `serve(envOf(i))` that share their stores (one Firestore project, or one
+ * data dir): the first alone (it creates the demo tenant and its admin), the others together; then the
+ * admin signed in through the first. Returns the servers, the first run's password and the session.
+ */
+export async function startFleet(
+  count: number,
+  envOf: (index: number) => Record<string, string>,
+): Promise<{ servers: ServeProcess[]; password: string; session: string }> {
+  const servers = [await serve(envOf(0))];
+  const password = firstRunPassword(servers[0]!);
+  servers.push(...(await Promise.all(Array.from({ length: count - 1 }, (_, i) => serve(envOf(i + 1))))));
+  const login = await call(servers[0]!.url, "POST", "/api/auth/login", {
+    tenant: "demo",
+    body: { username: "admin", password },
+  });
+  expect(login.status).toBe(200);
+  return { servers, password, session: login.session! };
 }

@@ -55,6 +55,7 @@ export async function registerApi(app: FastifyInstance, ctx: ServiceContext): Pr
     sessions: ctx.sessions,
     cookie: ctx.cookie,
     devices: ctx.devices,
+    limits: ctx.limits,
     clock: ctx.clock,
   });
   registerAuthRoutes(app, ctx);

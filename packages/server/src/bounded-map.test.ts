@@ -38,3 +38,34 @@ describe("BoundedMap", () => {
     expect(() => new BoundedMap(0)).toThrow(RangeError);
   });
 });
+
+describe("BoundedMap bounded in bytes", () => {
+  it("drops the least recently used entries once their sizes add up past maxBytes", () => {
+    const map = new BoundedMap<string, string>({ maxBytes: 10, sizeOf: (value) => value.length });
+    map.set("a", "1234").set("b", "1234");
+    expect(map.bytes).toBe(8);
+    map.get("a"); // b is now the least recently used
+    map.set("c", "1234");
+    expect([map.peek("a"), map.peek("b"), map.peek("c")]).toEqual(["1234", undefined, "1234"]);
+    expect(map.bytes).toBe(8);
+  });
+
+  it("counts a value's new size when it is set again, and keeps nothing larger than the bound", () => {
+    const map = new BoundedMap<string, { bytes: number }>({ maxBytes: 100, sizeOf: (value) => value.bytes });
+    const grown = { bytes: 10 };
+    map.set("a", grown).set("b", { bytes: 10 });
+    grown.bytes = 95;
+    map.set("a", grown); // re-measured: with b, 105 bytes; b (least recently used) goes
+    expect([map.peek("a")?.bytes, map.peek("b")]).toEqual([95, undefined]);
+    map.set("huge", { bytes: 101 });
+    expect(map.peek("huge")).toBeUndefined();
+    expect(map.bytes).toBe(95);
+  });
+
+  it("may bound both entries and bytes", () => {
+    const map = new BoundedMap<string, string>({ maxEntries: 2, maxBytes: 1000, sizeOf: () => 1 });
+    map.set("a", "x").set("b", "x").set("c", "x");
+    expect(map.size).toBe(2);
+    expect(() => new BoundedMap({ maxBytes: 0, sizeOf: () => 1 })).toThrow(RangeError);
+  });
+});

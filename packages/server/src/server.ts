@@ -5,6 +5,7 @@ import type { PasswordHasher } from "./auth/passwords.js";
 import { describeCaller } from "./auth/principal.js";
 import type { Config } from "./config/env.js";
 import { dashboardPlugin } from "./dashboard/plugin.js";
+import { fleetRetentionTargets } from "./fleet/sqlite.js";
 import { buildApp } from "./http/app.js";
 import type { ReadinessCheck } from "./http/health.js";
 import { registerObservability } from "./observability/http-plugin.js";
@@ -46,8 +47,6 @@ export interface ServerOptions {
   metrics?: Metrics;
   /** More readiness checks, e.g. the Firestore bootstrap document's schema compatibility. */
   readiness?: ReadinessCheck[];
-  /** How often flags are re-read, so that a change made through another instance arrives here too. */
-  flagsRefreshMs?: number;
 }
 
 /**
@@ -63,8 +62,15 @@ export async function startServer(
   const metrics = options.metrics ?? createMetrics();
   // Every store call counts towards the metrics and towards the log line of the request it serves.
   const usage = fanOut(metrics.usage, requestScopedUsage(), ...(options.usage ? [options.usage] : []));
-  const opened = await openStores(config, { clock, usage, metrics, logger, checkpointWal: true });
-  const { router, flags } = opened;
+  const opened = await openStores(config, {
+    clock,
+    usage,
+    metrics,
+    logger,
+    checkpointWal: true,
+    initializeFlags: true,
+  });
+  const { router, flags, fleet } = opened;
   const readiness: ReadinessCheck[] = [
     {
       name: "sqlite",
@@ -123,28 +129,40 @@ export async function startServer(
   const ctx = createServiceContext({
     router,
     flags,
+    fleet,
     clock,
     metrics,
     tenantHeader: config.tenantHeader,
     cookieSecure: config.cookieSecure,
     deviceWritesPerMinute: config.deviceWritesPerMinute,
+    cacheMemoryBytes: config.cacheMemoryBytes,
     ...(options.passwords && { passwords: options.passwords }),
-    ...(opened.firestore && {
-      // Loaded only with Firestore: the gate's modules load the GCP clients.
-      telemetryFlipGate: (await import("./migrate/cutover.js")).telemetryFlipGate(opened.firestore, config),
-    }),
+    ...(opened.telemetryGate && { telemetryGate: opened.telemetryGate }),
+    onError: (error, what) => logger.error({ err: error }, `${what} failed`),
   });
   await registerApi(app, ctx);
   metrics.observeLoginHashQueue(() => ctx.passwords.queueDepth());
   await app.register(dashboardPlugin, { tenantHeader: config.tenantHeader });
-  const refresh = setInterval(() => {
-    try {
-      flags.reload();
-    } catch (error) {
-      logger.error({ err: error }, "reloading the flags failed");
-    }
-  }, options.flagsRefreshMs ?? 5000);
-  refresh.unref();
+  // What every instance must hear of at once (docs/design/fleet.md): flag changes, and devices whose
+  // token was rotated or which were deleted anywhere; while it is not heard, device lookups fall back
+  // to their short cache time.
+  let watchHealthy = false;
+  const watch = fleet.watch({
+    flags: (saved) => flags.observe(saved),
+    change: (change) => ctx.devices.forget(change.tenant_id, change.subject),
+    health: (healthy) => {
+      watchHealthy = healthy;
+      ctx.devices.directory.feedHealthy(healthy);
+      if (!healthy)
+        logger.warn(
+          "the service-wide state's watch is not established; device lookups use their short cache time",
+        );
+    },
+    error: (error) => logger.warn({ err: error }, "the service-wide state's watch failed; it starts again"),
+  });
+  metrics.observeFleetWatch(() => watchHealthy);
+  metrics.observeCacheBytes("latest_points", () => ctx.latestPoints.bytes);
+  metrics.observeCacheBytes("devices", () => ctx.devices.directory.held.bytes);
   const sweeper = startSessionSweeper({
     stores: () => router.all().map(({ stores }) => stores.sessions),
     runExclusive: options.runExclusive ?? runUnderLock(await serviceLock(opened, config, metrics, "sweeper")),
@@ -154,7 +172,7 @@ export async function startServer(
   // SQLite has no TTL: expired telemetry and audit entries are deleted by this job (every area's SQLite
   // tables, whichever store the flags route to: rows left behind by a cutover expire too).
   const retention = startRetentionJob({
-    targets: sqliteRetentionTargets(opened.sqlite),
+    targets: [...sqliteRetentionTargets(opened.sqlite), ...fleetRetentionTargets(opened.sqlite)],
     runExclusive:
       options.runExclusive ??
       runUnderLock(await serviceLock(opened, config, metrics, "retention"), { key: RETENTION_LOCK_KEY }),
@@ -162,7 +180,7 @@ export async function startServer(
     onError: (error) => logger.error({ err: error }, "SQLite retention failed"),
   });
   const stopJobs = () => {
-    clearInterval(refresh);
+    void watch.stop();
     sweeper.stop();
     clockDrift?.stop();
     retention.stop();

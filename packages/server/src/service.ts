@@ -2,6 +2,8 @@ import { LOGIN_LIMITS, type LoginLimits } from "./auth/login-limits.js";
 import { createPasswordHasher, type PasswordHasher } from "./auth/passwords.js";
 import { type SessionCookie, sessionCookie } from "./auth/session-cookie.js";
 import { DeviceAccess } from "./devices/access.js";
+import { FleetLimiter } from "./fleet/limiter.js";
+import type { FleetState } from "./fleet/types.js";
 import type { Metrics } from "./observability/metrics.js";
 import {
   createSessionManager,
@@ -22,6 +24,8 @@ import { LatestTelemetryCache } from "./telemetry/latest-cache.js";
 export interface ServiceContext {
   router: StoreRouter;
   flags: FlagsState;
+  /** The service-wide state every instance shares: limiter records, change feed, platform audit log. */
+  fleet: FleetState;
   clock: Clock;
   passwords: PasswordHasher;
   sessions: SessionManager;
@@ -30,21 +34,26 @@ export interface ServiceContext {
   devices: DeviceAccess;
   /** "The latest N points" of each polled device, for the dashboards' read budget. */
   latestPoints: LatestTelemetryCache;
+  /** The fleet-wide limits (device writes, sign-in, refused-session audits): `fleet/limiter.ts`. */
+  limits: FleetLimiter;
   /** The tenant header's name, lower-cased. */
   tenantHeader: string;
   deviceWritesPerMinute: number;
   loginLimits: LoginLimits;
   metrics?: Metrics;
-  /** Blocks the telemetry read flip at the end of a dual-write window; absent without Firestore. */
-  telemetryFlipGate: TelemetryFlipGate | undefined;
+  /** The readiness gate of telemetry reads moving to Firestore; absent without Firestore. */
+  telemetryGate: TelemetryFlipGate | undefined;
 }
 
 export interface ServiceOptions {
   router: StoreRouter;
   flags: FlagsState;
+  fleet: FleetState;
   tenantHeader: string;
   cookieSecure: boolean;
   deviceWritesPerMinute: number;
+  /** `FIREBRICK_CACHE_MEMORY_MIB` in bytes: what the per-device structures may hold together. */
+  cacheMemoryBytes: number;
   clock?: Clock;
   /** Production: Argon2id at the cost of docs/design/passwords.md. Tests pass a cheaper hasher. */
   passwords?: PasswordHasher;
@@ -52,7 +61,21 @@ export interface ServiceOptions {
   loginLimits?: LoginLimits;
   /** Budget and rate-limit rejections are counted here when given. */
   metrics?: Metrics;
-  telemetryFlipGate?: TelemetryFlipGate;
+  telemetryGate?: TelemetryFlipGate;
+  /** Failures of what runs in the background (an area move's session revocation). */
+  onError?: (error: unknown, what: string) => void;
+}
+
+/**
+ * How `FIREBRICK_CACHE_MEMORY_MIB` is shared among the per-device structures (docs/design/fleet.md):
+ * mostly the latest points, which are what dashboards need fast.
+ */
+export function cacheShares(bytes: number) {
+  return {
+    latestPoints: Math.floor(bytes * 0.75),
+    devices: Math.floor(bytes * 0.125),
+    limits: Math.floor(bytes * 0.125),
+  };
 }
 
 /**
@@ -60,16 +83,18 @@ export interface ServiceOptions {
  * of per-area data forget what they hold (docs/design/store-routing.md).
  *
  * @example
- * const ctx = createServiceContext({ router, flags, tenantHeader: config.tenantHeader, cookieSecure: true, deviceWritesPerMinute: 5 });
+ * const ctx = createServiceContext({ router, flags, fleet, tenantHeader: config.tenantHeader, cookieSecure: true, deviceWritesPerMinute: 5, cacheMemoryBytes: 64 * 2 ** 20 });
  * await registerApi(app, ctx);
  */
 export function createServiceContext(options: ServiceOptions): ServiceContext {
   const clock = options.clock ?? Date.now;
   const policy = options.sessionPolicy ?? SESSION_POLICY;
-  const { router } = options;
+  const { router, fleet } = options;
+  const shares = cacheShares(options.cacheMemoryBytes);
   const ctx: ServiceContext = {
     router,
     flags: options.flags,
+    fleet,
     clock,
     passwords: options.passwords ?? createPasswordHasher(),
     sessions: createSessionManager({
@@ -79,19 +104,34 @@ export function createServiceContext(options: ServiceOptions): ServiceContext {
       policy,
     }),
     cookie: sessionCookie({ secure: options.cookieSecure, maxAgeMs: policy.absoluteTimeoutMs }),
-    devices: new DeviceAccess(() => router.stores.devices, clock),
-    latestPoints: new LatestTelemetryCache(() => router.stores.telemetry, { clock }),
+    devices: new DeviceAccess(() => router.stores.devices, fleet.changes, {
+      clock,
+      maxBytes: shares.devices,
+      onError: (error) => options.onError?.(error, "publishing a device change on the change feed"),
+    }),
+    latestPoints: new LatestTelemetryCache(() => router.stores.telemetry, {
+      clock,
+      maxBytes: shares.latestPoints,
+    }),
+    limits: new FleetLimiter(fleet.records, { clock, maxBytes: shares.limits }),
     tenantHeader: options.tenantHeader.toLowerCase(),
     deviceWritesPerMinute: options.deviceWritesPerMinute,
     loginLimits: options.loginLimits ?? LOGIN_LIMITS,
     ...(options.metrics && { metrics: options.metrics }),
-    telemetryFlipGate: options.telemetryFlipGate,
+    telemetryGate: options.telemetryGate,
   };
   // What this instance holds of an area is stale once the area is served by the other store.
   router.onAreaMoved((move) => {
     if (move.stores.includes("devices")) ctx.devices.forgetAll();
     if (move.stores.includes("users")) ctx.sessions.forgetUsers();
     if (move.stores.includes("telemetry")) ctx.latestPoints.clear();
+    if (move.stores.includes("sessions")) {
+      // Every instance clears the sessions of the store the auth area left (the flag change did it once
+      // already): a session started there by an instance that had not yet heard of the move, and this
+      // instance's own SQLite file's sessions, must not come back to life if the flag flips back.
+      const left = router.all().find(({ backend }) => backend === move.from)?.stores.sessions;
+      left?.deleteAll().catch((error) => options.onError?.(error, "revoking the sessions of the store left"));
+    }
   });
   return ctx;
 }

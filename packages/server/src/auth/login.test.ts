@@ -2,12 +2,22 @@ import { createHash, pbkdf2Sync } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { tokenHash } from "../sessions/tokens.js";
 import { BACKENDS, PASSWORD, sessionCookie, startTestService, type TestService } from "../testing/service.js";
+import { LOGIN_LIMITS } from "./login-limits.js";
 
 describe.each(BACKENDS)("login and passwords over HTTP (%s)", (backend) => {
   let service: TestService;
   beforeAll(async () => {
     service = await startTestService(backend, {
-      loginLimits: { perUsername: 3, perIp: 6, windowMs: 60_000 },
+      loginLimits: {
+        ...LOGIN_LIMITS,
+        perUsernameAndAddress: 3,
+        perAddress: 6,
+        windowMs: 60_000,
+        slowDownAfter: 3,
+        slowDownBaseMs: 50,
+        slowDownMaxMs: 200,
+        perSession: 3,
+      },
     });
   }, 60_000);
   afterAll(() => service?.close());
@@ -108,7 +118,7 @@ describe.each(BACKENDS)("login and passwords over HTTP (%s)", (backend) => {
     expect((await login("t1", "legacy-pbkdf2", PASSWORD, "10.4.0.1")).statusCode).toBe(200);
   });
 
-  it("rate-limits failed logins per tenant+username: 429 with Retry-After, even with the right password, until the window passes", async () => {
+  it("limits guesses per (username, address): 429 with Retry-After for that address, even with the right password, until the window passes", async () => {
     const { stores } = service.router;
     await stores.users.create("t1", {
       username: "target",
@@ -116,8 +126,8 @@ describe.each(BACKENDS)("login and passwords over HTTP (%s)", (backend) => {
       ...(await service.ctx.passwords.hash(PASSWORD)),
     });
     for (let i = 0; i < 3; i++)
-      expect((await login("t1", "target", "guess", `10.5.${i}.1`)).statusCode).toBe(401);
-    const blocked = await login("t1", "TARGET", PASSWORD, "10.5.9.1");
+      expect((await login("t1", "target", "guess", "10.5.0.1")).statusCode).toBe(401);
+    const blocked = await login("t1", "TARGET", PASSWORD, "10.5.0.1");
     expect(blocked.statusCode).toBe(429);
     expect(blocked.json().error.code).toBe("RATE_LIMITED");
     expect(Number(blocked.headers["retry-after"])).toBeGreaterThan(0);
@@ -127,12 +137,31 @@ describe.each(BACKENDS)("login and passwords over HTTP (%s)", (backend) => {
       role: "viewer",
       ...(await service.ctx.passwords.hash(PASSWORD)),
     });
-    expect((await login("t2", "target", PASSWORD, "10.5.9.2")).statusCode).toBe(200);
+    expect((await login("t2", "target", PASSWORD, "10.5.0.1")).statusCode).toBe(200);
     service.clock.advance(61_000);
-    expect((await login("t1", "target", PASSWORD, "10.5.9.1")).statusCode).toBe(200);
+    expect((await login("t1", "target", PASSWORD, "10.5.0.1")).statusCode).toBe(200);
   });
 
-  it("counts concurrent guesses too: a burst cannot slip past the limit while earlier guesses are hashing", async () => {
+  it("never lets guesses from other addresses stop the right password: they slow the username down, they do not lock it", async () => {
+    const { stores } = service.router;
+    await stores.users.create("t1", {
+      username: "victim",
+      role: "viewer",
+      ...(await service.ctx.passwords.hash(PASSWORD)),
+    });
+    // Five wrong passwords from five addresses (the issue's lock-out), then more from others.
+    for (let i = 0; i < 8; i++)
+      expect((await login("t1", "victim", "guess", `10.9.${i}.1`)).statusCode).toBe(401);
+    const started = Date.now();
+    const right = await login("t1", "victim", PASSWORD, "10.9.200.1");
+    expect(right.statusCode).toBe(200);
+    // Slowed down (the username has failed 8 times, past 3), by at most the cap.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(150);
+    const failures = await stores.audit.query("t1", { action: "auth.login_failed", limit: 20 });
+    expect(failures.items.length).toBeGreaterThanOrEqual(8);
+  });
+
+  it("counts concurrent guesses from one address too: a burst cannot slip past its budget while earlier guesses are hashing", async () => {
     const { stores } = service.router;
     await stores.users.create("t1", {
       username: "burst",
@@ -140,7 +169,7 @@ describe.each(BACKENDS)("login and passwords over HTTP (%s)", (backend) => {
       ...(await service.ctx.passwords.hash(PASSWORD)),
     });
     const statuses = await Promise.all(
-      Array.from({ length: 8 }, (_, i) => login("t1", "burst", `guess-${i}`, `10.8.${i}.1`)),
+      Array.from({ length: 8 }, (_, i) => login("t1", "burst", `guess-${i}`, "10.8.0.1")),
     );
     expect(statuses.filter((r) => r.statusCode === 401)).toHaveLength(3);
     expect(statuses.filter((r) => r.statusCode === 429)).toHaveLength(5);
@@ -153,6 +182,36 @@ describe.each(BACKENDS)("login and passwords over HTTP (%s)", (backend) => {
     expect(blocked.statusCode).toBe(429);
     expect(blocked.headers["retry-after"]).toBeDefined();
     expect((await login("t1", "viewer", PASSWORD, "10.6.0.2")).statusCode).toBe(200);
+  });
+
+  it("never locks a password change by someone else's guesses; the session's own wrong guesses are limited", async () => {
+    const { stores } = service.router;
+    await stores.users.create("t1", {
+      username: "mover",
+      role: "viewer",
+      ...(await service.ctx.passwords.hash(PASSWORD)),
+    });
+    const mine = await service.login("t1", "mover");
+    const other = await service.login("t1", "viewer");
+    // Someone guesses at the account from many addresses, and spends the budget of the user's own
+    // address (127.0.0.1, where the sessions were started) on other usernames.
+    for (let i = 0; i < 6; i++) await login("t1", "mover", "guess", `10.10.${i}.1`);
+    for (let i = 0; i < 6; i++) await login("t1", `spray-mover-${i}`, "guess", "127.0.0.1");
+    expect((await login("t1", "mover", PASSWORD, "127.0.0.1")).statusCode).toBe(429);
+    const change = (current: string, session = mine) =>
+      service.request({
+        method: "POST",
+        url: "/api/auth/password",
+        tenant: "t1",
+        session,
+        payload: { current_password: current, new_password: "another long passphrase" },
+      });
+    // The session's own wrong guesses: 3 allowed, then 429 for this session only.
+    for (let i = 0; i < 3; i++) expect((await change("wrong", other)).statusCode).toBe(401);
+    expect((await change("wrong", other)).statusCode).toBe(429);
+    const changed = await change(PASSWORD);
+    expect(changed.statusCode).toBe(200);
+    service.clock.advance(61_000); // the address's window passes: the next tests sign in from it again
   });
 
   it("changes the password: the old one stops working, other sessions are revoked, the caller gets a new session", async () => {

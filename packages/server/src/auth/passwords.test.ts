@@ -1,7 +1,6 @@
 import { createHash, createHmac, pbkdf2Sync, scryptSync } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { concurrencyLimit } from "./concurrency.js";
-import { FailureLimiter } from "./failure-limiter.js";
 import { verifyLegacyHash } from "./legacy-hashes.js";
 import { createPasswordHasher } from "./passwords.js";
 
@@ -89,21 +88,5 @@ describe("legacy hashes", () => {
     ["an unknown format", "$2b$12$abcdefghijklmnopqrstuuC6Bd5Ffw1m5g7nJmU0vZ2a7R0tyqk7a"],
   ])("refuses %s even with the right password", async (_name, stored) => {
     expect(await verifyLegacyHash(stored, password)).toBe("refused");
-  });
-});
-
-describe("failed-login limiter", () => {
-  it("blocks a key after `limit` failures inside the window and frees it when they age out", () => {
-    let now = 0;
-    const limiter = new FailureLimiter({ limit: 3, windowMs: 1000, clock: () => now });
-    for (const at of [0, 100, 200]) {
-      now = at;
-      expect(limiter.retryAfterMs("k")).toBe(0);
-      limiter.fail("k");
-    }
-    expect(limiter.retryAfterMs("k")).toBe(800);
-    expect(limiter.retryAfterMs("other")).toBe(0);
-    now = 1001;
-    expect(limiter.retryAfterMs("k")).toBe(0);
   });
 });

@@ -2,12 +2,12 @@ import type { FastifyInstance, FastifyRequest } from "fastify";
 import fp from "fastify-plugin";
 import type {} from "../audit/recorder.js";
 import { AppError } from "../errors.js";
+import type { FleetLimiter, LimitPolicy } from "../fleet/limiter.js";
 import { type RouteSecurity, routeName } from "../http/route-security.js";
 import type { ClientInfo, SessionManager } from "../sessions/manager.js";
 import type { Clock, Device } from "../stores/types.js";
 import { refuseOtherTenant } from "../tenancy/cross-tenant.js";
 import { isTenantId } from "../tenancy/tenant-id.js";
-import { FailureLimiter } from "./failure-limiter.js";
 import type {} from "./principal.js";
 import type { SessionCookie } from "./session-cookie.js";
 
@@ -21,8 +21,20 @@ export interface RequestGateOptions {
   cookie: SessionCookie;
   /** Authenticates a device by its bearer token (`devices/access.ts`). */
   devices: { authenticate(request: FastifyRequest, id: unknown, token: string): Promise<Device> };
+  /** The fleet's limits (`fleet/limiter.ts`): the rejected-session audits per client address. */
+  limits: FleetLimiter;
   clock: Clock;
 }
+
+/**
+ * A rejected session (replayed after logout, expired, forged) is audited, but at most 10 times a minute
+ * per client address across the fleet, so that junk cookies cannot be used to flood the audit log.
+ */
+const REJECTED_SESSION_AUDITS: LimitPolicy = {
+  name: "rejected_session_audits",
+  capacity: 10,
+  windowMs: 60_000,
+};
 
 /**
  * The request gate, in this order: the tenant header on every /api request (400), the credential the
@@ -31,13 +43,10 @@ export interface RequestGateOptions {
  *
  * @example
  * await app.register(auditRecorder, { audit: () => router.stores.audit, clock });
- * await app.register(requestGate, { tenantHeader, sessions, cookie, devices, clock });
+ * await app.register(requestGate, { tenantHeader, sessions, cookie, devices, limits, clock });
  */
 export const requestGate = fp(
   async (app: FastifyInstance, options: RequestGateOptions) => {
-    // A rejected session (replayed after logout, expired, forged) is audited, but at most 10 times a
-    // minute per client address, so that junk cookies cannot be used to flood the audit log.
-    const rejectedAudits = new FailureLimiter({ limit: 10, windowMs: 60_000, clock: options.clock });
     app.decorateRequest("tenant", "");
     app.decorateRequest("principal", null);
 
@@ -74,8 +83,7 @@ export const requestGate = fp(
       switch (resolution.status) {
         case "missing":
           options.cookie.clear(reply);
-          if (rejectedAudits.retryAfterMs(client.ip ?? "") === 0) {
-            rejectedAudits.fail(client.ip ?? "");
+          if ((await options.limits.charge(REJECTED_SESSION_AUDITS, client.ip ?? "", 1)).ok) {
             await request.audit({
               action: "session.rejected",
               outcome: "denied",

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { Type } from "typebox";
@@ -7,7 +8,7 @@ import { AnyPassword, NewPassword, PublicUser, publicUser, Username } from "../h
 import type { ServiceContext } from "../service.js";
 import { tokenHash } from "../sessions/tokens.js";
 import type { User } from "../stores/types.js";
-import { LoginLimiter } from "./login-limits.js";
+import { SignInLimits } from "./login-limits.js";
 import { sessionOf } from "./principal.js";
 import { clientInfo } from "./request-gate.js";
 import { rotateUserSessions } from "./session-rotation.js";
@@ -15,7 +16,8 @@ import { rotateUserSessions } from "./session-rotation.js";
 /** `/api/auth/*`: login, logout, me, own sessions, password change. */
 export function registerAuthRoutes(app: FastifyInstance, ctx: ServiceContext): void {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
-  const limiter = new LoginLimiter(ctx.loginLimits, ctx.clock, (limiter) =>
+  // Fleet-wide (docs/design/fleet.md): a budget per (username, address) and per address, a slow-down per username.
+  const limits = new SignInLimits(ctx.limits, ctx.loginLimits, (limiter) =>
     ctx.metrics?.rateLimitRejections.inc({ limiter }),
   );
 
@@ -51,10 +53,17 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: ServiceContext): v
     async (request, reply) => {
       const { username, password } = request.body;
       const tenant = request.tenant;
-      const attempt = { tenant, username, ip: request.ip };
-      limiter.admit(attempt);
-      const user = await ctx.router.stores.users.getByUsername(tenant, username);
-      const verdict = await verifyPassword(request, user, password);
+      const admitted = await limits.admit({ tenant, username, ip: request.ip });
+      let verdict: Awaited<ReturnType<typeof verifyPassword>>;
+      let user: User | null;
+      try {
+        if (admitted.delayMs > 0) await sleep(admitted.delayMs);
+        user = await ctx.router.stores.users.getByUsername(tenant, username);
+        verdict = await verifyPassword(request, user, password);
+        await (verdict.ok ? admitted.succeeded() : admitted.failed());
+      } finally {
+        admitted.release();
+      }
       if (!verdict.ok) {
         await request.audit({
           action: "auth.login_failed",
@@ -65,7 +74,6 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: ServiceContext): v
         });
         throw new AppError("INVALID_CREDENTIALS");
       }
-      limiter.signedIn(attempt);
       // A new session id at every login: a session planted before sign-in (fixation) dies here.
       const previous = ctx.cookie.read(request);
       if (previous) await ctx.sessions.revoke(tenant, tokenHash(previous)).catch(() => undefined);
@@ -206,10 +214,16 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: ServiceContext): v
       },
     },
     async (request, reply) => {
-      const { user } = sessionOf(request);
-      const attempt = { tenant: request.tenant, username: user.username, ip: request.ip };
-      limiter.admit(attempt);
-      const verdict = await verifyPassword(request, user, request.body.current_password);
+      const { user, session } = sessionOf(request);
+      // Limited per session: nobody else's guesses can keep a signed-in user from changing their password.
+      const check = await limits.admitPasswordCheck(session.id);
+      let verdict: Awaited<ReturnType<typeof verifyPassword>>;
+      try {
+        verdict = await verifyPassword(request, user, request.body.current_password);
+        if (!verdict.ok) await check.failed();
+      } finally {
+        check.release();
+      }
       if (!verdict.ok) {
         await request.audit({
           action: "auth.password_change_failed",
@@ -218,7 +232,6 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: ServiceContext): v
         });
         throw new AppError("INVALID_CREDENTIALS", "The current password is wrong.");
       }
-      limiter.forgive(attempt);
       const stored = await ctx.passwords.hash(request.body.new_password);
       await ctx.router.stores.users.updatePassword(request.tenant, user.id, stored);
       await rotateUserSessions(ctx, request, reply, user.id);

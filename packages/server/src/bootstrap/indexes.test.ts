@@ -47,7 +47,14 @@ describe("infra/firestore.indexes.json", () => {
     const ttl = definitions.fieldOverrides
       .filter((entry) => entry.ttl)
       .map((entry) => `${entry.collectionGroup}.${entry.fieldPath}`);
-    expect(ttl).toEqual(["telemetry.expire_at", "audit_log.expire_at", "sessions.expires_at"]);
+    expect(ttl).toEqual([
+      "telemetry.expire_at",
+      "audit_log.expire_at",
+      "fleet_records.expire_at",
+      "platform_audit.expire_at",
+      "fleet_changes.expire_at",
+      "sessions.expires_at",
+    ]);
   });
 });
 
@@ -68,8 +75,12 @@ describe("indexes and TTL over the REST control plane", () => {
     const exemptions = definitions.fieldOverrides.filter((entry) => entry.indexes.length === 0);
     expect(exemptions.map((entry) => `${entry.collectionGroup}.${entry.fieldPath}`)).toEqual([
       "telemetry.timestamp_ms",
+      "telemetry.written_at",
       "telemetry.expire_at",
       "audit_log.expire_at",
+      "fleet_records.expire_at",
+      "platform_audit.expire_at",
+      "fleet_changes.expire_at",
     ]);
     expect(deployed.filter((item) => item.changed)).toHaveLength(
       definitions.indexes.length + exemptions.length,
@@ -117,17 +128,14 @@ describe("indexes and TTL over the REST control plane", () => {
   it("enables the TTL policies; status gates on ACTIVE", async () => {
     const controlPlane = provisionedProject();
     const definitions = loadIndexDefinitions();
-    expect((await ttlStatus(controlPlane, definitions)).map((item) => item.state)).toEqual([
-      "MISSING",
-      "MISSING",
-      "MISSING",
-    ]);
+    const ttlFields = definitions.fieldOverrides.filter((entry) => entry.ttl).length;
+    expect((await ttlStatus(controlPlane, definitions)).map((item) => item.state)).toEqual(
+      Array(ttlFields).fill("MISSING"),
+    );
     const enabled = await enableTtl(controlPlane, definitions);
-    expect(enabled.map((item) => [item.state, item.changed])).toEqual([
-      ["CREATING", true],
-      ["CREATING", true],
-      ["CREATING", true],
-    ]);
+    expect(enabled.map((item) => [item.state, item.changed])).toEqual(
+      Array(ttlFields).fill(["CREATING", true]),
+    );
     expect((await ttlStatus(controlPlane, definitions)).some((item) => item.ready)).toBe(false);
     fake.finishBuilds();
     expect(

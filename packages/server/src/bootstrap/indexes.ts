@@ -293,7 +293,8 @@ function isExempt(field: Field): boolean {
 }
 
 /**
- * The migration plan's readiness gate: is the telemetry composite index READY? Reads move to
+ * The migration plan's readiness gate: are the telemetry composite indexes READY (the one "latest" and
+ * windows read by, and the one the latest-points cache asks what was written since)? Reads move to
  * Firestore only then. Without a control plane (the emulator, which needs no indexes) it is always ready.
  *
  * @example
@@ -305,13 +306,15 @@ export async function telemetryIndexReady(
   options: GateOptions = {},
 ): Promise<boolean> {
   if (!controlPlane) return true;
-  const telemetry = definitions.indexes.find(
+  const telemetry = definitions.indexes.filter(
     (definition) =>
       definition.collectionGroup === "telemetry" &&
       definition.fields.some((field) => field.fieldPath === "device_id"),
   );
-  if (!telemetry) return false;
+  if (telemetry.length === 0) return false;
   const call = retrying(options);
   const deployed = await call(() => controlPlane.listIndexes());
-  return deployed.some((index) => indexMatches(index, telemetry) && index.state === "READY");
+  return telemetry.every((wanted) =>
+    deployed.some((index) => indexMatches(index, wanted) && index.state === "READY"),
+  );
 }

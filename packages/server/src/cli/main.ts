@@ -56,6 +56,14 @@ const MODULES: ReadonlyArray<{ commands: Record<string, string>; register: () =>
     register: async () => (await import("./commands/migrate.js")).registerMigrate,
   },
   {
+    commands: { flags: "the platform operator's routing flags: show, or set NAME=on|off for every instance" },
+    register: async () => (await import("./commands/flags.js")).registerFlags,
+  },
+  {
+    commands: { audit: "the platform audit log (--platform): service-wide actions, newest first" },
+    register: async () => (await import("./commands/audit.js")).registerAudit,
+  },
+  {
     commands: { locks: "live locks of the service's jobs (Firestore when configured, else the SQLite file)" },
     register: async () => {
       const [{ registerLocks }, { registerLocksDrift }] = await Promise.all([

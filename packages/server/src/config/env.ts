@@ -34,6 +34,11 @@ export interface Config {
   tenantHeader: string;
   deviceWritesPerMinute: number;
   /**
+   * `FIREBRICK_CACHE_MEMORY_MIB`, in bytes: what the per-device structures (latest points, devices,
+   * limiter records) may hold in memory together (docs/design/fleet.md).
+   */
+  cacheMemoryBytes: number;
+  /**
    * Whether the session cookie carries `Secure`. On by default: browsers and curl treat
    * http://127.0.0.1 and http://localhost as secure contexts and keep Secure cookies there, so
    * `npm start` works locally as is; turn it off (`FIREBRICK_COOKIE_SECURE=0`, local-HTTP mode) only
@@ -124,6 +129,7 @@ const KEYS = {
     "an HTTP header name (letters, digits, hyphens)",
   ],
   DEVICE_WRITES_PER_MINUTE: [integer(1, 100_000), "an integer from 1 to 100000"],
+  FIREBRICK_CACHE_MEMORY_MIB: [integer(8, 65_536), "an integer from 8 to 65536 (MiB)"],
   FIREBRICK_COOKIE_SECURE: [flag, "1 or 0"],
   FIREBRICK_LOG_LEVEL: [z.enum(LOG_LEVELS), `one of ${LOG_LEVELS.join(", ")}`],
   FIREBRICK_LOG_DEBUG_SAMPLE_RATE: [
@@ -227,6 +233,9 @@ export function loadConfig(
     secrets: parsed.FIREBRICK_SECRETS ?? [],
     tenantHeader: (parsed.TENANT_ID_HEADER ?? "X-BAS-Tenant").toLowerCase(),
     deviceWritesPerMinute: parsed.DEVICE_WRITES_PER_MINUTE ?? defaults.deviceWritesPerMinute ?? 5,
+    // 64 MiB: with an idle server at ~140 MiB and the sign-in hashing at ~130 MiB, a 512 MiB instance
+    // keeps room to spare (bench/README.md, growth).
+    cacheMemoryBytes: (parsed.FIREBRICK_CACHE_MEMORY_MIB ?? 64) * 2 ** 20,
     cookieSecure: parsed.FIREBRICK_COOKIE_SECURE ?? true,
     logLevel: parsed.FIREBRICK_LOG_LEVEL ?? defaults.logLevel ?? "info",
     debugSampleRate: parsed.FIREBRICK_LOG_DEBUG_SAMPLE_RATE ?? 0.1,

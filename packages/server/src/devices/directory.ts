@@ -1,38 +1,100 @@
 import { BoundedMap } from "../bounded-map.js";
 import type { Clock, Device, DevicesStore, TenantId } from "../stores/types.js";
 
-const CACHE_MS = 10_000;
-const CACHE_MAX = 10_000;
+/** How long a device is trusted while the change feed is not heard (and the longest it ever is without one). */
+export const SHORT_TTL_MS = 10_000;
+/** How long a device is trusted while the change feed is heard: a rotation or deletion arrives through it. */
+export const LONG_TTL_MS = 5 * 60_000;
+
+interface Entry {
+  device: Device;
+  fetchedAt: number;
+}
 
 /**
- * Device lookups for the hot paths (every telemetry read and write checks the device first). Found
- * devices are cached for 10 s so that a steady stream of writes does not bill an extra read each time;
- * rotation and deletion on this instance drop the entry at once, on other instances within 10 s.
+ * Device lookups for the hot paths (every telemetry read and write checks the device first), cached so
+ * that a device writing at its pace does not bill a read per write (docs/design/devices.md):
+ *
+ * - while the fleet's change feed is heard (`feedHealthy`), a device is trusted for `LONG_TTL_MS` (5
+ *   minutes): a rotated or deleted token is announced on the feed, and every instance forgets the device
+ *   within the feed's delay (`forget`). At the default pace (a write every 12 s) that is one read per 25
+ *   writes;
+ * - while it is not (not yet established, or failed), only for `SHORT_TTL_MS` (10 s), as before the feed
+ *   existed; a device fetched before the feed was last established is held to the short time too;
+ * - a lookup that was in flight while any device changed is not kept: it may have read the old token.
+ *
+ * Entries are bounded in bytes (`maxBytes`), the least recently used dropped first.
  */
 export class DeviceDirectory {
-  readonly #cache = new BoundedMap<string, { device: Device; at: number }>(CACHE_MAX);
+  readonly #cache: BoundedMap<string, Entry>;
+  /** Since when the change feed has been heard without interruption; null while it is not. */
+  #heardSince: number | null = null;
+  /** Bumped by every change heard: a lookup that saw it bump in flight is not kept. */
+  #changes = 0;
 
   constructor(
     private readonly devices: () => DevicesStore,
     private readonly clock: Clock,
-  ) {}
+    maxBytes: number,
+  ) {
+    this.#cache = new BoundedMap({ maxBytes, sizeOf: entrySize });
+  }
+
+  /** Devices held, and the bytes they take by estimate. */
+  get held(): { devices: number; bytes: number } {
+    return { devices: this.#cache.size, bytes: this.#cache.bytes };
+  }
 
   async get(tenant: TenantId, id: string): Promise<Device | null> {
-    const key = `${tenant}\u0000${id}`;
+    const key = keyOf(tenant, id);
     const now = this.clock();
     const cached = this.#cache.get(key);
-    if (cached && now - cached.at < CACHE_MS) return cached.device;
+    if (cached && this.#trusted(cached, now)) return cached.device;
+    const changes = this.#changes;
     const device = await this.devices().get(tenant, id);
-    if (device) this.#cache.set(key, { device, at: now });
+    if (device && changes === this.#changes) this.#cache.set(key, { device, fetchedAt: now });
     else this.#cache.delete(key);
     return device;
   }
 
+  /** A device changed (its token rotated, or it was deleted), here or on another instance. */
   forget(tenant: TenantId, id: string): void {
-    this.#cache.delete(`${tenant}\u0000${id}`);
+    this.#changes += 1;
+    this.#cache.delete(keyOf(tenant, id));
   }
 
   clear(): void {
+    this.#changes += 1;
     this.#cache.clear();
   }
+
+  /** Whether the change feed is heard now (the fleet state's watch reports it). */
+  feedHealthy(healthy: boolean): void {
+    if (!healthy) this.#heardSince = null;
+    else if (this.#heardSince === null) this.#heardSince = this.clock();
+  }
+
+  #trusted(entry: Entry, now: number): boolean {
+    const age = now - entry.fetchedAt;
+    if (age < SHORT_TTL_MS) return true;
+    return this.#heardSince !== null && entry.fetchedAt >= this.#heardSince && age < LONG_TTL_MS;
+  }
+}
+
+function keyOf(tenant: TenantId, id: string): string {
+  return `${tenant}\u0000${id}`;
+}
+
+/** An entry's bytes, by estimate: the device's strings (two bytes a character at most) and the objects. */
+function entrySize(entry: Entry, key: string): number {
+  const { device } = entry;
+  return (
+    240 +
+    2 *
+      (key.length +
+        device.id.length +
+        device.tenant_id.length +
+        device.name.length +
+        device.token_hash.length)
+  );
 }

@@ -113,7 +113,7 @@ export function registerDeviceRoutes(app: FastifyInstance, ctx: ServiceContext):
       const { id } = request.params;
       await ctx.devices.owned(request, id);
       await ctx.router.stores.devices.delete(request.tenant, id);
-      ctx.devices.forget(request.tenant, id);
+      await ctx.devices.changed(request.tenant, id);
       await request.audit({
         action: "device.delete",
         outcome: "success",
@@ -129,7 +129,7 @@ export function registerDeviceRoutes(app: FastifyInstance, ctx: ServiceContext):
       config: requires.admin,
       schema: {
         tags: ["devices"],
-        summary: "Rotate the device's token; the old one stops working at once",
+        summary: "Rotate the device's token; the old one stops working at once, on every instance within 2 s",
         params: IdParams,
         response: {
           200: Type.Object({ device: PublicDevice, token: Type.String({ description: "shown once" }) }),
@@ -141,8 +141,8 @@ export function registerDeviceRoutes(app: FastifyInstance, ctx: ServiceContext):
       await ctx.devices.owned(request, id);
       const { token, hash } = newDeviceToken();
       const device = await ctx.router.stores.devices.setTokenHash(request.tenant, id, hash);
-      ctx.devices.forget(request.tenant, id);
       if (!device) throw new AppError("NOT_FOUND", "No such device.");
+      await ctx.devices.changed(request.tenant, id);
       await request.audit({
         action: "device.token_rotate",
         outcome: "success",

@@ -5,26 +5,32 @@ import { sessionOf } from "../auth/principal.js";
 import { AppError } from "../errors.js";
 import { requires } from "../http/route-security.js";
 import type { ServiceContext } from "../service.js";
-import { changeFlags, FlagChangeRefusedError } from "../stores/routing/flag-change.js";
 import { FLAG_NAMES } from "../stores/routing/flags.js";
 
-/** `GET|PUT /api/admin/flags`: which store each area uses; changes apply at once, persist and are audited. */
+/**
+ * `GET|PUT /api/admin/flags`: a tenant's admin sees which store each area uses. The flags are
+ * service-wide, above every tenant (docs/design/fleet.md): only the platform operator changes them, with
+ * `firebrick flags set`; a tenant admin's PUT is refused (403) and audited, in the tenant's log and in
+ * the platform's.
+ */
 export function registerFlagRoutes(app: FastifyInstance, ctx: ServiceContext): void {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
-
-  const describe = () => ({
-    flags: ctx.flags.current(),
-    stores: ctx.router.backends(),
-    firestore_configured: ctx.router.firestoreConfigured,
-  });
 
   api.get(
     "/api/admin/flags",
     {
       config: requires.admin,
-      schema: { tags: ["admin"], summary: "The routing flags and the store each area uses" },
+      schema: {
+        tags: ["admin"],
+        summary:
+          "The routing flags and the store each area uses (read-only: the platform operator sets them)",
+      },
     },
-    async () => describe(),
+    async () => ({
+      flags: ctx.flags.current(),
+      stores: ctx.router.backends(),
+      firestore_configured: ctx.router.firestoreConfigured,
+    }),
   );
 
   api.put(
@@ -33,31 +39,35 @@ export function registerFlagRoutes(app: FastifyInstance, ctx: ServiceContext): v
       config: { ...requires.admin, errors: ["PRECONDITION_FAILED"] },
       schema: {
         tags: ["admin"],
-        summary: "Move areas between SQLite and Firestore (no restart); an auth change signs everyone out",
+        summary:
+          "Always refused (403): the routing flags are service-wide; the platform operator changes them with firebrick flags set",
         body: Type.Object(
           Object.fromEntries(FLAG_NAMES.map((name) => [name, Type.Optional(Type.Boolean())])),
           { additionalProperties: false, minProperties: 1 },
         ),
       },
     },
-    async (request, reply) => {
-      let change: Awaited<ReturnType<typeof changeFlags>>;
-      try {
-        change = await changeFlags(ctx, request.body, `user:${sessionOf(request).user.id}`);
-      } catch (error) {
-        if (!(error instanceof FlagChangeRefusedError)) throw error;
-        const code =
-          error.reason === "firestore_not_configured" ? "VALIDATION_FAILED" : "PRECONDITION_FAILED";
-        throw new AppError(code, error.message);
-      }
-      if (change.authChanged) ctx.cookie.clear(reply);
-      await request.audit({
-        action: "flags.update",
-        outcome: "success",
-        target: "flags",
-        details: { before: change.before, after: change.after, revoked_sessions: change.revokedSessions },
-      });
-      return describe();
+    async (request) => {
+      const { user } = sessionOf(request);
+      const details = {
+        requested: request.body,
+        reason: "the routing flags belong to the platform operator",
+      };
+      await request.audit({ action: "flags.update_denied", outcome: "denied", target: "flags", details });
+      await ctx.fleet.platformAudit
+        .append({
+          action: "flags.update_denied",
+          actor: `user:${user.id}@${request.tenant}`,
+          timestamp_ms: ctx.clock(),
+          outcome: "denied",
+          target: "flags",
+          details: { ...details, request_id: request.id },
+        })
+        .catch((error) => request.log.error({ err: error }, "platform audit append failed"));
+      throw new AppError(
+        "FORBIDDEN",
+        "The routing flags are service-wide: the platform operator changes them with `firebrick flags set`.",
+      );
     },
   );
 }

@@ -12,6 +12,8 @@ import { type RunningServer, startServer } from "../server.js";
 import { openSqlite } from "../storage/sqlite.js";
 import { SQLITE_MIGRATIONS } from "../storage/sqlite-migrations.js";
 import { createFirestoreStores, createSqliteStores, type Stores } from "../stores/index.js";
+import { changeFlags, FlagChangeRefusedError } from "../stores/routing/flag-change.js";
+import type { Flags } from "../stores/routing/flags.js";
 import { testPasswords } from "../testing/service.js";
 import { WriteBudget } from "./budget.js";
 import { compareTelemetry } from "./compare.js";
@@ -70,8 +72,21 @@ describe("cutover from SQLite to Firestore and back", () => {
       url: "/api/auth/login",
       payload: { username: admin().username, password: admin().password },
     });
-  const setFlags = (payload: Record<string, boolean>) =>
-    call({ method: "PUT", url: "/api/admin/flags", payload });
+  /** What `firebrick flags set` does, on the running server's own stores (the platform operator's change). */
+  const setFlags = async (requested: Partial<Flags>) => {
+    const { flags, router, telemetryGate, fleet } = server.stores;
+    try {
+      await changeFlags(
+        { flags, router, clock: Date.now, telemetryGate, platformAudit: fleet.platformAudit },
+        requested,
+        "cli:operator@test",
+      );
+      return { refused: null, stores: router.backends() };
+    } catch (error) {
+      if (!(error instanceof FlagChangeRefusedError)) throw error;
+      return { refused: error.reason, stores: router.backends() };
+    }
+  };
   const jobs = () => firestoreJobRuntime(firestore);
 
   beforeAll(async () => {
@@ -120,7 +135,7 @@ describe("cutover from SQLite to Firestore and back", () => {
     );
 
     // 2. Dual-write window: new points land in both stores; reads stay on SQLite.
-    expect((await setFlags({ telemetry_dual_write: true })).json().stores.telemetry).toBe("sqlite");
+    expect((await setFlags({ telemetry_dual_write: true })).stores.telemetry).toBe("sqlite");
     const now = Date.now();
     expect((await post(now - 1000, 22.5)).statusCode).toBe(202);
     await runJob(
@@ -138,19 +153,18 @@ describe("cutover from SQLite to Firestore and back", () => {
 
     // 3. The read flip waits for a green comparison.
     const blocked = await setFlags({ telemetry: true });
-    expect(blocked.statusCode).toBe(409);
-    expect(blocked.json().error.code).toBe("PRECONDITION_FAILED");
+    expect(blocked.refused).toBe("telemetry_flip_blocked");
     const comparison = await compareTelemetry(sqlite, target, { sample: 10 });
     expect(comparison.green).toBe(true);
     await recordCompareResult(firestore, comparison);
     const sqliteView = await latest();
-    expect((await setFlags({ telemetry: true })).json().stores.telemetry).toBe("firestore");
+    expect((await setFlags({ telemetry: true })).stores.telemetry).toBe("firestore");
     expect(await latest()).toEqual(sqliteView);
     expect((await post(now, 23)).statusCode).toBe(202);
 
     // 4. Audit, then auth: the auth cutover signs everyone out, and the migrated account signs in again.
-    expect((await setFlags({ audit: true })).json().stores.audit).toBe("firestore");
-    expect((await setFlags({ auth: true })).statusCode).toBe(200);
+    expect((await setFlags({ audit: true })).stores.audit).toBe("firestore");
+    expect((await setFlags({ auth: true })).refused).toBeNull();
     const stale = cookie;
     cookie = "";
     expect(
@@ -166,11 +180,11 @@ describe("cutover from SQLite to Firestore and back", () => {
     expect(audit.some((entry: { source?: string }) => entry.source === "sqlite_backfill")).toBe(true);
 
     // 5. Roll back, newest first. Each rollback is one audited flag change; auth forces a re-login again.
-    expect((await setFlags({ auth: false })).statusCode).toBe(200);
+    expect((await setFlags({ auth: false })).refused).toBeNull();
     cookie = "";
     expect((await login()).statusCode).toBe(200);
-    expect((await setFlags({ audit: false })).json().stores.audit).toBe("sqlite");
-    expect((await setFlags({ telemetry: false })).json().stores.telemetry).toBe("sqlite");
+    expect((await setFlags({ audit: false })).stores.audit).toBe("sqlite");
+    expect((await setFlags({ telemetry: false })).stores.telemetry).toBe("sqlite");
     const rollbacks = (await sqlite.audit.query(tenant, { action: "flags.update", limit: 100 })).items;
     expect(rollbacks.length).toBeGreaterThanOrEqual(2);
 

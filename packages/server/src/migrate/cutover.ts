@@ -7,9 +7,9 @@ import type { TelemetryFlipGate } from "../stores/routing/flag-change.js";
 import { lastCompareResult } from "./runtime.js";
 
 /**
- * Why telemetry reads may not move to Firestore yet, at the end of a dual-write window
- * (docs/design/store-routing.md): the composite index must be READY (always, on the emulator) and the
- * last sample comparison green. An empty list means the flip may go ahead.
+ * Why telemetry reads may not move to Firestore yet (docs/design/store-routing.md): the composite
+ * indexes must be READY (always, on the emulator), whenever reads move; at the end of a dual-write window
+ * the last sample comparison must be green too. An empty list means the flip may go ahead.
  */
 export function telemetryFlipGate(
   firestore: Firestore,
@@ -21,7 +21,7 @@ export function telemetryFlipGate(
     target.kind === "project"
       ? createControlPlane("rest", { projectId: target.projectId, databaseId: target.databaseId }, config.gcp)
       : null;
-  return async () => {
+  return async ({ endingDualWrite }) => {
     const blockers: string[] = [];
     let ready = false;
     try {
@@ -30,7 +30,8 @@ export function telemetryFlipGate(
       blockers.push(`the telemetry index state could not be read: ${(error as Error).message}`);
     }
     if (!ready && blockers.length === 0)
-      blockers.push("the telemetry composite index is not READY (firebrick indexes status)");
+      blockers.push("the telemetry composite indexes are not READY (firebrick indexes status)");
+    if (!endingDualWrite) return blockers;
     const compare = await lastCompareResult(firestore);
     if (!compare)
       blockers.push("no sample comparison has been run (firebrick compare telemetry --from … --sample N)");

@@ -40,6 +40,10 @@ export interface Metrics {
   observeTelemetryWriteQueue(depth: () => number): void;
   /** Reports the last measured clock drift against Firestore (ms, positive: local clock ahead) at every scrape. */
   observeLockClockDrift(driftMs: () => number | undefined): void;
+  /** Reports whether the service-wide state's watch is established (1) or not (0) at every scrape. */
+  observeFleetWatch(healthy: () => boolean): void;
+  /** Reports a per-device cache's bytes (by estimate) at every scrape. */
+  observeCacheBytes(cache: string, bytes: () => number): void;
 }
 
 export interface MetricsOptions {
@@ -103,6 +107,27 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       const drift = lockClockDrift();
       if (drift === undefined) this.reset();
       else this.set(drift);
+    },
+  });
+
+  let fleetWatchHealthy: () => boolean = () => false;
+  new Gauge({
+    name: "firebrick_fleet_watch_healthy",
+    help: "1 while this instance hears the service-wide state's changes (flags, device revocations) as they happen",
+    registers,
+    collect() {
+      this.set(fleetWatchHealthy() ? 1 : 0);
+    },
+  });
+
+  const cacheSources = new Map<string, () => number>();
+  new Gauge({
+    name: "firebrick_cache_bytes",
+    help: "Bytes held by a per-device cache, by estimate (bounded by FIREBRICK_CACHE_MEMORY_MIB)",
+    labelNames: ["cache"] as const,
+    registers,
+    collect() {
+      for (const [cache, bytes] of cacheSources) this.set({ cache }, bytes());
     },
   });
 
@@ -200,6 +225,12 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     },
     observeLockClockDrift(driftMs) {
       lockClockDrift = driftMs;
+    },
+    observeFleetWatch(healthy) {
+      fleetWatchHealthy = healthy;
+    },
+    observeCacheBytes(cache, bytes) {
+      cacheSources.set(cache, bytes);
     },
   };
 }

@@ -7,6 +7,8 @@ import {
   type FirestoreTarget,
   flagVariable,
 } from "../config/env.js";
+import { createSqliteFleetState } from "../fleet/sqlite.js";
+import type { FleetState, SavedFlags } from "../fleet/types.js";
 import { commitMetrics } from "../observability/commit-metrics.js";
 import type { Logger } from "../observability/logger.js";
 import type { Metrics } from "../observability/metrics.js";
@@ -14,9 +16,10 @@ import { resilienceHooks } from "../observability/resilience-hooks.js";
 import { openSqlite, type SqliteDatabase } from "../storage/sqlite.js";
 import { startWalCheckpointer } from "../storage/sqlite-checkpointer.js";
 import { SQLITE_MIGRATIONS } from "../storage/sqlite-migrations.js";
-import { firestoreCallSettings, withResilience } from "../stores/resilience.js";
+import { DEFAULT_NON_IDEMPOTENT, firestoreCallSettings, withResilience } from "../stores/resilience.js";
 import { AREAS } from "../stores/routing/areas.js";
-import { FlagsState, sqliteFlagsPersistence } from "../stores/routing/flags.js";
+import { FlagChangeRefusedError, type TelemetryFlipGate } from "../stores/routing/flag-change.js";
+import { completeFlags, FlagsState } from "../stores/routing/flags.js";
 import { routeStores, type StoreRouter } from "../stores/routing/router.js";
 import { SqliteGroupCommit } from "../stores/sqlite/group-commit.js";
 import { createSqliteStores } from "../stores/sqlite/index.js";
@@ -29,15 +32,24 @@ export interface OpenedStores {
   firestore: Firestore | null;
   router: StoreRouter;
   flags: FlagsState;
+  /** The service-wide state (docs/design/fleet.md): Firestore when configured, else the SQLite file. */
+  fleet: FleetState;
+  /** The readiness gate of telemetry reads moving to Firestore; absent without Firestore. */
+  telemetryGate: TelemetryFlipGate | undefined;
   close(): Promise<void>;
 }
 
 /**
- * Opens SQLite (always: it holds the settings and is the default store of every area) and Firestore
- * (when configured), and routes each area by the persisted flags, the environment's being the initial
- * values. The server and the CLI open their stores the same way, so they always agree on where data is.
- * The Firestore SDK and stores are loaded only when Firestore is configured (they take most of a
- * second to load, which the embedded default should not pay).
+ * Opens SQLite (always: it is the default store of every area) and Firestore (when configured), and the
+ * service-wide state (docs/design/fleet.md) in Firestore if there is one, else in the SQLite file; then
+ * routes each area by the service-wide flags. The server and the CLI open their stores the same way, so
+ * they always agree on where data is. The Firestore SDK and stores are loaded only when Firestore is
+ * configured (they take most of a second to load, which the embedded default should not pay).
+ *
+ * The flags: once saved, the saved ones are in force everywhere and the environment's
+ * `USE_FIRESTORE_*` are ignored (a warning says so). A service whose flags were never saved takes them
+ * from the environment (and, moving onto Firestore, from this data dir's own saved flags); the server
+ * (`initializeFlags`) saves them then, after the readiness gate when they put telemetry on Firestore.
  */
 export async function openStores(
   config: Config,
@@ -48,6 +60,10 @@ export async function openStores(
     logger?: Logger;
     /** Checkpoint SQLite's WAL in a worker thread (the server; a CLI command's few writes need not). */
     checkpointWal?: boolean;
+    /** Save the flags in force when none are saved yet (the server does; CLI commands do not). */
+    initializeFlags?: boolean;
+    /** Another readiness gate than the index state's (a test's: the emulator's indexes are always READY). */
+    telemetryGate?: TelemetryFlipGate;
   } = {},
 ): Promise<OpenedStores> {
   for (const area of AREAS) {
@@ -66,7 +82,12 @@ export async function openStores(
     ...(options.clock && { clock: options.clock }),
     usage: options.usage ?? ignoreUsage,
   };
-  const flags = new FlagsState(sqliteFlagsPersistence(sqlite), config.flags);
+  const clock = options.clock ?? Date.now;
+  const localFleet = createSqliteFleetState(sqlite, storeOptions);
+  const resilience = {
+    backend: "firestore",
+    ...(options.metrics && resilienceHooks(options.metrics, options.logger)),
+  };
   // A Firestore outage fails fast as 503 UNAVAILABLE instead of hanging requests (stores/resilience.ts).
   const firestoreStores = firestore
     ? withResilience(
@@ -74,12 +95,44 @@ export async function openStores(
           ...storeOptions,
           ...(options.metrics && { commits: commitMetrics(options.metrics) }),
         }),
+        resilience,
+      )
+    : null;
+  const firestoreFleet = firestore
+    ? withResilience(
+        (await import("../fleet/firestore.js")).createFirestoreFleetState(firestore, storeOptions),
         {
-          backend: "firestore",
-          ...(options.metrics && resilienceHooks(options.metrics, options.logger)),
+          ...resilience,
+          // A record written twice would charge a limit twice; an entry appended twice would show twice.
+          nonIdempotent: [...DEFAULT_NON_IDEMPOTENT, "records.write", "platformAudit.append"],
         },
       )
     : null;
+  const fleet: FleetState = firestoreFleet ?? localFleet;
+  const telemetryGate = firestore
+    ? (options.telemetryGate ??
+      // Loaded only with Firestore: the gate's modules load the GCP clients.
+      (await import("../migrate/cutover.js")).telemetryFlipGate(firestore, config))
+    : undefined;
+  const saved = await savedFlags(config, fleet, firestore ? localFleet : null, {
+    initialize: options.initializeFlags ?? false,
+    telemetryGate,
+    at: clock(),
+  }).catch(async (error: unknown) => {
+    // A refused start leaves nothing open behind it.
+    await firestore?.terminate();
+    sqlite.close();
+    throw error;
+  });
+  for (const area of AREAS) {
+    if (config.flags[area] && !saved.flags[area]) {
+      options.logger?.warn(
+        `${flagVariable(area)}=1 is not in force: the service-wide flags keep ${area} on SQLite ` +
+          `(saved by ${saved.by ?? "an earlier start"}); the platform operator changes them with firebrick flags set`,
+      );
+    }
+  }
+  const flags = new FlagsState(fleet.flags, completeFlags(config.flags, saved.flags));
   const checkpointer = options.checkpointWal
     ? startWalCheckpointer(sqlite, {
         hold: () => telemetryCommits.pause(),
@@ -97,13 +150,46 @@ export async function openStores(
     firestore,
     router,
     flags,
+    fleet,
+    telemetryGate,
     async close() {
       await checkpointer?.stop();
       sqlite.close();
       await firestoreStores?.resilience.drain(10_000);
+      await firestoreFleet?.resilience.drain(10_000);
       await firestore?.terminate();
     },
   };
+}
+
+/**
+ * The flags saved in the service-wide state; when there are none yet, those the service starts with:
+ * the environment's, over which (moving onto Firestore) this data dir's own saved flags win. With
+ * `initialize` they are saved, so that every instance agrees from then on, but telemetry reads go to
+ * Firestore only past the readiness gate (the start refuses otherwise).
+ */
+async function savedFlags(
+  config: Config,
+  fleet: FleetState,
+  localFleet: FleetState | null,
+  options: { initialize: boolean; telemetryGate: TelemetryFlipGate | undefined; at: number },
+): Promise<SavedFlags> {
+  const saved = await fleet.flags.load();
+  if (saved) return saved;
+  const local = await localFleet?.flags.load();
+  const initial = completeFlags(config.flags, local?.flags);
+  if (!options.initialize) return { flags: initial, by: null, updatedAt: 0 };
+  if (initial.telemetry && options.telemetryGate) {
+    const blockers = await options.telemetryGate({ endingDualWrite: initial.telemetry_dual_write });
+    if (blockers.length > 0) {
+      throw new FlagChangeRefusedError(
+        "telemetry_flip_blocked",
+        `telemetry reads cannot start on Firestore: ${blockers.join("; ")}; start with USE_FIRESTORE_TELEMETRY=0 ` +
+          "and move them later with firebrick flags set telemetry=on",
+      );
+    }
+  }
+  return fleet.flags.initialize(initial, local ? "data dir flags" : "environment", options.at);
 }
 
 /**

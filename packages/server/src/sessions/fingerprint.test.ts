@@ -1,5 +1,4 @@
 import { describe, expect, it } from "vitest";
-import { IngestLimiter } from "../telemetry/ingest-limiter.js";
 import { networkPrefix, sessionFingerprint, userAgentFamily } from "./fingerprint.js";
 
 describe("session fingerprint", () => {
@@ -29,20 +28,5 @@ describe("session fingerprint", () => {
     expect(networkPrefix("2001:db8:abcd:12::1")).toBe("2001:db8:abcd::/48");
     expect(networkPrefix("not an ip")).toBe("unknown");
     expect(sessionFingerprint("curl/8", "10.1.2.3")).toBe("curl|10.1.2.0/24");
-  });
-});
-
-describe("per-device ingest limiter", () => {
-  it("allows a minute's points at once, then refills continuously, and says how long to wait", () => {
-    let now = 0;
-    const limiter = new IngestLimiter({ pointsPerMinute: 5, clock: () => now });
-    expect(limiter.take("d", 5)).toEqual({ ok: true });
-    expect(limiter.take("d", 1)).toEqual({ ok: false, retryAfterMs: 12_000 });
-    expect(limiter.take("e", 1)).toEqual({ ok: true });
-    now = 12_000;
-    expect(limiter.take("d", 1)).toEqual({ ok: true });
-    now = 72_000;
-    expect(limiter.take("d", 6)).toMatchObject({ ok: false });
-    expect(limiter.take("d", 5)).toEqual({ ok: true });
   });
 });

@@ -2,7 +2,7 @@ import type { Migration } from "./sqlite.js";
 
 /**
  * The SQLite schema, one versioned step at a time. Append new steps; never edit an applied one.
- * Versions 1–49 belong to the stores, 50 and up to the settings table.
+ * Versions 1–49 belong to the stores, 50 and up to the service's own state (settings, fleet/).
  *
  * No foreign keys between areas: each area (auth, telemetry, audit) moves to Firestore on its own
  * flag, so a SQLite row cannot rely on a row that may by then live in Firestore. Indexes mirror the
@@ -110,5 +110,45 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
     version: 50,
     name: "settings: service settings that survive a restart (the routing flags)",
     up: "CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at INTEGER NOT NULL) STRICT",
+  },
+  {
+    // Issue 14: the service-wide state of fleet/sqlite.ts (docs/design/fleet.md), for the processes that
+    // share this file: versioned records (the limiters' state), the platform audit log, the change feed.
+    version: 51,
+    name: "fleet: records, platform_audit, fleet_changes",
+    up: `
+      CREATE TABLE fleet_records (
+        id         TEXT PRIMARY KEY,
+        kind       TEXT NOT NULL,
+        value      TEXT NOT NULL,
+        version    INTEGER NOT NULL,
+        expire_at  INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX fleet_records_by_expiry ON fleet_records (expire_at);
+
+      CREATE TABLE platform_audit (
+        id            TEXT PRIMARY KEY,
+        action        TEXT NOT NULL,
+        actor         TEXT NOT NULL,
+        timestamp_ms  INTEGER NOT NULL,
+        outcome       TEXT NOT NULL CHECK (outcome IN ('success', 'failure', 'denied')),
+        target        TEXT,
+        details       TEXT NOT NULL,
+        expire_at     INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX platform_audit_by_time ON platform_audit (timestamp_ms DESC, id DESC);
+      CREATE INDEX platform_audit_by_expiry ON platform_audit (expire_at);
+      CREATE TRIGGER platform_audit_append_only BEFORE UPDATE ON platform_audit
+      BEGIN SELECT RAISE(ABORT, 'platform_audit is append-only'); END;
+
+      -- Read by every process after the sequence number it last saw; rows older than an hour go.
+      CREATE TABLE fleet_changes (
+        seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+        kind       TEXT NOT NULL,
+        tenant_id  TEXT NOT NULL,
+        subject    TEXT NOT NULL,
+        at         INTEGER NOT NULL
+      ) STRICT;
+    `,
   },
 ];

@@ -18,6 +18,11 @@ const SCHEMAS = {
     id: z.string().regex(/^[0-9a-f]{40}$/),
   }),
   audit: z.strictObject({ k: z.literal("audit"), t: z.number().int(), id: z.string().min(1).max(200) }),
+  platform_audit: z.strictObject({
+    k: z.literal("platform_audit"),
+    t: z.number().int(),
+    id: z.string().min(1).max(200),
+  }),
 };
 
 type CursorKind = keyof typeof SCHEMAS;

@@ -136,7 +136,8 @@ export interface ResilienceControl {
   drain(timeoutMs?: number): Promise<void>;
 }
 
-const DEFAULT_NON_IDEMPOTENT = ["tenants.create", "users.create", "devices.create", "audit.append"];
+/** The store calls that must not be repeated when their outcome is unknown (a duplicate would show). */
+export const DEFAULT_NON_IDEMPOTENT = ["tenants.create", "users.create", "devices.create", "audit.append"];
 
 /**
  * Wraps every method of every store in `stores` (an object of store objects, e.g. `Stores`) with the

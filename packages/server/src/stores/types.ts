@@ -204,11 +204,20 @@ export interface TelemetryStore {
     query: { from: number; to: number; limit: number; cursor?: string | null },
   ): Promise<Page<TelemetryPoint>>;
   /**
-   * The newest `limit` points with timestamp_ms > after, returned oldest first (incremental polling,
-   * served by the same descending index as `latest`). A full result may have skipped points between
-   * `after` and the oldest one returned; a caller that needs them all pages a `window` instead.
+   * What was written for the device since `since` (docs/design/fleet.md), for caches that must see every
+   * writer's points, late ones and overwrites included: `since` is the `mark` of an earlier answer, and
+   * the answer holds the points written (created or overwritten, by anyone) after it, oldest write
+   * first, and the mark to ask from next. With `reset`, the answer is instead the newest `limit` points,
+   * to replace whatever is held: asked with no mark, after more than `limit` changes, or where the store
+   * cannot say what changed (SQLite after another process wrote). Points may come again in a later
+   * answer; they replace themselves.
    */
-  newerThan(tenant: TenantId, deviceId: string, after: number, limit: number): Promise<TelemetryPoint[]>;
+  changes(
+    tenant: TenantId,
+    deviceId: string,
+    since: string | null,
+    limit: number,
+  ): Promise<{ points: TelemetryPoint[]; mark: string; reset: boolean }>;
 }
 
 // ---------------------------------------------------------------------------------------------

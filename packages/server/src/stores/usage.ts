@@ -12,7 +12,9 @@ export type StoreArea =
   | "telemetry"
   | "audit"
   | "locks"
-  | "flags";
+  | "flags"
+  // Service-wide state (fleet/): limiter records, the change feed, the platform audit log.
+  | "fleet";
 
 export interface UsageRecorder {
   record(backend: StoreBackend, area: StoreArea, reads: number, writes: number): void;

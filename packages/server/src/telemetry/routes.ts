@@ -2,12 +2,12 @@ import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import type { FastifyInstance } from "fastify";
 import { Type } from "typebox";
 import { AppError } from "../errors.js";
+import type { LimitPolicy } from "../fleet/limiter.js";
 import { requires } from "../http/route-security.js";
 import { Cursor, IdParams, NextCursor } from "../http/schemas.js";
 import { requestContext } from "../observability/request-context.js";
 import type { ServiceContext } from "../service.js";
 import { TELEMETRY_RETENTION_MS, type TelemetryPoint } from "../stores/types.js";
-import { IngestLimiter } from "./ingest-limiter.js";
 
 /** Bounds of one write: a batch is at most this many points of at most this many metrics. */
 export const MAX_POINTS_PER_WRITE = 500;
@@ -81,7 +81,13 @@ function publicPoint(point: TelemetryPoint) {
 /** `/api/devices/:id/telemetry`: writes (the device's token, or an operator), reads (any role). */
 export function registerTelemetryRoutes(app: FastifyInstance, ctx: ServiceContext): void {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
-  const limiter = new IngestLimiter({ pointsPerMinute: ctx.deviceWritesPerMinute, clock: ctx.clock });
+  // Points per device per minute, for every instance together (docs/design/telemetry.md, fleet.md): a
+  // bucket holding one minute's allowance, draining continuously, in the fleet's limiter records.
+  const writes: LimitPolicy = {
+    name: "device_writes",
+    capacity: ctx.deviceWritesPerMinute,
+    windowMs: 60_000,
+  };
   // Dashboards poll "latest 100": served from memory for one billed read per poll (docs/design/telemetry.md).
   const latest = ctx.latestPoints;
 
@@ -126,16 +132,16 @@ export function registerTelemetryRoutes(app: FastifyInstance, ctx: ServiceContex
           }
         }
       }
-      if (points.length > limiter.capacity) {
+      if (points.length > writes.capacity) {
         throw new AppError(
           "VALIDATION_FAILED",
-          `a device may write at most ${limiter.capacity} points per minute; send at most that many at once`,
+          `a device may write at most ${writes.capacity} points per minute; send at most that many at once`,
         );
       }
-      const allowed = limiter.take(`${request.tenant}\u0000${id}`, points.length);
+      const allowed = await ctx.limits.charge(writes, `${request.tenant}\u0000${id}`, points.length);
       if (!allowed.ok) {
         ctx.metrics?.budgetRejections.inc({ budget: "device_writes" });
-        throw new AppError("RATE_LIMITED", `at most ${limiter.capacity} points per minute per device`, {
+        throw new AppError("RATE_LIMITED", `at most ${writes.capacity} points per minute per device`, {
           headers: { "retry-after": String(Math.max(1, Math.ceil(allowed.retryAfterMs / 1000))) },
         });
       }

@@ -69,9 +69,9 @@ export const ENDPOINTS: Endpoint[] = [
   {
     method: "PUT",
     path: "/api/admin/flags",
-    roles: ["admin"],
-    // A no-op change: the sweep must not move areas between stores.
-    body: (service) => ({ telemetry: service.flags.current().telemetry }),
+    // Nobody: the routing flags are the platform operator's (firebrick flags set), never a tenant's.
+    roles: [],
+    body: (service) => ({ telemetry: !service.flags.current().telemetry }),
   },
 ];
 

@@ -8,6 +8,8 @@ import { registerApi } from "../api.js";
 import type { LoginLimits } from "../auth/login-limits.js";
 import { createPasswordHasher, type PasswordHasher } from "../auth/passwords.js";
 import { describeCaller } from "../auth/principal.js";
+import { createSqliteFleetState } from "../fleet/sqlite.js";
+import type { FleetState } from "../fleet/types.js";
 import { buildApp } from "../http/app.js";
 import { registerObservability } from "../observability/http-plugin.js";
 import { createLogger, type Logger } from "../observability/logger.js";
@@ -18,7 +20,7 @@ import type { SessionPolicy } from "../sessions/manager.js";
 import { openSqlite, type SqliteDatabase } from "../storage/sqlite.js";
 import { SQLITE_MIGRATIONS } from "../storage/sqlite-migrations.js";
 import { createFirestoreStores, createSqliteStores } from "../stores/index.js";
-import { FlagsState, sqliteFlagsPersistence } from "../stores/routing/flags.js";
+import { FlagsState } from "../stores/routing/flags.js";
 import { routeStores, type StoreRouter } from "../stores/routing/router.js";
 import type { Clock, Device, Role, Stores, User } from "../stores/types.js";
 import { fanOut, type UsageRecorder, UsageTally } from "../stores/usage.js";
@@ -54,6 +56,8 @@ export interface TestService {
   ctx: ServiceContext;
   router: StoreRouter;
   flags: FlagsState;
+  /** The service-wide state: the SQLite file's (one in-process instance has no fleet to share it with). */
+  fleet: FleetState;
   clock: TestClock;
   usage: UsageTally;
   sqlite: SqliteDatabase;
@@ -112,11 +116,15 @@ export async function startTestService(
   const ownFirestore = !options.firestoreStores && (backend === "firestore" || !options.withoutFirestore);
   const firestore = ownFirestore ? testFirestore(`api-${backend}`) : null;
   const onFirestore = backend === "firestore" && (options.firestoreFlags ?? true);
-  const flags = new FlagsState(sqliteFlagsPersistence(sqlite), {
+  const fleet = createSqliteFleetState(sqlite, storeOptions);
+  const initial = {
     telemetry: onFirestore,
     audit: onFirestore,
     auth: onFirestore,
-  });
+    telemetry_dual_write: false,
+  };
+  const saved = await fleet.flags.initialize(initial, "test", clock.now);
+  const flags = new FlagsState(fleet.flags, { ...initial, ...saved.flags });
   const router = routeStores({
     sqlite: createSqliteStores(sqlite, storeOptions),
     firestore:
@@ -131,6 +139,8 @@ export async function startTestService(
   const ctx = createServiceContext({
     router,
     flags,
+    fleet,
+    cacheMemoryBytes: 16 * 2 ** 20,
     clock: clock.read,
     passwords,
     tenantHeader: "X-BAS-Tenant",
@@ -198,6 +208,7 @@ export async function startTestService(
     ctx,
     router,
     flags,
+    fleet,
     clock,
     usage,
     sqlite,

@@ -1,6 +1,6 @@
 // The admin view: the tenant's audit log (filters by user and action, newest first, "load more" with the
-// API's opaque cursor) and the storage flags. The server decides who may see it: a 403 from the API is
-// rendered as an explanation, not as a broken page.
+// API's opaque cursor) and the storage flags, read-only (the platform operator sets them). The server
+// decides who may see it: a 403 from the API is rendered as an explanation, not as a broken page.
 import { api } from "./api.js";
 import { $, bind } from "./dom.js";
 import { formatDateTime } from "./format.js";
@@ -18,8 +18,6 @@ export function createAdminView(app) {
   const filtersForm = /** @type {HTMLFormElement} */ ($("audit-filters"));
   const tbody = /** @type {HTMLElement} */ ($("audit-table").querySelector("tbody"));
   const moreButton = /** @type {HTMLButtonElement} */ (document.querySelector('[data-action="audit-more"]'));
-  const flagsForm = /** @type {HTMLFormElement} */ ($("flags-form"));
-  const flagsSave = /** @type {HTMLButtonElement} */ (flagsForm.querySelector('button[type="submit"]'));
 
   let filters = { user_id: "", action: "" };
   let cursor = null;
@@ -30,8 +28,6 @@ export function createAdminView(app) {
   let usernames = new Map();
   /** @type {Map<string, string>} device id → name */
   let deviceNames = new Map();
-  /** @type {Record<string, boolean>} */
-  let savedFlags = {};
 
   filtersForm.addEventListener("submit", (event) => {
     event.preventDefault();
@@ -47,29 +43,6 @@ export function createAdminView(app) {
     setTimeout(() => loadAudit(true));
   });
   moreButton.addEventListener("click", () => loadAudit(false));
-  flagsForm.addEventListener("change", () => {
-    flagsSave.disabled = !flagsChanged();
-    bind("flags-status").textContent = flagsChanged() ? "Unsaved changes" : "";
-  });
-  flagsForm.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    flagsSave.disabled = true;
-    $("flags-error").hidden = true;
-    try {
-      const described = await api.setFlags(currentFlags());
-      savedFlags = described.flags;
-      renderFlags(savedFlags, described.firestoreConfigured);
-      bind("flags-status").textContent = "Saved";
-      loadAudit(true);
-    } catch (error) {
-      if (!app.reportError(error, "The flags could not be saved")) {
-        $("flags-error").textContent = error.message;
-        $("flags-error").hidden = false;
-      }
-      flagsSave.disabled = !flagsChanged();
-    }
-  });
-
   /** Accepts a username from the datalist as well as a raw id. */
   function resolveUser(value) {
     for (const [id, name] of usernames) if (name === value) return id;
@@ -180,22 +153,7 @@ export function createAdminView(app) {
     }
   }
 
-  function currentFlags() {
-    /** @type {Record<string, boolean>} */
-    const flags = {};
-    for (const input of flagsForm.querySelectorAll('input[type="checkbox"]')) {
-      const box = /** @type {HTMLInputElement} */ (input);
-      flags[box.name] = box.checked;
-    }
-    return flags;
-  }
-
-  function flagsChanged() {
-    const current = currentFlags();
-    return Object.keys(current).some((name) => current[name] !== savedFlags[name]);
-  }
-
-  /** Without Firestore an area cannot move there: its switch is disabled and the panel says why. */
+  /** Read-only switches: the platform operator moves areas; without Firestore the panel says why all are off. */
   function renderFlags(flags, firestoreConfigured) {
     const note = $("flags-note");
     note.hidden = firestoreConfigured !== false;
@@ -224,20 +182,18 @@ export function createAdminView(app) {
         input.id = `flag-${name}`;
         input.name = name;
         input.checked = Boolean(flags[name]);
-        input.disabled = firestoreConfigured === false && !flags[name];
+        input.disabled = true;
         input.setAttribute("aria-describedby", help.id);
         row.append(text, input);
         return row;
       }),
     );
-    flagsSave.disabled = true;
   }
 
   async function loadFlags() {
     try {
       const described = await api.flags();
-      savedFlags = described.flags;
-      renderFlags(savedFlags, described.firestoreConfigured);
+      renderFlags(described.flags, described.firestoreConfigured);
     } catch (error) {
       if (error.status === 403) showForbidden(error);
       else app.reportError(error, "The flags could not be loaded");

@@ -137,12 +137,9 @@ export const api = {
   async flags() {
     return describeFlags(await request("GET", "/api/admin/flags"));
   },
-  async setFlags(flags) {
-    return describeFlags(await request("PUT", "/api/admin/flags", flags));
-  },
 };
 
-/** `{ flags, stores, firestore_configured }`, as `GET|PUT /api/admin/flags` answer. */
+/** `{ flags, stores, firestore_configured }`, as `GET /api/admin/flags` answers. */
 function describeFlags(body) {
   return { flags: body.flags, firestoreConfigured: body.firestore_configured };
 }

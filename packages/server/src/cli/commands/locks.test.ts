@@ -56,6 +56,16 @@ describe("firebrick locks on the SQLite file (no Firestore configured)", () => {
     const release = await runCli(["locks", "release", "job:backfill/tenant é", "--yes"], { env });
     expect(release.code).toBe(0);
     expect(release.stdout).toContain(`released "job:backfill/tenant é" (fence ${held.fence})`);
+    // A forced release is the platform operator's: it is in the platform audit log.
+    const audit = await runCli(["audit", "--platform", "--json"], { env });
+    expect(JSON.parse(audit.stdout).entries).toEqual([
+      expect.objectContaining({
+        action: "locks.force_release",
+        target: "lock:job:backfill/tenant é",
+        actor: expect.stringMatching(/^cli:/),
+        details: expect.objectContaining({ fence: held.fence }),
+      }),
+    ]);
 
     // The evicted holder can no longer release or extend, and the next holder outranks it.
     expect(await held.release()).toEqual({ ok: false });

@@ -1,9 +1,11 @@
 import { createInterface } from "node:readline/promises";
 import { type LockAdmin, LockError } from "@firebrick/lock";
 import type { Command } from "commander";
+import type { FleetState } from "../../fleet/types.js";
 import { type ServiceLocks, serviceLocks } from "../../runtime/service-locks.js";
 import { CommandFailed, UsageError } from "../errors.js";
 import { printTable } from "../table.js";
+import { platformActor } from "./platform-actor.js";
 import { withStores } from "./stores.js";
 
 type Listing = Awaited<ReturnType<LockAdmin["list"]>>[number];
@@ -73,7 +75,7 @@ export function registerLocks(program: Command): void {
     .option("--yes", "do not ask for confirmation (required without a terminal)")
     .option("--json", "print the result as JSON")
     .action((key: string, options: JsonOption & { yes?: boolean }) =>
-      withLocks(async (service) => {
+      withLocks(async (service, fleet) => {
         const listing = await service.admin.inspect({ key });
         if (!listing) throw new CommandFailed(`no live lock on ${JSON.stringify(key)}: nothing released`);
         if (!options.yes) {
@@ -88,6 +90,19 @@ export function registerLocks(program: Command): void {
         }
         const result = await service.admin.forceRelease({ key });
         if (!result.ok) throw new CommandFailed(`the lock on ${JSON.stringify(key)} expired before release`);
+        // A service-wide action: the platform operator's, in the platform audit log (docs/design/fleet.md).
+        await fleet.platformAudit.append({
+          action: "locks.force_release",
+          actor: platformActor(),
+          timestamp_ms: Date.now(),
+          outcome: "success",
+          target: `lock:${listing.key}`,
+          details: {
+            fence: listing.fence,
+            acquired_at_ms: listing.acquiredAtMs,
+            expires_at_ms: listing.expiresAtMs,
+          },
+        });
         if (options.json) print({ released: true, ...listingJson(listing) });
         else
           print(
@@ -97,10 +112,10 @@ export function registerLocks(program: Command): void {
     );
 }
 
-async function withLocks(task: (service: ServiceLocks) => Promise<void>): Promise<void> {
+async function withLocks(task: (service: ServiceLocks, fleet: FleetState) => Promise<void>): Promise<void> {
   await withStores(async (opened, config) => {
     try {
-      await task(await serviceLocks(opened, config.locks));
+      await task(await serviceLocks(opened, config.locks), opened.fleet);
     } catch (error) {
       // A bad key (empty, over 512 bytes) is the operator's input, not a failed operation.
       if (error instanceof LockError && error.code === "InvalidArgument") throw new UsageError(error.message);

@@ -38,6 +38,8 @@ export interface FirestoreContext {
   usage: UsageRecorder;
   collections: FirestoreCollections;
   commits?: CommitObserver | undefined;
+  /** The telemetry store's `WRITE_TIME_MARGIN_MS`, shortened by tests that must not wait for it. */
+  writeTimeMarginMs?: number | undefined;
 }
 
 export function recordFirestore(

@@ -23,6 +23,8 @@ export interface FirestoreStoresOptions {
   collections?: Partial<FirestoreCollections>;
   /** Sees the telemetry store's group commits (sizes, queue depth), e.g. `commitMetrics(metrics)`. */
   commits?: CommitObserver;
+  /** Tests only: a shorter margin for `TelemetryStore.changes` (see `WRITE_TIME_MARGIN_MS`). */
+  writeTimeMarginMs?: number;
 }
 
 /**
@@ -38,6 +40,7 @@ export function createFirestoreStores(db: Firestore, options: FirestoreStoresOpt
     usage: options.usage ?? ignoreUsage,
     collections: { ...DEFAULT_COLLECTIONS, ...options.collections },
     commits: options.commits,
+    writeTimeMarginMs: options.writeTimeMarginMs,
   };
   return {
     tenants: createFirestoreTenantsStore(context),

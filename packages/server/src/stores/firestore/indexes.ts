@@ -16,6 +16,8 @@ const ascendingAndDescending = [ascending, { order: "DESCENDING", queryScope: "C
 export const FIRESTORE_INDEXES = {
   indexes: [
     composite("telemetry", field("tenant_id"), field("device_id"), field("timestamp_ms", "DESCENDING")),
+    // What was written since a read, for the latest-points cache of every instance (docs/design/fleet.md).
+    composite("telemetry", field("tenant_id"), field("device_id"), field("written_at")),
     composite("audit_log", field("tenant_id"), field("timestamp_ms", "DESCENDING")),
     composite("audit_log", field("tenant_id"), field("user_id"), field("timestamp_ms", "DESCENDING")),
     composite("audit_log", field("tenant_id"), field("action"), field("timestamp_ms", "DESCENDING")),
@@ -32,9 +34,15 @@ export const FIRESTORE_INDEXES = {
   fieldOverrides: [
     // A monotonic field's single-field index is a write hotspot; the composite index serves every query.
     { collectionGroup: "telemetry", fieldPath: "timestamp_ms", ttl: false, indexes: [] },
+    { collectionGroup: "telemetry", fieldPath: "written_at", ttl: false, indexes: [] },
     // TTL fields (docs/design/retention.md). Telemetry and audit never query theirs, so no index is kept.
     { collectionGroup: "telemetry", fieldPath: "expire_at", ttl: true, indexes: [] },
     { collectionGroup: "audit_log", fieldPath: "expire_at", ttl: true, indexes: [] },
+    // The service-wide state (docs/design/fleet.md): limiter records expire once drained, the platform
+    // audit log after 180 days, published changes after an hour. None is queried by its expiry.
+    { collectionGroup: "fleet_records", fieldPath: "expire_at", ttl: true, indexes: [] },
+    { collectionGroup: "platform_audit", fieldPath: "expire_at", ttl: true, indexes: [] },
+    { collectionGroup: "fleet_changes", fieldPath: "expire_at", ttl: true, indexes: [] },
     // The sweeper queries sessions by expiry, so that index stays.
     { collectionGroup: "sessions", fieldPath: "expires_at", ttl: true, indexes: ascendingAndDescending },
     // @firebrick/lock finds a lock by lockId (release, extend, lookup). Firestore indexes the field on its

@@ -32,7 +32,7 @@ function indexNotReady(store: TelemetryStore): TelemetryStore & { failing: boole
       return store.latest(...args);
     },
     window: store.window.bind(store),
-    newerThan: store.newerThan.bind(store),
+    changes: store.changes.bind(store),
   };
   return wrapped;
 }

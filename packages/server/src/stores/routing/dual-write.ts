@@ -17,7 +17,7 @@ export function dualWriteTelemetry(reads: TelemetryStore, also: TelemetryStore):
     },
     latest: (...args) => reads.latest(...args),
     window: (...args) => reads.window(...args),
-    newerThan: (...args) => reads.newerThan(...args),
+    changes: (...args) => reads.changes(...args),
   };
 }
 
@@ -62,6 +62,6 @@ export function withIndexFallback(
     append: (...args) => firestore.append(...args),
     latest: read((store) => store.latest.bind(store)),
     window: read((store) => store.window.bind(store)),
-    newerThan: read((store) => store.newerThan.bind(store)),
+    changes: read((store) => store.changes.bind(store)),
   };
 }

@@ -1,18 +1,21 @@
-import type { Clock } from "../types.js";
+import type { PlatformAuditLog } from "../../fleet/types.js";
+import type { Clock, TenantId } from "../types.js";
+import { AREAS, type Area } from "./areas.js";
 import { FLAG_NAMES, type Flags, type FlagsState } from "./flags.js";
 import type { StoreRouter } from "./router.js";
 
 /**
- * Why telemetry reads may not move to Firestore yet at the end of a dual-write window; an empty list
- * means they may (`migrate/cutover.ts` checks the index and the last sample comparison).
+ * Why telemetry reads may not move to Firestore yet; an empty list means they may
+ * (`migrate/cutover.ts`): the composite indexes must be READY, and at the end of a dual-write window
+ * the last sample comparison green too.
  */
-export type TelemetryFlipGate = () => Promise<string[]>;
+export type TelemetryFlipGate = (when: { endingDualWrite: boolean }) => Promise<string[]>;
 
 /** A flag change that was refused; nothing changed. */
 export class FlagChangeRefusedError extends Error {
   override name = "FlagChangeRefusedError";
   constructor(
-    /** `firestore_not_configured`: bad input (400, exit 2); `telemetry_flip_blocked`: not yet (409, exit 1). */
+    /** `firestore_not_configured`: bad input (exit 2); `telemetry_flip_blocked`: not yet (exit 1). */
     readonly reason: "firestore_not_configured" | "telemetry_flip_blocked",
     message: string,
   ) {
@@ -23,48 +26,59 @@ export class FlagChangeRefusedError extends Error {
 export interface FlagChange {
   before: Flags;
   after: Flags;
+  /** The areas now served by the other store. */
+  moved: Area[];
   /** Sessions revoked because the auth area moved (everyone signs in again). */
   revokedSessions: number;
-  /** Whether the auth flag changed: the caller's own session cookie is then void too. */
+  /** Whether the auth flag changed: a caller's own session cookie is then void too. */
   authChanged: boolean;
+  /** The tenants whose audit log received the change. */
+  tenantsNotified: number;
+}
+
+export interface FlagChangeContext {
+  flags: FlagsState;
+  router: StoreRouter;
+  clock: Clock;
+  /** Present with Firestore: the readiness gate of every off→on change of telemetry reads. */
+  telemetryGate?: TelemetryFlipGate | undefined;
+  platformAudit: PlatformAuditLog;
 }
 
 /**
- * Changes the routing flags, with every consequence (docs/design/store-routing.md), for the admin API
- * and the command line alike:
+ * The one way to change the routing flags (docs/design/store-routing.md), for the platform operator's
+ * `firebrick flags set`: it
  * - refuses to route anything to Firestore when none is configured;
- * - at the end of a dual-write window, moves telemetry reads only once the flip gate is clear;
- * - persists the flags, which takes effect at the next store call; caches of the moved areas hear of it
- *   through `StoreRouter.onAreaMoved`, on this instance at once and on the others at their next reload;
- * - an auth change (cutover or rollback) revokes every session of the store it leaves, so that they
- *   cannot come back to life if the flag flips back: everyone signs in again.
- * The caller audits the change.
+ * - moves telemetry reads to Firestore only once the readiness gate is clear: the composite indexes
+ *   READY, and at the end of a dual-write window the last sample comparison green;
+ * - saves the flags in the service-wide state, atomically; every instance applies them within 2 s
+ *   (docs/design/fleet.md) and this one at once;
+ * - does once what must happen once: an auth change (cutover or rollback) revokes every session of the
+ *   store it leaves, so that none can come back to life if the flag flips back (every instance also
+ *   clears its own SQLite file's when it sees the move);
+ * - records the change in the platform audit log, and in the audit log of every tenant, whose data
+ *   it moved.
+ * A change that changes nothing does none of this.
  *
  * @example
- * const change = await changeFlags(ctx, { telemetry: true }, `user:${user.id}`);
+ * const change = await changeFlags(context, { telemetry: true }, "cli:alice@ops-1");
  */
 export async function changeFlags(
-  routing: {
-    flags: FlagsState;
-    router: StoreRouter;
-    clock: Clock;
-    telemetryFlipGate?: TelemetryFlipGate | undefined;
-  },
+  context: FlagChangeContext,
   requested: Partial<Flags>,
-  by: string,
+  actor: string,
 ): Promise<FlagChange> {
-  const { flags, router } = routing;
-  const before = flags.current();
-  const next: Flags = { ...before, ...requested };
-  if (FLAG_NAMES.some((name) => next[name] && !before[name]) && !router.firestoreConfigured) {
+  const { flags, router } = context;
+  const current = flags.current();
+  const wanted: Flags = { ...current, ...requested };
+  if (FLAG_NAMES.some((name) => wanted[name] && !current[name]) && !router.firestoreConfigured) {
     throw new FlagChangeRefusedError(
       "firestore_not_configured",
-      "Firestore is not configured (set GOOGLE_CLOUD_PROJECT or FIRESTORE_EMULATOR_HOST and restart)",
+      "Firestore is not configured (set GOOGLE_CLOUD_PROJECT or FIRESTORE_EMULATOR_HOST)",
     );
   }
-  if (next.telemetry && !before.telemetry && next.telemetry_dual_write && routing.telemetryFlipGate) {
-    // Ending a dual-write window: reads move only once the index is READY and a comparison is green.
-    const blockers = await routing.telemetryFlipGate();
+  if (wanted.telemetry && !current.telemetry && context.telemetryGate) {
+    const blockers = await context.telemetryGate({ endingDualWrite: wanted.telemetry_dual_write });
     if (blockers.length > 0) {
       throw new FlagChangeRefusedError(
         "telemetry_flip_blocked",
@@ -72,9 +86,44 @@ export async function changeFlags(
       );
     }
   }
-  const sessionsBefore = router.stores.sessions;
-  const { after } = flags.set(next, routing.clock(), by);
+  const now = context.clock();
+  // The sessions of the store the auth area leaves are revoked first, so that the count is theirs
+  // (instances that see the move clear that store again: a session started there in the meantime dies too).
+  const leaving = wanted.auth !== current.auth;
+  const storeLeft = router.all().find(({ backend }) => backend === router.backendOf("auth"))?.stores;
+  const revokedSessions = leaving ? ((await storeLeft?.sessions.deleteAll()) ?? 0) : 0;
+  const { before, after } = await flags.update((saved) => ({ ...saved, ...requested }), actor, now);
+  const changed = FLAG_NAMES.filter((name) => before[name] !== after[name]);
+  const moved = AREAS.filter((area) => router.backendIn(before, area) !== router.backendIn(after, area));
   const authChanged = before.auth !== after.auth;
-  const revokedSessions = authChanged ? await sessionsBefore.deleteAll() : 0;
-  return { before, after, revokedSessions, authChanged };
+  const result: FlagChange = { before, after, moved, revokedSessions, authChanged, tenantsNotified: 0 };
+  if (changed.length === 0) return result;
+
+  const details = { before, after, changed, moved, revoked_sessions: result.revokedSessions };
+  await context.platformAudit.append({
+    action: "flags.update",
+    actor,
+    timestamp_ms: now,
+    outcome: "success",
+    target: "flags",
+    details,
+  });
+  for (const tenant of await everyTenant(router)) {
+    await router.stores.audit.append(tenant, {
+      action: "flags.update",
+      outcome: "success",
+      user_id: null,
+      timestamp_ms: now,
+      target: "flags",
+      details: { ...details, by: actor, via: "platform" },
+    });
+    result.tenantsNotified += 1;
+  }
+  return result;
+}
+
+/** The tenants of every store (after a cutover a tenant may so far exist in one of them only). */
+async function everyTenant(router: StoreRouter): Promise<TenantId[]> {
+  const lists = await Promise.all(router.all().map(({ stores }) => stores.tenants.list()));
+  return [...new Set(lists.flat().map((tenant) => tenant.id))].sort();
 }

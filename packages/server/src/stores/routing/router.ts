@@ -23,6 +23,8 @@ export interface StoreRouter {
   /** Stores resolved at call time: a flag change applies to the next store call, without a restart. */
   stores: Stores;
   backendOf(area: Area): StoreBackend;
+  /** The store `area` would be served by under `flags` (Firestore only when configured). */
+  backendIn(flags: Flags, area: Area): StoreBackend;
   /** The store of every area, e.g. for `/readyz` and the flags route. */
   backends(): Record<Area, StoreBackend>;
   /** Whether a Firestore project or emulator is configured (without it every area stays on SQLite). */
@@ -46,7 +48,7 @@ export interface StoreRouter {
  * (docs/design/store-routing.md).
  *
  * @example
- * const router = routeStores({ sqlite, firestore, flags: new FlagsState(persistence, config.flags) });
+ * const router = routeStores({ sqlite, firestore, flags: new FlagsState(fleet.flags, saved) });
  * await router.stores.telemetry.latest("demo", deviceId, 100);
  */
 export function routeStores(options: {
@@ -111,6 +113,7 @@ export function routeStores(options: {
   return {
     stores,
     backendOf,
+    backendIn,
     backends: () => perArea(backendOf),
     firestoreConfigured: firestore !== null,
     all: () => [

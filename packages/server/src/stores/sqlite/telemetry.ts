@@ -43,11 +43,8 @@ export function createSqliteTelemetryStore(
      WHERE tenant_id = ? AND device_id = ? AND timestamp_ms >= ? AND timestamp_ms < ?
      ORDER BY timestamp_ms DESC LIMIT ?`,
   );
-  const newerThan = db.prepare<[string, string, number, number], PointRow>(
-    `SELECT ${COLUMNS} FROM telemetry
-     WHERE tenant_id = ? AND device_id = ? AND timestamp_ms > ?
-     ORDER BY timestamp_ms DESC LIMIT ?`,
-  );
+  /** This connection's own telemetry commits, which `PRAGMA data_version` does not report to it. */
+  let ownCommits = 0;
   const oldestKept = () => context.clock() - TELEMETRY_RETENTION_MS + 1;
 
   return {
@@ -63,6 +60,7 @@ export function createSqliteTelemetryStore(
           upsert.run(tenant, deviceId, t, metrics[i], point.source ?? "api", t + TELEMETRY_RETENTION_MS);
         }
       });
+      ownCommits++;
       recordSqlite(context, "telemetry", 0, distinct.length);
       return { written: distinct.length };
     },
@@ -110,14 +108,22 @@ export function createSqliteTelemetryStore(
       };
     },
 
-    async newerThan(tenant, deviceId, after, limit): Promise<TelemetryPoint[]> {
+    // SQLite cannot say which points changed without an index per write (which ingest would pay for);
+    // it can say whether anything changed at all, for nothing: `data_version` moves when another
+    // connection (another process sharing the file) commits, `ownCommits` when this one did. Then the
+    // newest points are read again, which on SQLite is one short range of the primary key.
+    async changes(tenant, deviceId, since, limit) {
       assertLimit(limit);
-      assertEpochMs(after, "after");
+      const mark = `sqlite:${db.pragma("data_version", { simple: true }) as number}:${ownCommits}`;
+      if (since === mark) {
+        recordSqlite(context, "telemetry", 0, 0);
+        return { points: [], mark, reset: false };
+      }
       const rows = withSqlite(() =>
-        newerThan.all(tenant, deviceId, Math.max(after, oldestKept() - 1), limit),
+        newestFirst.all(tenant, deviceId, oldestKept(), Number.MAX_SAFE_INTEGER, limit),
       );
       recordSqlite(context, "telemetry", queryReads(rows.length), 0);
-      return rows.reverse().map(toPoint);
+      return { points: rows.map(toPoint), mark, reset: true };
     },
   };
 }

@@ -9,6 +9,7 @@ import {
   StoreConflictError,
   type Stores,
   TELEMETRY_RETENTION_MS,
+  type TelemetryPoint,
 } from "../types.js";
 import type { StoreBackend, UsageTally } from "../usage.js";
 
@@ -42,6 +43,23 @@ const newUser = (username: string, extra: Partial<NewUser> = {}): NewUser => ({
   algo_params: ARGON2,
   ...extra,
 });
+/**
+ * The Firestore harness's `writeTimeMarginMs` (`TelemetryStore.changes`): short, so that a test can wait
+ * it out in real time, since write times are Firestore's clock, not the suite's.
+ */
+export const CHANGES_MARGIN_MS = 150;
+
+/** What a cache of `capacity` points holding `held` (newest first) holds after a `changes` answer. */
+function apply(
+  held: TelemetryPoint[],
+  answer: { points: TelemetryPoint[]; reset: boolean },
+  capacity = 100,
+): TelemetryPoint[] {
+  const byTime = new Map((answer.reset ? [] : held).map((p) => [p.timestamp_ms, p]));
+  for (const point of answer.points) byTime.set(point.timestamp_ms, point);
+  return [...byTime.values()].sort((a, b) => b.timestamp_ms - a.timestamp_ms).slice(0, capacity);
+}
+
 /** UTF-8 byte order, the order both Firestore and SQLite sort strings in. */
 const byteOrder = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
 
@@ -567,8 +585,9 @@ export function describeStoresContract(name: string, backend: StoreBackend, make
         expect(
           await h.billed(() => h.stores.telemetry.window(tenant, device, { from: 0, to: T0, limit: 10 })),
         ).toMatchObject({ reads: 1, result: { items: [], next_cursor: null } });
-        expect(await h.billed(() => h.stores.telemetry.newerThan(tenant, device, T0, 100))).toMatchObject({
+        expect(await h.billed(() => h.stores.telemetry.changes(tenant, device, null, 100))).toMatchObject({
           reads: 1,
+          result: { points: [], reset: true },
         });
       });
 
@@ -614,7 +633,7 @@ export function describeStoresContract(name: string, backend: StoreBackend, make
         ]);
         const windowA = await h.stores.telemetry.window(a, device, { from: 0, to: T0, limit: 10 });
         expect(windowA.items.map((p) => p.tenant_id)).toEqual([a]);
-        expect((await h.stores.telemetry.newerThan(a, device, 0, 10)).map((p) => p.metrics)).toEqual([
+        expect((await h.stores.telemetry.changes(a, device, null, 10)).points.map((p) => p.metrics)).toEqual([
           { owner_a: 1 },
         ]);
         expect((await h.stores.telemetry.latest(b, device, 10)).map((p) => p.metrics)).toEqual([
@@ -702,33 +721,59 @@ export function describeStoresContract(name: string, backend: StoreBackend, make
             (p) => p.metrics.v,
           ),
         ).toEqual([2]);
-        expect((await h.stores.telemetry.newerThan(tenant, device, 0, 10)).map((p) => p.metrics.v)).toEqual([
-          2,
-        ]);
+        expect(
+          (await h.stores.telemetry.changes(tenant, device, null, 10)).points.map((p) => p.metrics.v),
+        ).toEqual([2]);
         h.setNow(T0 - MINUTE + TELEMETRY_RETENTION_MS);
         expect(await h.stores.telemetry.latest(tenant, device, 10)).toEqual([]);
         expect(
           (await h.stores.telemetry.window(tenant, device, { from: 0, to: T0, limit: 10 })).items,
         ).toEqual([]);
-        expect(await h.stores.telemetry.newerThan(tenant, device, 0, 10)).toEqual([]);
+        expect((await h.stores.telemetry.changes(tenant, device, null, 10)).points).toEqual([]);
         h.setNow(T0);
       });
 
-      it("returns the newest points strictly after a time, oldest first, at most `limit`", async () => {
+      it("tells what was written since a mark, by any writer: new points, a late point and an overwrite", async () => {
         const tenant = h.tenant();
         const device = randomUUID();
         await h.stores.telemetry.append(tenant, device, points(10, T0 - 10 * MINUTE));
-        const newer = await h.billed(() => h.stores.telemetry.newerThan(tenant, device, T0 - 5 * MINUTE, 3));
-        expect(newer.result.map((p) => (T0 - p.timestamp_ms) / MINUTE)).toEqual([3, 2, 1]);
-        expect(newer.reads).toBe(3);
-        const all = await h.stores.telemetry.newerThan(tenant, device, T0 - 5 * MINUTE, 100);
-        expect(all.map((p) => (T0 - p.timestamp_ms) / MINUTE)).toEqual([4, 3, 2, 1]);
-        expect(
-          await h.billed(() => h.stores.telemetry.newerThan(tenant, device, T0 - MINUTE, 100)),
-        ).toMatchObject({
-          result: [],
-          reads: 1,
-        });
+        const first = await h.stores.telemetry.changes(tenant, device, null, 100);
+        expect(first.reset).toBe(true);
+        expect(first.points.map((p) => (T0 - p.timestamp_ms) / MINUTE)).toEqual([
+          1, 2, 3, 4, 5, 6, 7, 8, 9, 10,
+        ]);
+        // Another writer (another instance): a new point, a point older than all held, and a rewrite.
+        await h.stores.telemetry.append(tenant, device, [
+          { timestamp_ms: T0 - 30 * MINUTE, metrics: { late: 1 } },
+          { timestamp_ms: T0 - 5 * MINUTE, metrics: { rewritten: 1 } },
+          { timestamp_ms: T0 - 30 * 1000, metrics: { newest: 1 } },
+        ]);
+        const next = await h.stores.telemetry.changes(tenant, device, first.mark, 100);
+        const held = apply(first.points, next);
+        expect(held).toEqual(await h.stores.telemetry.latest(tenant, device, 100));
+        expect(held.find((p) => p.timestamp_ms === T0 - 5 * MINUTE)?.metrics).toEqual({ rewritten: 1 });
+        expect(held.at(-1)?.metrics).toEqual({ late: 1 });
+      });
+
+      it("bills at most one read when nothing was written since the mark, and answers the newest points after too many changes", async () => {
+        const tenant = h.tenant();
+        const device = randomUUID();
+        await h.stores.telemetry.append(tenant, device, points(3, T0 - 3 * MINUTE));
+        // What was written just before a read may be read once more (Firestore's write time is a
+        // little before the commit): let that moment pass.
+        await new Promise((resolve) => setTimeout(resolve, CHANGES_MARGIN_MS * 2));
+        const first = await h.stores.telemetry.changes(tenant, device, null, 5);
+        const idle = await h.billed(() => h.stores.telemetry.changes(tenant, device, first.mark, 5));
+        expect(idle.reads).toBeLessThanOrEqual(1);
+        expect(idle.result.points).toEqual([]);
+        await h.stores.telemetry.append(tenant, device, points(8, T0 - 30 * 1000, 1000));
+        const flood = await h.stores.telemetry.changes(tenant, device, idle.result.mark, 5);
+        expect(flood.reset).toBe(true);
+        expect(flood.points).toEqual(await h.stores.telemetry.latest(tenant, device, 5));
+        // Another tenant's writes to the same device id never show in this tenant's changes.
+        await h.stores.telemetry.append(h.tenant("other"), device, points(2, T0 - 10 * 1000, 1000));
+        const after = await h.stores.telemetry.changes(tenant, device, flood.mark, 5);
+        expect(apply(flood.points, after, 5).map((p) => p.tenant_id)).toEqual(Array(5).fill(tenant));
       });
 
       it("keeps UTC epoch milliseconds exactly, ordered across a daylight-saving change", async () => {
