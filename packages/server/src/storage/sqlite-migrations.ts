@@ -106,6 +106,21 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
     up: "DROP INDEX IF EXISTS telemetry_by_expiry",
   },
   {
+    // Issue 19: where a device is, what its metrics mean, when it was last heard from. The location
+    // is four columns (not JSON) so that a later "devices of this site" query can use an index; the
+    // point definitions are read and written whole with the device, so one JSON column is enough.
+    version: 4,
+    name: "devices: location, point definitions, last_seen_ms",
+    up: `
+      ALTER TABLE devices ADD COLUMN site TEXT;
+      ALTER TABLE devices ADD COLUMN building TEXT;
+      ALTER TABLE devices ADD COLUMN floor TEXT;
+      ALTER TABLE devices ADD COLUMN zone TEXT;
+      ALTER TABLE devices ADD COLUMN points TEXT NOT NULL DEFAULT '{}';
+      ALTER TABLE devices ADD COLUMN last_seen_ms INTEGER;
+    `,
+  },
+  {
     // Versions 1–49 belong to the stores; 50+ to the service's own settings.
     version: 50,
     name: "settings: service settings that survive a restart (the routing flags)",

@@ -49,9 +49,10 @@ describe("SQLite stores schema", () => {
     const dir = mkdtempSync(join(tmpdir(), "firebrick-stores-"));
     const file = join(dir, "firebrick.sqlite");
     const v1 = openSqlite(file, SQLITE_MIGRATIONS.slice(0, 1));
-    await createSqliteStores(v1).telemetry.append("acme", "d", [
-      { timestamp_ms: Date.now(), metrics: { t: 1 } },
-    ]);
+    v1.prepare("INSERT INTO telemetry VALUES ('acme', 'd', ?, '{\"t\":1}', 'api', ?)").run(
+      Date.now(),
+      Date.now(),
+    );
     v1.close();
     const db = openSqlite(file, SQLITE_MIGRATIONS);
     const indexes = db
