@@ -128,6 +128,7 @@ export async function startServer(
     tenantHeader: config.tenantHeader,
     cookieSecure: config.cookieSecure,
     deviceWritesPerMinute: config.deviceWritesPerMinute,
+    deviceOfflineAfterMs: config.deviceOfflineAfterMs,
     ...(options.passwords && { passwords: options.passwords }),
     ...(opened.firestore && {
       // Loaded only with Firestore: the gate's modules load the GCP clients.

@@ -2,6 +2,7 @@ import { LOGIN_LIMITS, type LoginLimits } from "./auth/login-limits.js";
 import { createPasswordHasher, type PasswordHasher } from "./auth/passwords.js";
 import { type SessionCookie, sessionCookie } from "./auth/session-cookie.js";
 import { DeviceAccess } from "./devices/access.js";
+import { Connectivity, DEFAULT_OFFLINE_AFTER_MS } from "./devices/connectivity.js";
 import type { Metrics } from "./observability/metrics.js";
 import {
   createSessionManager,
@@ -28,6 +29,8 @@ export interface ServiceContext {
   cookie: SessionCookie;
   /** Device lookups and device-token authentication (`devices/access.ts`). */
   devices: DeviceAccess;
+  /** `last_seen_ms` and online/offline (`devices/connectivity.ts`). */
+  connectivity: Connectivity;
   /** "The latest N points" of each polled device, for the dashboards' read budget. */
   latestPoints: LatestTelemetryCache;
   /** The tenant header's name, lower-cased. */
@@ -45,6 +48,8 @@ export interface ServiceOptions {
   tenantHeader: string;
   cookieSecure: boolean;
   deviceWritesPerMinute: number;
+  /** After how long without accepted telemetry a device is offline; 5 minutes unless given. */
+  deviceOfflineAfterMs?: number;
   clock?: Clock;
   /** Production: Argon2id at the cost of docs/design/passwords.md. Tests pass a cheaper hasher. */
   passwords?: PasswordHasher;
@@ -80,6 +85,10 @@ export function createServiceContext(options: ServiceOptions): ServiceContext {
     }),
     cookie: sessionCookie({ secure: options.cookieSecure, maxAgeMs: policy.absoluteTimeoutMs }),
     devices: new DeviceAccess(() => router.stores.devices, clock),
+    connectivity: new Connectivity(() => router.stores.devices, {
+      clock,
+      offlineAfterMs: options.deviceOfflineAfterMs ?? DEFAULT_OFFLINE_AFTER_MS,
+    }),
     latestPoints: new LatestTelemetryCache(() => router.stores.telemetry, { clock }),
     tenantHeader: options.tenantHeader.toLowerCase(),
     deviceWritesPerMinute: options.deviceWritesPerMinute,
@@ -89,7 +98,10 @@ export function createServiceContext(options: ServiceOptions): ServiceContext {
   };
   // What this instance holds of an area is stale once the area is served by the other store.
   router.onAreaMoved((move) => {
-    if (move.stores.includes("devices")) ctx.devices.forgetAll();
+    if (move.stores.includes("devices")) {
+      ctx.devices.forgetAll();
+      ctx.connectivity.clear();
+    }
     if (move.stores.includes("users")) ctx.sessions.forgetUsers();
     if (move.stores.includes("telemetry")) ctx.latestPoints.clear();
   });

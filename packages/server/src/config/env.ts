@@ -33,6 +33,8 @@ export interface Config {
   /** The tenant header's name, lower-cased as Node presents header names. */
   tenantHeader: string;
   deviceWritesPerMinute: number;
+  /** After how long without accepted telemetry a device is offline (`FIREBRICK_OFFLINE_AFTER_SECONDS`). */
+  deviceOfflineAfterMs: number;
   /**
    * Whether the session cookie carries `Secure`. On by default: browsers and curl treat
    * http://127.0.0.1 and http://localhost as secure contexts and keep Secure cookies there, so
@@ -124,6 +126,9 @@ const KEYS = {
     "an HTTP header name (letters, digits, hyphens)",
   ],
   DEVICE_WRITES_PER_MINUTE: [integer(1, 100_000), "an integer from 1 to 100000"],
+  // At least 2 minutes: last_seen_ms is kept to the minute (devices/connectivity.ts), so a shorter time
+  // would call a device that writes steadily offline.
+  FIREBRICK_OFFLINE_AFTER_SECONDS: [integer(120, 7 * 86_400), "an integer from 120 to 604800 (seconds)"],
   FIREBRICK_COOKIE_SECURE: [flag, "1 or 0"],
   FIREBRICK_LOG_LEVEL: [z.enum(LOG_LEVELS), `one of ${LOG_LEVELS.join(", ")}`],
   FIREBRICK_LOG_DEBUG_SAMPLE_RATE: [
@@ -227,6 +232,7 @@ export function loadConfig(
     secrets: parsed.FIREBRICK_SECRETS ?? [],
     tenantHeader: (parsed.TENANT_ID_HEADER ?? "X-BAS-Tenant").toLowerCase(),
     deviceWritesPerMinute: parsed.DEVICE_WRITES_PER_MINUTE ?? defaults.deviceWritesPerMinute ?? 5,
+    deviceOfflineAfterMs: (parsed.FIREBRICK_OFFLINE_AFTER_SECONDS ?? 300) * 1000,
     cookieSecure: parsed.FIREBRICK_COOKIE_SECURE ?? true,
     logLevel: parsed.FIREBRICK_LOG_LEVEL ?? defaults.logLevel ?? "info",
     debugSampleRate: parsed.FIREBRICK_LOG_DEBUG_SAMPLE_RATE ?? 0.1,

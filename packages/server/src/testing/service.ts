@@ -77,6 +77,7 @@ export interface TestService {
 
 export interface TestServiceOptions {
   deviceWritesPerMinute?: number;
+  deviceOfflineAfterMs?: number;
   loginLimits?: LoginLimits;
   sessionPolicy?: SessionPolicy;
   /** Defaults to true on the Firestore backend: every area routed to Firestore. */
@@ -136,6 +137,7 @@ export async function startTestService(
     tenantHeader: "X-BAS-Tenant",
     cookieSecure: true,
     deviceWritesPerMinute: options.deviceWritesPerMinute ?? 5,
+    ...(options.deviceOfflineAfterMs && { deviceOfflineAfterMs: options.deviceOfflineAfterMs }),
     ...(options.loginLimits && { loginLimits: options.loginLimits }),
     ...(options.sessionPolicy && { sessionPolicy: options.sessionPolicy }),
   });
