@@ -48,6 +48,31 @@ function toDevice(id: string, data: DocumentData): Device {
 export function createFirestoreDevicesStore(context: FirestoreContext): DevicesStore {
   const devices = context.db.collection(context.collections.devices);
 
+  /**
+   * Reads the tenant's device in a transaction and writes the fields `change` makes of it (whole fields:
+   * a `points` map replaces the stored one); null writes nothing. Null when there is no such device.
+   */
+  const changeOwned = (
+    tenant: TenantId,
+    id: string,
+    change: (device: Device) => Partial<Omit<Device, "id" | "tenant_id" | "last_seen_ms">> | null,
+  ): Promise<Device | null> => {
+    if (!isUuidV4(id)) return Promise.resolve(null);
+    return runBilledTransaction(context, "devices", async (transaction, bill) => {
+      const reference = devices.doc(id);
+      const snapshot = await transaction.get(reference);
+      bill.read();
+      const data = snapshot.data();
+      if (!data || data.tenant_id !== tenant) return null;
+      const current = toDevice(id, data);
+      const fields = change(current);
+      if (!fields) return current;
+      transaction.update(reference, { ...fields });
+      bill.write();
+      return { ...current, ...fields };
+    });
+  };
+
   return {
     async create(
       tenant: TenantId,
@@ -96,18 +121,7 @@ export function createFirestoreDevicesStore(context: FirestoreContext): DevicesS
     },
 
     async setTokenHash(tenant: TenantId, id: string, tokenHash: string): Promise<Device | null> {
-      if (!isUuidV4(id)) return null;
-      return runBilledTransaction(context, "devices", async (transaction, bill) => {
-        const reference = devices.doc(id);
-        const snapshot = await transaction.get(reference);
-        bill.read();
-        const data = snapshot.data();
-        if (!data || data.tenant_id !== tenant) return null;
-        const fields = { token_hash: tokenHash, token_rotated_at: context.clock() };
-        transaction.update(reference, fields);
-        bill.write();
-        return { ...toDevice(id, data), ...fields };
-      });
+      return changeOwned(tenant, id, () => ({ token_hash: tokenHash, token_rotated_at: context.clock() }));
     },
 
     async update(
@@ -115,21 +129,7 @@ export function createFirestoreDevicesStore(context: FirestoreContext): DevicesS
       id: string,
       change: (device: Device) => DeviceChange | null,
     ): Promise<Device | null> {
-      if (!isUuidV4(id)) return null;
-      return runBilledTransaction(context, "devices", async (transaction, bill) => {
-        const reference = devices.doc(id);
-        const snapshot = await transaction.get(reference);
-        bill.read();
-        const data = snapshot.data();
-        if (!data || data.tenant_id !== tenant) return null;
-        const current = toDevice(id, data);
-        const changes = change(current);
-        if (!changes) return current;
-        // Whole fields: `points` is replaced as one map, so a removed definition is gone.
-        transaction.update(reference, { ...changes });
-        bill.write();
-        return { ...current, ...changes };
-      });
+      return changeOwned(tenant, id, change);
     },
 
     async recordSeen(tenant: TenantId, id: string, at: number): Promise<void> {

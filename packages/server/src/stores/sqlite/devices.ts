@@ -41,13 +41,52 @@ export function createSqliteDevicesStore(context: SqliteContext): DevicesStore {
     `SELECT ${COLUMNS} FROM devices WHERE tenant_id = ? AND (name, id) > (?, ?) ORDER BY name, id LIMIT ?`,
   );
   const remove = db.prepare("DELETE FROM devices WHERE id = ? AND tenant_id = ?");
-  const setToken = db.prepare(
-    "UPDATE devices SET token_hash = ?, token_rotated_at = ? WHERE id = ? AND tenant_id = ?",
+  const setFields = db.prepare(
+    `UPDATE devices SET name = ?, token_hash = ?, token_rotated_at = ?, site = ?, building = ?, floor = ?,
+     zone = ?, points = ? WHERE id = ? AND tenant_id = ?`,
   );
-  const setEditable = db.prepare(
-    `UPDATE devices SET name = ?, site = ?, building = ?, floor = ?, zone = ?, points = ?
-     WHERE id = ? AND tenant_id = ?`,
-  );
+
+  /**
+   * Reads the tenant's device in a transaction and writes the fields `change` makes of it; null writes
+   * nothing. Null when there is no such device.
+   */
+  const changeOwned = async (
+    tenant: TenantId,
+    id: string,
+    change: (device: Device) => Partial<Omit<Device, "id" | "tenant_id" | "last_seen_ms">> | null,
+  ): Promise<Device | null> => {
+    if (!isUuidV4(id)) return null;
+    return withSqlite(
+      db.transaction((): Device | null => {
+        const row = byId.get(id);
+        let writes = 0;
+        try {
+          if (!row || row.tenant_id !== tenant) return null;
+          const current = toDevice(row);
+          const fields = change(current);
+          if (!fields) return current;
+          const next = { ...current, ...fields };
+          const { site, building, floor, zone } = next.location;
+          setFields.run(
+            next.name,
+            next.token_hash,
+            next.token_rotated_at,
+            site,
+            building,
+            floor,
+            zone,
+            JSON.stringify(next.points),
+            id,
+            tenant,
+          );
+          writes = 1;
+          return next;
+        } finally {
+          recordSqlite(context, "devices", 1, writes);
+        }
+      }).immediate,
+    );
+  };
   const setSeen = db.prepare("UPDATE devices SET last_seen_ms = ? WHERE id = ? AND tenant_id = ?");
 
   return {
@@ -105,20 +144,7 @@ export function createSqliteDevicesStore(context: SqliteContext): DevicesStore {
     },
 
     async setTokenHash(tenant: TenantId, id: string, tokenHash: string): Promise<Device | null> {
-      if (!isUuidV4(id)) return null;
-      return withSqlite(
-        db.transaction((): Device | null => {
-          const row = byId.get(id);
-          if (!row || row.tenant_id !== tenant) {
-            recordSqlite(context, "devices", 1, 0);
-            return null;
-          }
-          const now = context.clock();
-          setToken.run(tokenHash, now, id, tenant);
-          recordSqlite(context, "devices", 1, 1);
-          return { ...toDevice(row), token_hash: tokenHash, token_rotated_at: now };
-        }).immediate,
-      );
+      return changeOwned(tenant, id, () => ({ token_hash: tokenHash, token_rotated_at: context.clock() }));
     },
 
     async update(
@@ -126,33 +152,7 @@ export function createSqliteDevicesStore(context: SqliteContext): DevicesStore {
       id: string,
       change: (device: Device) => DeviceChange | null,
     ): Promise<Device | null> {
-      if (!isUuidV4(id)) return null;
-      return withSqlite(
-        db.transaction((): Device | null => {
-          const row = byId.get(id);
-          if (!row || row.tenant_id !== tenant) {
-            recordSqlite(context, "devices", 1, 0);
-            return null;
-          }
-          const current = toDevice(row);
-          let changes: DeviceChange | null;
-          try {
-            changes = change(current);
-          } catch (error) {
-            recordSqlite(context, "devices", 1, 0);
-            throw error;
-          }
-          if (!changes) {
-            recordSqlite(context, "devices", 1, 0);
-            return current;
-          }
-          const next = { ...current, ...changes };
-          const { site, building, floor, zone } = next.location;
-          setEditable.run(next.name, site, building, floor, zone, JSON.stringify(next.points), id, tenant);
-          recordSqlite(context, "devices", 1, 1);
-          return next;
-        }).immediate,
-      );
+      return changeOwned(tenant, id, change);
     },
 
     async recordSeen(tenant: TenantId, id: string, at: number): Promise<void> {
