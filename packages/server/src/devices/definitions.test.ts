@@ -160,6 +160,19 @@ describe.each(BACKENDS)("device location, point definitions and connectivity ove
     );
   });
 
+  it("keeps both of two concurrent edits of different points of one device", async () => {
+    const { device } = await newDevice("AHU-concurrent");
+    const answers = await Promise.all([
+      putPoint(device.id, "supply_temp_c", supplyTemp),
+      putPoint(device.id, "fan", fanMode),
+      patch(device.id, { location: { site: "HQ" } }),
+    ]);
+    expect(answers.map((answer) => answer.statusCode)).toEqual([200, 200, 200]);
+    const stored = await getDevice(device.id);
+    expect(Object.keys(stored.points).sort()).toEqual(["fan", "supply_temp_c"]);
+    expect(stored.location.site).toBe("HQ");
+  }, 60_000);
+
   it("refuses every edit to an operator or a viewer (403 FORBIDDEN) and changes nothing", async () => {
     const { device } = await newDevice("FCU-1");
     await putPoint(device.id, "co2_ppm", { name: "CO₂", unit: "ppm", kind: "number" });
