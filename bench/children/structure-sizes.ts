@@ -40,6 +40,9 @@ const device = (id: string): Device => ({
   token_hash: "a".repeat(32) + id.replace(/-/g, ""),
   created_at: now,
   token_rotated_at: now,
+  location: { site: "HQ", building: "A", floor: "L2", zone: "East" },
+  points: {},
+  last_seen_ms: now,
 });
 // The latest 100 points of a device with the two metrics the bench writes, as the store returns them.
 const points = (id: string): TelemetryPoint[] =>

@@ -1,10 +1,6 @@
-import { Writable } from "node:stream";
-import { loadConfig } from "../../packages/server/src/config/env.js";
-import { createLogger } from "../../packages/server/src/observability/logger.js";
-import { startServer } from "../../packages/server/src/server.js";
-import { UsageTally } from "../../packages/server/src/stores/usage.js";
 import { LatestTelemetryCache } from "../../packages/server/src/telemetry/latest-cache.js";
 import type { Phase } from "../lib/context.js";
+import { startCountingServer } from "../lib/counting-server.js";
 import type { Figure } from "../lib/figure.js";
 import { call, login, TENANT } from "../server-process.js";
 
@@ -20,38 +16,15 @@ export const billedReadsPhase: Phase = {
   name: "billed-reads",
   title: "billed reads: dashboard polls, session checks, paced device writes (Firestore)",
   async run(bench) {
-    const usage = new UsageTally();
     let offsetMs = 0;
-    let printed = "";
-    const config = loadConfig({
-      FIREBRICK_DATA_DIR: bench.tempDir("count"),
-      FIRESTORE_EMULATOR_HOST: (await bench.emulator()).hostPort,
-      GOOGLE_CLOUD_PROJECT: bench.projectId("count"),
-      USE_FIRESTORE_TELEMETRY: "1",
-      USE_FIRESTORE_AUDIT: "1",
-      USE_FIRESTORE_AUTH: "1",
-      DEVICE_WRITES_PER_MINUTE: "100000",
-      PORT: "0",
-    });
-    const silent = createLogger(
-      "silent",
-      new Writable({
-        write(_chunk, _encoding, done) {
-          done();
-        },
-      }),
+    const { server, usage, adminPassword } = await startCountingServer(
+      bench,
+      "count",
+      () => Date.now() + offsetMs,
     );
-    const server = await startServer(config, silent, {
-      usage,
-      clock: () => Date.now() + offsetMs,
-      print: (text) => {
-        printed += text;
-      },
-    });
     const figures: Figure[] = [];
     try {
-      const password = /Password \(shown once[^)]*\): (\S+)/.exec(printed)![1]!;
-      const admin = await login(server.url, "admin", password);
+      const admin = await login(server.url, "admin", adminPassword);
       const { device, token } = (await call(server.url, "POST", "/api/devices", {
         cookie: admin,
         body: { name: "dashboard" },

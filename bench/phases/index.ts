@@ -2,6 +2,7 @@
 // `Phase` (see lib/context.ts and bench/README.md, "Adding a phase"), and one line here.
 import type { Phase } from "../lib/context.js";
 import { billedReadsPhase } from "./billed-reads.js";
+import { connectivityPhase } from "./connectivity.js";
 import { fleetPhase } from "./fleet.js";
 import { growthPhase } from "./growth.js";
 import { ingestFirestorePhase } from "./ingest-firestore.js";
@@ -17,6 +18,7 @@ export const PHASES: readonly Phase[] = [
   telemetryReadPhase,
   ingestFirestorePhase,
   billedReadsPhase,
+  connectivityPhase,
   loginFloodPhase,
   sqliteIngestPhase,
   sqliteRetentionPhase,

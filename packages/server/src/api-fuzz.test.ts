@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LOGIN_LIMITS } from "./auth/login-limits.js";
 import { ERRORS } from "./errors.js";
-import { ENDPOINTS, label } from "./testing/endpoints.js";
+import { ENDPOINT_METRIC, ENDPOINTS, label } from "./testing/endpoints.js";
 import { BACKENDS, startTestService, type TestService } from "./testing/service.js";
 
 const RUNS = 25;
@@ -27,7 +27,9 @@ describe.each(BACKENDS)("malformed input on every endpoint (%s)", (backend) => {
       await service.request({ method: "GET", url: "/api/openapi.json", tenant: null })
     ).json();
     documented = (endpoint) =>
-      document.paths[endpoint.path.replace(":id", "{id}")][endpoint.method.toLowerCase()].responses;
+      document.paths[endpoint.path.replace(":id", "{id}").replace(":metric", "{metric}")][
+        endpoint.method.toLowerCase()
+      ].responses;
   }, 60_000);
   afterAll(() => service?.close());
 
@@ -111,7 +113,9 @@ describe.each(BACKENDS)("malformed input on every endpoint (%s)", (backend) => {
           }),
           async (input) => {
             if (REVOKING.has(label(endpoint))) admin = await service.login("t1", "admin");
-            const path = endpoint.path.replace(":id", encodeURIComponent(input.id));
+            const path = endpoint.path
+              .replace(":metric", ENDPOINT_METRIC)
+              .replace(":id", encodeURIComponent(input.id));
             const headers: Record<string, string> = { "x-bas-tenant": input.tenant };
             if (input.contentType) headers["content-type"] = input.contentType;
             if (input.credential === "admin") headers.cookie = `firebrick_session=${admin}`;

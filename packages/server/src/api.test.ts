@@ -25,7 +25,7 @@ describe("the API description", () => {
     const document = response.json();
     expect(document.openapi).toMatch(/^3\./);
     for (const endpoint of ENDPOINTS) {
-      const path = endpoint.path.replace(":id", "{id}");
+      const path = endpoint.path.replace(/:(\w+)/g, "{$1}");
       expect(
         document.paths[path]?.[endpoint.method.toLowerCase()],
         `${endpoint.method} ${path}`,

@@ -5,6 +5,7 @@ import { registerAuditRoutes } from "./audit/routes.js";
 import { requestGate } from "./auth/request-gate.js";
 import { registerAuthRoutes } from "./auth/routes.js";
 import { SESSION_COOKIE } from "./auth/session-cookie.js";
+import { registerDeviceDefinitionRoutes } from "./devices/definition-routes.js";
 import { registerDeviceRoutes } from "./devices/routes.js";
 import { registerFlagRoutes } from "./flags/routes.js";
 import { describeApi } from "./http/openapi.js";
@@ -61,6 +62,7 @@ export async function registerApi(app: FastifyInstance, ctx: ServiceContext): Pr
   registerAuthRoutes(app, ctx);
   registerUserRoutes(app, ctx);
   registerDeviceRoutes(app, ctx);
+  registerDeviceDefinitionRoutes(app, ctx);
   registerTelemetryRoutes(app, ctx);
   registerAuditRoutes(app, ctx);
   registerFlagRoutes(app, ctx);

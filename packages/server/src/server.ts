@@ -136,6 +136,7 @@ export async function startServer(
     cookieSecure: config.cookieSecure,
     deviceWritesPerMinute: config.deviceWritesPerMinute,
     cacheMemoryBytes: config.cacheMemoryBytes,
+    deviceOfflineAfterMs: config.deviceOfflineAfterMs,
     ...(options.passwords && { passwords: options.passwords }),
     ...(opened.telemetryGate && { telemetryGate: opened.telemetryGate }),
     onError: (error, what) => logger.error({ err: error }, `${what} failed`),

@@ -2,6 +2,7 @@ import { LOGIN_LIMITS, type LoginLimits } from "./auth/login-limits.js";
 import { createPasswordHasher, type PasswordHasher } from "./auth/passwords.js";
 import { type SessionCookie, sessionCookie } from "./auth/session-cookie.js";
 import { DeviceAccess } from "./devices/access.js";
+import { Connectivity, DEFAULT_OFFLINE_AFTER_MS } from "./devices/connectivity.js";
 import { FleetLimiter } from "./fleet/limiter.js";
 import type { FleetState } from "./fleet/types.js";
 import type { Metrics } from "./observability/metrics.js";
@@ -32,6 +33,8 @@ export interface ServiceContext {
   cookie: SessionCookie;
   /** Device lookups and device-token authentication (`devices/access.ts`). */
   devices: DeviceAccess;
+  /** `last_seen_ms` and online/offline (`devices/connectivity.ts`). */
+  connectivity: Connectivity;
   /** "The latest N points" of each polled device, for the dashboards' read budget. */
   latestPoints: LatestTelemetryCache;
   /** The fleet-wide limits (device writes, sign-in, refused-session audits): `fleet/limiter.ts`. */
@@ -54,6 +57,8 @@ export interface ServiceOptions {
   deviceWritesPerMinute: number;
   /** `FIREBRICK_CACHE_MEMORY_MIB` in bytes: what the per-device structures may hold together. */
   cacheMemoryBytes: number;
+  /** After how long without accepted telemetry a device is offline; 5 minutes unless given. */
+  deviceOfflineAfterMs?: number;
   clock?: Clock;
   /** Production: Argon2id at the cost of docs/design/passwords.md. Tests pass a cheaper hasher. */
   passwords?: PasswordHasher;
@@ -109,6 +114,10 @@ export function createServiceContext(options: ServiceOptions): ServiceContext {
       maxBytes: shares.devices,
       onError: (error) => options.onError?.(error, "publishing a device change on the change feed"),
     }),
+    connectivity: new Connectivity(() => router.stores.devices, {
+      clock,
+      offlineAfterMs: options.deviceOfflineAfterMs ?? DEFAULT_OFFLINE_AFTER_MS,
+    }),
     latestPoints: new LatestTelemetryCache(() => router.stores.telemetry, {
       clock,
       maxBytes: shares.latestPoints,
@@ -122,7 +131,10 @@ export function createServiceContext(options: ServiceOptions): ServiceContext {
   };
   // What this instance holds of an area is stale once the area is served by the other store.
   router.onAreaMoved((move) => {
-    if (move.stores.includes("devices")) ctx.devices.forgetAll();
+    if (move.stores.includes("devices")) {
+      ctx.devices.forgetAll();
+      ctx.connectivity.clear();
+    }
     if (move.stores.includes("users")) ctx.sessions.forgetUsers();
     if (move.stores.includes("telemetry")) ctx.latestPoints.clear();
     if (move.stores.includes("sessions")) {

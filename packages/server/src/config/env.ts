@@ -33,6 +33,8 @@ export interface Config {
   /** The tenant header's name, lower-cased as Node presents header names. */
   tenantHeader: string;
   deviceWritesPerMinute: number;
+  /** After how long without accepted telemetry a device is offline (`FIREBRICK_OFFLINE_AFTER_SECONDS`). */
+  deviceOfflineAfterMs: number;
   /**
    * `FIREBRICK_CACHE_MEMORY_MIB`, in bytes: what the per-device structures (latest points, devices,
    * limiter records) may hold in memory together (docs/design/fleet.md).
@@ -130,6 +132,9 @@ const KEYS = {
   ],
   DEVICE_WRITES_PER_MINUTE: [integer(1, 100_000), "an integer from 1 to 100000"],
   FIREBRICK_CACHE_MEMORY_MIB: [integer(8, 65_536), "an integer from 8 to 65536 (MiB)"],
+  // At least 2 minutes: last_seen_ms is kept to the minute (devices/connectivity.ts), so a shorter time
+  // would call a device that writes steadily offline.
+  FIREBRICK_OFFLINE_AFTER_SECONDS: [integer(120, 7 * 86_400), "an integer from 120 to 604800 (seconds)"],
   FIREBRICK_COOKIE_SECURE: [flag, "1 or 0"],
   FIREBRICK_LOG_LEVEL: [z.enum(LOG_LEVELS), `one of ${LOG_LEVELS.join(", ")}`],
   FIREBRICK_LOG_DEBUG_SAMPLE_RATE: [
@@ -236,6 +241,7 @@ export function loadConfig(
     // 64 MiB: with an idle server at ~140 MiB and the sign-in hashing at ~130 MiB, a 512 MiB instance
     // keeps room to spare (bench/README.md, growth).
     cacheMemoryBytes: (parsed.FIREBRICK_CACHE_MEMORY_MIB ?? 64) * 2 ** 20,
+    deviceOfflineAfterMs: (parsed.FIREBRICK_OFFLINE_AFTER_SECONDS ?? 300) * 1000,
     cookieSecure: parsed.FIREBRICK_COOKIE_SECURE ?? true,
     logLevel: parsed.FIREBRICK_LOG_LEVEL ?? defaults.logLevel ?? "info",
     debugSampleRate: parsed.FIREBRICK_LOG_DEBUG_SAMPLE_RATE ?? 0.1,

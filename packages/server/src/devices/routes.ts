@@ -3,30 +3,16 @@ import type { FastifyInstance } from "fastify";
 import { Type } from "typebox";
 import { AppError } from "../errors.js";
 import { requires } from "../http/route-security.js";
-import { Cursor, IdParams, NextCursor, PublicDevice } from "../http/schemas.js";
+import { Cursor, DeviceName, IdParams, NextCursor, PublicDevice } from "../http/schemas.js";
 import type { ServiceContext } from "../service.js";
 import type { Device } from "../stores/types.js";
+import { publicDevice as withStatus } from "./public-device.js";
 import { newDeviceToken } from "./tokens.js";
-
-export function publicDevice(device: Device) {
-  return {
-    id: device.id,
-    name: device.name,
-    tenant_id: device.tenant_id,
-    created_at: device.created_at,
-    token_rotated_at: device.token_rotated_at,
-  };
-}
-
-export const DeviceName = Type.String({
-  minLength: 1,
-  maxLength: 128,
-  pattern: "^[^\\u0000-\\u001f\\u007f]+$",
-});
 
 /** `/api/devices`: list and read (any role); create, delete, rotate the token (admin). */
 export function registerDeviceRoutes(app: FastifyInstance, ctx: ServiceContext): void {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
+  const publicDevice = (device: Device) => withStatus(device, ctx.connectivity);
 
   api.get(
     "/api/devices",
@@ -93,9 +79,14 @@ export function registerDeviceRoutes(app: FastifyInstance, ctx: ServiceContext):
         response: { 200: Type.Object({ device: PublicDevice }) },
       },
     },
-    async (request) => ({
-      device: publicDevice(await ctx.devices.owned(request, request.params.id)),
-    }),
+    async (request) => {
+      const { id } = request.params;
+      // From the store, not the device cache: last_seen_ms and the definitions as they are now. The
+      // access check (403 and audit for another tenant's, 404) runs only when the store finds none.
+      const device =
+        (await ctx.router.stores.devices.get(request.tenant, id)) ?? (await ctx.devices.owned(request, id));
+      return { device: publicDevice(device) };
+    },
   );
 
   api.delete(

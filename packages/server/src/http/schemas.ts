@@ -1,9 +1,12 @@
 import { Type } from "typebox";
 import { ERRORS, type ErrorCode } from "../errors.js";
-import type { Role } from "../stores/types.js";
+import { METRIC_NAME_PATTERN, type Role } from "../stores/types.js";
 
 /** Shapes shared by several routes. TypeBox builds plain JSON Schema: Fastify validates with it and the
  * OpenAPI document is generated from it. */
+/** A metric name, the one rule of both stores (`METRIC_NAME_PATTERN`): reserved `__…__` names are a 400. */
+export const MetricName = Type.String({ pattern: METRIC_NAME_PATTERN });
+
 export const IdParams = Type.Object({ id: Type.String({ format: "uuid" }) }, { additionalProperties: false });
 
 export const Cursor = Type.String({ minLength: 1, maxLength: 1024, description: "opaque; from next_cursor" });
@@ -35,12 +38,74 @@ export const PublicUser = Type.Object({
 
 export const NextCursor = Type.Union([Type.String(), Type.Null()], { description: "null at the end" });
 
+/** A short printable label: a location tag, a unit, a point's display name. */
+const Label = (maxLength: number, description?: string) =>
+  Type.String({
+    minLength: 1,
+    maxLength,
+    pattern: "^[^\\u0000-\\u001f\\u007f]+$",
+    ...(description && { description }),
+  });
+
+/** A device's name: what the dashboard lists devices by. */
+export const DeviceName = Label(128);
+
+const LocationTag = (description: string) => Type.Union([Label(64), Type.Null()], { description });
+
+export const DeviceLocation = Type.Object(
+  {
+    site: LocationTag("e.g. a campus or a street address"),
+    building: LocationTag("e.g. Building A"),
+    floor: LocationTag("e.g. L2"),
+    zone: LocationTag("e.g. a room or an air-handling zone"),
+  },
+  { additionalProperties: false, description: "free tags; null when unset" },
+);
+
+/** At most this many point definitions per device, and this many labels per enum point. */
+export const MAX_POINTS_PER_DEVICE = 128;
+export const MAX_ENUM_LABELS = 64;
+
+export const PointKind = Type.Union([Type.Literal("number"), Type.Literal("boolean"), Type.Literal("enum")], {
+  description: "number: a quantity; boolean: 0 or 1; enum: an integer code with a label per value",
+});
+
+export const PointDefinition = Type.Object(
+  {
+    name: Label(64, "the display name"),
+    unit: Type.Union([Label(32), Type.Null()], { description: "e.g. °C, ppm, %; null for none" }),
+    kind: PointKind,
+    min: Type.Union([Type.Number(), Type.Null()], { description: "number points: the lowest valid value" }),
+    max: Type.Union([Type.Number(), Type.Null()], { description: "number points: the highest valid value" }),
+    labels: Type.Union(
+      [
+        Type.Record(Type.String({ pattern: "^-?(0|[1-9][0-9]{0,8})$" }), Label(64), {
+          minProperties: 1,
+          maxProperties: MAX_ENUM_LABELS,
+          additionalProperties: false,
+        }),
+        Type.Null(),
+      ],
+      { description: 'enum points: the label of each value, e.g. {"0": "off", "1": "on"}' },
+    ),
+  },
+  { additionalProperties: false },
+);
+
 export const PublicDevice = Type.Object({
   id: Type.String(),
   name: Type.String(),
   tenant_id: Type.String(),
   created_at: Type.Integer(),
   token_rotated_at: Type.Integer(),
+  location: DeviceLocation,
+  points: Type.Record(Type.String(), PointDefinition, { description: "point definitions by metric name" }),
+  last_seen_ms: Type.Union([Type.Integer(), Type.Null()], {
+    description: "when telemetry was last accepted, to the minute; null: never",
+  }),
+  status: Type.Union([Type.Literal("online"), Type.Literal("offline")], {
+    description: "offline once nothing has been accepted for the configured inactivity time",
+  }),
 });
 
 /** The one error envelope; the OpenAPI document's shared `Error` schema (`http/openapi.ts`). */

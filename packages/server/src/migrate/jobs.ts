@@ -138,6 +138,12 @@ export function migrateUsersJob(
                 token_hash: device.token_hash,
               }),
             );
+            // Location and point definitions are edited after creation; last_seen_ms comes back with
+            // the device's next write.
+            const { location, points } = device;
+            if (Object.values(location).some((tag) => tag !== null) || Object.keys(points).length > 0) {
+              await retrier.run(() => target.devices.update(tenant, device.id, () => ({ location, points })));
+            }
           }
           written++;
         }

@@ -1,8 +1,9 @@
 import type { Migration } from "./sqlite.js";
 
 /**
- * The SQLite schema, one versioned step at a time. Append new steps; never edit an applied one.
- * Versions 1–49 belong to the stores, 50 and up to the service's own state (settings, fleet/).
+ * The SQLite schema, one versioned step at a time. Append new steps at the end, numbered above every
+ * step before them (a test checks it), and never edit an applied one: a database records only the
+ * highest version it applied (`user_version`), so a step numbered below it would never run there.
  *
  * No foreign keys between areas: each area (auth, telemetry, audit) moves to Firestore on its own
  * flag, so a SQLite row cannot rely on a row that may by then live in Firestore. Indexes mirror the
@@ -97,16 +98,6 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
     `,
   },
   {
-    // Issue 21: no query read this index, and it cost every insert a second B-tree write in expiry
-    // order (at 50 points a request: 3× less throughput, and more bytes per point). Retention deletes
-    // expired points by the primary key instead, device by device (stores/sqlite/retention.ts):
-    // expire_at is always timestamp_ms + TELEMETRY_RETENTION_MS, so "expired" is a timestamp range.
-    version: 2,
-    name: "telemetry: drop telemetry_by_expiry (retention walks the primary key)",
-    up: "DROP INDEX IF EXISTS telemetry_by_expiry",
-  },
-  {
-    // Versions 1–49 belong to the stores; 50+ to the service's own settings.
     version: 50,
     name: "settings: service settings that survive a restart (the routing flags)",
     up: "CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at INTEGER NOT NULL) STRICT",
@@ -149,6 +140,32 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
         subject    TEXT NOT NULL,
         at         INTEGER NOT NULL
       ) STRICT;
+    `,
+  },
+  {
+    // Issue 21 (first numbered 2, below the settings' 50, which a database from before issue 21 had
+    // passed already: renumbered so that it runs there too; dropping the index again is a no-op):
+    // no query read this index, and it cost every insert a second B-tree write in expiry
+    // order (at 50 points a request: 3× less throughput, and more bytes per point). Retention deletes
+    // expired points by the primary key instead, device by device (stores/sqlite/retention.ts):
+    // expire_at is always timestamp_ms + TELEMETRY_RETENTION_MS, so "expired" is a timestamp range.
+    version: 52,
+    name: "telemetry: drop telemetry_by_expiry (retention walks the primary key)",
+    up: "DROP INDEX IF EXISTS telemetry_by_expiry",
+  },
+  {
+    // Issue 19: where a device is, what its metrics mean, when it was last heard from. The location
+    // is four columns (not JSON) so that a later "devices of this site" query can use an index; the
+    // point definitions are read and written whole with the device, so one JSON column is enough.
+    version: 53,
+    name: "devices: location, point definitions, last_seen_ms",
+    up: `
+      ALTER TABLE devices ADD COLUMN site TEXT;
+      ALTER TABLE devices ADD COLUMN building TEXT;
+      ALTER TABLE devices ADD COLUMN floor TEXT;
+      ALTER TABLE devices ADD COLUMN zone TEXT;
+      ALTER TABLE devices ADD COLUMN points TEXT NOT NULL DEFAULT '{}';
+      ALTER TABLE devices ADD COLUMN last_seen_ms INTEGER;
     `,
   },
 ];

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { isUuidV4 } from "./keys.js";
-import type { Device, NewUser, TenantId, User } from "./types.js";
+import { type Device, type NewUser, NO_LOCATION, type TenantId, type User } from "./types.js";
 
 /** The stored user a `create` writes, the same on both backends (an explicit id must be a UUIDv4). */
 export function newUserRecord(tenant: TenantId, user: NewUser, now: number): User {
@@ -32,5 +32,8 @@ export function newDeviceRecord(
     token_hash: device.token_hash,
     created_at: now,
     token_rotated_at: now,
+    location: { ...NO_LOCATION },
+    points: {},
+    last_seen_ms: null,
   };
 }

@@ -44,14 +44,27 @@ describeStoresContract("SQLite stores", "sqlite", async (clock) => {
   };
 });
 
+/** The steps a database of the first release has applied (its `user_version` is therefore 50). */
+const FIRST_RELEASE = [1, 50];
+
 describe("SQLite stores schema", () => {
-  it("drops the unread telemetry_by_expiry index in migration 2, keeping the points", async () => {
+  it("numbers every step above the steps before it, so that an existing database runs each new one", () => {
+    const versions = SQLITE_MIGRATIONS.map((step) => step.version);
+    expect(versions).toEqual([...versions].sort((a, b) => a - b));
+    expect(new Set(versions).size).toBe(versions.length);
+  });
+
+  it("upgrades a database of the first release (steps 1 and 50): the expiry index goes, the points stay, devices gain their new columns", async () => {
     const dir = mkdtempSync(join(tmpdir(), "firebrick-stores-"));
     const file = join(dir, "firebrick.sqlite");
-    const v1 = openSqlite(file, SQLITE_MIGRATIONS.slice(0, 1));
-    await createSqliteStores(v1).telemetry.append("acme", "d", [
-      { timestamp_ms: Date.now(), metrics: { t: 1 } },
-    ]);
+    const v1 = openSqlite(
+      file,
+      SQLITE_MIGRATIONS.filter((step) => FIRST_RELEASE.includes(step.version)),
+    );
+    v1.prepare("INSERT INTO telemetry VALUES ('acme', 'd', ?, '{\"t\":1}', 'api', ?)").run(
+      Date.now(),
+      Date.now(),
+    );
     v1.close();
     const db = openSqlite(file, SQLITE_MIGRATIONS);
     const indexes = db
@@ -59,6 +72,10 @@ describe("SQLite stores schema", () => {
       .all();
     expect(indexes).toEqual([]);
     expect(db.prepare("SELECT count(*) AS n FROM telemetry").get()).toEqual({ n: 1 });
+    const deviceColumns = (db.prepare("PRAGMA table_info(devices)").all() as Array<{ name: string }>).map(
+      (column) => column.name,
+    );
+    expect(deviceColumns).toEqual(expect.arrayContaining(["site", "points", "last_seen_ms"]));
     db.close();
     rmSync(dir, { recursive: true, force: true });
   });

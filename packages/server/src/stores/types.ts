@@ -149,6 +149,32 @@ export interface SessionsStore {
 
 // ---------------------------------------------------------------------------------------------
 
+/** Where a device is (docs/design/devices.md): free tags, Haystack-style names encouraged; null when unset. */
+export interface DeviceLocation {
+  site: string | null;
+  building: string | null;
+  floor: string | null;
+  zone: string | null;
+}
+
+export const NO_LOCATION: DeviceLocation = { site: null, building: null, floor: null, zone: null };
+
+/** What a metric's numbers mean: a quantity, 0/1, or an integer code with a label per value. */
+export type PointKind = "number" | "boolean" | "enum";
+
+/** How a device's metric is shown and checked (a Haystack point): labels and range apply by kind. */
+export interface PointDefinition {
+  /** The display name. */
+  name: string;
+  unit: string | null;
+  kind: PointKind;
+  /** The valid range of a `number` point, either bound optional (null: none). */
+  min: number | null;
+  max: number | null;
+  /** An `enum` point's labels by integer value (`{"0": "off", "1": "on"}`); null for other kinds. */
+  labels: Record<string, string> | null;
+}
+
 export interface Device {
   id: string; // UUIDv4
   tenant_id: TenantId;
@@ -156,7 +182,15 @@ export interface Device {
   token_hash: string; // SHA-256 (hex) of the device's bearer token
   created_at: number;
   token_rotated_at: number;
+  location: DeviceLocation;
+  /** Point definitions by metric name. */
+  points: Record<string, PointDefinition>;
+  /** When the device's telemetry was last accepted, to the minute (devices/connectivity.ts); null: never. */
+  last_seen_ms: number | null;
 }
+
+/** The fields an administrator edits; a change names only those it replaces. */
+export type DeviceChange = Partial<Pick<Device, "name" | "location" | "points">>;
 
 export interface DevicesStore {
   create(tenant: TenantId, device: { id?: string; name: string; token_hash: string }): Promise<Device>;
@@ -165,12 +199,41 @@ export interface DevicesStore {
   delete(tenant: TenantId, id: string): Promise<boolean>;
   /** Replaces the token hash (rotation); returns the updated device or null. */
   setTokenHash(tenant: TenantId, id: string, tokenHash: string): Promise<Device | null>;
+  /**
+   * Reads the device and writes what `change` makes of it, in one transaction, so that two
+   * administrators editing different points lose neither edit. `change` may run more than once (a
+   * Firestore transaction retries) and may throw to refuse (the error passes through); returning null
+   * writes nothing. Returns the device as stored afterwards, or null when there is none in this tenant.
+   */
+  update(
+    tenant: TenantId,
+    id: string,
+    change: (device: Device) => DeviceChange | null,
+  ): Promise<Device | null>;
+  /**
+   * Connectivity: sets `last_seen_ms` with one write and no read (devices/connectivity.ts calls it at
+   * most once a minute per device). Another tenant's or a missing device is left unchanged.
+   */
+  recordSeen(tenant: TenantId, id: string, at: number): Promise<void>;
   ownership(tenant: TenantId, id: string): Promise<Ownership>;
 }
 
 // ---------------------------------------------------------------------------------------------
 
 export type PointSource = "api" | "sqlite_backfill" | "simulator" | (string & {});
+
+/**
+ * A metric name, one rule on both stores (docs/design/telemetry.md): 1–64 letters, digits, `_ . : / -`,
+ * starting with a letter, a digit or `_`, and not of the form `__…__`, which Firestore reserves for field
+ * names (SQLite would keep it, Firestore refuses it: a name must mean the same to both). Rollups and point
+ * definitions are keyed by it.
+ */
+export const METRIC_NAME_PATTERN = "^(?!__.*__$)[A-Za-z0-9_][A-Za-z0-9_.:/-]{0,63}$";
+const METRIC_NAME = new RegExp(METRIC_NAME_PATTERN);
+
+export function isMetricName(name: string): boolean {
+  return METRIC_NAME.test(name);
+}
 
 export interface TelemetryPoint {
   tenant_id: TenantId;

@@ -1,13 +1,14 @@
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import type { FastifyInstance } from "fastify";
 import { Type } from "typebox";
+import { outOfRange } from "../devices/points.js";
 import { AppError } from "../errors.js";
 import type { LimitPolicy } from "../fleet/limiter.js";
 import { requires } from "../http/route-security.js";
 import { Cursor, IdParams, NextCursor } from "../http/schemas.js";
 import { requestContext } from "../observability/request-context.js";
 import type { ServiceContext } from "../service.js";
-import { TELEMETRY_RETENTION_MS, type TelemetryPoint } from "../stores/types.js";
+import { type Device, TELEMETRY_RETENTION_MS, type TelemetryPoint } from "../stores/types.js";
 
 /** Bounds of one write: a batch is at most this many points of at most this many metrics. */
 export const MAX_POINTS_PER_WRITE = 500;
@@ -74,8 +75,14 @@ async function rejectCoercibleValues(request: { body: unknown }): Promise<void> 
   }
 }
 
-function publicPoint(point: TelemetryPoint) {
-  return { timestamp_ms: point.timestamp_ms, metrics: point.metrics };
+/** A point as the API shows it, its metrics outside their point's valid range flagged (devices/points.ts). */
+function publicPoint(point: TelemetryPoint, definitions: Device["points"]) {
+  const flagged = outOfRange(definitions, point.metrics);
+  return {
+    timestamp_ms: point.timestamp_ms,
+    metrics: point.metrics,
+    ...(flagged.length > 0 && { out_of_range: flagged }),
+  };
 }
 
 /** `/api/devices/:id/telemetry`: writes (the device's token, or an operator), reads (any role). */
@@ -112,7 +119,7 @@ export function registerTelemetryRoutes(app: FastifyInstance, ctx: ServiceContex
     async (request, reply) => {
       const { id } = request.params;
       // A device's own token was checked by the gate: `owned` does not look the device up again.
-      await ctx.devices.owned(request, id);
+      const device = await ctx.devices.owned(request, id);
       const now = ctx.clock();
       const points = request.body.points;
       for (const [index, point] of points.entries()) {
@@ -153,6 +160,7 @@ export function registerTelemetryRoutes(app: FastifyInstance, ctx: ServiceContex
       }));
       const { written } = await ctx.router.stores.telemetry.append(request.tenant, id, accepted);
       latest.recordWrite(request.tenant, id, accepted);
+      await ctx.connectivity.seen(device, request.log);
       return reply.status(202).send({ accepted: written });
     },
   );
@@ -172,6 +180,11 @@ export function registerTelemetryRoutes(app: FastifyInstance, ctx: ServiceContex
               Type.Object({
                 timestamp_ms: Type.Integer(),
                 metrics: Type.Record(Type.String(), Type.Number()),
+                out_of_range: Type.Optional(
+                  Type.Array(Type.String(), {
+                    description: "metrics outside their point definition's valid range; absent when none",
+                  }),
+                ),
               }),
             ),
             next_cursor: NextCursor,
@@ -181,12 +194,12 @@ export function registerTelemetryRoutes(app: FastifyInstance, ctx: ServiceContex
     },
     async (request) => {
       const { id } = request.params;
-      await ctx.devices.owned(request, id);
+      const { points: definitions } = await ctx.devices.owned(request, id);
       const { limit = 100, from, to, cursor } = request.query;
       if (from === undefined && to === undefined && cursor === undefined) {
         requestContext().set({ action: "telemetry.latest" });
         const points = await latest.latest(request.tenant, id, limit);
-        return { points: points.map(publicPoint), next_cursor: null };
+        return { points: points.map((point) => publicPoint(point, definitions)), next_cursor: null };
       }
       requestContext().set({ action: "telemetry.window" });
       const window = { from: from ?? 0, to: to ?? ctx.clock() + MAX_FUTURE_MS + 1 };
@@ -196,7 +209,10 @@ export function registerTelemetryRoutes(app: FastifyInstance, ctx: ServiceContex
         limit,
         cursor: cursor ?? null,
       });
-      return { points: page.items.map(publicPoint), next_cursor: page.next_cursor };
+      return {
+        points: page.items.map((point) => publicPoint(point, definitions)),
+        next_cursor: page.next_cursor,
+      };
     },
   );
 }

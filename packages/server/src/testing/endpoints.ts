@@ -53,6 +53,21 @@ export const ENDPOINTS: Endpoint[] = [
   { method: "GET", path: "/api/devices", roles: ALL, query: "limit=5" },
   { method: "POST", path: "/api/devices", roles: ["admin"], body: () => ({ name: "VAV-2" }) },
   { method: "GET", path: "/api/devices/:id", target: "device", roles: ALL },
+  {
+    method: "PATCH",
+    path: "/api/devices/:id",
+    target: "device",
+    roles: ["admin"],
+    body: () => ({ location: { site: "HQ", floor: "L2" } }),
+  },
+  {
+    method: "PUT",
+    path: "/api/devices/:id/points/:metric",
+    target: "device",
+    roles: ["admin"],
+    body: () => ({ name: "Zone temperature", unit: "°C", kind: "number", min: 10, max: 35 }),
+  },
+  { method: "DELETE", path: "/api/devices/:id/points/:metric", target: "device", roles: ["admin"] },
   { method: "DELETE", path: "/api/devices/:id", target: "device", roles: ["admin"] },
   { method: "POST", path: "/api/devices/:id/token", target: "device", roles: ["admin"] },
   {
@@ -79,8 +94,12 @@ export function label(endpoint: Endpoint): string {
   return `${endpoint.method} ${endpoint.path}`;
 }
 
+/** The metric a `:metric` in a path names. */
+export const ENDPOINT_METRIC = "zone_temp_c";
+
 export function url(endpoint: Endpoint, id?: string): string {
-  const path = id === undefined ? endpoint.path : endpoint.path.replace(":id", id);
+  const named = endpoint.path.replace(":metric", ENDPOINT_METRIC);
+  const path = id === undefined ? named : named.replace(":id", id);
   return endpoint.query ? `${path}?${endpoint.query}` : path;
 }
 

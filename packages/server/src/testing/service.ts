@@ -81,6 +81,7 @@ export interface TestService {
 
 export interface TestServiceOptions {
   deviceWritesPerMinute?: number;
+  deviceOfflineAfterMs?: number;
   loginLimits?: LoginLimits;
   sessionPolicy?: SessionPolicy;
   /** Defaults to true on the Firestore backend: every area routed to Firestore. */
@@ -146,6 +147,7 @@ export async function startTestService(
     tenantHeader: "X-BAS-Tenant",
     cookieSecure: true,
     deviceWritesPerMinute: options.deviceWritesPerMinute ?? 5,
+    ...(options.deviceOfflineAfterMs && { deviceOfflineAfterMs: options.deviceOfflineAfterMs }),
     ...(options.loginLimits && { loginLimits: options.loginLimits }),
     ...(options.sessionPolicy && { sessionPolicy: options.sessionPolicy }),
   });

@@ -546,6 +546,123 @@ export function describeStoresContract(name: string, backend: StoreBackend, make
       });
     });
 
+    describe("DevicesStore: location, point definitions, connectivity", () => {
+      const h = useHarness(makeStores);
+      const temperature = {
+        name: "Supply air",
+        unit: "°C",
+        kind: "number" as const,
+        min: 5,
+        max: 40,
+        labels: null,
+      };
+      const mode = {
+        name: "Mode",
+        unit: null,
+        kind: "enum" as const,
+        min: null,
+        max: null,
+        labels: { "0": "off", "1": "heat", "-1": "cool" },
+      };
+
+      it("creates a device with no location, no point definitions, never seen", async () => {
+        const tenant = h.tenant();
+        const device = await h.stores.devices.create(tenant, { name: "AHU-1", token_hash: "a".repeat(64) });
+        expect(device).toMatchObject({
+          location: { site: null, building: null, floor: null, zone: null },
+          points: {},
+          last_seen_ms: null,
+        });
+        expect(await h.stores.devices.get(tenant, device.id)).toEqual(device);
+      });
+
+      it("updates name, location and point definitions in one read and one write, and reads them back", async () => {
+        const tenant = h.tenant();
+        const device = await h.stores.devices.create(tenant, { name: "AHU-1", token_hash: "a".repeat(64) });
+        const location = { site: "HQ", building: "Building A", floor: "L2", zone: null };
+        // Metric names with the characters the metric-name rule allows.
+        const points = { "ahu.1/supply:temp_c": temperature, "mode-1": mode };
+        const { result, reads, writes } = await h.billed(() =>
+          h.stores.devices.update(tenant, device.id, (current) => {
+            expect(current).toEqual(device);
+            return { name: "AHU-1 (roof)", location, points };
+          }),
+        );
+        expect({ reads, writes }).toEqual({ reads: 1, writes: 1 });
+        const expected = { ...device, name: "AHU-1 (roof)", location, points };
+        expect(result).toEqual(expected);
+        expect(await h.stores.devices.get(tenant, device.id)).toEqual(expected);
+        expect((await h.stores.devices.list(tenant)).items).toEqual([expected]);
+
+        // A change names only what it replaces: the points map replaced whole drops a definition.
+        const { "mode-1": _dropped, ...remaining } = points;
+        const next = await h.stores.devices.update(tenant, device.id, () => ({ points: remaining }));
+        expect(next).toEqual({ ...expected, points: remaining });
+        expect(await h.stores.devices.get(tenant, device.id)).toEqual({ ...expected, points: remaining });
+      });
+
+      it("writes nothing when the change is null or throws, and passes the error through", async () => {
+        const tenant = h.tenant();
+        const device = await h.stores.devices.create(tenant, { name: "VAV-7", token_hash: "a".repeat(64) });
+        const unchanged = await h.billed(() => h.stores.devices.update(tenant, device.id, () => null));
+        expect(unchanged).toEqual({ result: device, reads: 1, writes: 0 });
+        class Refused extends Error {}
+        await expect(
+          h.stores.devices.update(tenant, device.id, () => {
+            throw new Refused("too many points");
+          }),
+        ).rejects.toBeInstanceOf(Refused);
+        expect(await h.stores.devices.get(tenant, device.id)).toEqual(device);
+      });
+
+      it("never updates another tenant's device, nor a missing one", async () => {
+        const [a, b] = [h.tenant("a"), h.tenant("b")];
+        const device = await h.stores.devices.create(a, { name: "Boiler", token_hash: "a".repeat(64) });
+        let called = false;
+        const change = () => {
+          called = true;
+          return { name: "stolen" };
+        };
+        expect(await h.stores.devices.update(b, device.id, change)).toBeNull();
+        expect(await h.stores.devices.update(a, randomUUID(), change)).toBeNull();
+        expect(await h.stores.devices.update(a, "not-a-uuid", change)).toBeNull();
+        expect(called).toBe(false);
+        expect(await h.stores.devices.get(a, device.id)).toEqual(device);
+      });
+
+      it("records last_seen_ms with one write and no read; the last write wins", async () => {
+        const tenant = h.tenant();
+        const device = await h.stores.devices.create(tenant, { name: "FCU-3", token_hash: "a".repeat(64) });
+        const seen = await h.billed(() => h.stores.devices.recordSeen(tenant, device.id, T0 + MINUTE));
+        expect({ reads: seen.reads, writes: seen.writes }).toEqual({ reads: 0, writes: 1 });
+        expect((await h.stores.devices.get(tenant, device.id))?.last_seen_ms).toBe(T0 + MINUTE);
+        await h.stores.devices.recordSeen(tenant, device.id, T0 + 2 * MINUTE);
+        const read = await h.stores.devices.get(tenant, device.id);
+        expect(read).toEqual({ ...device, last_seen_ms: T0 + 2 * MINUTE });
+        // Editing the device keeps it; rotating the token too.
+        await h.stores.devices.update(tenant, device.id, () => ({ name: "FCU-3b" }));
+        await h.stores.devices.setTokenHash(tenant, device.id, "b".repeat(64));
+        expect((await h.stores.devices.get(tenant, device.id))?.last_seen_ms).toBe(T0 + 2 * MINUTE);
+        expect((await h.stores.devices.list(tenant)).items[0]?.last_seen_ms).toBe(T0 + 2 * MINUTE);
+      });
+
+      it("never records last_seen_ms on another tenant's device, and brings no deleted device back", async () => {
+        const [a, b] = [h.tenant("a"), h.tenant("b")];
+        const device = await h.stores.devices.create(a, { name: "Chiller", token_hash: "a".repeat(64) });
+        await h.stores.devices.recordSeen(a, device.id, T0);
+        await h.stores.devices.recordSeen(b, device.id, T0 + HOUR);
+        expect(await h.stores.devices.get(a, device.id)).toEqual({ ...device, last_seen_ms: T0 });
+        expect(await h.stores.devices.get(b, device.id)).toBeNull();
+
+        expect(await h.stores.devices.delete(a, device.id)).toBe(true);
+        await h.stores.devices.recordSeen(a, device.id, T0 + HOUR);
+        await h.stores.devices.recordSeen(a, randomUUID(), T0 + HOUR);
+        await h.stores.devices.recordSeen(a, "not-a-uuid", T0 + HOUR);
+        expect(await h.stores.devices.ownership(a, device.id)).toBe("missing");
+        expect((await h.stores.devices.list(a)).items).toEqual([]);
+      });
+    });
+
     describe("TelemetryStore", () => {
       const h = useHarness(makeStores);
       const points = (count: number, start = T0 - count * MINUTE, step = MINUTE) =>
