@@ -10,6 +10,8 @@ import { registerDeviceRoutes } from "./devices/routes.js";
 import { registerFlagRoutes } from "./flags/routes.js";
 import type { ServiceContext } from "./service.js";
 import { registerTelemetryRoutes } from "./telemetry/routes.js";
+import { registerTenantRoutes } from "./tenancy/routes.js";
+import { registerTrendRoutes } from "./trends/routes.js";
 import { registerUserRoutes } from "./users/routes.js";
 
 /**
@@ -54,6 +56,8 @@ export async function registerApi(app: FastifyInstance, ctx: ServiceContext): Pr
   registerUserRoutes(app, ctx);
   registerDeviceRoutes(app, ctx);
   registerTelemetryRoutes(app, ctx);
+  registerTrendRoutes(app, ctx);
+  registerTenantRoutes(app, ctx);
   registerAuditRoutes(app, ctx);
   registerFlagRoutes(app, ctx);
 }

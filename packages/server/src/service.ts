@@ -14,6 +14,7 @@ import type { FlagsState } from "./stores/routing/flags.js";
 import type { StoreRouter } from "./stores/routing/router.js";
 import type { Clock } from "./stores/types.js";
 import { LatestTelemetryCache } from "./telemetry/latest-cache.js";
+import { TenantTimeZones } from "./tenancy/time-zones.js";
 
 /**
  * Everything the API's routes use, built once per server by `createServiceContext`. Stores are reached
@@ -30,6 +31,8 @@ export interface ServiceContext {
   devices: DeviceAccess;
   /** "The latest N points" of each polled device, for the dashboards' read budget. */
   latestPoints: LatestTelemetryCache;
+  /** Tenants' time zones, for daily trend buckets (`tenancy/time-zones.ts`). */
+  tenantZones: TenantTimeZones;
   /** The tenant header's name, lower-cased. */
   tenantHeader: string;
   deviceWritesPerMinute: number;
@@ -81,6 +84,7 @@ export function createServiceContext(options: ServiceOptions): ServiceContext {
     cookie: sessionCookie({ secure: options.cookieSecure, maxAgeMs: policy.absoluteTimeoutMs }),
     devices: new DeviceAccess(() => router.stores.devices, clock),
     latestPoints: new LatestTelemetryCache(() => router.stores.telemetry, { clock }),
+    tenantZones: new TenantTimeZones(() => router.stores.tenants, clock),
     tenantHeader: options.tenantHeader.toLowerCase(),
     deviceWritesPerMinute: options.deviceWritesPerMinute,
     loginLimits: options.loginLimits ?? LOGIN_LIMITS,
@@ -91,6 +95,7 @@ export function createServiceContext(options: ServiceOptions): ServiceContext {
   router.onAreaMoved((move) => {
     if (move.stores.includes("devices")) ctx.devices.forgetAll();
     if (move.stores.includes("users")) ctx.sessions.forgetUsers();
+    if (move.stores.includes("tenants")) ctx.tenantZones.clear();
     if (move.stores.includes("telemetry")) ctx.latestPoints.clear();
   });
   return ctx;

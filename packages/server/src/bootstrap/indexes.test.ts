@@ -47,7 +47,15 @@ describe("infra/firestore.indexes.json", () => {
     const ttl = definitions.fieldOverrides
       .filter((entry) => entry.ttl)
       .map((entry) => `${entry.collectionGroup}.${entry.fieldPath}`);
-    expect(ttl).toEqual(["telemetry.expire_at", "audit_log.expire_at", "sessions.expires_at"]);
+    expect(ttl).toEqual([
+      "telemetry.expire_at",
+      "audit_log.expire_at",
+      // Trend rollups: two years (docs/design/trends.md).
+      "telemetry_rollups.expire_at",
+      "telemetry_rollup_months.expire_at",
+      "telemetry_rollup_intents.expire_at",
+      "sessions.expires_at",
+    ]);
   });
 });
 
@@ -70,6 +78,12 @@ describe("indexes and TTL over the REST control plane", () => {
       "telemetry.timestamp_ms",
       "telemetry.expire_at",
       "audit_log.expire_at",
+      "telemetry_rollups.expire_at",
+      "telemetry_rollups.m",
+      "telemetry_rollups.rebuilt",
+      "telemetry_rollup_months.expire_at",
+      "telemetry_rollup_months.parts",
+      "telemetry_rollup_intents.expire_at",
     ]);
     expect(deployed.filter((item) => item.changed)).toHaveLength(
       definitions.indexes.length + exemptions.length,
@@ -117,17 +131,15 @@ describe("indexes and TTL over the REST control plane", () => {
   it("enables the TTL policies; status gates on ACTIVE", async () => {
     const controlPlane = provisionedProject();
     const definitions = loadIndexDefinitions();
-    expect((await ttlStatus(controlPlane, definitions)).map((item) => item.state)).toEqual([
-      "MISSING",
-      "MISSING",
-      "MISSING",
-    ]);
+    const policies = definitions.fieldOverrides.filter((entry) => entry.ttl).length;
+    expect(policies).toBe(6);
+    expect((await ttlStatus(controlPlane, definitions)).map((item) => item.state)).toEqual(
+      Array(policies).fill("MISSING"),
+    );
     const enabled = await enableTtl(controlPlane, definitions);
-    expect(enabled.map((item) => [item.state, item.changed])).toEqual([
-      ["CREATING", true],
-      ["CREATING", true],
-      ["CREATING", true],
-    ]);
+    expect(enabled.map((item) => [item.state, item.changed])).toEqual(
+      Array(policies).fill(["CREATING", true]),
+    );
     expect((await ttlStatus(controlPlane, definitions)).some((item) => item.ready)).toBe(false);
     fake.finishBuilds();
     expect(

@@ -46,6 +46,48 @@ export const ErrorResponse = Type.Object({
   error: Type.Object({ code: Type.String(), message: Type.String(), request_id: Type.String() }),
 });
 
+/** The error answers every authenticated route may give, for the OpenAPI document. */
+export const ErrorResponses = {
+  400: { ...ErrorResponse, description: "VALIDATION_FAILED, TENANT_REQUIRED" },
+  401: { ...ErrorResponse, description: "UNAUTHENTICATED" },
+  403: { ...ErrorResponse, description: "FORBIDDEN, TENANT_MISMATCH" },
+  404: { ...ErrorResponse, description: "NOT_FOUND" },
+  429: { ...ErrorResponse, description: "RATE_LIMITED" },
+  503: { ...ErrorResponse, description: "UNAVAILABLE" },
+};
+
+/**
+ * UTC epoch milliseconds in a query string: whole, non-negative and safe (a larger number would lose
+ * precision and reach the stores as another value).
+ */
+export const EpochMs = (description: string) =>
+  Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description });
+
+/** A metric name, as telemetry writes accept it. */
+export const METRIC_NAME_PATTERN = "[A-Za-z0-9_][A-Za-z0-9_.:/-]{0,63}";
+export const MetricName = `^${METRIC_NAME_PATTERN}$`;
+
+/** A comma-separated list of up to 64 metric names (`metrics=zone_temp_c,co2_ppm`). */
+export const MetricList = Type.String({
+  pattern: `^${METRIC_NAME_PATTERN}(,${METRIC_NAME_PATTERN}){0,63}$`,
+  maxLength: 64 * 65,
+  description: "comma-separated metric names; all metrics when absent",
+});
+
+/** Trend bucket widths; `1d` buckets are days of the tenant's time zone. */
+export const AggregateIntervalSchema = Type.Union(
+  [Type.Literal("5m"), Type.Literal("15m"), Type.Literal("1h"), Type.Literal("1d")],
+  { description: "bucket width; 1d buckets are days of the tenant's time zone" },
+);
+
+/** An IANA time zone name; checked against the runtime's zone database by the route. */
+export const TimeZoneName = Type.String({
+  minLength: 1,
+  maxLength: 64,
+  pattern: "^[A-Za-z][A-Za-z0-9_+\\-/]{0,63}$",
+  description: "an IANA time zone, e.g. Europe/Paris",
+});
+
 export function publicUser(user: {
   id: string;
   username: string;

@@ -6,7 +6,8 @@ import { translateFirestoreError } from "./firestore/context.js";
 import { createFirestoreStores } from "./firestore/index.js";
 import { usernameGuardId } from "./firestore/users.js";
 import { telemetryPointId, usernameKey } from "./keys.js";
-import { describeStoresContract } from "./testing/contract.js";
+import { describeStoresContract, type MakeStores } from "./testing/contract.js";
+import { describeTrendsContract } from "./testing/trends-contract.js";
 import { StoreConflictError, StoreUnavailableError } from "./types.js";
 import { UsageTally } from "./usage.js";
 
@@ -18,7 +19,7 @@ function ttlMillis(value: unknown): number | undefined {
 }
 
 // Each describe block of the suite gets a fresh project (docs/design/testing.md).
-describeStoresContract("Firestore stores", "firestore", async (clock) => {
+const firestoreStores: MakeStores = async (clock) => {
   const db = testFirestore("stores");
   const tally = new UsageTally();
   return {
@@ -42,7 +43,10 @@ describeStoresContract("Firestore stores", "firestore", async (clock) => {
     },
     close: () => db.terminate(),
   };
-});
+};
+
+describeStoresContract("Firestore stores", "firestore", firestoreStores);
+describeTrendsContract("Firestore stores", "firestore", firestoreStores);
 
 describe("Firestore stores specifics", () => {
   it("writes the username guard with the user and removes it with the user", async () => {

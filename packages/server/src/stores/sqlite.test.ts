@@ -5,7 +5,8 @@ import { describe, expect, it } from "vitest";
 import { openSqlite } from "../storage/sqlite.js";
 import { SQLITE_MIGRATIONS } from "../storage/sqlite-migrations.js";
 import { createSqliteStores } from "./sqlite/index.js";
-import { describeStoresContract } from "./testing/contract.js";
+import { describeStoresContract, type MakeStores } from "./testing/contract.js";
+import { describeTrendsContract } from "./testing/trends-contract.js";
 import { UsageTally } from "./usage.js";
 
 function tempDatabase() {
@@ -20,7 +21,7 @@ function tempDatabase() {
   };
 }
 
-describeStoresContract("SQLite stores", "sqlite", async (clock) => {
+const sqliteStores: MakeStores = async (clock) => {
   const { db, close } = tempDatabase();
   const tally = new UsageTally();
   const expiry = (sql: string, ...parameters: unknown[]) =>
@@ -42,16 +43,20 @@ describeStoresContract("SQLite stores", "sqlite", async (clock) => {
     },
     close: async () => close(),
   };
-});
+};
+
+describeStoresContract("SQLite stores", "sqlite", sqliteStores);
+describeTrendsContract("SQLite stores", "sqlite", sqliteStores);
 
 describe("SQLite stores schema", () => {
   it("drops the unread telemetry_by_expiry index in migration 2, keeping the points", async () => {
     const dir = mkdtempSync(join(tmpdir(), "firebrick-stores-"));
     const file = join(dir, "firebrick.sqlite");
     const v1 = openSqlite(file, SQLITE_MIGRATIONS.slice(0, 1));
-    await createSqliteStores(v1).telemetry.append("acme", "d", [
-      { timestamp_ms: Date.now(), metrics: { t: 1 } },
-    ]);
+    v1.prepare("INSERT INTO telemetry VALUES ('acme', 'd', ?, '{\"t\":1}', 'api', ?)").run(
+      Date.now(),
+      Date.now(),
+    );
     v1.close();
     const db = openSqlite(file, SQLITE_MIGRATIONS);
     const indexes = db

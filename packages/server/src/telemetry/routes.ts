@@ -3,7 +3,7 @@ import type { FastifyInstance } from "fastify";
 import { Type } from "typebox";
 import { AppError } from "../errors.js";
 import { requires } from "../http/route-security.js";
-import { Cursor, IdParams, NextCursor } from "../http/schemas.js";
+import { Cursor, IdParams, MetricName, NextCursor } from "../http/schemas.js";
 import { requestContext } from "../observability/request-context.js";
 import type { ServiceContext } from "../service.js";
 import { TELEMETRY_RETENTION_MS, type TelemetryPoint } from "../stores/types.js";
@@ -15,8 +15,6 @@ export const MAX_METRICS_PER_POINT = 64;
 const MAX_WRITE_BYTES = 128 * 1024;
 /** Clocks on devices drift; a point from further in the future than this is a bug, not a reading. */
 const MAX_FUTURE_MS = 5 * 60_000;
-
-const MetricName = "^[A-Za-z0-9_][A-Za-z0-9_.:/-]{0,63}$";
 
 const TelemetryWrite = Type.Object(
   {
