@@ -1,7 +1,7 @@
 // The live chart: a thin wrapper over uPlot (served from our own origin). Data are UTC epoch
 // milliseconds (`ms: 1`); uPlot renders the time axis in the viewer's local time zone by default.
 import uPlot from "/vendor/uplot/uPlot.esm.js";
-import { describeMetric, formatValue } from "./format.js";
+import { describeMetric, formatTick, formatValue } from "./format.js";
 
 const LINE = "#a4262c";
 const SETPOINT = "#64748b";
@@ -75,7 +75,9 @@ export class LiveChart {
             grid: { stroke: "#e2e8f0", width: 1 },
             ticks: { stroke: "#cbd5e1" },
             size: 56,
-            values: (_u, splits) => splits.map((value) => formatValue(value, metric)),
+            // Enough digits for the tick spacing: two ticks never carry the same label.
+            values: (_u, splits, _axis, _space, increment) =>
+              splits.map((value) => formatTick(value, increment, metric)),
           },
         ],
       },
