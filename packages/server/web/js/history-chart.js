@@ -1,7 +1,8 @@
 // The history chart: the average of each bucket as a line, its minimum and maximum as a band (uPlot bands),
 // times in the viewer's local zone (uPlot's default), values with the metric's unit and tick digits.
 import uPlot from "/vendor/uplot/uPlot.esm.js";
-import { describeMetric, formatTick, formatValue } from "./format.js";
+import { chartAxes, chartSize } from "./chart.js";
+import { describeMetric, formatValue } from "./format.js";
 
 const LINE = "#a4262c";
 const BAND = "rgba(164, 38, 44, 0.14)";
@@ -53,22 +54,7 @@ export class HistoryChart {
         cursor: { drag: { x: false, y: false }, points: { size: 6 } },
         legend: { live: true },
         scales: { x: { time: true } },
-        axes: [
-          {
-            stroke: "#475569",
-            grid: { stroke: "#e2e8f0", width: 1 },
-            ticks: { stroke: "#cbd5e1" },
-            space: 70,
-          },
-          {
-            stroke: "#475569",
-            grid: { stroke: "#e2e8f0", width: 1 },
-            ticks: { stroke: "#cbd5e1" },
-            size: 56,
-            values: (_u, splits, _axis, _space, increment) =>
-              splits.map((tick) => formatTick(tick, increment, metric)),
-          },
-        ],
+        axes: chartAxes(metric),
       },
       columns,
       this.container,
@@ -82,8 +68,6 @@ export class HistoryChart {
   }
 
   #size() {
-    const width = Math.max(280, Math.floor(this.container.clientWidth));
-    const height = Math.max(220, Math.min(420, Math.floor(width * 0.42), window.innerHeight - 420));
-    return { width, height };
+    return chartSize(this.container);
   }
 }

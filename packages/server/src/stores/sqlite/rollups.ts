@@ -8,18 +8,7 @@ import { ROLLUP_RETENTION_MS } from "../types.js";
  * metric in `telemetry_rollups`, written in the same transaction as the points they summarise, so that
  * they can never disagree with them (a crash loses both or neither).
  */
-export interface SqliteRollupRow {
-  slot_ms: number;
-  metric: string;
-  count: number;
-  sum: number;
-  min: number;
-  max: number;
-  first: number;
-  first_ms: number;
-  last: number;
-  last_ms: number;
-}
+export type SqliteRollupRow = RollupStats & { slot_ms: number; metric: string };
 
 const STATS_COLUMNS = "count, sum, min, max, first, first_ms, last, last_ms";
 

@@ -271,23 +271,7 @@ export class FirestoreRollupWriter {
       try {
         const { day, reads: dayReads } = await this.#dayFor(key, cells);
         reads += dayReads;
-        const plan = planDayWrite(
-          day,
-          { cells: adding(day, cells) },
-          (id) => this.#options.rollups.doc(id),
-          this.#context.clock(),
-        );
-        let commitTime: Timestamp;
-        try {
-          commitTime = await this.#commits.commit([...pointWrites, ...plan.writes]);
-        } catch (error) {
-          this.#days.delete(k);
-          throw error;
-        }
-        writes += plan.writes.length;
-        recordFirestore(this.#context, "telemetry", 0, points.length);
-        this.#remember(k, committedDay(plan.next, plan.writes, commitTime));
-        this.#lastWrite.set(k, this.#context.clock());
+        writes += await this.#commitWithDay(k, day, { cells: adding(day, cells) }, pointWrites);
       } finally {
         recordFirestore(this.#context, "rollups", reads, writes);
         this.#release(k);
@@ -295,6 +279,25 @@ export class FirestoreRollupWriter {
       return;
     }
     await this.#holdBack(key, k, pointWrites, cells);
+  }
+
+  /**
+   * Commits points with their day document's change in one commit; the cached day follows the commit
+   * (or is forgotten when its outcome is not known). Returns the rollup writes.
+   */
+  async #commitWithDay(k: string, day: DayRollup, change: DayChange, pointWrites: DocumentWrite[]) {
+    const plan = planDayWrite(day, change, (id) => this.#options.rollups.doc(id), this.#context.clock());
+    let commitTime: Timestamp;
+    try {
+      commitTime = await this.#commits.commit([...pointWrites, ...plan.writes]);
+    } catch (error) {
+      this.#days.delete(k);
+      throw error;
+    }
+    recordFirestore(this.#context, "telemetry", 0, pointWrites.length);
+    this.#remember(k, committedDay(plan.next, plan.writes, commitTime));
+    this.#lastWrite.set(k, this.#context.clock());
+    return plan.writes.length;
   }
 
   /** A fast device's points: committed now (with an intent if needed), their rollup update held back. */
@@ -579,23 +582,7 @@ export class FirestoreRollupWriter {
             replaced.set(metric, target);
           }
         }
-        const plan = planDayWrite(
-          day,
-          { cells: replaced, rebuilt },
-          (id) => this.#options.rollups.doc(id),
-          this.#context.clock(),
-        );
-        let commitTime: Timestamp;
-        try {
-          commitTime = await this.#commits.commit([...pointWrites, ...plan.writes]);
-        } catch (error) {
-          this.#days.delete(k);
-          throw error;
-        }
-        writes += plan.writes.length;
-        recordFirestore(this.#context, "telemetry", 0, pointWrites.length);
-        this.#remember(k, committedDay(plan.next, plan.writes, commitTime));
-        this.#lastWrite.set(k, this.#context.clock());
+        writes += await this.#commitWithDay(k, day, { cells: replaced, rebuilt }, pointWrites);
         return;
       } catch (error) {
         const status = grpcStatusOf(error);
