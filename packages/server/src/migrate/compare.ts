@@ -2,6 +2,9 @@ import { isDeepStrictEqual } from "node:util";
 import type { AggregateBucket, MetricAggregate, Stores, TelemetryPoint } from "../stores/types.js";
 import { sortedDeviceIds, sortedTenantIds } from "./source.js";
 
+const BUCKET_MS = 5 * 60_000;
+const SETTLE_MS = 60_000;
+
 export interface CompareReport {
   job: "compare-telemetry";
   sampled_series: number;
@@ -22,7 +25,7 @@ export interface CompareReport {
 export async function compareTelemetry(
   source: Stores,
   target: Stores,
-  options: { sample: number; depth?: number; seed?: number },
+  options: { sample: number; depth?: number; seed?: number; now?: number },
 ): Promise<CompareReport> {
   const depth = options.depth ?? 100;
   const series: { tenant: string; device: string }[] = [];
@@ -61,9 +64,13 @@ export async function compareTelemetry(
       }
     }
     if (expected.length === 0) continue;
-    // The span of the compared points, at most 1,000 five-minute buckets back from the newest.
-    const to = expected[0]!.timestamp_ms + 1;
-    const from = Math.max(expected.at(-1)!.timestamp_ms, to - 999 * 5 * 60_000);
+    // The span of the compared points, at most 1,000 five-minute buckets back from the newest, and only
+    // buckets that ended a minute ago: a fast device's newest update may still be held back by the
+    // instance that wrote it (about a second; docs/design/trends.md).
+    const settled = Math.floor(((options.now ?? Date.now()) - SETTLE_MS) / BUCKET_MS) * BUCKET_MS;
+    const to = Math.min(expected[0]!.timestamp_ms + 1, settled);
+    const from = Math.max(expected.at(-1)!.timestamp_ms, to - 999 * BUCKET_MS);
+    if (from >= to) continue;
     const query = { from, to, interval: "5m" as const, timeZone: "UTC" };
     const [wantBuckets, gotBuckets] = await Promise.all([
       source.telemetry.aggregate(tenant, device, query),

@@ -22,8 +22,9 @@ function ttlMillis(value: unknown): number | undefined {
 const firestoreStores: MakeStores = async (clock) => {
   const db = testFirestore("stores");
   const tally = new UsageTally();
+  const stores = createFirestoreStores(db, { clock, usage: tally });
   return {
-    stores: createFirestoreStores(db, { clock, usage: tally }),
+    stores,
     tally,
     storedExpiry: {
       telemetry: async (tenant, deviceId, timestampMs) =>
@@ -41,7 +42,11 @@ const firestoreStores: MakeStores = async (clock) => {
         ),
       session: async (id) => ttlMillis((await db.collection("sessions").doc(id).get()).get("expires_at")),
     },
-    close: () => db.terminate(),
+    close: async () => {
+      // Held-back rollup updates are written before the client goes (as the server does on shutdown).
+      await stores.telemetry.flush();
+      await db.terminate();
+    },
   };
 };
 

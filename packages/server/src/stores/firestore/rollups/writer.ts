@@ -281,6 +281,35 @@ export class FirestoreRollupWriter {
     await this.#holdBack(key, k, pointWrites, cells);
   }
 
+  /** The day document's update for held-back entries: their cells, but for slots recomputed since. */
+  async #planFlush(key: DayKey, entries: readonly HeldBack[]) {
+    const wanted: DayCells = new Map();
+    for (const entry of entries) {
+      for (const [metric, slots] of entry.cells)
+        for (const [index, stats] of slots) addCell(wanted, metric, index, stats);
+    }
+    const { day, reads } = await this.#dayFor(key, wanted);
+    const rebuilt = rebuiltTimes(day);
+    const cells: DayCells = new Map();
+    for (const entry of entries) {
+      for (const [metric, slots] of entry.cells) {
+        for (const [index, stats] of slots) {
+          // Recomputed from raw points read after this entry's points were committed: already counted.
+          const at = rebuilt.get(index);
+          if (at && notAfter(entry.commitTime, at)) continue;
+          addCell(cells, metric, index, stats);
+        }
+      }
+    }
+    const plan = planDayWrite(
+      day,
+      { cells: adding(day, cells) },
+      (id) => this.#options.rollups.doc(id),
+      this.#context.clock(),
+    );
+    return { ...plan, reads };
+  }
+
   /**
    * Commits points with their day document's change in one commit; the cached day follows the commit
    * (or is forgotten when its outcome is not known). Returns the rollup writes.
@@ -430,31 +459,9 @@ export class FirestoreRollupWriter {
         settle(null);
         return;
       }
-      const wanted: DayCells = new Map();
-      for (const entry of entries) {
-        for (const [metric, slots] of entry.cells)
-          for (const [index, stats] of slots) addCell(wanted, metric, index, stats);
-      }
-      const { day, reads: dayReads } = await this.#dayFor(held.key, wanted);
-      reads += dayReads;
-      const rebuilt = rebuiltTimes(day);
-      const cells: DayCells = new Map();
-      for (const entry of entries) {
-        for (const [metric, slots] of entry.cells) {
-          for (const [index, stats] of slots) {
-            // Recomputed from raw points read after this entry's points were committed: already counted.
-            const at = rebuilt.get(index);
-            if (at && notAfter(entry.commitTime, at)) continue;
-            addCell(cells, metric, index, stats);
-          }
-        }
-      }
-      const plan = planDayWrite(
-        day,
-        { cells: adding(day, cells) },
-        (id) => this.#options.rollups.doc(id),
-        this.#context.clock(),
-      );
+      // Only the intent to delete: the day document is neither read nor written.
+      const plan = entries.length > 0 ? await this.#planFlush(held.key, entries) : null;
+      reads += plan?.reads ?? 0;
       // The intent is kept while the device stays fast (one intent write per lease, not per flush), and
       // deleted by a flush that finds nothing new: the device has been quiet for an interval.
       deleting =
@@ -464,7 +471,7 @@ export class FirestoreRollupWriter {
         (force || entries.length === 0);
       if (deleting) held.intent.state = "deleting";
       const all: DocumentWrite[] = [
-        ...plan.writes,
+        ...(plan?.writes ?? []),
         ...(deleting
           ? [{ op: "delete" as const, ref: this.#intentRef(held.key, held.intent.generation) }]
           : []),
@@ -473,8 +480,10 @@ export class FirestoreRollupWriter {
       if (all.length > 0) {
         commitTime = await this.#commits.commit(all);
         writes += all.length;
-        this.#remember(k, committedDay(plan.next, plan.writes, commitTime));
-        this.#lastWrite.set(k, this.#context.clock());
+        if (plan && plan.writes.length > 0) {
+          this.#remember(k, committedDay(plan.next, plan.writes, commitTime));
+          this.#lastWrite.set(k, this.#context.clock());
+        }
       }
       settle(commitTime);
       done();
