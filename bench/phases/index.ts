@@ -12,6 +12,7 @@ import { sqliteIngestPhase } from "./sqlite-ingest.js";
 import { sqliteRetentionPhase } from "./sqlite-retention.js";
 import { startupPhase } from "./startup.js";
 import { telemetryReadPhase } from "./telemetry-read.js";
+import { trendsPhase } from "./trends.js";
 
 export const PHASES: readonly Phase[] = [
   lockPhase,
@@ -25,4 +26,5 @@ export const PHASES: readonly Phase[] = [
   startupPhase,
   growthPhase,
   fleetPhase,
+  trendsPhase,
 ];

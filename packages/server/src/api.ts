@@ -11,16 +11,19 @@ import { registerFlagRoutes } from "./flags/routes.js";
 import { describeApi } from "./http/openapi.js";
 import type { ServiceContext } from "./service.js";
 import { registerTelemetryRoutes } from "./telemetry/routes.js";
+import { registerTenantRoutes } from "./tenancy/routes.js";
+import { registerTrendRoutes } from "./trends/routes.js";
 import { registerUserRoutes } from "./users/routes.js";
 
 /** What each tag of the API's operations is about (a route's `tags` must name one of these). */
 const API_TAGS: Record<string, string> = {
   auth: "Signing in and out, the signed-in user, their sessions and password",
   users: "The tenant's users and their roles (admin)",
-  devices: "The tenant's devices and their bearer tokens",
-  telemetry: "Readings written by devices and read back, latest first or by time window",
+  devices: "The tenant's devices, their bearer tokens, locations, point definitions and connectivity",
+  telemetry: "Readings written by devices and read back: latest first, by time window, as trends, as CSV",
+  tenant: "The caller's tenant and its settings (the time zone of daily trend buckets)",
   audit: "The tenant's audit log (admin)",
-  admin: "Routing flags: which store (SQLite or Firestore) each area uses (admin)",
+  admin: "Routing flags: which store (SQLite or Firestore) each area uses (read-only for tenant admins)",
 };
 
 /**
@@ -64,6 +67,8 @@ export async function registerApi(app: FastifyInstance, ctx: ServiceContext): Pr
   registerDeviceRoutes(app, ctx);
   registerDeviceDefinitionRoutes(app, ctx);
   registerTelemetryRoutes(app, ctx);
+  registerTrendRoutes(app, ctx);
+  registerTenantRoutes(app, ctx);
   registerAuditRoutes(app, ctx);
   registerFlagRoutes(app, ctx);
 }

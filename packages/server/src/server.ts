@@ -180,11 +180,30 @@ export async function startServer(
     clock,
     onError: (error) => logger.error({ err: error }, "SQLite retention failed"),
   });
+  // Firestore trend rollups: lapsed intents repaired, quiet device-days folded into months, every
+  // minute by one instance (docs/design/trends.md). Loaded only with Firestore.
+  const rollupJob = opened.firestore ? await import("./stores/firestore/rollups/maintenance-job.js") : null;
+  const rollups =
+    opened.firestore && rollupJob
+      ? rollupJob.startRollupMaintenanceJob({
+          firestore: opened.firestore,
+          clock,
+          usage,
+          timeZoneOf: (tenant) => ctx.tenantZones.of(tenant),
+          runExclusive:
+            options.runExclusive ??
+            runUnderLock(await serviceLock(opened, config, metrics, "rollups"), {
+              key: rollupJob.ROLLUP_LOCK_KEY,
+            }),
+          onError: (error) => logger.error({ err: error }, "Firestore rollup maintenance failed"),
+        })
+      : null;
   const stopJobs = () => {
     void watch.stop();
     sweeper.stop();
     clockDrift?.stop();
     retention.stop();
+    rollups?.stop();
   };
 
   try {

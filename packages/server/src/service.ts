@@ -17,6 +17,7 @@ import type { FlagsState } from "./stores/routing/flags.js";
 import type { StoreRouter } from "./stores/routing/router.js";
 import type { Clock } from "./stores/types.js";
 import { LatestTelemetryCache } from "./telemetry/latest-cache.js";
+import { TenantTimeZones } from "./tenancy/time-zones.js";
 
 /**
  * Everything the API's routes use, built once per server by `createServiceContext`. Stores are reached
@@ -39,6 +40,8 @@ export interface ServiceContext {
   latestPoints: LatestTelemetryCache;
   /** The fleet-wide limits (device writes, sign-in, refused-session audits): `fleet/limiter.ts`. */
   limits: FleetLimiter;
+  /** Tenants' time zones, for daily trend buckets (`tenancy/time-zones.ts`). */
+  tenantZones: TenantTimeZones;
   /** The tenant header's name, lower-cased. */
   tenantHeader: string;
   deviceWritesPerMinute: number;
@@ -123,6 +126,7 @@ export function createServiceContext(options: ServiceOptions): ServiceContext {
       maxBytes: shares.latestPoints,
     }),
     limits: new FleetLimiter(fleet.records, { clock, maxBytes: shares.limits }),
+    tenantZones: new TenantTimeZones(() => router.stores.tenants, clock),
     tenantHeader: options.tenantHeader.toLowerCase(),
     deviceWritesPerMinute: options.deviceWritesPerMinute,
     loginLimits: options.loginLimits ?? LOGIN_LIMITS,
@@ -136,6 +140,7 @@ export function createServiceContext(options: ServiceOptions): ServiceContext {
       ctx.connectivity.clear();
     }
     if (move.stores.includes("users")) ctx.sessions.forgetUsers();
+    if (move.stores.includes("tenants")) ctx.tenantZones.clear();
     if (move.stores.includes("telemetry")) ctx.latestPoints.clear();
     if (move.stores.includes("sessions")) {
       // Every instance clears the sessions of the store the auth area left (the flag change did it once

@@ -53,6 +53,10 @@ describe("infra/firestore.indexes.json", () => {
       "fleet_records.expire_at",
       "platform_audit.expire_at",
       "fleet_changes.expire_at",
+      // Trend rollups: two years (docs/design/trends.md).
+      "telemetry_rollups.expire_at",
+      "telemetry_rollup_months.expire_at",
+      "telemetry_rollup_intents.expire_at",
       "sessions.expires_at",
     ]);
   });
@@ -81,6 +85,12 @@ describe("indexes and TTL over the REST control plane", () => {
       "fleet_records.expire_at",
       "platform_audit.expire_at",
       "fleet_changes.expire_at",
+      "telemetry_rollups.expire_at",
+      "telemetry_rollups.m",
+      "telemetry_rollups.rebuilt",
+      "telemetry_rollup_months.expire_at",
+      "telemetry_rollup_months.parts",
+      "telemetry_rollup_intents.expire_at",
     ]);
     expect(deployed.filter((item) => item.changed)).toHaveLength(
       definitions.indexes.length + exemptions.length,

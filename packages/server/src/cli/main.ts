@@ -52,6 +52,7 @@ const MODULES: ReadonlyArray<{ commands: Record<string, string>; register: () =>
       migrate: "move accounts from a legacy SQLite store to Firestore",
       backfill: "copy recent history from a legacy SQLite store to Firestore",
       compare: "compare SQLite and Firestore",
+      rollups: "recompute Firestore trend rollups from raw points",
     },
     register: async () => (await import("./commands/migrate.js")).registerMigrate,
   },

@@ -5,6 +5,7 @@ import {
   defaultMetric,
   describeMetric,
   formatAge,
+  formatTick,
   formatWithUnit,
   freshness,
   sortMetrics,
@@ -19,6 +20,22 @@ describe("dashboard formatting", () => {
     expect(formatWithUnit(812.2, "co2_ppm")).toBe("812 ppm");
     expect(formatWithUnit(37.4, "damper_pct")).toBe("37%");
     expect(describeMetric("co2_ppm").label).toBe("CO₂");
+  });
+
+  it("labels axis ticks with enough digits that no two ticks read the same (a 4–7 % damper axis)", () => {
+    const ticks = [4, 4.5, 5, 5.5, 6, 6.5, 7];
+    expect(ticks.map((tick) => formatTick(tick, 0.5, "damper_pct"))).toEqual([
+      "4.0",
+      "4.5",
+      "5.0",
+      "5.5",
+      "6.0",
+      "6.5",
+      "7.0",
+    ]);
+    expect([4, 5, 6, 7].map((tick) => formatTick(tick, 1, "damper_pct"))).toEqual(["4", "5", "6", "7"]);
+    expect(formatTick(21.25, 0.25, "zone_temp_c")).toBe("21.25");
+    expect(formatTick(800, 200, "co2_ppm")).toBe("800");
   });
 
   it("guesses label and unit of unknown metrics from their suffix, and shows a dash for no value", () => {

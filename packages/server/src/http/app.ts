@@ -3,7 +3,12 @@ import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstanc
 import { AppError, ERRORS, type ErrorBody, type ErrorCode } from "../errors.js";
 import { requestLogController } from "../observability/http-plugin.js";
 import type { Logger } from "../observability/logger.js";
-import { InvalidCursorError, StoreConflictError, StoreUnavailableError } from "../stores/types.js";
+import {
+  InvalidCursorError,
+  QueryRangeError,
+  StoreConflictError,
+  StoreUnavailableError,
+} from "../stores/types.js";
 import { type ReadinessCheck, registerHealthRoutes } from "./health.js";
 import { registerOpenApi } from "./openapi.js";
 
@@ -65,6 +70,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 function describe(error: FastifyError | AppError): { code: ErrorCode; status: number; message: string } {
   if (error instanceof AppError) return { code: error.code, status: error.status, message: error.message };
   if (error instanceof StoreConflictError) return fromCatalogue("CONFLICT");
+  // A range the store cannot answer (too many trend buckets): the caller's to shorten.
+  if (error instanceof QueryRangeError)
+    return { code: "VALIDATION_FAILED", status: 400, message: error.message };
   if (error instanceof InvalidCursorError)
     return fromCatalogue("VALIDATION_FAILED", "The cursor is not valid.");
   if (error instanceof StoreUnavailableError) return fromCatalogue("UNAVAILABLE");

@@ -125,6 +125,40 @@ export const ErrorResponse = Type.Object(
   { description: "Every error: a stable code from the catalogue, a message for people, the request's id." },
 );
 
+/**
+ * UTC epoch milliseconds in a query string: whole, non-negative and safe (a larger number would lose
+ * precision and reach the stores as another value).
+ */
+export const EpochMs = (description: string) =>
+  Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description });
+
+/**
+ * One name of a list, by the same rule as `METRIC_NAME_PATTERN` (a name has no comma, so "reserved" is a
+ * `__…__` item that ends at a comma or at the end).
+ */
+const METRIC_LIST_ITEM = "(?!__[A-Za-z0-9_.:/-]*__(?:,|$))[A-Za-z0-9_][A-Za-z0-9_.:/-]{0,63}";
+
+/** A comma-separated list of up to 64 metric names (`metrics=zone_temp_c,co2_ppm`). */
+export const MetricList = Type.String({
+  pattern: `^${METRIC_LIST_ITEM}(,${METRIC_LIST_ITEM}){0,63}$`,
+  maxLength: 64 * 65,
+  description: "comma-separated metric names; all metrics when absent",
+});
+
+/** Trend bucket widths; `1d` buckets are days of the tenant's time zone. */
+export const AggregateIntervalSchema = Type.Union(
+  [Type.Literal("5m"), Type.Literal("15m"), Type.Literal("1h"), Type.Literal("1d")],
+  { description: "bucket width; 1d buckets are days of the tenant's time zone" },
+);
+
+/** An IANA time zone name; checked against the runtime's zone database by the route. */
+export const TimeZoneName = Type.String({
+  minLength: 1,
+  maxLength: 64,
+  pattern: "^[A-Za-z][A-Za-z0-9_+\\-/]{0,63}$",
+  description: "an IANA time zone, e.g. Europe/Paris",
+});
+
 export function publicUser(user: {
   id: string;
   username: string;

@@ -1,5 +1,7 @@
+import { compareFences } from "@firebrick/lock";
 import { fencedWrite } from "@firebrick/lock/firestore";
 import type { Firestore } from "@google-cloud/firestore";
+import type { SqliteDatabase } from "../storage/sqlite.js";
 import type { Checkpoint, CheckpointStore } from "./job.js";
 
 /** A newer runner (a higher fence) has written this checkpoint: this runner must stop. */
@@ -32,5 +34,38 @@ export function firestoreCheckpoints(db: Firestore, collection = "migration_jobs
     },
     save: (job, checkpoint, fence) => write(job, fence, checkpoint),
     clear: (job, fence) => write(job, fence, null),
+  };
+}
+
+/**
+ * Checkpoints in SQLite (`job_checkpoints`), for jobs that run without Firestore (`firebrick rollups
+ * rebuild` on the embedded store), fenced like the Firestore ones: the write and the fence check are one
+ * transaction, and a lower fence than the stored one is refused.
+ */
+export function sqliteCheckpoints(db: SqliteDatabase): CheckpointStore {
+  const read = db.prepare<[string], { fence: string; checkpoint: string | null }>(
+    "SELECT fence, checkpoint FROM job_checkpoints WHERE job = ?",
+  );
+  const upsert = db.prepare<[string, string, string | null, number]>(
+    `INSERT INTO job_checkpoints (job, fence, checkpoint, updated_at) VALUES (?, ?, ?, ?)
+     ON CONFLICT (job) DO UPDATE SET fence = excluded.fence, checkpoint = excluded.checkpoint,
+       updated_at = excluded.updated_at`,
+  );
+  const write = db.transaction((job: string, fence: string, checkpoint: Checkpoint | null) => {
+    const current = read.get(job);
+    if (current && compareFences(current.fence, fence) > 0) {
+      throw new StaleRunnerError(
+        `job ${job} is held by a newer runner (fence ${current.fence} > ${fence}); stopping`,
+      );
+    }
+    upsert.run(job, fence, checkpoint && JSON.stringify(checkpoint), Date.now());
+  });
+  return {
+    async load(job) {
+      const text = read.get(job)?.checkpoint;
+      return text ? (JSON.parse(text) as Checkpoint) : null;
+    },
+    save: async (job, checkpoint, fence) => write(job, fence, checkpoint),
+    clear: async (job, fence) => write(job, fence, null),
   };
 }

@@ -1,13 +1,18 @@
 import { isDeepStrictEqual } from "node:util";
-import type { Stores, TelemetryPoint } from "../stores/types.js";
+import type { AggregateBucket, MetricAggregate, Stores, TelemetryPoint } from "../stores/types.js";
 import { type Progress, silentProgress } from "./job.js";
 import { sortedDeviceIds, sortedTenantIds } from "./source.js";
+
+const BUCKET_MS = 5 * 60_000;
+const SETTLE_MS = 60_000;
 
 export interface CompareReport {
   job: "compare-telemetry";
   sampled_series: number;
   read: number;
   mismatched: number;
+  /** Five-minute trend buckets over the compared points whose rollups differ (counted in `mismatched`). */
+  mismatched_buckets: number;
   /** One line per differing point: which series, which timestamp, what differs. */
   notes: string[];
   green: boolean;
@@ -15,12 +20,13 @@ export interface CompareReport {
 
 /**
  * `firebrick compare telemetry --sample N`: picks N device series at random (seeded) across tenants
- * and compares their newest `depth` points in SQLite and Firestore, timestamp by timestamp.
+ * and compares their newest `depth` points in SQLite and Firestore, timestamp by timestamp, then the
+ * five-minute trend buckets over those points' span (docs/design/trends.md), bucket by bucket.
  */
 export async function compareTelemetry(
   source: Stores,
   target: Stores,
-  options: { sample: number; depth?: number; seed?: number; progress?: Progress },
+  options: { sample: number; depth?: number; seed?: number; now?: number; progress?: Progress },
 ): Promise<CompareReport> {
   const progress = options.progress ?? silentProgress;
   const depth = options.depth ?? 100;
@@ -34,6 +40,7 @@ export async function compareTelemetry(
     sampled_series: picked.length,
     read: 0,
     mismatched: 0,
+    mismatched_buckets: 0,
     notes: [],
     green: true,
   };
@@ -70,7 +77,52 @@ export async function compareTelemetry(
         report.notes.push(`${tenant}/${device} @ ${new Date(timestamp).toISOString()}: ${what}`);
       }
     }
+    if (expected.length === 0) return;
+    // The span of the compared points, at most 1,000 five-minute buckets back from the newest, and only
+    // buckets that ended a minute ago: a fast device's newest update may still be held back by the
+    // instance that wrote it (about a second; docs/design/trends.md).
+    const settled = Math.floor(((options.now ?? Date.now()) - SETTLE_MS) / BUCKET_MS) * BUCKET_MS;
+    const to = Math.min(expected[0]!.timestamp_ms + 1, settled);
+    const from = Math.max(expected.at(-1)!.timestamp_ms, to - 999 * BUCKET_MS);
+    if (from >= to) return;
+    const query = { from, to, interval: "5m" as const, timeZone: "UTC" };
+    const [wantBuckets, gotBuckets] = await Promise.all([
+      source.telemetry.aggregate(tenant, device, query),
+      target.telemetry.aggregate(tenant, device, query),
+    ]);
+    for (const start of bucketDifferences(wantBuckets, gotBuckets)) {
+      report.mismatched++;
+      report.mismatched_buckets++;
+      if (report.notes.length < 200) {
+        report.notes.push(`${tenant}/${device} rollup @ ${new Date(start).toISOString()}: buckets differ`);
+      }
+    }
   }
+}
+
+/** Starts of the buckets that differ; sums and averages may differ in their last bits (addition order). */
+function bucketDifferences(want: AggregateBucket[], got: AggregateBucket[]): number[] {
+  const byStart = (buckets: AggregateBucket[]) => new Map(buckets.map((bucket) => [bucket.start_ms, bucket]));
+  const a = byStart(want);
+  const b = byStart(got);
+  const close = (x: number, y: number) =>
+    x === y || Math.abs(x - y) <= 1e-9 * Math.max(Math.abs(x), Math.abs(y));
+  const same = (x: MetricAggregate, y: MetricAggregate) =>
+    x.count === y.count &&
+    x.min === y.min &&
+    x.max === y.max &&
+    x.first === y.first &&
+    x.last === y.last &&
+    close(x.sum, y.sum) &&
+    close(x.avg, y.avg);
+  const differing: number[] = [];
+  for (const start of new Set([...a.keys(), ...b.keys()])) {
+    const x = a.get(start)?.metrics ?? {};
+    const y = b.get(start)?.metrics ?? {};
+    const names = new Set([...Object.keys(x), ...Object.keys(y)]);
+    if ([...names].some((name) => !x[name] || !y[name] || !same(x[name]!, y[name]!))) differing.push(start);
+  }
+  return differing.sort((p, q) => p - q);
 }
 
 function shuffle<T>(items: T[], seed: number): T[] {

@@ -195,6 +195,8 @@ describe("cutover from SQLite to Firestore and back", () => {
     expect(times).toEqual(expect.arrayContaining([now - 1000, now, now + 1000]));
     const firestorePoints = await target.telemetry.latest(tenant, device.id, 1000);
     expect(firestorePoints.map((p) => p.timestamp_ms)).toEqual(times);
-    expect((await compareTelemetry(sqlite, target, { sample: 10 })).green).toBe(true);
+    const final = await compareTelemetry(sqlite, target, { sample: 10 });
+    expect(final.notes).toEqual([]);
+    expect(final.green).toBe(true);
   }, 180_000);
 });

@@ -1,7 +1,8 @@
 import { createLock, LockError, type LockFunction, type TimeAuthority } from "@firebrick/lock";
 import type { Firestore } from "@google-cloud/firestore";
+import type { OpenedStores } from "../runtime/open-stores.js";
 import { serviceLocks } from "../runtime/service-locks.js";
-import { firestoreCheckpoints } from "./checkpoints.js";
+import { firestoreCheckpoints, sqliteCheckpoints } from "./checkpoints.js";
 import type { CompareReport } from "./compare.js";
 import type { CheckpointStore, JobGuard } from "./job.js";
 
@@ -21,18 +22,42 @@ export function firestoreJobRuntime(
   db: Firestore,
   options: { lockTtlMs?: number; timeAuthority?: TimeAuthority } = {},
 ): { guard: JobGuard; checkpoints: CheckpointStore } {
+  const guard = lockGuard(
+    () => serviceLocks({ firestore: db }, { timeAuthority: options.timeAuthority ?? "server" }),
+    options.lockTtlMs,
+  );
+  return { guard, checkpoints: firestoreCheckpoints(db) };
+}
+
+/**
+ * Jobs on the stores the server uses (`firebrick rollups rebuild`): the service's lock backend and
+ * checkpoints in Firestore when it is configured, else both in the SQLite file.
+ */
+export function serviceJobRuntime(
+  opened: Pick<OpenedStores, "sqlite" | "firestore">,
+  options: { lockTtlMs?: number; timeAuthority?: TimeAuthority } = {},
+): { guard: JobGuard; checkpoints: CheckpointStore } {
+  const guard = lockGuard(
+    () => serviceLocks(opened, { timeAuthority: options.timeAuthority ?? "server" }),
+    options.lockTtlMs,
+  );
+  const checkpoints = opened.firestore
+    ? firestoreCheckpoints(opened.firestore)
+    : sqliteCheckpoints(opened.sqlite);
+  return { guard, checkpoints };
+}
+
+function lockGuard(locks: () => ReturnType<typeof serviceLocks>, lockTtlMs?: number): JobGuard {
   // Made on first use: serviceLocks loads the lock's Firestore backend then.
   let lock: Promise<LockFunction> | undefined;
-  const guard: JobGuard = async (job, fn) => {
-    lock ??= serviceLocks({ firestore: db }, { timeAuthority: options.timeAuthority ?? "server" }).then(
-      ({ backend }) => createLock(backend),
-    );
+  return async (job, fn) => {
+    lock ??= locks().then(({ backend }) => createLock(backend));
     try {
       return await (await lock)(({ fence, signal }) => fn({ fence, signal }), {
         key: `job:${job}`,
         // After a crash the next run waits this long for the lock: short enough to resume promptly,
         // long enough that a heartbeat every third of it survives a slow write.
-        ttlMs: options.lockTtlMs ?? 30_000,
+        ttlMs: lockTtlMs ?? 30_000,
         autoExtend: true,
         acquisition: { maxRetries: 0 },
       });
@@ -43,7 +68,6 @@ export function firestoreJobRuntime(
       throw error;
     }
   };
-  return { guard, checkpoints: firestoreCheckpoints(db) };
 }
 
 /** Remembers the last comparison, for the telemetry read flip's gate. */

@@ -44,7 +44,8 @@ describe("group commits in /metrics (telemetry on Firestore)", () => {
 
     const metrics = (await service.server.app.inject({ method: "GET", url: "/metrics" })).body;
     expect(metrics).toMatch(/^firebrick_telemetry_commit_documents_count 1$/m);
-    expect(metrics).toMatch(/^firebrick_telemetry_commit_documents_sum 3$/m);
+    // The 3 points and their device-day rollup document, in one commit (docs/design/trends.md).
+    expect(metrics).toMatch(/^firebrick_telemetry_commit_documents_sum 4$/m);
     expect(metrics).toMatch(/^firebrick_telemetry_write_queue_documents 0$/m);
   });
 });

@@ -155,6 +155,11 @@ export async function openStores(
     async close() {
       await checkpointer?.stop();
       sqlite.close();
+      // Rollup updates held back for fast devices are written before the client goes; one that cannot
+      // be is repaired from raw points once its intent lapses (docs/design/trends.md).
+      await firestoreStores?.telemetry
+        .flush()
+        .catch((error) => options.logger?.error({ err: error }, "flushing held-back rollups failed"));
       await firestoreStores?.resilience.drain(10_000);
       await firestoreFleet?.resilience.drain(10_000);
       await firestore?.terminate();

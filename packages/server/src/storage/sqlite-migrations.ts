@@ -1,3 +1,4 @@
+import { rollUpStoredPoints } from "../stores/sqlite/rollups.js";
 import type { Migration } from "./sqlite.js";
 
 /**
@@ -167,5 +168,44 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       ALTER TABLE devices ADD COLUMN points TEXT NOT NULL DEFAULT '{}';
       ALTER TABLE devices ADD COLUMN last_seen_ms INTEGER;
     `,
+  },
+  {
+    // Issue 18 (docs/design/trends.md): trend rollups per five-minute slot and metric, kept in the same
+    // transaction as the points; the tenant's time zone for daily buckets; fenced job checkpoints for
+    // `firebrick rollups rebuild` on SQLite. Points stored before this version get their rollups here.
+    version: 54,
+    name: "trends: telemetry_rollups, tenants.time_zone, job_checkpoints",
+    up: (db) => {
+      db.exec(`
+        ALTER TABLE tenants ADD COLUMN time_zone TEXT NOT NULL DEFAULT 'UTC';
+        ALTER TABLE tenants ADD COLUMN time_zone_since INTEGER NOT NULL DEFAULT 0;
+
+        -- The key is the read order of a trend query: one device's slots in time order.
+        CREATE TABLE telemetry_rollups (
+          tenant_id  TEXT NOT NULL,
+          device_id  TEXT NOT NULL,
+          slot_ms    INTEGER NOT NULL,
+          metric     TEXT NOT NULL,
+          count      INTEGER NOT NULL,
+          sum        REAL NOT NULL,
+          min        REAL NOT NULL,
+          max        REAL NOT NULL,
+          first      REAL NOT NULL,
+          first_ms   INTEGER NOT NULL,
+          last       REAL NOT NULL,
+          last_ms    INTEGER NOT NULL,
+          expire_at  INTEGER NOT NULL,
+          PRIMARY KEY (tenant_id, device_id, slot_ms, metric)
+        ) STRICT, WITHOUT ROWID;
+
+        CREATE TABLE job_checkpoints (
+          job         TEXT PRIMARY KEY,
+          fence       TEXT NOT NULL,
+          checkpoint  TEXT,
+          updated_at  INTEGER NOT NULL
+        ) STRICT;
+      `);
+      rollUpStoredPoints(db);
+    },
   },
 ];

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { telemetryPointId } from "./keys.js";
 import { InvalidCursorError } from "./types.js";
 
 /**
@@ -46,4 +47,22 @@ export function decodeCursor<K extends CursorKind>(kind: K, raw: string): Cursor
     throw new InvalidCursorError("cursor is not valid");
   }
   return parsed.data as Cursor<K>;
+}
+
+/** The cursor after a device's point at `timestampMs` (the same key orders both directions). */
+export function telemetryCursor(tenant: string, deviceId: string, timestampMs: number): string {
+  return encodeCursor<"telemetry">({
+    k: "telemetry",
+    t: timestampMs,
+    id: telemetryPointId(tenant, deviceId, timestampMs),
+  });
+}
+
+/** The timestamp a telemetry cursor stops at; `InvalidCursorError` if it is another device's. */
+export function telemetryCursorTime(tenant: string, deviceId: string, raw: string): number {
+  const cursor = decodeCursor("telemetry", raw);
+  if (cursor.id !== telemetryPointId(tenant, deviceId, cursor.t)) {
+    throw new InvalidCursorError("cursor belongs to another device");
+  }
+  return cursor.t;
 }

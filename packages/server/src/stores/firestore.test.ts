@@ -6,7 +6,8 @@ import { translateFirestoreError } from "./firestore/context.js";
 import { createFirestoreStores } from "./firestore/index.js";
 import { usernameGuardId } from "./firestore/users.js";
 import { telemetryPointId, usernameKey } from "./keys.js";
-import { CHANGES_MARGIN_MS, describeStoresContract } from "./testing/contract.js";
+import { CHANGES_MARGIN_MS, describeStoresContract, type MakeStores } from "./testing/contract.js";
+import { describeTrendsContract } from "./testing/trends-contract.js";
 import { StoreConflictError, StoreUnavailableError } from "./types.js";
 import { UsageTally } from "./usage.js";
 
@@ -18,12 +19,13 @@ function ttlMillis(value: unknown): number | undefined {
 }
 
 // Each describe block of the suite gets a fresh project (docs/design/testing.md).
-describeStoresContract("Firestore stores", "firestore", async (clock) => {
+const firestoreStores: MakeStores = async (clock) => {
   const db = testFirestore("stores");
   const tally = new UsageTally();
+  // `changes` re-reads what was written this long before its last read; the suite waits it out.
+  const stores = createFirestoreStores(db, { clock, usage: tally, writeTimeMarginMs: CHANGES_MARGIN_MS });
   return {
-    // `changes` re-reads what was written this long before its last read; the suite waits it out.
-    stores: createFirestoreStores(db, { clock, usage: tally, writeTimeMarginMs: CHANGES_MARGIN_MS }),
+    stores,
     tally,
     storedExpiry: {
       telemetry: async (tenant, deviceId, timestampMs) =>
@@ -41,9 +43,16 @@ describeStoresContract("Firestore stores", "firestore", async (clock) => {
         ),
       session: async (id) => ttlMillis((await db.collection("sessions").doc(id).get()).get("expires_at")),
     },
-    close: () => db.terminate(),
+    close: async () => {
+      // Held-back rollup updates are written before the client goes (as the server does on shutdown).
+      await stores.telemetry.flush();
+      await db.terminate();
+    },
   };
-});
+};
+
+describeStoresContract("Firestore stores", "firestore", firestoreStores);
+describeTrendsContract("Firestore stores", "firestore", firestoreStores);
 
 describe("Firestore stores specifics", () => {
   it("writes the username guard with the user and removes it with the user", async () => {

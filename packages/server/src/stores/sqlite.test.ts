@@ -5,7 +5,8 @@ import { describe, expect, it } from "vitest";
 import { openSqlite } from "../storage/sqlite.js";
 import { SQLITE_MIGRATIONS } from "../storage/sqlite-migrations.js";
 import { createSqliteStores } from "./sqlite/index.js";
-import { describeStoresContract } from "./testing/contract.js";
+import { describeStoresContract, type MakeStores } from "./testing/contract.js";
+import { describeTrendsContract } from "./testing/trends-contract.js";
 import { UsageTally } from "./usage.js";
 
 function tempDatabase() {
@@ -20,7 +21,7 @@ function tempDatabase() {
   };
 }
 
-describeStoresContract("SQLite stores", "sqlite", async (clock) => {
+const sqliteStores: MakeStores = async (clock) => {
   const { db, close } = tempDatabase();
   const tally = new UsageTally();
   const expiry = (sql: string, ...parameters: unknown[]) =>
@@ -42,7 +43,10 @@ describeStoresContract("SQLite stores", "sqlite", async (clock) => {
     },
     close: async () => close(),
   };
-});
+};
+
+describeStoresContract("SQLite stores", "sqlite", sqliteStores);
+describeTrendsContract("SQLite stores", "sqlite", sqliteStores);
 
 /** The steps a database of the first release has applied (its `user_version` is therefore 50). */
 const FIRST_RELEASE = [1, 50];
@@ -54,7 +58,7 @@ describe("SQLite stores schema", () => {
     expect(new Set(versions).size).toBe(versions.length);
   });
 
-  it("upgrades a database of the first release (steps 1 and 50): the expiry index goes, the points stay, devices gain their new columns", async () => {
+  it("upgrades a database of the first release (steps 1 and 50): the expiry index goes, the points stay and are rolled up, devices gain their new columns", async () => {
     const dir = mkdtempSync(join(tmpdir(), "firebrick-stores-"));
     const file = join(dir, "firebrick.sqlite");
     const v1 = openSqlite(
@@ -72,6 +76,8 @@ describe("SQLite stores schema", () => {
       .all();
     expect(indexes).toEqual([]);
     expect(db.prepare("SELECT count(*) AS n FROM telemetry").get()).toEqual({ n: 1 });
+    // The stored point is rolled up by the trends step, for its one metric.
+    expect(db.prepare("SELECT count(*) AS n FROM telemetry_rollups").get()).toEqual({ n: 1 });
     const deviceColumns = (db.prepare("PRAGMA table_info(devices)").all() as Array<{ name: string }>).map(
       (column) => column.name,
     );

@@ -55,13 +55,29 @@ export interface Tenant {
   id: TenantId;
   name: string;
   created_at: number;
+  /** The IANA time zone that `1d` trend buckets follow (docs/design/trends.md); `UTC` unless set. */
+  time_zone: string;
+  /** When the time zone was last set (epoch ms; 0 while it is the default). */
+  time_zone_since: number;
 }
+
+/** A tenant's time zone, as trend queries and the Firestore rollup folder need it (docs/design/trends.md). */
+export interface TenantZone {
+  timeZone: string;
+  /** When the tenant chose it (0: never; the default applies): part of the month documents' key. */
+  timeZoneSince: number;
+}
+
+/** A tenant's time zone until its admin sets one. */
+export const DEFAULT_TIME_ZONE = "UTC";
 
 export interface TenantsStore {
   /** Throws StoreConflictError if the id exists. */
   create(tenant: { id: TenantId; name?: string }): Promise<Tenant>;
   get(id: TenantId): Promise<Tenant | null>;
   list(): Promise<Tenant[]>;
+  /** Sets the tenant's time zone (a name `isTimeZone` accepts); null if there is no such tenant. */
+  setTimeZone(id: TenantId, timeZone: string): Promise<Tenant | null>;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -252,6 +268,51 @@ export interface NewPoint {
 /** Telemetry is kept 90 days after its event time. */
 export const TELEMETRY_RETENTION_MS = 90 * 24 * 3600 * 1000;
 
+/** Trend rollups outlive the points: kept two years after the start of their bucket. */
+export const ROLLUP_RETENTION_MS = 730 * 24 * 3600 * 1000;
+
+/** Trend bucket widths (docs/design/trends.md): `1d` buckets are days of the tenant's time zone. */
+export const AGGREGATE_INTERVALS = ["5m", "15m", "1h", "1d"] as const;
+export type AggregateInterval = (typeof AGGREGATE_INTERVALS)[number];
+
+/** The most buckets one trend query may span (empty ones included); more is the caller's error. */
+export const MAX_AGGREGATE_BUCKETS = 1000;
+
+/** One metric over one bucket: exactly what the bucket's raw points give. */
+export interface MetricAggregate {
+  min: number;
+  max: number;
+  avg: number;
+  sum: number;
+  count: number;
+  /** The value of the bucket's earliest point, and of its latest. */
+  first: number;
+  last: number;
+}
+
+export interface AggregateBucket {
+  start_ms: number;
+  metrics: Record<string, MetricAggregate>;
+}
+
+export interface AggregateQuery {
+  /** Rounded down to the start of its bucket. */
+  from: number;
+  /** Exclusive: a bucket that starts before `to` is returned whole. */
+  to: number;
+  interval: AggregateInterval;
+  /** The IANA zone whose local days `1d` buckets are; ignored by the other intervals (UTC-aligned). */
+  timeZone: string;
+  /** When the tenant chose that zone (`Tenant.time_zone_since`): stored daily rollups are per choice. */
+  timeZoneSince?: number;
+  /** Only these metrics; all when absent. */
+  metrics?: readonly string[];
+}
+
+/** The range a window or an aggregate is asked about is not one the store can answer (too many buckets…). */
+export class QueryRangeError extends RangeError {
+  override name = "QueryRangeError";
+}
 export interface TelemetryStore {
   /**
    * Appends points in batches of at most 500. A point's identity is (tenant, device, timestamp_ms):
@@ -281,6 +342,37 @@ export interface TelemetryStore {
     since: string | null,
     limit: number,
   ): Promise<{ points: TelemetryPoint[]; mark: string; reset: boolean }>;
+  /**
+   * Points with from ≤ timestamp_ms < to, oldest first, paged by an opaque cursor (the CSV export
+   * streams history in time order with it).
+   */
+  windowAscending(
+    tenant: TenantId,
+    deviceId: string,
+    query: { from: number; to: number; limit: number; cursor?: string | null },
+  ): Promise<Page<TelemetryPoint>>;
+  /**
+   * Trend buckets from the stored rollups (docs/design/trends.md), oldest first, empty buckets left out.
+   * Exact: every bucket is what its raw points give, late points and overwrites included (a sum may
+   * differ from the raw sum in its last bits: floating-point addition is done in another order).
+   * Throws `QueryRangeError` when the query spans more than `MAX_AGGREGATE_BUCKETS` buckets.
+   */
+  aggregate(tenant: TenantId, deviceId: string, query: AggregateQuery): Promise<AggregateBucket[]>;
+  /**
+   * Recomputes the device's rollups from its raw points for from ≤ t < to (rounded out to whole UTC
+   * days), for the days raw points still cover; older days keep their rollups and are only re-folded.
+   * Returns the days visited and the points read.
+   */
+  rebuildRollups(
+    tenant: TenantId,
+    deviceId: string,
+    range: { from: number; to: number },
+  ): Promise<{ days: number; points: number }>;
+  /**
+   * Resolves once every rollup update this instance has held back has been written (Firestore merges a
+   * fast device's rollup updates, at most one write per document per second; SQLite holds nothing).
+   */
+  flush(): Promise<void>;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -10,6 +10,8 @@ export type StoreArea =
   | "sessions"
   | "devices"
   | "telemetry"
+  /** Trend rollups (docs/design/trends.md), apart from the points so that their cost shows on its own. */
+  | "rollups"
   | "audit"
   | "locks"
   | "flags"

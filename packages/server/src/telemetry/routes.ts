@@ -8,7 +8,12 @@ import { requires } from "../http/route-security.js";
 import { Cursor, IdParams, NextCursor } from "../http/schemas.js";
 import { requestContext } from "../observability/request-context.js";
 import type { ServiceContext } from "../service.js";
-import { type Device, TELEMETRY_RETENTION_MS, type TelemetryPoint } from "../stores/types.js";
+import {
+  type Device,
+  METRIC_NAME_PATTERN,
+  TELEMETRY_RETENTION_MS,
+  type TelemetryPoint,
+} from "../stores/types.js";
 
 /** Bounds of one write: a batch is at most this many points of at most this many metrics. */
 export const MAX_POINTS_PER_WRITE = 500;
@@ -16,8 +21,6 @@ export const MAX_METRICS_PER_POINT = 64;
 const MAX_WRITE_BYTES = 128 * 1024;
 /** Clocks on devices drift; a point from further in the future than this is a bug, not a reading. */
 const MAX_FUTURE_MS = 5 * 60_000;
-
-const MetricName = "^[A-Za-z0-9_][A-Za-z0-9_.:/-]{0,63}$";
 
 const TelemetryWrite = Type.Object(
   {
@@ -28,7 +31,7 @@ const TelemetryWrite = Type.Object(
           metrics: Type.Object(
             {},
             {
-              patternProperties: { [MetricName]: Type.Number() },
+              patternProperties: { [METRIC_NAME_PATTERN]: Type.Number() },
               additionalProperties: false,
               minProperties: 1,
               maxProperties: MAX_METRICS_PER_POINT,

@@ -222,6 +222,8 @@ export async function startTestService(
     login,
     async close() {
       await app.close();
+      // Held-back rollup updates are written before the client goes, as the server does on shutdown.
+      if (firestore) await router.stores.telemetry.flush();
       sqlite.close();
       rmSync(dir, { recursive: true, force: true });
       await firestore?.terminate();

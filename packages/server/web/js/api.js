@@ -121,6 +121,37 @@ export const api = {
     );
     return points;
   },
+  /** Trend buckets (docs/design/trends.md): `{ interval, time_zone, buckets: [{ start_ms, metrics }] }`. */
+  aggregate(deviceId, { from, to, interval }) {
+    const query = new URLSearchParams({ from: String(from), to: String(to), interval });
+    return request("GET", `/api/devices/${encodeURIComponent(deviceId)}/telemetry/aggregate?${query}`);
+  },
+  /** The range as CSV (raw points, or buckets with `interval`), as a Blob to save. */
+  async exportCsv(deviceId, { from, to, interval }) {
+    const query = new URLSearchParams({ from: String(from), to: String(to) });
+    if (interval) query.set("interval", interval);
+    let response;
+    try {
+      response = await fetch(`/api/devices/${encodeURIComponent(deviceId)}/telemetry.csv?${query}`, {
+        headers: { [config.tenant_header]: tenant },
+        credentials: "same-origin",
+        cache: "no-store",
+      });
+    } catch {
+      throw new ApiError(0, "NETWORK", "The server cannot be reached. Check your connection.");
+    }
+    if (!response.ok) {
+      const error = (await response.json().catch(() => null))?.error ?? {};
+      throw new ApiError(
+        response.status,
+        error.code ?? `HTTP_${response.status}`,
+        error.message ?? "Export failed.",
+      );
+    }
+    return response.blob();
+  },
+  tenant: () => request("GET", "/api/tenant"),
+  setTimeZone: (timeZone) => request("PATCH", "/api/tenant", { time_zone: timeZone }),
   async audit(filters, cursor) {
     const query = new URLSearchParams({ limit: "25" });
     if (filters.user_id) query.set("user_id", filters.user_id);

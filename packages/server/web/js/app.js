@@ -9,6 +9,8 @@ const TENANT_KEY = "firebrick.tenant";
 let user = null;
 let live = null;
 let admin = null;
+/** The tenant's settings on the admin page (tenant-settings.js). */
+let tenantSettings = null;
 let currentView = null;
 
 const app = {
@@ -111,7 +113,7 @@ async function route() {
       currentView = "admin";
       showView("admin");
     }
-    await admin.enter();
+    await Promise.all([admin.enter(), tenantSettings.enter()]);
     return;
   }
   currentView = "live";
@@ -198,13 +200,15 @@ async function onLogout() {
 }
 
 async function start() {
-  const [{ createLiveView }, { createAdminView }] = await Promise.all([
+  const [{ createLiveView }, { createAdminView }, { createTenantSettings }] = await Promise.all([
     import("./live.js"),
     import("./admin.js"),
+    import("./tenant-settings.js"),
     loadConfig(),
   ]);
   live = createLiveView(app);
   admin = createAdminView(app);
+  tenantSettings = createTenantSettings(app);
 
   $("login-form").addEventListener("submit", onLogin);
   document.querySelector('[data-action="logout"]')?.addEventListener("click", onLogout);

@@ -1,7 +1,7 @@
 // The live chart: a thin wrapper over uPlot (served from our own origin). Data are UTC epoch
 // milliseconds (`ms: 1`); uPlot renders the time axis in the viewer's local time zone by default.
 import uPlot from "/vendor/uplot/uPlot.esm.js";
-import { describeMetric, formatValue } from "./format.js";
+import { describeMetric, formatTick, formatValue } from "./format.js";
 
 const LINE = "#a4262c";
 const SETPOINT = "#64748b";
@@ -63,21 +63,7 @@ export class LiveChart {
         cursor: { drag: { x: false, y: false }, points: { size: 7 } },
         legend: { live: true },
         scales: { x: { time: true }, y: { range: (_u, min, max) => padRange(min, max) } },
-        axes: [
-          {
-            stroke: "#475569",
-            grid: { stroke: "#e2e8f0", width: 1 },
-            ticks: { stroke: "#cbd5e1" },
-            space: 70,
-          },
-          {
-            stroke: "#475569",
-            grid: { stroke: "#e2e8f0", width: 1 },
-            ticks: { stroke: "#cbd5e1" },
-            size: 56,
-            values: (_u, splits) => splits.map((value) => formatValue(value, metric)),
-          },
-        ],
+        axes: chartAxes(metric),
       },
       columns,
       this.container,
@@ -91,10 +77,7 @@ export class LiveChart {
   }
 
   #size() {
-    const width = Math.max(280, Math.floor(this.container.clientWidth));
-    // Fit a laptop screen: the readout above and the statistics below stay in view.
-    const height = Math.max(220, Math.min(420, Math.floor(width * 0.42), window.innerHeight - 420));
-    return { width, height };
+    return chartSize(this.container);
   }
 
   #resize() {
@@ -108,4 +91,27 @@ function padRange(min, max) {
   const span = max - min;
   const pad = Math.max(span * 0.15, Math.abs(max) * 0.01, 0.5);
   return [min - pad, max + pad];
+}
+
+/** The time axis and the value axis of the dashboard's charts (live and history), for `metric`. */
+export function chartAxes(metric) {
+  return [
+    { stroke: "#475569", grid: { stroke: "#e2e8f0", width: 1 }, ticks: { stroke: "#cbd5e1" }, space: 70 },
+    {
+      stroke: "#475569",
+      grid: { stroke: "#e2e8f0", width: 1 },
+      ticks: { stroke: "#cbd5e1" },
+      size: 56,
+      // Enough digits for the tick spacing: two ticks never carry the same label.
+      values: (_u, splits, _axis, _space, increment) =>
+        splits.map((value) => formatTick(value, increment, metric)),
+    },
+  ];
+}
+
+/** A chart's size in `container`: fits a laptop screen, the readout above and the statistics below in view. */
+export function chartSize(container) {
+  const width = Math.max(280, Math.floor(container.clientWidth));
+  const height = Math.max(220, Math.min(420, Math.floor(width * 0.42), window.innerHeight - 420));
+  return { width, height };
 }

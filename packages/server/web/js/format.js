@@ -153,3 +153,20 @@ export function toColumns(points, metrics) {
   );
   return [times, ...series];
 }
+
+/**
+ * An axis tick: the metric's own digits, or more when the ticks are closer than that, so that two ticks
+ * never read the same ("6, 6, 5, 5" on a 4–7 % damper axis stepped by 0.5).
+ *
+ * @param {number} value
+ * @param {number | undefined} increment the distance between ticks
+ * @param {string} name metric name
+ */
+export function formatTick(value, increment, name) {
+  if (typeof value !== "number" || !Number.isFinite(value)) return "";
+  const { digits } = describeMetric(name);
+  const step = typeof increment === "number" && increment > 0 ? String(+increment.toPrecision(12)) : "";
+  const stepDigits = step.includes("e-") ? Number(step.split("e-")[1]) : (step.split(".")[1]?.length ?? 0);
+  const shown = Math.min(10, Math.max(digits, stepDigits));
+  return value.toLocaleString("en-US", { minimumFractionDigits: shown, maximumFractionDigits: shown });
+}

@@ -21,6 +21,7 @@ import {
   summarize,
   toColumns,
 } from "./format.js";
+import { createHistory, RANGES } from "./history.js";
 import { Poller } from "./poller.js";
 
 const LIST_RELOAD_MS = 5 * 60_000;
@@ -46,6 +47,17 @@ export function createLiveView(app) {
   let otherIndex = 0;
   let ageTimer = null;
   let active = false;
+  /** "live", a key of RANGES, or "custom" (history.js: the aggregate API, no polling). */
+  let range = "live";
+  /** @type {{ from: number, to: number } | null} */
+  let customRange = null;
+  const history = createHistory({
+    container: $("history-chart"),
+    stats: $("stats"),
+    empty: $("chart-empty"),
+    reportError: app.reportError,
+    clearError: app.clearError,
+  });
 
   const chartPoller = new Poller(pollChart, {
     intervalMs: getConfig().poll_interval_ms,
@@ -66,6 +78,26 @@ export function createLiveView(app) {
     if (target.name !== "metric") return;
     selectedMetric = target.value;
     renderChart();
+  });
+  $("range-picker").addEventListener("change", (event) => {
+    const target = /** @type {HTMLInputElement} */ (event.target);
+    if (target.name !== "range") return;
+    range = target.value;
+    applyRange();
+  });
+  $("custom-range").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const from = new Date(/** @type {HTMLInputElement} */ ($("custom-from")).value).getTime();
+    const to = new Date(/** @type {HTMLInputElement} */ ($("custom-to")).value).getTime();
+    if (!(from < to)) {
+      app.reportError(new Error("The start must be before the end."), "The range is not valid");
+      return;
+    }
+    customRange = { from, to };
+    loadHistory();
+  });
+  $("export-csv").addEventListener("click", () => {
+    history.download(false).catch((error) => app.reportError(error, "The CSV could not be downloaded"));
   });
   listElement.addEventListener("keydown", (event) => {
     // Arrow keys move between devices, as in a listbox.
@@ -196,7 +228,92 @@ export function createLiveView(app) {
     }
   }
 
+  /** Live polls the last points; any other range shows the history (and stops polling). */
+  function applyRange() {
+    const live = range === "live";
+    $("custom-range").hidden = range !== "custom";
+    $("export-csv").hidden = live;
+    if (live) {
+      history.hide();
+      $("chart-empty").hidden = true;
+      if (selectedId) chartPoller.start();
+      renderChart();
+      return;
+    }
+    chartPoller.stop();
+    chart.destroy();
+    $("chart").hidden = true;
+    $("readout").hidden = true;
+    if (range === "custom" && !customRange) {
+      const local = (ms) => {
+        const date = new Date(ms - new Date(ms).getTimezoneOffset() * 60_000);
+        return date.toISOString().slice(0, 16);
+      };
+      /** @type {HTMLInputElement} */ ($("custom-from")).value = local(Date.now() - 24 * 3_600_000);
+      /** @type {HTMLInputElement} */ ($("custom-to")).value = local(Date.now());
+      return;
+    }
+    loadHistory();
+  }
+
+  async function loadHistory() {
+    if (!selectedId || range === "live") return;
+    const span = range === "custom" ? customRange : { from: Date.now() - RANGES[range], to: Date.now() };
+    if (!span) return;
+    try {
+      if (await history.load(selectedId, span)) renderHistory();
+    } catch (error) {
+      app.reportError(error, "The history could not be loaded");
+    }
+  }
+
+  function renderHistory() {
+    const device = devices.find((candidate) => candidate.id === selectedId);
+    bind("chart-title").textContent = device ? device.name : "Device";
+    const label = range === "custom" ? "Custom range" : `Last ${range.replace(/(\d+)/, "$1 ")}`;
+    bind("chart-subtitle").textContent =
+      `${label} · ${history.interval} buckets: average with minimum–maximum band · times in your local time zone`;
+    const metrics = sortMetrics(history.metrics());
+    if (!selectedMetric || !metrics.includes(selectedMetric)) selectedMetric = defaultMetric(metrics);
+    renderPicker(metrics);
+    const summary = history.render(selectedMetric);
+    $("history-chart").setAttribute(
+      "aria-label",
+      selectedMetric
+        ? `History of ${describeMetric(selectedMetric).label}: ${label.toLowerCase()}`
+        : "History",
+    );
+    if (summary) renderStats(summary, "Readings");
+  }
+
+  /** @param {{ min: number, mean: number, max: number, count: number }} summary */
+  function renderStats(summary, countLabel) {
+    const stats = $("stats");
+    stats.hidden = false;
+    const entries = [
+      ["Minimum", formatWithUnit(summary.min, selectedMetric)],
+      ["Average", formatWithUnit(summary.mean, selectedMetric)],
+      ["Maximum", formatWithUnit(summary.max, selectedMetric)],
+      [countLabel, summary.count.toLocaleString("en-US")],
+    ];
+    stats.replaceChildren(
+      ...entries.map(([term, value]) => {
+        const wrapper = document.createElement("div");
+        const dt = document.createElement("dt");
+        const dd = document.createElement("dd");
+        dt.textContent = term;
+        dd.textContent = value;
+        wrapper.append(dt, dd);
+        return wrapper;
+      }),
+    );
+  }
+
   function renderChart() {
+    if (range !== "live" && selectedId) {
+      renderHistory();
+      return;
+    }
     const device = devices.find((candidate) => candidate.id === selectedId);
     bind("chart-title").textContent = device ? device.name : selectedId ? "Device" : "Select a device";
     bind("chart-subtitle").textContent = selectedId
@@ -243,25 +360,7 @@ export function createLiveView(app) {
 
     const summary = summarize(columns[1]);
     stats.hidden = !summary;
-    if (summary) {
-      const entries = [
-        ["Minimum", formatWithUnit(summary.min, selectedMetric)],
-        ["Average", formatWithUnit(summary.mean, selectedMetric)],
-        ["Maximum", formatWithUnit(summary.max, selectedMetric)],
-        ["Readings", String(summary.count)],
-      ];
-      stats.replaceChildren(
-        ...entries.map(([term, value]) => {
-          const wrapper = document.createElement("div");
-          const dt = document.createElement("dt");
-          const dd = document.createElement("dd");
-          dt.textContent = term;
-          dd.textContent = value;
-          wrapper.append(dt, dd);
-          return wrapper;
-        }),
-      );
-    }
+    if (summary) renderStats(summary, "Readings");
   }
 
   function renderPicker(metrics) {
@@ -341,10 +440,12 @@ export function createLiveView(app) {
         points = [];
         chart.destroy();
         renderList();
-        renderChart();
         chartPoller.stop();
-        if (selectedId) chartPoller.start();
-      } else if (selectedId && !chartPoller.running) chartPoller.start();
+        if (range === "live") {
+          renderChart();
+          if (selectedId) chartPoller.start();
+        } else loadHistory();
+      } else if (selectedId && range === "live" && !chartPoller.running) chartPoller.start();
       if (!selectedId) renderChart();
     },
     leave() {

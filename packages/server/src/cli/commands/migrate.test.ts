@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { cpSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -171,4 +171,52 @@ describe("the migration command line", () => {
     expect(result.code).toBe(0);
     expect(JSON.parse(result.stdout)).toMatchObject({ green: true, mismatched: 0, sampled_series: 2 });
   });
+
+  it("rebuilds a tenant's rollups on the store telemetry is routed to, and refuses a bad range with exit 2", async () => {
+    const bad = await runCli(["rollups", "rebuild", "--tenant", "acme", "--from", "soon", "--to", "0"], {
+      env,
+    });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("--from must be an ISO-8601 time or epoch milliseconds");
+    const backwards = await runCli(
+      ["rollups", "rebuild", "--tenant", "acme", "--from", "2026-01-02", "--to", "2026-01-01"],
+      { env },
+    );
+    expect(backwards.code).toBe(2);
+    const to = Date.now() + 1;
+    const range = ["--from", String(to - 8 * 24 * 3600_000), "--to", String(to)];
+    // On Firestore (the accounts migrated first, so that the tenant's devices are listed there).
+    const dataDir = mkdtempSync(join(tmpdir(), "firebrick-rebuild-"));
+    expect((await runCli(["migrate", "users", "--from", legacy, "--json"], { env })).code).toBe(0);
+    const onFirestore = {
+      ...env,
+      FIREBRICK_DATA_DIR: dataDir,
+      USE_FIRESTORE_AUTH: "1",
+      USE_FIRESTORE_TELEMETRY: "1",
+    };
+    const result = await runCli(["rollups", "rebuild", "--tenant", "acme", ...range, "--json"], {
+      env: onFirestore,
+    });
+    expect(result.stderr).toBe("");
+    expect(result.code).toBe(0);
+    const report = JSON.parse(result.stdout);
+    expect(report.job).toMatch(/^rollups-rebuild-acme-all-/);
+    expect(report.written).toBeGreaterThan(0);
+    const again = await runCli(["compare", "telemetry", "--from", legacy, "--sample", "2", "--json"], {
+      env,
+    });
+    expect(JSON.parse(again.stdout)).toMatchObject({ green: true, mismatched_buckets: 0 });
+    // On SQLite alone: its lock and its checkpoints are in the SQLite file.
+    const sqliteDir = mkdtempSync(join(tmpdir(), "firebrick-rebuild-sqlite-"));
+    cpSync(legacy, join(sqliteDir, "firebrick.sqlite"));
+    const local = await runCli(["rollups", "rebuild", "--tenant", "acme", ...range, "--json"], {
+      env: { FIREBRICK_DATA_DIR: sqliteDir },
+    });
+    expect(local.stderr).toBe("");
+    expect(JSON.parse(local.stdout)).toMatchObject({ written: report.written, already_complete: false });
+    const repeated = await runCli(["rollups", "rebuild", "--tenant", "acme", ...range, "--json"], {
+      env: { FIREBRICK_DATA_DIR: sqliteDir },
+    });
+    expect(JSON.parse(repeated.stdout)).toMatchObject({ already_complete: true });
+  }, 180_000);
 });

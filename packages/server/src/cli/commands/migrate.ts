@@ -7,7 +7,13 @@ import { generateLegacyFixture } from "../../migrate/fixture.js";
 import { type JobReport, type JobSteps, runJob } from "../../migrate/job.js";
 import { backfillAuditJob, backfillTelemetryJob, migrateUsersJob } from "../../migrate/jobs.js";
 import { JobRetrier } from "../../migrate/retry.js";
-import { firestoreJobRuntime, JobAlreadyRunningError, recordCompareResult } from "../../migrate/runtime.js";
+import { rebuildRollupsJob } from "../../migrate/rollups-rebuild.js";
+import {
+  firestoreJobRuntime,
+  JobAlreadyRunningError,
+  recordCompareResult,
+  serviceJobRuntime,
+} from "../../migrate/runtime.js";
 import { createFirestoreClient } from "../../runtime/open-stores.js";
 import { loadStartupConfig } from "../../runtime/startup-config.js";
 import { openSqlite } from "../../storage/sqlite.js";
@@ -15,6 +21,7 @@ import { SQLITE_MIGRATIONS } from "../../storage/sqlite-migrations.js";
 import { createFirestoreStores, createSqliteStores } from "../../stores/index.js";
 import { CommandFailed, UsageError } from "../errors.js";
 import { formatCount, jobProgress } from "../progress.js";
+import { requireTenant, tenantArgument, withStores } from "./stores.js";
 
 interface JobFlags {
   from: string;
@@ -23,6 +30,16 @@ interface JobFlags {
   restart?: boolean;
   json?: boolean;
 }
+
+/** A time flag: an ISO-8601 date or date-time (UTC unless it says otherwise), or epoch milliseconds. */
+const instant = (name: string) => (value: string) => {
+  const ms = /^\d+$/.test(value) ? Number(value) : Date.parse(value);
+  if (!Number.isSafeInteger(ms) || ms < 0)
+    throw new UsageError(
+      `${name} must be an ISO-8601 time or epoch milliseconds (got ${JSON.stringify(value)})`,
+    );
+  return ms;
+};
 
 const positive = (name: string, min: number, max: number) => (value: string) => {
   const n = Number(value);
@@ -116,6 +133,50 @@ export function registerMigrate(program: Command): void {
     );
 
   program
+    .command("rollups")
+    .command("rebuild")
+    .description(
+      "recompute the trend rollups of a range from the raw points, on the store telemetry is routed to (resumable, locked)",
+    )
+    .requiredOption("--tenant <id>", "the tenant", tenantArgument)
+    .option("--device <id>", "one device (default: every device of the tenant)")
+    .requiredOption("--from <time>", "range start: ISO-8601 or epoch ms", instant("--from"))
+    .requiredOption("--to <time>", "range end (exclusive): ISO-8601 or epoch ms", instant("--to"))
+    .option("--dry-run", "count the chunks, recompute nothing")
+    .option("--restart", "ignore the checkpoint and start over (safe: a recomputation replaces)")
+    .option(
+      "--lock-ttl <seconds>",
+      "the job lock's TTL: how soon a crashed run can be resumed",
+      positive("--lock-ttl", 2, 3600),
+      30,
+    )
+    .option("--json", "print the report as JSON")
+    .action(
+      async (
+        flags: Omit<JobFlags, "from"> & { tenant: string; device?: string; from: number; to: number },
+      ) => {
+        if (flags.from >= flags.to) throw new UsageError("--from must be before --to");
+        await withStores(async (opened, config) => {
+          await requireTenant(opened, flags.tenant);
+          const stores = opened.router.stores;
+          const steps = rebuildRollupsJob(stores, {
+            tenant: flags.tenant,
+            ...(flags.device !== undefined && { device: flags.device }),
+            from: flags.from,
+            to: flags.to,
+            retrier: new JobRetrier(),
+          });
+          const runtime = serviceJobRuntime(opened, {
+            lockTtlMs: flags.lockTtl * 1000,
+            timeAuthority: config.locks.timeAuthority,
+          });
+          await runAndReport(runtime, steps, flags);
+          await stores.telemetry.flush();
+        });
+      },
+    );
+
+  program
     .command("compare")
     .command("telemetry")
     .description("compare the newest points of N sampled device series; exit 0 only when nothing differs")
@@ -195,29 +256,37 @@ async function runCommandJob(
   const { config, db, firestore, source, target } = await openBoth(flags.from);
   try {
     const context: JobContext = { config, source, target, retrier: new JobRetrier(), now: Date.now() };
-    const steps = makeSteps(context);
     const runtime = firestoreJobRuntime(firestore, {
       lockTtlMs: flags.lockTtl * 1000,
       timeAuthority: config.locks.timeAuthority,
     });
-    const progress = jobProgress({
-      label: steps.name,
-      unit: steps.units.read,
-      quietWithoutTerminal: !!flags.json,
-    });
-    const report = await runJob(steps, {
-      ...runtime,
-      dryRun: !!flags.dryRun,
-      restart: !!flags.restart,
-      progress,
-    }).catch((error: unknown) => {
-      throw error instanceof JobAlreadyRunningError ? new CommandFailed(error.message) : error;
-    });
-    printReport(report, !!flags.json);
+    await runAndReport(runtime, makeSteps(context), flags);
   } finally {
     db.close();
     await firestore.terminate();
   }
+}
+
+/** Runs a job under its lock with fenced checkpoints, and prints its report. */
+async function runAndReport(
+  runtime: ReturnType<typeof firestoreJobRuntime>,
+  steps: JobSteps<unknown>,
+  flags: Pick<JobFlags, "dryRun" | "restart" | "json">,
+): Promise<void> {
+  const progress = jobProgress({
+    label: steps.name,
+    unit: steps.units.read,
+    quietWithoutTerminal: !!flags.json,
+  });
+  const report = await runJob(steps, {
+    ...runtime,
+    dryRun: !!flags.dryRun,
+    restart: !!flags.restart,
+    progress,
+  }).catch((error: unknown) => {
+    throw error instanceof JobAlreadyRunningError ? new CommandFailed(error.message) : error;
+  });
+  printReport(report, !!flags.json);
 }
 
 function printReport(report: JobReport, json: boolean): void {

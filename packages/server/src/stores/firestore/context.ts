@@ -11,6 +11,10 @@ export interface FirestoreCollections {
   sessions: string;
   devices: string;
   telemetry: string;
+  /** Trend rollups (docs/design/trends.md): device-days of five-minute slots, months of local days, intents. */
+  rollups: string;
+  rollup_months: string;
+  rollup_intents: string;
   audit_log: string;
 }
 
@@ -21,6 +25,9 @@ export const DEFAULT_COLLECTIONS: FirestoreCollections = {
   sessions: "sessions",
   devices: "devices",
   telemetry: "telemetry",
+  rollups: "telemetry_rollups",
+  rollup_months: "telemetry_rollup_months",
+  rollup_intents: "telemetry_rollup_intents",
   audit_log: "audit_log",
 };
 

@@ -1,11 +1,60 @@
 import { classifyFirestoreFailure } from "@firebrick/lock/firestore";
-import type { DocumentData, DocumentReference, Firestore } from "@google-cloud/firestore";
+import type {
+  DocumentData,
+  DocumentReference,
+  FieldPath,
+  Firestore,
+  Precondition,
+  Timestamp,
+  WriteBatch,
+} from "@google-cloud/firestore";
 import { StoreUnavailableError } from "../types.js";
 
 /** One document to set (create or replace). */
 export interface BlindWrite {
   ref: DocumentReference;
   data: DocumentData;
+}
+
+/**
+ * One write of a commit: a blind set (the default), a create (fails with ALREADY_EXISTS when the
+ * document exists), an update of some fields (by `FieldPath`, so that any metric name is a safe field
+ * name) or a delete, the last two optionally conditional on the document's update time.
+ */
+export type DocumentWrite =
+  | { op?: "set"; ref: DocumentReference; data: DocumentData; merge?: boolean }
+  | { op: "create"; ref: DocumentReference; data: DocumentData }
+  | {
+      op: "update";
+      ref: DocumentReference;
+      fields: ReadonlyArray<readonly [FieldPath, unknown]>;
+      lastUpdateTime?: Timestamp;
+    }
+  | { op: "delete"; ref: DocumentReference; lastUpdateTime?: Timestamp };
+
+/** Adds one write to a batch. */
+export function addToBatch(batch: WriteBatch, write: DocumentWrite): void {
+  switch (write.op) {
+    case undefined:
+    case "set":
+      batch.set(write.ref, write.data, { merge: write.merge ?? false });
+      return;
+    case "create":
+      batch.create(write.ref, write.data);
+      return;
+    case "update": {
+      const [first, ...more] = write.fields;
+      if (!first) throw new RangeError("an update needs at least one field");
+      const precondition: Precondition[] = write.lastUpdateTime
+        ? [{ lastUpdateTime: write.lastUpdateTime }]
+        : [];
+      batch.update(write.ref, first[0], first[1], ...more.flat(), ...precondition);
+      return;
+    }
+    case "delete":
+      batch.delete(write.ref, write.lastUpdateTime ? { lastUpdateTime: write.lastUpdateTime } : {});
+      return;
+  }
 }
 
 export interface GroupCommitOptions {
@@ -20,13 +69,13 @@ export interface GroupCommitOptions {
 }
 
 interface Entry {
-  writes: BlindWrite[];
-  resolve(): void;
+  writes: DocumentWrite[];
+  resolve(commitTime: Timestamp): void;
   reject(error: unknown): void;
 }
 
 /**
- * Group commit for blind writes (docs/design/telemetry.md): while `maxInFlight` commits are out, the
+ * Group commit (docs/design/telemetry.md): while `maxInFlight` commits are out, the
  * writes of later callers wait and then share one commit (at most `maxWrites` documents). Under load,
  * ten devices' points cost one Commit RPC instead of ten; when idle, a write goes out at once, so nothing
  * waits for a timer.
@@ -66,8 +115,16 @@ export class GroupCommitter {
   }
 
   /** Sets every document of `writes` in one commit, possibly shared with other callers' writes. */
-  set(writes: BlindWrite[]): Promise<void> {
-    if (writes.length === 0) return Promise.resolve();
+  async set(writes: BlindWrite[]): Promise<void> {
+    if (writes.length > 0) await this.commit(writes);
+  }
+
+  /**
+   * Makes `writes` in one commit, possibly shared with other callers' writes, and resolves with that
+   * commit's time (every document it wrote has this update time).
+   */
+  commit(writes: DocumentWrite[]): Promise<Timestamp> {
+    if (writes.length === 0) return Promise.reject(new RangeError("a commit needs at least one write"));
     if (writes.length > this.#maxWrites) {
       return Promise.reject(new RangeError(`at most ${this.#maxWrites} writes commit together`));
     }
@@ -76,7 +133,7 @@ export class GroupCommitter {
         new StoreUnavailableError("Firestore is not keeping up with writes; retry later"),
       );
     }
-    return new Promise<void>((resolve, reject) => {
+    return new Promise<Timestamp>((resolve, reject) => {
       this.#queue.push({ writes, resolve, reject });
       this.#queuedWrites += writes.length;
       this.#pump();
@@ -119,8 +176,8 @@ export class GroupCommitter {
 
   async #commitGroup(group: Entry[]): Promise<void> {
     try {
-      await this.#commit(group.flatMap((entry) => entry.writes));
-      for (const entry of group) entry.resolve();
+      const commitTime = await this.#commit(group.flatMap((entry) => entry.writes));
+      for (const entry of group) entry.resolve(commitTime);
     } catch (error) {
       if (group.length === 1 || classifyFirestoreFailure(error).retry !== "never") {
         for (const entry of group) entry.reject(error);
@@ -130,10 +187,11 @@ export class GroupCommitter {
     }
   }
 
-  async #commit(writes: BlindWrite[]): Promise<void> {
+  async #commit(writes: DocumentWrite[]): Promise<Timestamp> {
     const batch = this.#db.batch();
-    for (const { ref, data } of writes) batch.set(ref, data);
-    await batch.commit();
+    for (const write of writes) addToBatch(batch, write);
+    const results = await batch.commit();
     this.#onCommit?.(writes.length);
+    return results[0]!.writeTime;
   }
 }

@@ -1,5 +1,5 @@
 import type { Firestore } from "@google-cloud/firestore";
-import type { Clock, Stores } from "../types.js";
+import type { Clock, Stores, TenantZone } from "../types.js";
 import { ignoreUsage, type UsageRecorder } from "../usage.js";
 import { createFirestoreAuditLogStore } from "./audit.js";
 import {
@@ -9,13 +9,16 @@ import {
   type FirestoreContext,
 } from "./context.js";
 import { createFirestoreDevicesStore } from "./devices.js";
+import { GroupCommitter } from "./group-commit.js";
+import { createRollupMaintenance } from "./rollups/maintenance.js";
 import { createFirestoreSessionsStore } from "./sessions.js";
-import { createFirestoreTelemetryStore } from "./telemetry.js";
+import { createFirestoreTelemetryStore, type RollupTuning, rollupWriter } from "./telemetry.js";
 import { createFirestoreTenantsStore } from "./tenants.js";
 import { createFirestoreUsersStore } from "./users.js";
 
 export type { CommitObserver, FirestoreCollections } from "./context.js";
 export { DEFAULT_COLLECTIONS } from "./context.js";
+export type { RollupMaintenance } from "./rollups/maintenance.js";
 
 export interface FirestoreStoresOptions {
   clock?: Clock;
@@ -25,6 +28,19 @@ export interface FirestoreStoresOptions {
   commits?: CommitObserver;
   /** Tests only: a shorter margin for `TelemetryStore.changes` (see `WRITE_TIME_MARGIN_MS`). */
   writeTimeMarginMs?: number;
+  /** How the telemetry store keeps its trend rollups (tests shorten its intervals). */
+  rollups?: RollupTuning;
+}
+
+function contextOf(db: Firestore, options: FirestoreStoresOptions): FirestoreContext {
+  return {
+    db,
+    clock: options.clock ?? Date.now,
+    usage: options.usage ?? ignoreUsage,
+    collections: { ...DEFAULT_COLLECTIONS, ...options.collections },
+    commits: options.commits,
+    writeTimeMarginMs: options.writeTimeMarginMs,
+  };
 }
 
 /**
@@ -34,20 +50,42 @@ export interface FirestoreStoresOptions {
  * const stores = createFirestoreStores(new Firestore({ projectId }), { usage: metrics });
  */
 export function createFirestoreStores(db: Firestore, options: FirestoreStoresOptions = {}): Stores {
-  const context: FirestoreContext = {
-    db,
-    clock: options.clock ?? Date.now,
-    usage: options.usage ?? ignoreUsage,
-    collections: { ...DEFAULT_COLLECTIONS, ...options.collections },
-    commits: options.commits,
-    writeTimeMarginMs: options.writeTimeMarginMs,
-  };
+  const context = contextOf(db, options);
   return {
     tenants: createFirestoreTenantsStore(context),
     users: createFirestoreUsersStore(context),
     sessions: createFirestoreSessionsStore(context),
     devices: createFirestoreDevicesStore(context),
-    telemetry: createFirestoreTelemetryStore(context),
+    telemetry: createFirestoreTelemetryStore(context, options.rollups),
     audit: createFirestoreAuditLogStore(context),
   };
+}
+
+/**
+ * The background work of Firestore trend rollups (docs/design/trends.md): repairing the rollups of
+ * lapsed intents and folding quiet device-days into month documents. One instance at a time runs it.
+ *
+ * @example
+ * const maintenance = createFirestoreRollupMaintenance(db, { timeZoneOf, usage });
+ * await maintenance.runOnce(); // { repaired: 0, folded: 12 }
+ */
+export function createFirestoreRollupMaintenance(
+  db: Firestore,
+  options: FirestoreStoresOptions & {
+    timeZoneOf(tenant: string): Promise<TenantZone>;
+    quietMs?: number;
+    batchSize?: number;
+  },
+) {
+  const context = contextOf(db, options);
+  const writer = rollupWriter(context, new GroupCommitter(db), options.rollups);
+  return createRollupMaintenance(context, {
+    rollups: db.collection(context.collections.rollups),
+    months: db.collection(context.collections.rollup_months),
+    intents: db.collection(context.collections.rollup_intents),
+    writer,
+    timeZoneOf: options.timeZoneOf,
+    ...(options.quietMs !== undefined && { quietMs: options.quietMs }),
+    ...(options.batchSize !== undefined && { batchSize: options.batchSize }),
+  });
 }

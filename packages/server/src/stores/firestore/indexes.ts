@@ -18,6 +18,20 @@ export const FIRESTORE_INDEXES = {
     composite("telemetry", field("tenant_id"), field("device_id"), field("timestamp_ms", "DESCENDING")),
     // What was written since a read, for the latest-points cache of every instance (docs/design/fleet.md).
     composite("telemetry", field("tenant_id"), field("device_id"), field("written_at")),
+    // The CSV export streams a device's history oldest first (docs/design/trends.md).
+    composite("telemetry", field("tenant_id"), field("device_id"), field("timestamp_ms")),
+    // Trend rollups (docs/design/trends.md): a device's days in a range; its days not yet folded; the
+    // folder's quiet days; a device's months in one zone.
+    composite("telemetry_rollups", field("tenant_id"), field("device_id"), field("day_ms")),
+    composite("telemetry_rollups", field("tenant_id"), field("device_id"), field("folded"), field("day_ms")),
+    composite("telemetry_rollups", field("folded"), field("written_ms")),
+    composite(
+      "telemetry_rollup_months",
+      field("tenant_id"),
+      field("device_id"),
+      field("zone"),
+      field("month_ms"),
+    ),
     composite("audit_log", field("tenant_id"), field("timestamp_ms", "DESCENDING")),
     composite("audit_log", field("tenant_id"), field("user_id"), field("timestamp_ms", "DESCENDING")),
     composite("audit_log", field("tenant_id"), field("action"), field("timestamp_ms", "DESCENDING")),
@@ -43,6 +57,15 @@ export const FIRESTORE_INDEXES = {
     { collectionGroup: "fleet_records", fieldPath: "expire_at", ttl: true, indexes: [] },
     { collectionGroup: "platform_audit", fieldPath: "expire_at", ttl: true, indexes: [] },
     { collectionGroup: "fleet_changes", fieldPath: "expire_at", ttl: true, indexes: [] },
+    // Rollups outlive the points: two years (docs/design/trends.md). Their maps of slots are read whole,
+    // never queried: indexing each of their thousands of values would cost every write for nothing.
+    { collectionGroup: "telemetry_rollups", fieldPath: "expire_at", ttl: true, indexes: [] },
+    { collectionGroup: "telemetry_rollups", fieldPath: "m", ttl: false, indexes: [] },
+    { collectionGroup: "telemetry_rollups", fieldPath: "rebuilt", ttl: false, indexes: [] },
+    { collectionGroup: "telemetry_rollup_months", fieldPath: "expire_at", ttl: true, indexes: [] },
+    { collectionGroup: "telemetry_rollup_months", fieldPath: "parts", ttl: false, indexes: [] },
+    // An intent is repaired within minutes of lapsing; TTL only collects one nothing could repair.
+    { collectionGroup: "telemetry_rollup_intents", fieldPath: "expire_at", ttl: true, indexes: [] },
     // The sweeper queries sessions by expiry, so that index stays.
     { collectionGroup: "sessions", fieldPath: "expires_at", ttl: true, indexes: ascendingAndDescending },
     // @firebrick/lock finds a lock by lockId (release, extend, lookup). Firestore indexes the field on its

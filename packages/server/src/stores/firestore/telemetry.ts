@@ -1,11 +1,12 @@
+import { randomUUID } from "node:crypto";
 import { grpcStatusOf } from "@firebrick/lock/firestore";
 import { type DocumentData, FieldPath, FieldValue, Timestamp } from "@google-cloud/firestore";
 import { queryReads } from "../billing.js";
-import { decodeCursor, encodeCursor } from "../cursor.js";
+import { telemetryCursor, telemetryCursorTime } from "../cursor.js";
 import { assertEpochMs, assertLimit, telemetryPointId } from "../keys.js";
 import { distinctPoints } from "../points.js";
+import { DAY_MS, utcDayOf } from "../rollups/buckets.js";
 import {
-  InvalidCursorError,
   type NewPoint,
   type Page,
   TELEMETRY_RETENTION_MS,
@@ -15,6 +16,8 @@ import {
 } from "../types.js";
 import { type FirestoreContext, recordFirestore, withFirestore } from "./context.js";
 import { GroupCommitter } from "./group-commit.js";
+import { aggregateFromRollups } from "./rollups/reader.js";
+import { FirestoreRollupWriter, type RollupWriterOptions } from "./rollups/writer.js";
 
 // A batch holds at most 500 writes.
 const BATCH_LIMIT = 500;
@@ -26,6 +29,48 @@ const BATCH_LIMIT = 500;
  */
 export const WRITE_TIME_MARGIN_MS = 2000;
 
+/** Tuning of the rollup writer (tests shorten its intervals). */
+export type RollupTuning = Partial<
+  Pick<RollupWriterOptions, "minWriteIntervalMs" | "intentLeaseMs" | "instance" | "onError">
+>;
+
+/** The telemetry document of a point: the fields of docs/design/stores.md. */
+export function telemetryDocument(
+  context: FirestoreContext,
+  tenant: string,
+  deviceId: string,
+  point: NewPoint,
+) {
+  return {
+    ref: context.db
+      .collection(context.collections.telemetry)
+      .doc(telemetryPointId(tenant, deviceId, point.timestamp_ms)),
+    data: {
+      tenant_id: tenant,
+      device_id: deviceId,
+      timestamp_ms: point.timestamp_ms,
+      metrics: point.metrics,
+      source: point.source ?? "api",
+      expire_at: Timestamp.fromMillis(point.timestamp_ms + TELEMETRY_RETENTION_MS),
+      // When it was written (created or overwritten): what caches on every instance ask for
+      // (`changes`), through the composite index (tenant_id, device_id, written_at).
+      written_at: FieldValue.serverTimestamp(),
+    } as DocumentData,
+  };
+}
+
+/** The rollup writer of a telemetry store, on the store's collections. */
+export function rollupWriter(context: FirestoreContext, commits: GroupCommitter, tuning: RollupTuning = {}) {
+  return new FirestoreRollupWriter(context, commits, {
+    telemetry: context.db.collection(context.collections.telemetry),
+    rollups: context.db.collection(context.collections.rollups),
+    intents: context.db.collection(context.collections.rollup_intents),
+    pointDocument: (tenant, deviceId, point) => telemetryDocument(context, tenant, deviceId, point),
+    instance: tuning.instance ?? randomUUID(),
+    ...tuning,
+  });
+}
+
 function toPoint(data: DocumentData): TelemetryPoint {
   return {
     tenant_id: data.tenant_id as string,
@@ -36,13 +81,22 @@ function toPoint(data: DocumentData): TelemetryPoint {
   };
 }
 
-export function createFirestoreTelemetryStore(context: FirestoreContext): TelemetryStore {
+export function createFirestoreTelemetryStore(
+  context: FirestoreContext,
+  tuning: RollupTuning = {},
+): TelemetryStore {
   const telemetry = context.db.collection(context.collections.telemetry);
   const commits = new GroupCommitter(context.db, {
     maxWrites: BATCH_LIMIT,
     ...(context.commits && { onCommit: (documents: number) => context.commits!.committed(documents) }),
   });
   context.commits?.queue(() => commits.queuedWrites);
+  // Rollups are kept by the store's append, so that the API and the backfill both keep them.
+  const rollups = rollupWriter(context, commits, tuning);
+  const rollupCollections = {
+    rollups: context.db.collection(context.collections.rollups),
+    months: context.db.collection(context.collections.rollup_months),
+  };
 
   /**
    * The device's points, newest first, in the order of the composite index
@@ -59,33 +113,9 @@ export function createFirestoreTelemetryStore(context: FirestoreContext): Teleme
   return {
     async append(tenant: TenantId, deviceId: string, points: NewPoint[]): Promise<{ written: number }> {
       const distinct = distinctPoints(points);
-      let written = 0;
-      try {
-        for (let start = 0; start < distinct.length; start += BATCH_LIMIT) {
-          const chunk = distinct.slice(start, start + BATCH_LIMIT);
-          // set(), not create(): a point written again replaces itself (retries, re-run backfills).
-          const writes = chunk.map((point) => ({
-            ref: telemetry.doc(telemetryPointId(tenant, deviceId, point.timestamp_ms)),
-            data: {
-              tenant_id: tenant,
-              device_id: deviceId,
-              timestamp_ms: point.timestamp_ms,
-              metrics: point.metrics,
-              source: point.source ?? "api",
-              expire_at: Timestamp.fromMillis(point.timestamp_ms + TELEMETRY_RETENTION_MS),
-              // When it was written (created or overwritten): what caches on every instance ask for
-              // (`changes`), through the composite index (tenant_id, device_id, written_at).
-              written_at: FieldValue.serverTimestamp(),
-            },
-          }));
-          // Concurrent appends (many devices) share commits; each chunk is still all-or-nothing.
-          await withFirestore(() => commits.set(writes));
-          written += chunk.length;
-        }
-      } finally {
-        recordFirestore(context, "telemetry", 0, written);
-      }
-      return { written };
+      // Points and their rollups, exact (stores/firestore/rollups/writer.ts); the writer counts its writes.
+      await withFirestore(() => rollups.append(tenant, deviceId, distinct));
+      return { written: distinct.length };
     },
 
     async latest(tenant: TenantId, deviceId: string, limit: number): Promise<TelemetryPoint[]> {
@@ -106,11 +136,8 @@ export function createFirestoreTelemetryStore(context: FirestoreContext): Teleme
         .where("timestamp_ms", "<", query.to)
         .orderBy(FieldPath.documentId(), "desc");
       if (query.cursor) {
-        const cursor = decodeCursor("telemetry", query.cursor);
-        if (cursor.id !== telemetryPointId(tenant, deviceId, cursor.t)) {
-          throw new InvalidCursorError("cursor belongs to another device");
-        }
-        firestoreQuery = firestoreQuery.startAfter(cursor.t, cursor.id);
+        const t = telemetryCursorTime(tenant, deviceId, query.cursor);
+        firestoreQuery = firestoreQuery.startAfter(t, telemetryPointId(tenant, deviceId, t));
       }
       if (from >= query.to) {
         recordFirestore(context, "telemetry", 0, 0);
@@ -124,12 +151,40 @@ export function createFirestoreTelemetryStore(context: FirestoreContext): Teleme
         items,
         next_cursor:
           items.length === query.limit && last
-            ? encodeCursor<"telemetry">({
-                k: "telemetry",
-                t: last.get("timestamp_ms") as number,
-                id: last.id,
-              })
+            ? telemetryCursor(tenant, deviceId, last.get("timestamp_ms") as number)
             : null,
+      };
+    },
+
+    async windowAscending(tenant, deviceId, query): Promise<Page<TelemetryPoint>> {
+      assertLimit(query.limit);
+      assertEpochMs(query.from, "from");
+      assertEpochMs(query.to, "to");
+      let from = Math.max(query.from, context.clock() - TELEMETRY_RETENTION_MS + 1);
+      if (query.cursor) from = Math.max(from, telemetryCursorTime(tenant, deviceId, query.cursor) + 1);
+      if (from >= query.to) {
+        recordFirestore(context, "telemetry", 0, 0);
+        return { items: [], next_cursor: null };
+      }
+      // Served by the ascending index (tenant_id, device_id, timestamp_ms asc); a point's timestamp is
+      // unique per device, so the cursor's timestamp alone says where the next page starts.
+      const snapshot = await withFirestore(() =>
+        telemetry
+          .where("tenant_id", "==", tenant)
+          .where("device_id", "==", deviceId)
+          .where("timestamp_ms", ">=", from)
+          .where("timestamp_ms", "<", query.to)
+          .orderBy("timestamp_ms", "asc")
+          .limit(query.limit)
+          .get(),
+      );
+      recordFirestore(context, "telemetry", queryReads(snapshot.size), 0);
+      const items = snapshot.docs.map((doc) => toPoint(doc.data()));
+      const last = items.at(-1);
+      return {
+        items,
+        next_cursor:
+          items.length === query.limit && last ? telemetryCursor(tenant, deviceId, last.timestamp_ms) : null,
       };
     },
 
@@ -173,6 +228,43 @@ export function createFirestoreTelemetryStore(context: FirestoreContext): Teleme
         reset: true,
       };
     },
+
+    aggregate: (tenant, deviceId, query) =>
+      aggregateFromRollups(context, rollupCollections, rollups, tenant, deviceId, query),
+
+    async rebuildRollups(tenant, deviceId, range) {
+      assertEpochMs(range.from, "from");
+      assertEpochMs(range.to, "to");
+      // Only days whose every point is still kept: an older day's rollups are all that is left of it,
+      // and are only marked for folding again (the month documents of the tenant's current zone).
+      const oldestWhole = context.clock() - TELEMETRY_RETENTION_MS;
+      let days = 0;
+      let points = 0;
+      for (let day = utcDayOf(range.from); day < range.to; day += DAY_MS) {
+        days += 1;
+        const key = { tenant, device: deviceId, day };
+        if (day >= oldestWhole) {
+          points += (await withFirestore(() => rollups.recompute(key, "day"))).points;
+          continue;
+        }
+        const shards = await withFirestore(() =>
+          rollupCollections.rollups
+            .where("tenant_id", "==", tenant)
+            .where("device_id", "==", deviceId)
+            .where("day_ms", "==", day)
+            .get(),
+        );
+        recordFirestore(context, "rollups", queryReads(shards.size), shards.size);
+        if (shards.size > 0) {
+          const batch = context.db.batch();
+          for (const shard of shards.docs) batch.update(shard.ref, { folded: false });
+          await withFirestore(() => batch.commit());
+        }
+      }
+      return { days, points };
+    },
+
+    flush: () => withFirestore(() => rollups.flush()),
   };
 }
 

@@ -18,6 +18,19 @@ export function dualWriteTelemetry(reads: TelemetryStore, also: TelemetryStore):
     latest: (...args) => reads.latest(...args),
     window: (...args) => reads.window(...args),
     changes: (...args) => reads.changes(...args),
+    windowAscending: (...args) => reads.windowAscending(...args),
+    aggregate: (...args) => reads.aggregate(...args),
+    // Both stores keep rollups of what they hold: a rebuild (and a flush) is done on both.
+    async rebuildRollups(tenant, deviceId, range) {
+      const [result] = await Promise.all([
+        reads.rebuildRollups(tenant, deviceId, range),
+        also.rebuildRollups(tenant, deviceId, range),
+      ]);
+      return result;
+    },
+    async flush() {
+      await Promise.all([reads.flush(), also.flush()]);
+    },
   };
 }
 
@@ -63,5 +76,9 @@ export function withIndexFallback(
     latest: read((store) => store.latest.bind(store)),
     window: read((store) => store.window.bind(store)),
     changes: read((store) => store.changes.bind(store)),
+    windowAscending: read((store) => store.windowAscending.bind(store)),
+    aggregate: read((store) => store.aggregate.bind(store)),
+    rebuildRollups: (...args) => firestore.rebuildRollups(...args),
+    flush: () => firestore.flush(),
   };
 }

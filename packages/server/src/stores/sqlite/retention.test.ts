@@ -108,7 +108,7 @@ describe("SQLite retention", () => {
     expect(await job.runOnce()).toEqual({});
     expect(countTelemetry(db)).toBe(21);
     if (other.ok) await createSqliteBackend(db).release({ lockId: other.lockId });
-    expect(await job.runOnce()).toEqual({ telemetry: 15, audit_log: 0 });
+    expect(await job.runOnce()).toEqual({ telemetry: 15, telemetry_rollups: 0, audit_log: 0 });
     expect(countTelemetry(db)).toBe(6);
   });
 

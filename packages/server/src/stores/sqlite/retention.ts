@@ -1,5 +1,5 @@
 import type { SqliteDatabase } from "../../storage/sqlite.js";
-import { TELEMETRY_RETENTION_MS } from "../types.js";
+import { ROLLUP_RETENTION_MS, TELEMETRY_RETENTION_MS } from "../types.js";
 
 /**
  * One SQLite table whose rows expire (SQLite has no TTL; Firestore's TTL policies do this there). The
@@ -18,43 +18,60 @@ export interface RetentionTarget {
 
 /** Every SQLite table with a retention, in the order the job visits them. */
 export function sqliteRetentionTargets(db: SqliteDatabase): RetentionTarget[] {
-  return [telemetryRetention(db), auditRetention(db)];
+  return [
+    deviceRangeRetention(db, {
+      table: "telemetry",
+      time: "timestamp_ms",
+      retentionMs: TELEMETRY_RETENTION_MS,
+    }),
+    // Trend rollups (docs/design/trends.md): two years after their slot, keyed the same way.
+    deviceRangeRetention(db, {
+      table: "telemetry_rollups",
+      time: "slot_ms",
+      retentionMs: ROLLUP_RETENTION_MS,
+    }),
+    auditRetention(db),
+  ];
 }
 
 /** Devices visited per batch at most, so that a batch stays short when few of them have expired points. */
 const DEVICES_PER_BATCH = 2000;
 
 /**
- * Telemetry, walked device by device along the primary key (tenant_id, device_id, timestamp_ms desc):
- * a point expires `TELEMETRY_RETENTION_MS` after its timestamp (`expire_at` is always
- * `timestamp_ms + TELEMETRY_RETENTION_MS`), so a device's expired points are one contiguous key range,
- * deleted by a range scan. No index on `expire_at` is needed for this (migration 2 dropped it): finding
+ * A table keyed (tenant_id, device_id, <time>, …) whose rows expire `retentionMs` after their time —
+ * telemetry (`expire_at` is always `timestamp_ms + TELEMETRY_RETENTION_MS`) and its rollups — walked
+ * device by device along the primary key: a device's expired rows are one contiguous key range, deleted
+ * by a range scan. No index on `expire_at` is needed for this (migration 2 dropped telemetry's): finding
  * the next device is one seek on the key. The cursor lives in memory; a restart begins a new pass.
  */
-function telemetryRetention(db: SqliteDatabase): RetentionTarget {
+function deviceRangeRetention(
+  db: SqliteDatabase,
+  target: { table: string; time: string; retentionMs: number },
+): RetentionTarget {
+  const { table, time, retentionMs } = target;
   type Key = { tenant_id: string; device_id: string };
   // Two seeks, not a row-value comparison: SQLite seeks (tenant_id, device_id) > (?, ?) only as far as
   // the tenant and then scans the device's points (650 µs instead of 4 µs at 9 k points a device).
   const nextInTenant = db.prepare<[string, string], Key>(
-    `SELECT tenant_id, device_id FROM telemetry WHERE tenant_id = ? AND device_id > ?
+    `SELECT tenant_id, device_id FROM ${table} WHERE tenant_id = ? AND device_id > ?
      ORDER BY tenant_id, device_id LIMIT 1`,
   );
   const firstOfNextTenant = db.prepare<[string], Key>(
-    "SELECT tenant_id, device_id FROM telemetry WHERE tenant_id > ? ORDER BY tenant_id, device_id LIMIT 1",
+    `SELECT tenant_id, device_id FROM ${table} WHERE tenant_id > ? ORDER BY tenant_id, device_id LIMIT 1`,
   );
   const nextDevice = (after: Key) =>
     nextInTenant.get(after.tenant_id, after.device_id) ?? firstOfNextTenant.get(after.tenant_id);
-  // At most `limit` points of a device per statement: the timestamp of its limit-th oldest expired
-  // point bounds a plain range delete (a DELETE … ORDER BY … LIMIT collects the keys first, 3× slower).
+  // At most `limit` rows of a device per statement: the time of its limit-th oldest expired row bounds a
+  // plain range delete (a DELETE … ORDER BY … LIMIT collects the keys first, 3× slower).
   const limitBound = db
     .prepare<[string, string, number, number], number>(
-      `SELECT timestamp_ms FROM telemetry WHERE tenant_id = ? AND device_id = ? AND timestamp_ms <= ?
-       ORDER BY timestamp_ms ASC LIMIT 1 OFFSET ?`,
+      `SELECT ${time} FROM ${table} WHERE tenant_id = ? AND device_id = ? AND ${time} <= ?
+       ORDER BY ${time} ASC LIMIT 1 OFFSET ?`,
     )
     .pluck();
-  // expire_at is checked too, so that the range scan never deletes a point that has not expired.
+  // expire_at is checked too, so that the range scan never deletes a row that has not expired.
   const removeExpired = db.prepare<[string, string, number, number]>(
-    "DELETE FROM telemetry WHERE tenant_id = ? AND device_id = ? AND timestamp_ms <= ? AND expire_at <= ?",
+    `DELETE FROM ${table} WHERE tenant_id = ? AND device_id = ? AND ${time} <= ? AND expire_at <= ?`,
   );
   /** The last device whose expired points are all gone in this pass ("" before the first). */
   let after: Key = { tenant_id: "", device_id: "" };
@@ -67,7 +84,7 @@ function telemetryRetention(db: SqliteDatabase): RetentionTarget {
         return { deleted, done: true };
       }
       const left = limit - deleted;
-      const cutoff = now - TELEMETRY_RETENTION_MS;
+      const cutoff = now - retentionMs;
       const bound = limitBound.get(device.tenant_id, device.device_id, cutoff, left - 1) ?? cutoff;
       const { changes } = removeExpired.run(device.tenant_id, device.device_id, bound, now);
       deleted += changes;
@@ -76,7 +93,7 @@ function telemetryRetention(db: SqliteDatabase): RetentionTarget {
     }
     return { deleted, done: false };
   });
-  return { table: "telemetry", deleteExpired: (now, limit) => batch.immediate(now, limit) };
+  return { table, deleteExpired: (now, limit) => batch.immediate(now, limit) };
 }
 
 /** The audit log, oldest expiry first along `audit_by_expiry` (appends are rare: the index is cheap). */
