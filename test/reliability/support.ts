@@ -1,4 +1,4 @@
-import { request as httpRequest } from "node:http";
+import { request as httpRequest, type IncomingHttpHeaders } from "node:http";
 import { expect } from "vitest";
 
 /**
@@ -15,6 +15,7 @@ export const FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101
 
 export interface Reply {
   status: number;
+  headers: IncomingHttpHeaders;
   body: unknown;
   /** The session cookie's value when the response sets one ("" when it clears it). */
   session: string | undefined;
@@ -30,12 +31,16 @@ export interface CallOptions {
   from?: string;
   /** Every request is bounded: a hang fails the test instead of stalling it. */
   timeoutMs?: number;
+  /** More request headers (`Origin`, `Sec-Fetch-Site`, `X-Forwarded-Host`…). */
+  headers?: Record<string, string>;
+  /** The raw body, sent as is (for bodies that are not JSON). */
+  rawBody?: string;
 }
 
 /** One HTTP request on a real socket, with a client-side timeout. */
 export function call(url: string, method: string, path: string, options: CallOptions = {}): Promise<Reply> {
   const { hostname, port } = new URL(url);
-  const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
+  const payload = options.rawBody ?? (options.body === undefined ? undefined : JSON.stringify(options.body));
   return new Promise((resolve, reject) => {
     const request = httpRequest(
       {
@@ -51,6 +56,7 @@ export function call(url: string, method: string, path: string, options: CallOpt
           ...(options.session !== undefined && { cookie: `firebrick_session=${options.session}` }),
           ...(options.bearer && { authorization: `Bearer ${options.bearer}` }),
           ...(payload !== undefined && { "content-type": "application/json" }),
+          ...options.headers,
         },
       },
       (response) => {
@@ -65,6 +71,7 @@ export function call(url: string, method: string, path: string, options: CallOpt
           );
           resolve({
             status: response.statusCode ?? 0,
+            headers: response.headers,
             body: text ? JSON.parse(text) : null,
             session:
               cookie === undefined ? undefined : cookie.split(";", 1)[0]!.slice("firebrick_session=".length),

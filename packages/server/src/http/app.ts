@@ -1,10 +1,23 @@
 import { randomUUID } from "node:crypto";
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from "fastify";
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+} from "fastify";
 import { AppError, ERRORS, type ErrorBody, type ErrorCode } from "../errors.js";
 import { requestLogController } from "../observability/http-plugin.js";
 import type { Logger } from "../observability/logger.js";
 import { InvalidCursorError, StoreConflictError, StoreUnavailableError } from "../stores/types.js";
+import {
+  answerClientError,
+  type ConnectionLimits,
+  capConnections,
+  DEFAULT_CONNECTION_LIMITS,
+  nodeServerOptions,
+} from "./connection-limits.js";
 import { type ReadinessCheck, registerHealthRoutes } from "./health.js";
+import { guardInputs } from "./input-guards.js";
 
 export interface AppOptions {
   logger: Logger;
@@ -15,6 +28,8 @@ export interface AppOptions {
   describeReadiness?: () => Record<string, unknown>;
   /** Proxies whose `X-Forwarded-For` names the client (see `Config.trustProxy`); none by default. */
   trustProxy?: false | string;
+  /** Slow requests and open connections (`Config.connections`). */
+  connections?: ConnectionLimits;
 }
 
 /**
@@ -22,7 +37,17 @@ export interface AppOptions {
  * Feature routes register themselves on the returned instance.
  */
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const connections = options.connections ?? DEFAULT_CONNECTION_LIMITS;
   const app = Fastify({
+    ...nodeServerOptions(connections),
+    clientErrorHandler: answerClientError,
+    // A URL that does not decode (`/api/devices/%ED%A0%80`) is a 400 in the one error format too.
+    frameworkErrors: (error, request, reply) => {
+      const body: ErrorBody = {
+        error: { code: "VALIDATION_FAILED", message: error.message, request_id: request.id },
+      };
+      return (reply as FastifyReply).status(400).header("x-request-id", request.id).send(body);
+    },
     loggerInstance: options.logger as FastifyBaseLogger,
     // One "request served" line per request comes from the observability plugin instead.
     logController: requestLogController(),
@@ -32,6 +57,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     // Unknown fields are an error the client should hear about, not something to drop silently.
     ajv: { customOptions: { removeAdditional: false } },
   });
+
+  capConnections(app, connections);
+  guardInputs(app);
 
   app.addHook("onSend", async (request, reply) => {
     reply.header("x-request-id", request.id);
