@@ -3,7 +3,7 @@ import type { FastifyInstance } from "fastify";
 import { Type } from "typebox";
 import { AppError } from "../errors.js";
 import { requires } from "../http/route-security.js";
-import { Cursor, IdParams, NextCursor, PublicDevice } from "../http/schemas.js";
+import { Cursor, IdParams, NextCursor, PageLimit, PublicDevice } from "../http/schemas.js";
 import type { ServiceContext } from "../service.js";
 import type { Device } from "../stores/types.js";
 import { newDeviceToken } from "./tokens.js";
@@ -38,7 +38,7 @@ export function registerDeviceRoutes(app: FastifyInstance, ctx: ServiceContext):
         response: { 200: Type.Object({ devices: Type.Array(PublicDevice), next_cursor: NextCursor }) },
         querystring: Type.Object(
           {
-            limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
+            limit: Type.Optional(PageLimit),
             cursor: Type.Optional(Cursor),
           },
           { additionalProperties: false },

@@ -172,6 +172,19 @@ export interface DevicesStore {
 
 export type PointSource = "api" | "sqlite_backfill" | "simulator" | (string & {});
 
+/**
+ * A metric name, one rule on both stores (docs/design/telemetry.md): 1–64 letters, digits, `_ . : / -`,
+ * starting with a letter, a digit or `_`, and not of the form `__…__`, which Firestore reserves for field
+ * names (SQLite would keep it, Firestore refuses it: a name must mean the same to both). Rollups and point
+ * definitions are keyed by it.
+ */
+export const METRIC_NAME_PATTERN = "^(?!__.*__$)[A-Za-z0-9_][A-Za-z0-9_.:/-]{0,63}$";
+const METRIC_NAME = new RegExp(METRIC_NAME_PATTERN);
+
+export function isMetricName(name: string): boolean {
+  return METRIC_NAME.test(name);
+}
+
 export interface TelemetryPoint {
   tenant_id: TenantId;
   device_id: string;

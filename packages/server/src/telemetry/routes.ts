@@ -3,10 +3,10 @@ import type { FastifyInstance } from "fastify";
 import { Type } from "typebox";
 import { AppError } from "../errors.js";
 import { requires } from "../http/route-security.js";
-import { Cursor, IdParams, NextCursor } from "../http/schemas.js";
+import { Cursor, EpochMs, IdParams, NextCursor, PageLimit } from "../http/schemas.js";
 import { requestContext } from "../observability/request-context.js";
 import type { ServiceContext } from "../service.js";
-import { TELEMETRY_RETENTION_MS, type TelemetryPoint } from "../stores/types.js";
+import { METRIC_NAME_PATTERN, TELEMETRY_RETENTION_MS, type TelemetryPoint } from "../stores/types.js";
 import { IngestLimiter } from "./ingest-limiter.js";
 
 /** Bounds of one write: a batch is at most this many points of at most this many metrics. */
@@ -16,18 +16,16 @@ const MAX_WRITE_BYTES = 128 * 1024;
 /** Clocks on devices drift; a point from further in the future than this is a bug, not a reading. */
 const MAX_FUTURE_MS = 5 * 60_000;
 
-const MetricName = "^[A-Za-z0-9_][A-Za-z0-9_.:/-]{0,63}$";
-
 const TelemetryWrite = Type.Object(
   {
     points: Type.Array(
       Type.Object(
         {
-          timestamp_ms: Type.Integer({ minimum: 0, description: "UTC epoch milliseconds" }),
+          timestamp_ms: EpochMs(),
           metrics: Type.Object(
             {},
             {
-              patternProperties: { [MetricName]: Type.Number() },
+              patternProperties: { [METRIC_NAME_PATTERN]: Type.Number() },
               additionalProperties: false,
               minProperties: 1,
               maxProperties: MAX_METRICS_PER_POINT,
@@ -44,9 +42,9 @@ const TelemetryWrite = Type.Object(
 
 const TelemetryQuery = Type.Object(
   {
-    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
-    from: Type.Optional(Type.Integer({ minimum: 0, description: "window start, inclusive (epoch ms)" })),
-    to: Type.Optional(Type.Integer({ minimum: 0, description: "window end, exclusive (epoch ms)" })),
+    limit: Type.Optional(PageLimit),
+    from: Type.Optional(EpochMs("window start, inclusive (epoch ms)")),
+    to: Type.Optional(EpochMs("window end, exclusive (epoch ms)")),
     cursor: Type.Optional(Cursor),
   },
   { additionalProperties: false },
