@@ -1,7 +1,7 @@
 import { createLock, type LockFunction, withTelemetry } from "@firebrick/lock";
 import type { FastifyInstance } from "fastify";
 import { registerApi } from "./api.js";
-import type { PasswordHasher } from "./auth/passwords.js";
+import { createPasswordHasher, type PasswordHasher } from "./auth/passwords.js";
 import { describeCaller } from "./auth/principal.js";
 import type { Config } from "./config/env.js";
 import { dashboardPlugin } from "./dashboard/plugin.js";
@@ -110,6 +110,7 @@ export async function startServer(
     logger,
     readiness,
     trustProxy: config.trustProxy,
+    connections: config.connections,
     describeReadiness: () => ({ stores: router.backends() }),
   });
   // Before registerApi: its security hook's store reads must count towards the request's tally.
@@ -128,7 +129,7 @@ export async function startServer(
     tenantHeader: config.tenantHeader,
     cookieSecure: config.cookieSecure,
     deviceWritesPerMinute: config.deviceWritesPerMinute,
-    ...(options.passwords && { passwords: options.passwords }),
+    passwords: options.passwords ?? createPasswordHasher({ maxQueue: config.passwordQueue }),
     ...(opened.firestore && {
       // Loaded only with Firestore: the gate's modules load the GCP clients.
       telemetryFlipGate: (await import("./migrate/cutover.js")).telemetryFlipGate(opened.firestore, config),

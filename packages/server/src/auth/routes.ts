@@ -7,7 +7,7 @@ import { AnyPassword, NewPassword, PublicUser, publicUser, Username } from "../h
 import type { ServiceContext } from "../service.js";
 import { tokenHash } from "../sessions/tokens.js";
 import type { User } from "../stores/types.js";
-import { LoginLimiter } from "./login-limits.js";
+import { type LoginAttempt, LoginLimiter } from "./login-limits.js";
 import { sessionOf } from "./principal.js";
 import { clientInfo } from "./request-gate.js";
 import { rotateUserSessions } from "./session-rotation.js";
@@ -29,11 +29,29 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: ServiceContext): v
     if (check === "mismatch") return { ok: false as const, reason: "wrong_password" };
     if (check === "refused") return { ok: false as const, reason: "password_reset_required" };
     if (check === "ok_rehash") {
-      const stored = await ctx.passwords.hash(password);
-      await ctx.router.stores.users.updatePassword(user.tenant_id, user.id, stored);
-      request.log.info({ tenant_id: user.tenant_id, user_id: user.id }, "password re-hashed");
+      // Best effort: a busy hashing queue or store must not fail a correct sign-in; the next one re-hashes.
+      try {
+        const stored = await ctx.passwords.hash(password);
+        await ctx.router.stores.users.updatePassword(user.tenant_id, user.id, stored);
+        request.log.info({ tenant_id: user.tenant_id, user_id: user.id }, "password re-hashed");
+      } catch (error) {
+        request.log.warn({ err: error, tenant_id: user.tenant_id, user_id: user.id }, "re-hash deferred");
+      }
     }
     return { ok: true as const };
+  }
+
+  /**
+   * A check that could not be made (the hashing queue full: 503, a store down) judged no guess: the
+   * attempt the limiter counted up front is taken back, so that a user who retries is not locked out.
+   */
+  async function checkAttempt<T>(attempt: LoginAttempt, check: () => Promise<T>): Promise<T> {
+    try {
+      return await check();
+    } catch (error) {
+      limiter.forgive(attempt);
+      throw error;
+    }
   }
 
   api.post(
@@ -53,8 +71,10 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: ServiceContext): v
       const tenant = request.tenant;
       const attempt = { tenant, username, ip: request.ip };
       limiter.admit(attempt);
-      const user = await ctx.router.stores.users.getByUsername(tenant, username);
-      const verdict = await verifyPassword(request, user, password);
+      const { user, verdict } = await checkAttempt(attempt, async () => {
+        const user = await ctx.router.stores.users.getByUsername(tenant, username);
+        return { user, verdict: await verifyPassword(request, user, password) };
+      });
       if (!verdict.ok) {
         await request.audit({
           action: "auth.login_failed",
@@ -197,7 +217,9 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: ServiceContext): v
       const { user } = sessionOf(request);
       const attempt = { tenant: request.tenant, username: user.username, ip: request.ip };
       limiter.admit(attempt);
-      const verdict = await verifyPassword(request, user, request.body.current_password);
+      const verdict = await checkAttempt(attempt, () =>
+        verifyPassword(request, user, request.body.current_password),
+      );
       if (!verdict.ok) {
         await request.audit({
           action: "auth.password_change_failed",
