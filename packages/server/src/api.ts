@@ -10,6 +10,7 @@ import { registerDeviceRoutes } from "./devices/routes.js";
 import { registerFlagRoutes } from "./flags/routes.js";
 import type { ServiceContext } from "./service.js";
 import { registerTelemetryRoutes } from "./telemetry/routes.js";
+import { TenantDirectory } from "./tenancy/tenant-directory.js";
 import { registerUserRoutes } from "./users/routes.js";
 
 /**
@@ -42,13 +43,17 @@ export async function registerApi(app: FastifyInstance, ctx: ServiceContext): Pr
   });
   app.get("/api/openapi.json", { schema: { hide: true }, logLevel: "warn" }, async () => app.swagger());
 
-  await app.register(auditRecorder, { audit: () => ctx.router.stores.audit, clock: ctx.clock });
+  const tenants = new TenantDirectory(() => ctx.router.stores.tenants);
+  await app.register(auditRecorder, {
+    audit: () => ctx.router.stores.audit,
+    clock: ctx.clock,
+    tenantExists: (tenant) => tenants.exists(tenant),
+  });
   await app.register(requestGate, {
     tenantHeader: ctx.tenantHeader,
     sessions: ctx.sessions,
     cookie: ctx.cookie,
     devices: ctx.devices,
-    clock: ctx.clock,
   });
   registerAuthRoutes(app, ctx);
   registerUserRoutes(app, ctx);

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import fp from "fastify-plugin";
+import { FailureLimiter } from "../auth/failure-limiter.js";
 import type { Principal } from "../auth/principal.js";
 import type { AuditEntry, AuditLogStore, Clock } from "../stores/types.js";
 
@@ -12,6 +13,12 @@ export interface AuditEvent {
   userId?: string | null;
   /** Defaults to the request's tenant. */
   tenant?: string;
+  /**
+   * Caused by a request without a valid credential (a rejected session, a device id under another
+   * tenant's header with any token): such entries are budgeted per client address, so that junk
+   * credentials cannot flood the audit log.
+   */
+  unauthenticated?: boolean;
 }
 
 declare module "fastify" {
@@ -29,18 +36,36 @@ export interface AuditRecorderOptions {
   /** Resolved per call, so that entries follow the audit area when its flag moves it. */
   audit: () => AuditLogStore;
   clock: Clock;
+  /** Whether a tenant exists: nothing is written under one that does not (any header names one). */
+  tenantExists: (tenant: string) => Promise<boolean>;
 }
+
+/** Unauthenticated entries per client address and minute (`AuditEvent.unauthenticated`). */
+export const UNAUTHENTICATED_AUDITS_PER_MINUTE = 10;
 
 /**
  * Gives every request `request.audit(event)`. Registered before the request gate, which audits refusals.
  *
  * @example
- * await app.register(auditRecorder, { audit: () => router.stores.audit, clock });
+ * await app.register(auditRecorder, { audit: () => router.stores.audit, clock, tenantExists });
  * await request.audit({ action: "device.create", outcome: "success", target: `device:${id}` });
  */
 export const auditRecorder = fp(
   async (app: FastifyInstance, options: AuditRecorderOptions) => {
+    const unauthenticated = new FailureLimiter({
+      limit: UNAUTHENTICATED_AUDITS_PER_MINUTE,
+      windowMs: 60_000,
+      clock: options.clock,
+    });
+    /** Whether this unauthenticated entry is within its address's budget (and spends from it). */
+    const withinBudget = (request: FastifyRequest) => {
+      const address = request.ip ?? "";
+      if (unauthenticated.retryAfterMs(address) > 0) return false;
+      unauthenticated.fail(address);
+      return true;
+    };
     app.decorateRequest("audit", function (this: FastifyRequest, event: AuditEvent) {
+      if (event.unauthenticated && !withinBudget(this)) return Promise.resolve();
       return record(options, this, event);
     });
   },
@@ -55,6 +80,13 @@ async function record(options: AuditRecorderOptions, request: FastifyRequest, ev
   const details = { ...event.details };
   if (principal?.kind === "device") details.device_id = principal.device.id;
   try {
+    // Any header names a tenant: an entry under one that does not exist would be written for nobody
+    // (and billed). Should the check itself fail, the entry is written: an outage loses no audit entry.
+    const exists = await options.tenantExists(tenant).catch(() => true);
+    if (!exists) {
+      request.log.debug({ action: event.action, tenant_id: tenant }, "audit entry dropped: no such tenant");
+      return;
+    }
     await options.audit().append(tenant, {
       action: event.action,
       outcome: event.outcome,

@@ -4,10 +4,9 @@ import type {} from "../audit/recorder.js";
 import { AppError } from "../errors.js";
 import { type RouteSecurity, routeName } from "../http/route-security.js";
 import type { ClientInfo, SessionManager } from "../sessions/manager.js";
-import type { Clock, Device } from "../stores/types.js";
+import type { Device } from "../stores/types.js";
 import { refuseOtherTenant } from "../tenancy/cross-tenant.js";
 import { isTenantId } from "../tenancy/tenant-id.js";
-import { FailureLimiter } from "./failure-limiter.js";
 import type {} from "./principal.js";
 import type { SessionCookie } from "./session-cookie.js";
 
@@ -21,7 +20,6 @@ export interface RequestGateOptions {
   cookie: SessionCookie;
   /** Authenticates a device by its bearer token (`devices/access.ts`). */
   devices: { authenticate(request: FastifyRequest, id: unknown, token: string): Promise<Device> };
-  clock: Clock;
 }
 
 /**
@@ -30,14 +28,11 @@ export interface RequestGateOptions {
  * caller's role (403 + audit). It sets `request.tenant` and `request.principal`.
  *
  * @example
- * await app.register(auditRecorder, { audit: () => router.stores.audit, clock });
- * await app.register(requestGate, { tenantHeader, sessions, cookie, devices, clock });
+ * await app.register(auditRecorder, { audit: () => router.stores.audit, clock, tenantExists });
+ * await app.register(requestGate, { tenantHeader, sessions, cookie, devices });
  */
 export const requestGate = fp(
   async (app: FastifyInstance, options: RequestGateOptions) => {
-    // A rejected session (replayed after logout, expired, forged) is audited, but at most 10 times a
-    // minute per client address, so that junk cookies cannot be used to flood the audit log.
-    const rejectedAudits = new FailureLimiter({ limit: 10, windowMs: 60_000, clock: options.clock });
     app.decorateRequest("tenant", "");
     app.decorateRequest("principal", null);
 
@@ -74,14 +69,13 @@ export const requestGate = fp(
       switch (resolution.status) {
         case "missing":
           options.cookie.clear(reply);
-          if (rejectedAudits.retryAfterMs(client.ip ?? "") === 0) {
-            rejectedAudits.fail(client.ip ?? "");
-            await request.audit({
-              action: "session.rejected",
-              outcome: "denied",
-              details: { reason: "unknown, expired or revoked session", route: routeName(request) },
-            });
-          }
+          // Budgeted per client address (audit/recorder.ts), so that junk cookies cannot flood the log.
+          await request.audit({
+            action: "session.rejected",
+            outcome: "denied",
+            details: { reason: "unknown, expired or revoked session", route: routeName(request) },
+            unauthenticated: true,
+          });
           throw new AppError("UNAUTHENTICATED", "The session has expired or was revoked; sign in again.");
         case "other_tenant":
           return refuseOtherTenant(request, "session_tenant_mismatch");
