@@ -8,6 +8,7 @@ import type { Device } from "../stores/types.js";
 import { refuseOtherTenant } from "../tenancy/cross-tenant.js";
 import { isTenantId } from "../tenancy/tenant-id.js";
 import type {} from "./principal.js";
+import { isCrossOrigin } from "./same-origin.js";
 import type { SessionCookie } from "./session-cookie.js";
 
 /** Paths under /api that anyone may read without a tenant (the API description). */
@@ -23,9 +24,9 @@ export interface RequestGateOptions {
 }
 
 /**
- * The request gate, in this order: the tenant header on every /api request (400), the credential the
- * route asks for in its `config.security` (401), the tenant of that credential (403 + audit), the
- * caller's role (403 + audit). It sets `request.tenant` and `request.principal`.
+ * The request gate, in this order: the tenant header on every /api request (400), a state-changing
+ * request from another origin (403, `same-origin.ts`), the credential the route asks for in its
+ * `config.security` (401), the tenant of that credential (403 + audit), the caller's role (403 + audit). It sets `request.tenant` and `request.principal`.
  *
  * @example
  * await app.register(auditRecorder, { audit: () => router.stores.audit, clock, tenantExists });
@@ -51,14 +52,19 @@ export const requestGate = fp(
       request.tenant = header;
 
       const security = request.routeOptions.config.security as RouteSecurity | undefined;
+      const bearer = bearerToken(request);
+      const byDevice = security?.auth === "session_or_device" && bearer !== null;
+      // A device's bearer token is no ambient credential a page could ride on; a cookie (or a sign-in) is.
+      if (!byDevice && isCrossOrigin(request)) {
+        throw new AppError("FORBIDDEN", "Cross-origin requests are refused.");
+      }
       if (!security || security.auth === "public") return;
 
-      const bearer = bearerToken(request);
-      if (security.auth === "session_or_device" && bearer !== null) {
+      if (byDevice) {
         const id = (request.params as { id?: unknown }).id;
         request.principal = {
           kind: "device",
-          device: await options.devices.authenticate(request, id, bearer),
+          device: await options.devices.authenticate(request, id, bearer!),
         };
         return;
       }

@@ -78,7 +78,11 @@ export function registerDeviceRoutes(app: FastifyInstance, ctx: ServiceContext):
         outcome: "success",
         target: `device:${device.id}`,
       });
-      return reply.status(201).send({ device: publicDevice(device), token });
+      // The token is in this answer only: no cache (browser, proxy) may keep a copy.
+      return reply
+        .status(201)
+        .header("cache-control", "no-store")
+        .send({ device: publicDevice(device), token });
     },
   );
 
@@ -131,7 +135,7 @@ export function registerDeviceRoutes(app: FastifyInstance, ctx: ServiceContext):
         },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const { id } = request.params;
       await ctx.devices.owned(request, id);
       const { token, hash } = newDeviceToken();
@@ -143,6 +147,7 @@ export function registerDeviceRoutes(app: FastifyInstance, ctx: ServiceContext):
         outcome: "success",
         target: `device:${id}`,
       });
+      reply.header("cache-control", "no-store");
       return { device: publicDevice(device), token };
     },
   );
