@@ -9,6 +9,7 @@ import { backfillAuditJob, backfillTelemetryJob, migrateUsersJob } from "../../m
 import { terminalProgress } from "../../migrate/progress.js";
 import { JobRetrier } from "../../migrate/retry.js";
 import { firestoreJobRuntime, JobAlreadyRunningError, recordCompareResult } from "../../migrate/runtime.js";
+import { LegacySourceError, openLegacySource, sourceIdentity } from "../../migrate/source.js";
 import { createFirestoreClient } from "../../runtime/open-stores.js";
 import { loadStartupConfig } from "../../runtime/startup-config.js";
 import { openSqlite } from "../../storage/sqlite.js";
@@ -167,7 +168,12 @@ async function openBoth(from: string) {
       "the target Firestore is not configured: set GOOGLE_CLOUD_PROJECT (and FIRESTORE_EMULATOR_HOST for the emulator)",
     );
   }
-  const db = openSqlite(from, SQLITE_MIGRATIONS);
+  let db: ReturnType<typeof openLegacySource>;
+  try {
+    db = openLegacySource(from);
+  } catch (error) {
+    throw error instanceof LegacySourceError ? new UsageError(`--from: ${error.message}`) : error;
+  }
   const firestore = await createFirestoreClient(config.firestore);
   return {
     config,
@@ -186,6 +192,7 @@ async function runCommandJob(
   try {
     const context: JobContext = { config, source, target, retrier: new JobRetrier(), now: Date.now() };
     const steps = makeSteps(context);
+    const sourceId = await sourceIdentity(context.source);
     const runtime = firestoreJobRuntime(firestore, {
       lockTtlMs: flags.lockTtl * 1000,
       timeAuthority: config.locks.timeAuthority,
@@ -196,6 +203,7 @@ async function runCommandJob(
       dryRun: !!flags.dryRun,
       restart: !!flags.restart,
       progress,
+      source: sourceId,
     }).catch((error: unknown) => {
       throw error instanceof JobAlreadyRunningError ? new CommandFailed(error.message) : error;
     });
@@ -217,7 +225,9 @@ function printReport(report: JobReport, json: boolean): void {
     : report.resumed
       ? " (resumed)"
       : "";
-  console.log(
-    `${report.job}${report.dry_run ? " [dry run]" : ""}${state}: read ${report.read}, written ${report.written}, skipped ${report.skipped}, refused ${report.refused}`,
-  );
+  const counts = (c: JobReport["total"]) =>
+    `read ${c.read}, written ${c.written}, skipped ${c.skipped}, refused ${c.refused}`;
+  // This run's counts; a resumed or finished job's total across its runs too.
+  const total = report.resumed || report.already_complete ? ` (job total: ${counts(report.total)})` : "";
+  console.log(`${report.job}${report.dry_run ? " [dry run]" : ""}${state}: ${counts(report)}${total}`);
 }
