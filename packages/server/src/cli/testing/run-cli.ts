@@ -10,9 +10,18 @@ export interface CliResult {
 }
 
 /** Spawns the `firebrick` CLI from source (through tsx), as an operator would run it. */
-export function spawnCli(args: string[], options: { env?: NodeJS.ProcessEnv; stdin?: string } = {}) {
+export function spawnCli(
+  args: string[],
+  options: {
+    env?: NodeJS.ProcessEnv;
+    stdin?: string;
+    /** In a process group of its own (led by the CLI), as a shell starts a foreground job. */
+    ownProcessGroup?: boolean;
+  } = {},
+) {
   const child: ChildProcessWithoutNullStreams = spawn(process.execPath, ["--import", "tsx", entry, ...args], {
     env: { ...process.env, ...options.env },
+    detached: options.ownProcessGroup ?? false,
   });
   if (options.stdin !== undefined) child.stdin.end(options.stdin);
   else child.stdin.end();
