@@ -12,12 +12,13 @@ import { afterAll, describe, expect, it } from "vitest";
 import { freePort } from "../../packages/server/src/firestore/emulator.js";
 import { openSqlite } from "../../packages/server/src/storage/sqlite.js";
 import { SQLITE_MIGRATIONS } from "../../packages/server/src/storage/sqlite-migrations.js";
-import { call, createDevices, scaled } from "./support.js";
+import { call, createDevices, scaled, until } from "./support.js";
 
 const TENANT = "demo";
 const DEVICES = scaled(8, 32);
 const POINTS_PER_WRITE = scaled(5, 20);
-const STEADY_MS = scaled(2000, 15_000);
+/** Acknowledged writes per device before the kill. */
+const STEADY_WRITES = scaled(10, 100);
 const CLI = fileURLToPath(new URL("../../packages/server/src/cli/run.ts", import.meta.url));
 
 const dataDir = mkdtempSync(join(tmpdir(), "firebrick-sqlite-kill-"));
@@ -106,14 +107,21 @@ describe("firebrick serve on SQLite, killed with SIGKILL during ingest", () => {
         }
       }
     });
-    await new Promise((resolve) => setTimeout(resolve, STEADY_MS));
+    const acknowledgedPoints = () =>
+      [...acknowledged.values()].reduce((sum, points) => sum + points.length, 0);
+    // Killed once enough is acknowledged (a count, not a time: a loaded machine acknowledges less per second).
+    await until(
+      () => acknowledgedPoints() >= DEVICES * STEADY_WRITES * POINTS_PER_WRITE,
+      "acknowledged writes before the kill",
+      120_000,
+    );
     const exited = new Promise((resolve) => server.child.once("exit", resolve));
     killed = true;
     server.child.kill("SIGKILL");
     await exited;
     stop = true;
     await Promise.all(ingest);
-    const total = [...acknowledged.values()].reduce((sum, points) => sum + points.length, 0);
+    const total = acknowledgedPoints();
     expect(total).toBeGreaterThan(DEVICES * POINTS_PER_WRITE);
 
     // The file as the killed process left it (its WAL included): every acknowledged point is there.

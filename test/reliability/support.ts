@@ -8,6 +8,19 @@ import { expect } from "vitest";
 export const FULL = process.env.RELIABILITY_PROFILE === "full";
 export const scaled = (reduced: number, full: number) => (FULL ? full : reduced);
 
+/**
+ * Resolves once `condition()` holds, polling it; throws naming `what` after `timeoutMs`. Tests wait for
+ * the condition they need (points acknowledged, workers parked), never for a fixed time: the machines are
+ * shared, and a fixed time is too short on a loaded one.
+ */
+export async function until(condition: () => boolean, what: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 export const TENANT_HEADER = "x-bas-tenant";
 export const CHROME =
   "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36";
