@@ -45,6 +45,19 @@ describe("concurrencyLimit", () => {
     expect(await queued).toBe("ran");
   });
 
+  it("tells before any task is given whether one would be refused at once (refuseIfFull)", async () => {
+    const limited = concurrencyLimit(1, { maxWaiting: 1 });
+    expect(() => limited.refuseIfFull()).not.toThrow();
+    const running = held();
+    const first = limited(running.task);
+    expect(() => limited.refuseIfFull()).not.toThrow(); // a slot is taken, the queue has room
+    const queued = limited(async () => "ran");
+    expect(() => limited.refuseIfFull()).toThrow(QueueFullError);
+    running.finish();
+    await Promise.all([first, queued]);
+    expect(() => limited.refuseIfFull()).not.toThrow();
+  });
+
   it("refuses a task that waited `maxWaitMs` for a slot, and runs the ones behind it", async () => {
     const limited = concurrencyLimit(1, { maxWaitMs: 20 });
     const running = held();

@@ -11,6 +11,8 @@ export interface ConcurrencyLimit {
   <T>(task: () => Promise<T>): Promise<T>;
   /** Tasks waiting for a slot (the login hashing queue depth metric). */
   waiting(): number;
+  /** Throws the QueueFullError a task given now would get at once: the queue is full. */
+  refuseIfFull(): void;
 }
 
 export interface QueueBounds {
@@ -53,9 +55,12 @@ export function concurrencyLimit(limit: number, bounds: QueueBounds = {}): Concu
       next.start();
     }
   };
+  const refuseIfFull = () => {
+    if (running >= limit && waiting.length >= maxWaiting) throw new QueueFullError(drainMs());
+  };
   const run = async <T>(task: () => Promise<T>): Promise<T> => {
     if (running >= limit) {
-      if (waiting.length >= maxWaiting) throw new QueueFullError(drainMs());
+      refuseIfFull();
       await new Promise<void>((resolve, reject) => {
         const waiter: Waiter = { start: resolve, timer: undefined };
         if (Number.isFinite(maxWaitMs)) {
@@ -77,5 +82,5 @@ export function concurrencyLimit(limit: number, bounds: QueueBounds = {}): Concu
       release();
     }
   };
-  return Object.assign(run, { waiting: () => waiting.length });
+  return Object.assign(run, { waiting: () => waiting.length, refuseIfFull });
 }

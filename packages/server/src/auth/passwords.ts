@@ -44,6 +44,11 @@ export interface PasswordHasher {
   burn(password: string): Promise<void>;
   /** Hashing tasks waiting for a slot. */
   queueDepth(): number;
+  /**
+   * Throws the 503 a check would get at once when the hashing queue is full, so that a sign-in is refused
+   * before the work that precedes its check (the user lookup): under a flood, refusals cost no store read.
+   */
+  admit(): void;
 }
 
 export interface PasswordHasherOptions {
@@ -77,14 +82,17 @@ export function createPasswordHasher(options: PasswordHasherOptions = {}): Passw
     ...(options.maxQueue !== undefined && { maxWaiting: options.maxQueue }),
     maxWaitMs: options.maxQueueWaitMs ?? MAX_QUEUE_WAIT_MS,
   });
+  const unavailable = (error: unknown) => {
+    if (!(error instanceof QueueFullError)) return error;
+    return new AppError("UNAVAILABLE", "Too many password checks at once; retry shortly.", {
+      headers: { "retry-after": String(Math.max(1, Math.ceil(error.retryAfterMs / 1000))) },
+    });
+  };
   const limited = async <T>(task: () => Promise<T>): Promise<T> => {
     try {
       return await queue(task);
     } catch (error) {
-      if (!(error instanceof QueueFullError)) throw error;
-      throw new AppError("UNAVAILABLE", "Too many password checks at once; retry shortly.", {
-        headers: { "retry-after": String(Math.max(1, Math.ceil(error.retryAfterMs / 1000))) },
-      });
+      throw unavailable(error);
     }
   };
   const argonOptions = { ...params, algorithm: ARGON2ID };
@@ -98,6 +106,13 @@ export function createPasswordHasher(options: PasswordHasherOptions = {}): Passw
 
   return {
     queueDepth: () => queue.waiting(),
+    admit() {
+      try {
+        queue.refuseIfFull();
+      } catch (error) {
+        throw unavailable(error);
+      }
+    },
     async hash(password) {
       const password_hash = await limited(() => hash(password, argonOptions));
       return { password_hash, algo_params: { ...algoParams }, needs_rehash: false };

@@ -72,6 +72,8 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: ServiceContext): v
       const attempt = { tenant, username, ip: request.ip };
       limiter.admit(attempt);
       const { user, verdict } = await checkAttempt(attempt, async () => {
+        // A full hashing queue refuses before the lookup, alike for known and unknown usernames.
+        ctx.passwords.admit();
         const user = await ctx.router.stores.users.getByUsername(tenant, username);
         return { user, verdict: await verifyPassword(request, user, password) };
       });
