@@ -67,7 +67,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   app.setErrorHandler((error: FastifyError | AppError, request, reply) => {
     const { code, status, message } = describe(error);
-    if (status >= 500) request.log.error({ err: error }, "request failed");
+    // A 5xx the code chose to answer (an AppError: the hashing queue full) is a refusal, logged as a warning
+    // without a stack: a sign-in flood must not write an error and a stack trace per refused attempt.
+    // Anything else (a store down, a bug) failed, and is logged as an error with its stack.
+    if (status >= 500 && error instanceof AppError) request.log.warn({ code }, "request refused");
+    else if (status >= 500) request.log.error({ err: error }, "request failed");
     if (error instanceof AppError) reply.headers(error.headers);
     if (status === 503 && !reply.hasHeader("retry-after")) reply.header("retry-after", retryAfter(error));
     const body: ErrorBody = { error: { code, message, request_id: request.id } };
