@@ -125,14 +125,18 @@ describe("firebrick serve --emulator", () => {
     const first = await startServe(dataDir);
     const password = /Password \(shown once[^)]*\): (\S+)/.exec(first.stderr())?.[1];
     expect(password).toBeDefined();
-    const login = await call(first.url, "POST", "/api/auth/login", {
-      tenant: "demo",
-      body: { username: "admin", password },
-    });
-    expect(login.status).toBe(200);
+    const signIn = async (url: string) => {
+      const reply = await call(url, "POST", "/api/auth/login", {
+        tenant: "demo",
+        body: { username: "admin", password },
+      });
+      expect(reply.status).toBe(200);
+      return reply.session!;
+    };
+    const session = await signIn(first.url);
     const created = await call(first.url, "POST", "/api/devices", {
       tenant: "demo",
-      session: login.session!,
+      session,
       body: { name: "AHU-ctrl-c" },
     });
     expect(created.status).toBe(201);
@@ -143,14 +147,10 @@ describe("firebrick serve --emulator", () => {
     try {
       expect(second.emulator.imported).toContain(join(dataDir, "firestore-emulator", "snapshot-"));
       expect(second.stderr()).not.toContain("First run");
-      const again = await call(second.url, "POST", "/api/auth/login", {
-        tenant: "demo",
-        body: { username: "admin", password },
-      });
-      expect(again.status).toBe(200);
+      // The same admin, with the password of the first run.
       const devices = await call(second.url, "GET", "/api/devices", {
         tenant: "demo",
-        session: again.session!,
+        session: await signIn(second.url),
       });
       expect(devices.status).toBe(200);
       expect(JSON.stringify(devices.body)).toContain("AHU-ctrl-c");
