@@ -238,27 +238,12 @@ describe.each(["client", "server"] as const)(
         outOfOrder: [] as string[],
       };
       let restarting: Promise<void> | null = null;
-      /** Workers waiting for the restart, and workers done with their rounds. */
-      let parked = 0;
-      let finished = 0;
 
       async function worker(id: number) {
-        try {
-          await runRounds(id);
-        } finally {
-          finished += 1;
-        }
-      }
-
-      async function runRounds(id: number) {
         const skew = SKEWS_MS[id % SKEWS_MS.length] as number;
         const backend = client(timeAuthority, () => Date.now() + skew);
         for (let round = 0; round < rounds; round++) {
-          if (restarting) {
-            parked += 1;
-            await restarting;
-            parked -= 1;
-          }
+          if (restarting) await restarting;
           const key = keys[(id + round) % keys.length] as string;
           const signal = AbortSignal.timeout(5000);
           try {
@@ -346,16 +331,11 @@ describe.each(["client", "server"] as const)(
         resume = resolve;
       });
       lifetime = 1;
-      const transientAtKill = outcome.transient;
       emulator.process.kill("SIGKILL");
       await new Promise((resolve) => emulator.process.once("exit", resolve));
-      // Down until the workers have seen the outage: a call failed on it (calls still in flight then
-      // straddle the restart, which the fence must survive too), or every worker is waiting for the restart.
-      await until(
-        () => outcome.transient > transientAtKill || parked + finished === workers,
-        "the workers to see the outage",
-        60_000,
-      );
+      // Down from its exit until the new JVM answers (seconds): calls in flight fail as transient errors or
+      // straddle the restart (which the fence must survive too), new rounds wait for it. No time is added:
+      // the SDK's calls on a dead emulator need not fail within any given time, so none is waited for.
       emulator = await startFirestoreEmulator({ port });
       restarting = null;
       resume();

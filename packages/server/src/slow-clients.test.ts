@@ -3,8 +3,8 @@
 // served meanwhile. The bound is configurable; these tests use a short one (FIREBRICK_REQUEST_TIMEOUT_MS).
 import { connect, type Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { call } from "../../../../test/reliability/support.js";
-import { startTestServer, type TestServer } from "../testing/server.js";
+import { call } from "../../../test/reliability/support.js";
+import { startTestServer, type TestServer } from "./testing/server.js";
 
 const REQUEST_TIMEOUT_MS = 1_000;
 const MAX_CONNECTIONS = 16;

@@ -3,11 +3,11 @@
 // dependency without an address or an error text; a write refused by an open circuit breaker is a 503
 // whose Retry-After is the breaker's wait.
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { emulatorClient, emulatorLocation, uniqueProjectId } from "../../../../test/firestore.js";
-import { call, createDevices } from "../../../../test/reliability/support.js";
-import { DEFAULT_BOOTSTRAP_CONFIG, reconcileBootstrapDocument } from "../bootstrap/index.js";
-import { freePort, type RunningEmulator, startFirestoreEmulator } from "../firestore/emulator.js";
-import { startTestServer, type TestServer } from "../testing/server.js";
+import { emulatorClient, emulatorLocation, uniqueProjectId } from "../../../test/firestore.js";
+import { call, createDevices } from "../../../test/reliability/support.js";
+import { DEFAULT_BOOTSTRAP_CONFIG, reconcileBootstrapDocument } from "./bootstrap/index.js";
+import { freePort, type RunningEmulator, startFirestoreEmulator } from "./firestore/emulator.js";
+import { startTestServer, type TestServer } from "./testing/server.js";
 
 const TENANT = "demo";
 
