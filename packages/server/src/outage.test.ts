@@ -42,6 +42,18 @@ describe("while the Firestore under a running server is down", () => {
   afterAll(async () => {
     // Back on its port first, so that the server's close (its Firestore client, queued writes) completes.
     if (port) emulator = await startFirestoreEmulator({ location: emulatorLocation(), port });
+    // ...and the checks still retrying on the dead emulator settled (a /readyz that joins them answers
+    // without a timeout), so that closing the Firestore client rejects none of them unobserved.
+    if (server) {
+      await vi.waitFor(
+        async () => {
+          const { body } = await call(server.url, "GET", "/readyz", { timeoutMs: 10_000 });
+          const checks = Object.values((body as { checks: Record<string, { reason?: string }> }).checks);
+          expect(checks.some((check) => check.reason === "timeout")).toBe(false);
+        },
+        { timeout: 45_000, interval: 250 },
+      );
+    }
     await server?.close();
     await emulator?.stop();
   }, 60_000);

