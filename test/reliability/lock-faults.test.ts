@@ -27,20 +27,25 @@ import {
   startFirestoreEmulator,
 } from "../../packages/server/src/firestore/emulator.js";
 import { emulatorClient, uniqueProjectId } from "../firestore.js";
-import { scaled } from "./support.js";
+import { scaled, until } from "./support.js";
 
 const TTL_MS = 2000;
 /** The skews of the issue: a few seconds and a minute either way, plus one just past ttl + tolerance. */
 const SKEWS_MS = [0, 5000, -5000, 60_000, -60_000, Math.round((TIME_TOLERANCE_MS + TTL_MS) * 0.9)];
 
-/** The wall clock every simulated client shares; each client reads it with its own skew. */
+/**
+ * The clock every simulated client shares; each client reads it with its own skew. Frozen: only advance()
+ * moves it, so that the real milliseconds the calls take on a loaded machine cannot eat the margins a test
+ * sets (a release 200 ms before expiry was reported expired when the calls before it took longer).
+ */
 class SharedClock {
+  private readonly start = Date.now();
   private offset = 0;
   advance(ms: number): void {
     this.offset += ms;
   }
   client(skewMs: number): () => number {
-    return () => Date.now() + this.offset + skewMs;
+    return () => this.start + this.offset + skewMs;
   }
 }
 
@@ -315,9 +320,11 @@ describe.each(["client", "server"] as const)(
 
       const running = Promise.all(Array.from({ length: workers }, (_, id) => worker(id)));
       // Let the first lifetime accept some writes, check its histories, then kill the emulator under the workers.
-      while (outcome.accepted[0]! < workers && outcome.transient < 1000) {
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
+      await until(
+        () => outcome.accepted[0]! >= workers || outcome.transient >= 1000,
+        "accepted writes before the kill",
+        120_000,
+      );
       outcome.outOfOrder.push(...(await histories()));
       let resume = () => {};
       restarting = new Promise<void>((resolve) => {
@@ -326,8 +333,9 @@ describe.each(["client", "server"] as const)(
       lifetime = 1;
       emulator.process.kill("SIGKILL");
       await new Promise((resolve) => emulator.process.once("exit", resolve));
-      // Calls in flight fail as transient errors (bounded by their signals); new rounds wait for the restart.
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      // Down from its exit until the new JVM answers (seconds): calls in flight fail as transient errors or
+      // straddle the restart (which the fence must survive too), new rounds wait for it. No time is added:
+      // the SDK's calls on a dead emulator need not fail within any given time, so none is waited for.
       emulator = await startFirestoreEmulator({ port });
       restarting = null;
       resume();

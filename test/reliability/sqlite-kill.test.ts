@@ -9,12 +9,13 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { openSqlite } from "../../packages/server/src/storage/sqlite.js";
 import { SQLITE_MIGRATIONS } from "../../packages/server/src/storage/sqlite-migrations.js";
-import { call, createDevices, firstRunPassword, killServers, scaled, serve } from "./support.js";
+import { call, createDevices, firstRunPassword, killServers, scaled, serve, until } from "./support.js";
 
 const TENANT = "demo";
 const DEVICES = scaled(8, 32);
 const POINTS_PER_WRITE = scaled(5, 20);
-const STEADY_MS = scaled(2000, 15_000);
+/** Acknowledged writes per device before the kill. */
+const STEADY_WRITES = scaled(10, 100);
 const dataDir = mkdtempSync(join(tmpdir(), "firebrick-sqlite-kill-"));
 afterAll(killServers);
 
@@ -66,14 +67,21 @@ describe("firebrick serve on SQLite, killed with SIGKILL during ingest", () => {
         }
       }
     });
-    await new Promise((resolve) => setTimeout(resolve, STEADY_MS));
+    const acknowledgedPoints = () =>
+      [...acknowledged.values()].reduce((sum, points) => sum + points.length, 0);
+    // Killed once enough is acknowledged (a count, not a time: a loaded machine acknowledges less per second).
+    await until(
+      () => acknowledgedPoints() >= DEVICES * STEADY_WRITES * POINTS_PER_WRITE,
+      "acknowledged writes before the kill",
+      120_000,
+    );
     const exited = new Promise((resolve) => server.child.once("exit", resolve));
     killed = true;
     server.child.kill("SIGKILL");
     await exited;
     stop = true;
     await Promise.all(ingest);
-    const total = [...acknowledged.values()].reduce((sum, points) => sum + points.length, 0);
+    const total = acknowledgedPoints();
     expect(total).toBeGreaterThan(DEVICES * POINTS_PER_WRITE);
 
     // The file as the killed process left it (its WAL included): every acknowledged point is there.

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { request as httpRequest } from "node:http";
+import { request as httpRequest, type IncomingHttpHeaders } from "node:http";
 import { fileURLToPath } from "node:url";
 import { expect } from "vitest";
 import { freePort } from "../../packages/server/src/firestore/emulator.js";
@@ -11,6 +11,19 @@ import { freePort } from "../../packages/server/src/firestore/emulator.js";
 export const FULL = process.env.RELIABILITY_PROFILE === "full";
 export const scaled = (reduced: number, full: number) => (FULL ? full : reduced);
 
+/**
+ * Resolves once `condition()` holds, polling it; throws naming `what` after `timeoutMs`. Tests wait for
+ * the condition they need (points acknowledged, workers parked), never for a fixed time: the machines are
+ * shared, and a fixed time is too short on a loaded one.
+ */
+export async function until(condition: () => boolean, what: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 export const TENANT_HEADER = "x-bas-tenant";
 export const CHROME =
   "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36";
@@ -18,6 +31,7 @@ export const FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101
 
 export interface Reply {
   status: number;
+  headers: IncomingHttpHeaders;
   body: unknown;
   /** The session cookie's value when the response sets one ("" when it clears it). */
   session: string | undefined;
@@ -33,12 +47,16 @@ export interface CallOptions {
   from?: string;
   /** Every request is bounded: a hang fails the test instead of stalling it. */
   timeoutMs?: number;
+  /** More request headers (`Origin`, `Sec-Fetch-Site`, `X-Forwarded-Host`…). */
+  headers?: Record<string, string>;
+  /** The raw body, sent as is (for bodies that are not JSON). */
+  rawBody?: string;
 }
 
 /** One HTTP request on a real socket, with a client-side timeout. */
 export function call(url: string, method: string, path: string, options: CallOptions = {}): Promise<Reply> {
   const { hostname, port } = new URL(url);
-  const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
+  const payload = options.rawBody ?? (options.body === undefined ? undefined : JSON.stringify(options.body));
   return new Promise((resolve, reject) => {
     const request = httpRequest(
       {
@@ -54,6 +72,7 @@ export function call(url: string, method: string, path: string, options: CallOpt
           ...(options.session !== undefined && { cookie: `firebrick_session=${options.session}` }),
           ...(options.bearer && { authorization: `Bearer ${options.bearer}` }),
           ...(payload !== undefined && { "content-type": "application/json" }),
+          ...options.headers,
         },
       },
       (response) => {
@@ -68,6 +87,7 @@ export function call(url: string, method: string, path: string, options: CallOpt
           );
           resolve({
             status: response.statusCode ?? 0,
+            headers: response.headers,
             body: text ? JSON.parse(text) : null,
             session:
               cookie === undefined ? undefined : cookie.split(";", 1)[0]!.slice("firebrick_session=".length),

@@ -12,6 +12,7 @@ import { describeApi } from "./http/openapi.js";
 import type { ServiceContext } from "./service.js";
 import { registerTelemetryRoutes } from "./telemetry/routes.js";
 import { registerTenantRoutes } from "./tenancy/routes.js";
+import { TenantDirectory } from "./tenancy/tenant-directory.js";
 import { registerTrendRoutes } from "./trends/routes.js";
 import { registerUserRoutes } from "./users/routes.js";
 
@@ -53,14 +54,18 @@ export async function registerApi(app: FastifyInstance, ctx: ServiceContext): Pr
   // The document itself, readable without a tenant: the one /api route it does not list.
   app.get("/api/openapi.json", { schema: { hide: true }, logLevel: "warn" }, async () => app.swagger());
 
-  await app.register(auditRecorder, { audit: () => ctx.router.stores.audit, clock: ctx.clock });
+  const tenants = new TenantDirectory(() => ctx.router.stores.tenants);
+  await app.register(auditRecorder, {
+    audit: () => ctx.router.stores.audit,
+    clock: ctx.clock,
+    tenantExists: (tenant) => tenants.exists(tenant),
+    limits: ctx.limits,
+  });
   await app.register(requestGate, {
     tenantHeader: ctx.tenantHeader,
     sessions: ctx.sessions,
     cookie: ctx.cookie,
     devices: ctx.devices,
-    limits: ctx.limits,
-    clock: ctx.clock,
   });
   registerAuthRoutes(app, ctx);
   registerUserRoutes(app, ctx);

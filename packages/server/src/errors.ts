@@ -12,10 +12,13 @@ export const ERRORS = {
   TENANT_MISMATCH: { status: 403, message: "The tenant does not match." },
   NOT_FOUND: { status: 404, message: "Not found." },
   METHOD_NOT_ALLOWED: { status: 405, message: "Method not allowed." },
+  // The request did not arrive in time (a slow body or slow headers); the connection is closed.
+  REQUEST_TIMEOUT: { status: 408, message: "The request did not arrive in time." },
   CONFLICT: { status: 409, message: "The resource already exists." },
   PRECONDITION_FAILED: { status: 409, message: "A precondition of this change is not met." },
   PAYLOAD_TOO_LARGE: { status: 413, message: "The request body is too large." },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: "The request body must be JSON." },
+  HEADERS_TOO_LARGE: { status: 431, message: "The request headers are too large." },
   RATE_LIMITED: { status: 429, message: "Too many requests; retry later." },
   INTERNAL: { status: 500, message: "Internal error." },
   UNAVAILABLE: { status: 503, message: "The service is temporarily unavailable." },

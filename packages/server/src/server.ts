@@ -1,7 +1,7 @@
 import { createLock, type LockFunction, withTelemetry } from "@firebrick/lock";
 import type { FastifyInstance } from "fastify";
 import { registerApi } from "./api.js";
-import type { PasswordHasher } from "./auth/passwords.js";
+import { createPasswordHasher, type PasswordHasher } from "./auth/passwords.js";
 import { describeCaller } from "./auth/principal.js";
 import type { Config } from "./config/env.js";
 import { dashboardPlugin } from "./dashboard/plugin.js";
@@ -116,6 +116,7 @@ export async function startServer(
     logger,
     readiness,
     trustProxy: config.trustProxy,
+    connections: config.connections,
     describeReadiness: () => ({ stores: router.backends() }),
   });
   // Before registerApi: its security hook's store reads must count towards the request's tally.
@@ -137,7 +138,7 @@ export async function startServer(
     deviceWritesPerMinute: config.deviceWritesPerMinute,
     cacheMemoryBytes: config.cacheMemoryBytes,
     deviceOfflineAfterMs: config.deviceOfflineAfterMs,
-    ...(options.passwords && { passwords: options.passwords }),
+    passwords: options.passwords ?? createPasswordHasher({ maxQueue: config.passwordQueue }),
     ...(opened.telemetryGate && { telemetryGate: opened.telemetryGate }),
     onError: (error, what) => logger.error({ err: error }, `${what} failed`),
   });

@@ -2,7 +2,7 @@ import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import type { FastifyInstance } from "fastify";
 import { Type } from "typebox";
 import { requires } from "../http/route-security.js";
-import { Cursor, NextCursor } from "../http/schemas.js";
+import { Cursor, NextCursor, PageLimit } from "../http/schemas.js";
 import type { ServiceContext } from "../service.js";
 
 /** `GET /api/audit`: the tenant's audit log, newest first (admin). */
@@ -18,7 +18,7 @@ export function registerAuditRoutes(app: FastifyInstance, ctx: ServiceContext): 
           {
             user_id: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
             action: Type.Optional(Type.String({ minLength: 1, maxLength: 64, pattern: "^[a-z_.]+$" })),
-            limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
+            limit: Type.Optional(PageLimit),
             cursor: Type.Optional(Cursor),
           },
           { additionalProperties: false },

@@ -1,6 +1,7 @@
 import { type Algorithm, hash, verify } from "@node-rs/argon2";
+import { AppError } from "../errors.js";
 import type { PasswordParams, User } from "../stores/types.js";
-import { concurrencyLimit } from "./concurrency.js";
+import { concurrencyLimit, QueueFullError } from "./concurrency.js";
 import { verifyLegacyHash } from "./legacy-hashes.js";
 
 /**
@@ -43,17 +44,33 @@ export interface PasswordHasher {
   burn(password: string): Promise<void>;
   /** Hashing tasks waiting for a slot. */
   queueDepth(): number;
+  /**
+   * Throws the 503 a check would get at once when the hashing queue is full, so that a sign-in is refused
+   * before the work that precedes its check (the user lookup): under a flood, refusals cost no store read.
+   */
+  admit(): void;
 }
 
 export interface PasswordHasherOptions {
   params?: Argon2Params;
   /** How many hashes may run at once; each takes `memoryCost` KiB. */
   concurrency?: number;
+  /** Hashes that may wait for a slot (`Config.passwordQueue`); unbounded when not given. */
+  maxQueue?: number;
+  /** How long one may wait for a slot. */
+  maxQueueWaitMs?: number;
 }
 
 /**
+ * A password check waits at most this long for a hashing slot: with the check itself (≈ 60–200 ms at
+ * production cost) every sign-in is answered within about 2 s, however the queue got long.
+ */
+export const MAX_QUEUE_WAIT_MS = 1_500;
+
+/**
  * Argon2id hashing and verification under a concurrency limit, with legacy hashes verified once and
- * flagged for re-hash.
+ * flagged for re-hash. When the hashing queue is full, or a hash waited past `MAX_QUEUE_WAIT_MS`, the
+ * call throws `503 UNAVAILABLE` with `Retry-After` (an `AppError`) without hashing anything.
  *
  * @example
  * const passwords = createPasswordHasher();
@@ -61,7 +78,23 @@ export interface PasswordHasherOptions {
  */
 export function createPasswordHasher(options: PasswordHasherOptions = {}): PasswordHasher {
   const params = options.params ?? PRODUCTION_ARGON2;
-  const limited = concurrencyLimit(options.concurrency ?? 2);
+  const queue = concurrencyLimit(options.concurrency ?? 2, {
+    ...(options.maxQueue !== undefined && { maxWaiting: options.maxQueue }),
+    maxWaitMs: options.maxQueueWaitMs ?? MAX_QUEUE_WAIT_MS,
+  });
+  const unavailable = (error: unknown) => {
+    if (!(error instanceof QueueFullError)) return error;
+    return new AppError("UNAVAILABLE", "Too many password checks at once; retry shortly.", {
+      headers: { "retry-after": String(Math.max(1, Math.ceil(error.retryAfterMs / 1000))) },
+    });
+  };
+  const limited = async <T>(task: () => Promise<T>): Promise<T> => {
+    try {
+      return await queue(task);
+    } catch (error) {
+      throw unavailable(error);
+    }
+  };
   const argonOptions = { ...params, algorithm: ARGON2ID };
   const algoParams: PasswordParams = {
     algorithm: "argon2id",
@@ -72,7 +105,14 @@ export function createPasswordHasher(options: PasswordHasherOptions = {}): Passw
   let dummy: Promise<string> | undefined;
 
   return {
-    queueDepth: () => limited.waiting(),
+    queueDepth: () => queue.waiting(),
+    admit() {
+      try {
+        queue.refuseIfFull();
+      } catch (error) {
+        throw unavailable(error);
+      }
+    },
     async hash(password) {
       const password_hash = await limited(() => hash(password, argonOptions));
       return { password_hash, algo_params: { ...algoParams }, needs_rehash: false };
@@ -80,7 +120,8 @@ export function createPasswordHasher(options: PasswordHasherOptions = {}): Passw
 
     async check(stored, password) {
       if (stored.password_hash.startsWith("$argon2")) {
-        const matches = await limited(() => verify(stored.password_hash, password)).catch(() => null);
+        // A PHC string argon2 cannot read is refused; a full queue is not (it is a 503).
+        const matches = await limited(() => verify(stored.password_hash, password).catch(() => null));
         if (matches === null) return "refused";
         if (!matches) return "mismatch";
         return stored.needs_rehash || weakerThanCurrent(stored.password_hash) ? "ok_rehash" : "ok";
@@ -91,9 +132,14 @@ export function createPasswordHasher(options: PasswordHasherOptions = {}): Passw
     },
 
     async burn(password) {
-      dummy ??= limited(() => hash("firebrick-timing-equaliser", argonOptions));
+      // Refused for a full queue, it is made again by the next caller rather than refused forever.
+      dummy ??= limited(() => hash("firebrick-timing-equaliser", argonOptions)).catch((error: unknown) => {
+        dummy = undefined;
+        throw error;
+      });
       const stored = await dummy;
-      await limited(() => verify(stored, password)).catch(() => false);
+      // A full queue answers 503 here exactly as it does for a known user's check.
+      await limited(() => verify(stored, password).catch(() => false));
     },
   };
 

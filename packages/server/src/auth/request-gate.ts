@@ -2,13 +2,13 @@ import type { FastifyInstance, FastifyRequest } from "fastify";
 import fp from "fastify-plugin";
 import type {} from "../audit/recorder.js";
 import { AppError } from "../errors.js";
-import type { FleetLimiter, LimitPolicy } from "../fleet/limiter.js";
 import { type RouteSecurity, routeName } from "../http/route-security.js";
 import type { ClientInfo, SessionManager } from "../sessions/manager.js";
-import type { Clock, Device } from "../stores/types.js";
+import type { Device } from "../stores/types.js";
 import { refuseOtherTenant } from "../tenancy/cross-tenant.js";
 import { isTenantId } from "../tenancy/tenant-id.js";
 import type {} from "./principal.js";
+import { isCrossOrigin } from "./same-origin.js";
 import type { SessionCookie } from "./session-cookie.js";
 
 /** Paths under /api that anyone may read without a tenant (the API description). */
@@ -21,29 +21,16 @@ export interface RequestGateOptions {
   cookie: SessionCookie;
   /** Authenticates a device by its bearer token (`devices/access.ts`). */
   devices: { authenticate(request: FastifyRequest, id: unknown, token: string): Promise<Device> };
-  /** The fleet's limits (`fleet/limiter.ts`): the rejected-session audits per client address. */
-  limits: FleetLimiter;
-  clock: Clock;
 }
 
 /**
- * A rejected session (replayed after logout, expired, forged) is audited, but at most 10 times a minute
- * per client address across the fleet, so that junk cookies cannot be used to flood the audit log.
- */
-const REJECTED_SESSION_AUDITS: LimitPolicy = {
-  name: "rejected_session_audits",
-  capacity: 10,
-  windowMs: 60_000,
-};
-
-/**
- * The request gate, in this order: the tenant header on every /api request (400), the credential the
- * route asks for in its `config.security` (401), the tenant of that credential (403 + audit), the
- * caller's role (403 + audit). It sets `request.tenant` and `request.principal`.
+ * The request gate, in this order: the tenant header on every /api request (400), a state-changing
+ * request from another origin (403, `same-origin.ts`), the credential the route asks for in its
+ * `config.security` (401), the tenant of that credential (403 + audit), the caller's role (403 + audit). It sets `request.tenant` and `request.principal`.
  *
  * @example
- * await app.register(auditRecorder, { audit: () => router.stores.audit, clock });
- * await app.register(requestGate, { tenantHeader, sessions, cookie, devices, limits, clock });
+ * await app.register(auditRecorder, { audit: () => router.stores.audit, clock, tenantExists });
+ * await app.register(requestGate, { tenantHeader, sessions, cookie, devices });
  */
 export const requestGate = fp(
   async (app: FastifyInstance, options: RequestGateOptions) => {
@@ -65,14 +52,19 @@ export const requestGate = fp(
       request.tenant = header;
 
       const security = request.routeOptions.config.security as RouteSecurity | undefined;
+      const bearer = bearerToken(request);
+      const byDevice = security?.auth === "session_or_device" && bearer !== null;
+      // A device's bearer token is no ambient credential a page could ride on; a cookie (or a sign-in) is.
+      if (!byDevice && isCrossOrigin(request)) {
+        throw new AppError("FORBIDDEN", "Cross-origin requests are refused.");
+      }
       if (!security || security.auth === "public") return;
 
-      const bearer = bearerToken(request);
-      if (security.auth === "session_or_device" && bearer !== null) {
+      if (byDevice) {
         const id = (request.params as { id?: unknown }).id;
         request.principal = {
           kind: "device",
-          device: await options.devices.authenticate(request, id, bearer),
+          device: await options.devices.authenticate(request, id, bearer!),
         };
         return;
       }
@@ -83,13 +75,13 @@ export const requestGate = fp(
       switch (resolution.status) {
         case "missing":
           options.cookie.clear(reply);
-          if ((await options.limits.charge(REJECTED_SESSION_AUDITS, client.ip ?? "", 1)).ok) {
-            await request.audit({
-              action: "session.rejected",
-              outcome: "denied",
-              details: { reason: "unknown, expired or revoked session", route: routeName(request) },
-            });
-          }
+          // Budgeted per client address (audit/recorder.ts), so that junk cookies cannot flood the log.
+          await request.audit({
+            action: "session.rejected",
+            outcome: "denied",
+            details: { reason: "unknown, expired or revoked session", route: routeName(request) },
+            unauthenticated: true,
+          });
           throw new AppError("UNAUTHENTICATED", "The session has expired or was revoked; sign in again.");
         case "other_tenant":
           return refuseOtherTenant(request, "session_tenant_mismatch");

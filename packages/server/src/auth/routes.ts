@@ -31,9 +31,14 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: ServiceContext): v
     if (check === "mismatch") return { ok: false as const, reason: "wrong_password" };
     if (check === "refused") return { ok: false as const, reason: "password_reset_required" };
     if (check === "ok_rehash") {
-      const stored = await ctx.passwords.hash(password);
-      await ctx.router.stores.users.updatePassword(user.tenant_id, user.id, stored);
-      request.log.info({ tenant_id: user.tenant_id, user_id: user.id }, "password re-hashed");
+      // Best effort: a busy hashing queue or store must not fail a correct sign-in; the next one re-hashes.
+      try {
+        const stored = await ctx.passwords.hash(password);
+        await ctx.router.stores.users.updatePassword(user.tenant_id, user.id, stored);
+        request.log.info({ tenant_id: user.tenant_id, user_id: user.id }, "password re-hashed");
+      } catch (error) {
+        request.log.warn({ err: error, tenant_id: user.tenant_id, user_id: user.id }, "re-hash deferred");
+      }
     }
     return { ok: true as const };
   }
@@ -58,6 +63,9 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: ServiceContext): v
       let user: User | null;
       try {
         if (admitted.delayMs > 0) await sleep(admitted.delayMs);
+        // A full hashing queue refuses (503) before the lookup, alike for known and unknown usernames;
+        // a refused attempt is no guess and counts against nobody (only a judged one is charged below).
+        ctx.passwords.admit();
         user = await ctx.router.stores.users.getByUsername(tenant, username);
         verdict = await verifyPassword(request, user, password);
         await (verdict.ok ? admitted.succeeded() : admitted.failed());

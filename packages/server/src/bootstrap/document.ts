@@ -1,5 +1,6 @@
 import { grpcStatusOf } from "@firebrick/lock/firestore";
 import { FieldValue, type Firestore, Timestamp } from "@google-cloud/firestore";
+import { NotReadyError } from "../http/health.js";
 import { type BootstrapConfig, DEFAULT_BOOTSTRAP_CONFIG } from "./config.js";
 
 /** The stored bootstrap document. */
@@ -150,12 +151,16 @@ export function bootstrapDocumentCheck(
     async check() {
       const snapshot = await db.collection(config.collectionName).doc(config.docId).get();
       if (!snapshot.exists)
-        throw new Error(`bootstrap document ${path} is missing (run firebrick bootstrap)`);
+        throw new NotReadyError("missing", `bootstrap document ${path} is missing (run firebrick bootstrap)`);
       const verdict = judgeBootstrapDocument(snapshot.data() ?? {}, config.schemaVersion);
       if (verdict.kind === "incompatible")
-        throw new Error(`bootstrap document ${path} is incompatible: ${verdict.reason}`);
+        throw new NotReadyError(
+          "incompatible",
+          `bootstrap document ${path} is incompatible: ${verdict.reason}`,
+        );
       if (verdict.kind === "upgrade") {
-        throw new Error(
+        throw new NotReadyError(
+          "outdated",
           `bootstrap document ${path} is at schema_version ${verdict.from}, expected ${config.schemaVersion}`,
         );
       }

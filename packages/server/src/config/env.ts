@@ -57,6 +57,19 @@ export interface Config {
    * not one of them. Per-IP sign-in limits, session fingerprints and audit entries use that address.
    */
   trustProxy: false | string;
+  /**
+   * Password checks (sign-ins, password changes) that may wait for one of the two hashing slots; one more
+   * is answered `503 UNAVAILABLE` with `Retry-After` at once, so that a sign-in flood gets prompt answers
+   * instead of a queue minutes long (docs/design/passwords.md).
+   */
+  passwordQueue: number;
+  /** What one client connection may hold (docs/design/failures.md, "Slow clients"). */
+  connections: {
+    /** A request whose headers and body have not all arrived within this is answered 408 and closed. */
+    requestTimeoutMs: number;
+    /** Open connections at most; more are closed as they arrive. */
+    max: number;
+  };
   /** The service's locks (`@firebrick/lock`): whose clock decides when they expire (see that package's README). */
   locks: { timeAuthority: "server" | "client" };
   /** `firebrick simulate`'s admin credentials (`SIMULATE_USERNAME`, `SIMULATE_PASSWORD`), when given. */
@@ -149,6 +162,9 @@ const KEYS = {
     z.enum(["server", "client"]),
     "server (Firestore's clock decides lock expiry) or client (each instance's clock; NTP required)",
   ],
+  FIREBRICK_PASSWORD_QUEUE: [integer(0, 10_000), "an integer from 0 to 10000"],
+  FIREBRICK_REQUEST_TIMEOUT_MS: [integer(100, 600_000), "an integer from 100 to 600000 (milliseconds)"],
+  FIREBRICK_MAX_CONNECTIONS: [integer(1, 1_000_000), "an integer from 1 to 1000000"],
   FIREBRICK_TRUST_PROXY: [
     trustProxy,
     "0, or the proxies' addresses and CIDR ranges, comma-separated (e.g. 10.0.0.0/8,loopback)",
@@ -246,6 +262,11 @@ export function loadConfig(
     logLevel: parsed.FIREBRICK_LOG_LEVEL ?? defaults.logLevel ?? "info",
     debugSampleRate: parsed.FIREBRICK_LOG_DEBUG_SAMPLE_RATE ?? 0.1,
     trustProxy: parsed.FIREBRICK_TRUST_PROXY ?? false,
+    passwordQueue: parsed.FIREBRICK_PASSWORD_QUEUE ?? 16,
+    connections: {
+      requestTimeoutMs: parsed.FIREBRICK_REQUEST_TIMEOUT_MS ?? 30_000,
+      max: parsed.FIREBRICK_MAX_CONNECTIONS ?? 1024,
+    },
     locks: { timeAuthority: parsed.FIREBRICK_LOCK_TIME_AUTHORITY ?? "server" },
     simulator: { username: parsed.SIMULATE_USERNAME, password: parsed.SIMULATE_PASSWORD },
     localEmulator: { java: parsed.JAVA, jar: parsed.FIRESTORE_EMULATOR_JAR },

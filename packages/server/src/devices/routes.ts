@@ -3,7 +3,7 @@ import type { FastifyInstance } from "fastify";
 import { Type } from "typebox";
 import { AppError } from "../errors.js";
 import { requires } from "../http/route-security.js";
-import { Cursor, DeviceName, IdParams, NextCursor, PublicDevice } from "../http/schemas.js";
+import { Cursor, DeviceName, IdParams, NextCursor, PageLimit, PublicDevice } from "../http/schemas.js";
 import type { ServiceContext } from "../service.js";
 import type { Device } from "../stores/types.js";
 import { publicDevice as withStatus } from "./public-device.js";
@@ -24,7 +24,7 @@ export function registerDeviceRoutes(app: FastifyInstance, ctx: ServiceContext):
         response: { 200: Type.Object({ devices: Type.Array(PublicDevice), next_cursor: NextCursor }) },
         querystring: Type.Object(
           {
-            limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
+            limit: Type.Optional(PageLimit),
             cursor: Type.Optional(Cursor),
           },
           { additionalProperties: false },
@@ -64,7 +64,11 @@ export function registerDeviceRoutes(app: FastifyInstance, ctx: ServiceContext):
         outcome: "success",
         target: `device:${device.id}`,
       });
-      return reply.status(201).send({ device: publicDevice(device), token });
+      // The token is in this answer only: no cache (browser, proxy) may keep a copy.
+      return reply
+        .status(201)
+        .header("cache-control", "no-store")
+        .send({ device: publicDevice(device), token });
     },
   );
 
@@ -127,7 +131,7 @@ export function registerDeviceRoutes(app: FastifyInstance, ctx: ServiceContext):
         },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const { id } = request.params;
       await ctx.devices.owned(request, id);
       const { token, hash } = newDeviceToken();
@@ -139,6 +143,7 @@ export function registerDeviceRoutes(app: FastifyInstance, ctx: ServiceContext):
         outcome: "success",
         target: `device:${id}`,
       });
+      reply.header("cache-control", "no-store");
       return { device: publicDevice(device), token };
     },
   );

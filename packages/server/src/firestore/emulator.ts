@@ -72,6 +72,12 @@ export interface StartEmulatorOptions {
   /** Extra emulator flags, e.g. `--import-data=DIR`, `--export-on-exit=DIR`. */
   extraArgs?: string[];
   readyTimeoutMs?: number;
+  /**
+   * Runs the JVM in a process group of its own. A terminal's Ctrl-C sends SIGINT to its whole foreground
+   * group, and the JVM exits on it at once: an emulator whose data its parent exports on shutdown
+   * (`serve --emulator`) must be stopped by that parent, after the export, not by the terminal.
+   */
+  ownProcessGroup?: boolean;
 }
 
 /**
@@ -90,7 +96,7 @@ export async function startFirestoreEmulator(options: StartEmulatorOptions = {})
   const child = spawn(
     java,
     ["-cp", jar, MAIN_CLASS, "start", `--host=${host}`, `--port=${port}`, ...(options.extraArgs ?? [])],
-    { stdio: ["ignore", "pipe", "pipe"] },
+    { stdio: ["ignore", "pipe", "pipe"], detached: options.ownProcessGroup ?? false },
   );
   let output = "";
   const keep = (chunk: Buffer) => {

@@ -37,6 +37,8 @@ export async function startLocalEmulator(options: {
   mkdirSync(options.directory, { recursive: true });
   const latest = newestSnapshot(options.directory);
   const emulator: RunningEmulator = await startFirestoreEmulator({
+    // Ctrl-C reaches the terminal's foreground group: the JVM must outlive it until save() has run.
+    ownProcessGroup: true,
     ...(options.location && { location: options.location }),
     ...(latest && { extraArgs: [`--import-data=${latest.metadata}`] }),
   });

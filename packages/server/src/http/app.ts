@@ -1,5 +1,10 @@
 import { randomUUID } from "node:crypto";
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from "fastify";
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+} from "fastify";
 import { AppError, ERRORS, type ErrorBody, type ErrorCode } from "../errors.js";
 import { requestLogController } from "../observability/http-plugin.js";
 import type { Logger } from "../observability/logger.js";
@@ -9,7 +14,15 @@ import {
   StoreConflictError,
   StoreUnavailableError,
 } from "../stores/types.js";
+import {
+  answerClientError,
+  type ConnectionLimits,
+  capConnections,
+  DEFAULT_CONNECTION_LIMITS,
+  nodeServerOptions,
+} from "./connection-limits.js";
 import { type ReadinessCheck, registerHealthRoutes } from "./health.js";
+import { guardInputs } from "./input-guards.js";
 import { registerOpenApi } from "./openapi.js";
 
 export interface AppOptions {
@@ -21,6 +34,8 @@ export interface AppOptions {
   describeReadiness?: () => Record<string, unknown>;
   /** Proxies whose `X-Forwarded-For` names the client (see `Config.trustProxy`); none by default. */
   trustProxy?: false | string;
+  /** Slow requests and open connections (`Config.connections`). */
+  connections?: ConnectionLimits;
 }
 
 /**
@@ -29,7 +44,17 @@ export interface AppOptions {
  * returned instance.
  */
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const connections = options.connections ?? DEFAULT_CONNECTION_LIMITS;
   const app = Fastify({
+    ...nodeServerOptions(connections),
+    clientErrorHandler: answerClientError,
+    // A URL that does not decode (`/api/devices/%ED%A0%80`) is a 400 in the one error format too.
+    frameworkErrors: (error, request, reply) => {
+      const body: ErrorBody = {
+        error: { code: "VALIDATION_FAILED", message: error.message, request_id: request.id },
+      };
+      return (reply as FastifyReply).status(400).header("x-request-id", request.id).send(body);
+    },
     loggerInstance: options.logger as FastifyBaseLogger,
     // One "request served" line per request comes from the observability plugin instead.
     logController: requestLogController(),
@@ -41,6 +66,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
 
   await registerOpenApi(app);
+  capConnections(app, connections);
+  guardInputs(app);
 
   app.addHook("onSend", async (request, reply) => {
     reply.header("x-request-id", request.id);
@@ -48,7 +75,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   app.setErrorHandler((error: FastifyError | AppError, request, reply) => {
     const { code, status, message } = describe(error);
-    if (status >= 500) request.log.error({ err: error }, "request failed");
+    // A 5xx the code chose to answer (an AppError: the hashing queue full) is a refusal, logged as a warning
+    // without a stack: a sign-in flood must not write an error and a stack trace per refused attempt.
+    // Anything else (a store down, a bug) failed, and is logged as an error with its stack.
+    if (status >= 500 && error instanceof AppError) request.log.warn({ code }, "request refused");
+    else if (status >= 500) request.log.error({ err: error }, "request failed");
     if (error instanceof AppError) reply.headers(error.headers);
     if (status === 503 && !reply.hasHeader("retry-after")) reply.header("retry-after", retryAfter(error));
     const body: ErrorBody = { error: { code, message, request_id: request.id } };

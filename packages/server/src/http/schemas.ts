@@ -4,6 +4,32 @@ import { METRIC_NAME_PATTERN, type Role } from "../stores/types.js";
 
 /** Shapes shared by several routes. TypeBox builds plain JSON Schema: Fastify validates with it and the
  * OpenAPI document is generated from it. */
+
+/**
+ * A whole number within `minimum`–`maximum`, never beyond what a JavaScript number holds exactly: a query
+ * string's `9007199254740993`, `99999999999999999999` or `1e21` is a 400 here instead of a rounded value
+ * that a store refuses with a 500. Every numeric query parameter is one of these.
+ *
+ * @example
+ * querystring: Type.Object({ from: Type.Optional(SafeInteger({ minimum: 0 })) })
+ */
+export function SafeInteger(
+  options: { minimum?: number; maximum?: number; default?: number; description?: string } = {},
+) {
+  const { minimum = Number.MIN_SAFE_INTEGER, maximum = Number.MAX_SAFE_INTEGER, ...rest } = options;
+  return Type.Integer({
+    minimum: Math.max(minimum, Number.MIN_SAFE_INTEGER),
+    maximum: Math.min(maximum, Number.MAX_SAFE_INTEGER),
+    ...rest,
+  });
+}
+
+/** UTC epoch milliseconds, e.g. a window's `from` and `to`. */
+export const EpochMs = (description = "UTC epoch milliseconds") => SafeInteger({ minimum: 0, description });
+
+/** A page size: `?limit=`, 1–1000, 100 unless given. */
+export const PageLimit = SafeInteger({ minimum: 1, maximum: 1000, default: 100 });
+
 /** A metric name, the one rule of both stores (`METRIC_NAME_PATTERN`): reserved `__…__` names are a 400. */
 export const MetricName = Type.String({ pattern: METRIC_NAME_PATTERN });
 
@@ -124,13 +150,6 @@ export const ErrorResponse = Type.Object(
   },
   { description: "Every error: a stable code from the catalogue, a message for people, the request's id." },
 );
-
-/**
- * UTC epoch milliseconds in a query string: whole, non-negative and safe (a larger number would lose
- * precision and reach the stores as another value).
- */
-export const EpochMs = (description: string) =>
-  Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description });
 
 /**
  * One name of a list, by the same rule as `METRIC_NAME_PATTERN` (a name has no comma, so "reserved" is a

@@ -15,6 +15,7 @@ export interface JobCounts {
 
 export const zeroCounts = (): JobCounts => ({ read: 0, written: 0, skipped: 0, refused: 0, mismatched: 0 });
 
+/** What this run read and did (its counts); `total` adds the earlier runs of a resumed or finished job. */
 export interface JobReport extends JobCounts {
   job: string;
   /** What `read` and `written` count (the job's `units`). */
@@ -22,17 +23,22 @@ export interface JobReport extends JobCounts {
   dry_run: boolean;
   /** True when the run continued from a checkpoint left by an earlier run. */
   resumed: boolean;
-  /** True when an earlier run had finished the job, so nothing was done. */
+  /** True when an earlier run had finished the job, so nothing was done (this run's counts are 0). */
   already_complete: boolean;
-  /** One line per refused or mismatched row, for the operator. */
+  /** Every run of the job so far, this one included. */
+  total: JobCounts;
+  /** One line per refused or mismatched row, for the operator (earlier runs' included). */
   notes: string[];
 }
 
 export interface Checkpoint {
   cursor: unknown;
+  /** Counts of every run so far. */
   counts: JobCounts;
   done: boolean;
   notes: string[];
+  /** The source the job read (`RunOptions.source`): a checkpoint of another source is not this job's. */
+  source?: string;
 }
 
 /** Where checkpoints live. `save` must refuse (throw) when a newer fence has written the checkpoint. */
@@ -52,6 +58,8 @@ export interface Chunk<C> {
   items: unknown[];
   /** The cursor after this chunk. */
   cursor: C;
+  /** Source rows the chunk holds, when an item is not one row (a page of a series): what `read` counts. */
+  rows?: number;
 }
 
 export interface JobSteps<C> {
@@ -94,6 +102,11 @@ export interface RunOptions {
   restart?: boolean;
   /** Shown progress; the runner then counts what is left to read first (a read-only pass), for an ETA. */
   progress?: Progress;
+  /**
+   * What identifies the source (`sourceIdentity`): recorded with the checkpoint, so that completion is
+   * only ever claimed for the source that was read, and a run on another source starts over.
+   */
+  source?: string;
 }
 
 const MAX_NOTES = 200;
@@ -103,21 +116,29 @@ export async function runJob<C>(steps: JobSteps<C>, options: RunOptions): Promis
   const dryRun = options.dryRun ?? false;
   const progress = options.progress ?? silentProgress;
   return options.guard(steps.name, async ({ fence, signal }) => {
-    const previous = options.restart || dryRun ? null : await options.checkpoints.load(steps.name);
+    const saved = options.restart || dryRun ? null : await options.checkpoints.load(steps.name);
+    // A checkpoint of another source says nothing of this one: the job starts over (writes are idempotent).
+    const previous = saved && saved.source === options.source ? saved : null;
     const report: JobReport = {
       job: steps.name,
       units: steps.units,
       dry_run: dryRun,
       resumed: previous !== null && !previous.done,
       already_complete: previous?.done ?? false,
-      ...(previous?.counts ?? zeroCounts()),
+      ...zeroCounts(),
+      total: { ...(previous?.counts ?? zeroCounts()) },
       notes: [...(previous?.notes ?? [])],
     };
+    if (saved && !previous) {
+      report.notes.push(`the checkpoint of ${steps.name} was left by a run on another source: starting over`);
+    }
     if (previous?.done) return report;
 
     let cursor = (previous?.cursor ?? null) as C | null;
-    const total = options.progress ? report.read + (await countToRead(steps, cursor)) : undefined;
-    progress.start(total, report.read);
+    const save = (done: boolean) =>
+      options.checkpoints.save(steps.name, checkpointOf(report, cursor, done, options.source), fence);
+    const total = options.progress ? report.total.read + (await countToRead(steps, cursor)) : undefined;
+    progress.start(total, report.total.read);
     try {
       for (;;) {
         if (signal.aborted)
@@ -125,15 +146,14 @@ export async function runJob<C>(steps: JobSteps<C>, options: RunOptions): Promis
         const chunk = await steps.next(cursor);
         if (!chunk) break;
         const outcome = await steps.apply(chunk.items, { dryRun, signal });
-        report.read += chunk.items.length;
-        for (const key of ["written", "skipped", "refused", "mismatched"] as const)
-          report[key] += outcome[key] ?? 0;
+        const rows = chunk.rows ?? chunk.items.length;
+        count(report, { ...outcome, read: rows });
         for (const note of outcome.notes ?? []) if (report.notes.length < MAX_NOTES) report.notes.push(note);
         cursor = chunk.cursor;
-        if (!dryRun) await options.checkpoints.save(steps.name, checkpointOf(report, cursor, false), fence);
-        progress.advance(chunk.items.length);
+        if (!dryRun) await save(false);
+        progress.advance(rows);
       }
-      if (!dryRun) await options.checkpoints.save(steps.name, checkpointOf(report, cursor, true), fence);
+      if (!dryRun) await save(true);
       return report;
     } finally {
       progress.stop();
@@ -142,7 +162,7 @@ export async function runJob<C>(steps: JobSteps<C>, options: RunOptions): Promis
 }
 
 /**
- * How many items `next` yields from `cursor` to the end: one read-only pass over the source (a local SQLite
+ * How much `next` yields from `cursor` to the end (rows, as `read` counts them): one read-only pass over the source (a local SQLite
  * file, fast next to the budgeted writes), so that the progress display has a total and an ETA.
  */
 async function countToRead<C>(steps: JobSteps<C>, from: C | null): Promise<number> {
@@ -151,12 +171,32 @@ async function countToRead<C>(steps: JobSteps<C>, from: C | null): Promise<numbe
   for (;;) {
     const chunk = await steps.next(cursor);
     if (!chunk) return count;
-    count += chunk.items.length;
+    count += chunk.rows ?? chunk.items.length;
     cursor = chunk.cursor;
   }
 }
 
-function checkpointOf(report: JobReport, cursor: unknown, done: boolean): Checkpoint {
-  const { read, written, skipped, refused, mismatched } = report;
-  return { cursor, counts: { read, written, skipped, refused, mismatched }, done, notes: report.notes };
+const COUNTS = ["read", "written", "skipped", "refused", "mismatched"] as const;
+
+/** Adds what one chunk did to this run's counts and to the job's total. */
+function count(report: JobReport, outcome: Partial<JobCounts>): void {
+  for (const key of COUNTS) {
+    report[key] += outcome[key] ?? 0;
+    report.total[key] += outcome[key] ?? 0;
+  }
+}
+
+function checkpointOf(
+  report: JobReport,
+  cursor: unknown,
+  done: boolean,
+  source: string | undefined,
+): Checkpoint {
+  return {
+    cursor,
+    counts: { ...report.total },
+    done,
+    notes: report.notes,
+    ...(source !== undefined && { source }),
+  };
 }

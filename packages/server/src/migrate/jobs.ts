@@ -1,4 +1,4 @@
-import { StoreConflictError, type Stores, TELEMETRY_RETENTION_MS } from "../stores/types.js";
+import { isMetricName, StoreConflictError, type Stores, TELEMETRY_RETENTION_MS } from "../stores/types.js";
 import type { WriteBudget } from "./budget.js";
 import type { JobSteps } from "./job.js";
 import { ensureUuidV4 } from "./legacy-ids.js";
@@ -233,7 +233,7 @@ export function backfillTelemetryJob(
   return {
     name: `backfill-telemetry-${options.days}d`,
     // A chunk is one page (up to 500 points) of one device's series.
-    units: { read: "series pages", written: "points" },
+    units: { read: "points", written: "points" },
     async next(cursor) {
       tenants ??= await sortedTenantIds(source);
       let at: SeriesCursor | null = cursor;
@@ -262,22 +262,37 @@ export function backfillTelemetryJob(
         const after: SeriesCursor = { ...at, page: page.next_cursor ?? PAGE_END };
         if (page.items.length > 0) {
           const chunk: SeriesChunk = { tenant: at.tenant, device: at.device!, points: page.items };
-          // One chunk is one series' page: it is applied as one batched write.
-          return { items: [chunk], cursor: after };
+          // One chunk is one series' page: it is applied as one batched write, and reads as its points.
+          return { items: [chunk], cursor: after, rows: page.items.length };
         }
         at = after;
       }
     },
     async apply(items, { dryRun }) {
       let written = 0;
+      let refused = 0;
+      const notes: string[] = [];
       for (const { tenant, device, points } of items as SeriesChunk[]) {
-        if (!dryRun) {
+        // SQLite once kept metric names Firestore reserves (`__…__`): such points are listed, not copied.
+        const copyable: typeof points = [];
+        for (const point of points) {
+          const invalid = Object.keys(point.metrics).filter((name) => !isMetricName(name));
+          if (invalid.length === 0) {
+            copyable.push(point);
+            continue;
+          }
+          refused++;
+          notes.push(
+            `refused point ${tenant}/${device}@${point.timestamp_ms}: metric names ${invalid.join(", ")}`,
+          );
+        }
+        if (!dryRun && copyable.length > 0) {
           await options.budget.take(`${tenant}/${device}`);
           await options.retrier.run(() =>
             target.telemetry.append(
               tenant,
               device,
-              points.map((point) => ({
+              copyable.map((point) => ({
                 timestamp_ms: point.timestamp_ms,
                 metrics: point.metrics,
                 source: "sqlite_backfill",
@@ -285,9 +300,9 @@ export function backfillTelemetryJob(
             ),
           );
         }
-        written += points.length;
+        written += copyable.length;
       }
-      return { written };
+      return { written, refused, notes };
     },
   };
 }

@@ -204,6 +204,39 @@ describe("firebrick backfill telemetry", () => {
     expect(after.read).toBe(600);
   });
 
+  it("lists, and does not copy, a point whose metric names Firestore reserves (kept by SQLite before the rule)", async () => {
+    const device = world.manifest.devices[0]!;
+    const at = NOW - DAY / 2 + 1;
+    // As an older Firebrick wrote it: straight into the table, which no longer takes such names.
+    world.sqlite
+      .prepare(
+        "INSERT INTO telemetry (tenant_id, device_id, timestamp_ms, metrics, source, expire_at) VALUES (?, ?, ?, ?, 'api', ?)",
+      )
+      .run(device.tenant, device.id, at, JSON.stringify({ __x__: 1, zone_temp_c: 20 }), at + 90 * DAY);
+    const report = await runJob(
+      backfillTelemetryJob(world.source, world.target, {
+        days: 7,
+        now: NOW,
+        retrier: new JobRetrier(),
+        budget: new WriteBudget(100_000),
+      }),
+      { ...firestoreJobRuntime(world.firestore), restart: true },
+    );
+    expect(report).toMatchObject({
+      refused: 1,
+      written: world.manifest.points,
+      read: world.manifest.points + 1,
+    });
+    expect(report.notes).toEqual([`refused point ${device.tenant}/${device.id}@${at}: metric names __x__`]);
+    expect(
+      (await world.target.telemetry.window(device.tenant, device.id, { from: at, to: at + 1, limit: 1 }))
+        .items,
+    ).toEqual([]);
+    world.sqlite
+      .prepare("DELETE FROM telemetry WHERE tenant_id = ? AND device_id = ? AND timestamp_ms = ?")
+      .run(device.tenant, device.id, at);
+  });
+
   it("reports a differing point when the stores disagree", async () => {
     const device = world.manifest.devices[0]!;
     const [newest] = await world.source.telemetry.latest(device.tenant, device.id, 1);

@@ -29,6 +29,19 @@ export function openSqlite(file: string, migrations: readonly Migration[] = []):
   return db;
 }
 
+/**
+ * Opens an existing SQLite file for reading only: nothing is created (a missing file throws), migrated
+ * or written. SQLite may still add its `-wal`/`-shm` companions beside a database in WAL mode.
+ *
+ * @example
+ * const db = openSqliteReadOnly("./data/firebrick.sqlite");
+ */
+export function openSqliteReadOnly(file: string): SqliteDatabase {
+  const db = new Database(file, { readonly: true, fileMustExist: true });
+  db.pragma("busy_timeout = 5000");
+  return db;
+}
+
 /** Applies the migrations newer than the database's `user_version`; refuses a database from the future. */
 export function migrate(db: SqliteDatabase, migrations: readonly Migration[]): number {
   const sorted = [...migrations].sort((a, b) => a.version - b.version);

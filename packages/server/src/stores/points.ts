@@ -1,5 +1,5 @@
 import { assertEpochMs } from "./keys.js";
-import type { NewPoint } from "./types.js";
+import { isMetricName, type NewPoint } from "./types.js";
 
 /** Keeps the last of several points with one timestamp, as a second write of a point replaces the first. */
 export function distinctPoints(points: NewPoint[]): NewPoint[] {
@@ -8,7 +8,9 @@ export function distinctPoints(points: NewPoint[]): NewPoint[] {
     const point = points[i]!;
     assertEpochMs(point.timestamp_ms, "timestamp_ms");
     for (const name in point.metrics) {
-      // JSON (SQLite) has no NaN or Infinity; refusing them keeps both backends storing the same thing.
+      // Both backends take the same names and values: JSON (SQLite) has no NaN or Infinity, and
+      // Firestore reserves `__…__` field names.
+      if (!isMetricName(name)) throw new RangeError(`metric name ${JSON.stringify(name)} is not valid`);
       if (!Number.isFinite(point.metrics[name]))
         throw new RangeError(`metric ${name} must be a finite number`);
     }

@@ -5,7 +5,7 @@ import { outOfRange } from "../devices/points.js";
 import { AppError } from "../errors.js";
 import type { LimitPolicy } from "../fleet/limiter.js";
 import { requires } from "../http/route-security.js";
-import { Cursor, IdParams, NextCursor } from "../http/schemas.js";
+import { Cursor, EpochMs, IdParams, NextCursor, PageLimit } from "../http/schemas.js";
 import { requestContext } from "../observability/request-context.js";
 import type { ServiceContext } from "../service.js";
 import {
@@ -27,7 +27,7 @@ const TelemetryWrite = Type.Object(
     points: Type.Array(
       Type.Object(
         {
-          timestamp_ms: Type.Integer({ minimum: 0, description: "UTC epoch milliseconds" }),
+          timestamp_ms: EpochMs(),
           metrics: Type.Object(
             {},
             {
@@ -48,9 +48,9 @@ const TelemetryWrite = Type.Object(
 
 const TelemetryQuery = Type.Object(
   {
-    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
-    from: Type.Optional(Type.Integer({ minimum: 0, description: "window start, inclusive (epoch ms)" })),
-    to: Type.Optional(Type.Integer({ minimum: 0, description: "window end, exclusive (epoch ms)" })),
+    limit: Type.Optional(PageLimit),
+    from: Type.Optional(EpochMs("window start, inclusive (epoch ms)")),
+    to: Type.Optional(EpochMs("window end, exclusive (epoch ms)")),
     cursor: Type.Optional(Cursor),
   },
   { additionalProperties: false },

@@ -22,6 +22,8 @@ export async function refuseOtherTenant(
     outcome: "denied",
     target,
     details: { reason, route: routeName(request) },
+    // A device id under another tenant's header is refused before its token is checked: anyone can.
+    unauthenticated: reason === "device_tenant_mismatch",
   });
   throw new AppError("TENANT_MISMATCH");
 }

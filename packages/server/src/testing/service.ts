@@ -6,7 +6,7 @@ import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from "fas
 import { testFirestore } from "../../../../test/firestore.js";
 import { registerApi } from "../api.js";
 import type { LoginLimits } from "../auth/login-limits.js";
-import { createPasswordHasher, type PasswordHasher } from "../auth/passwords.js";
+import { createPasswordHasher, type PasswordHasher, type PasswordHasherOptions } from "../auth/passwords.js";
 import { describeCaller } from "../auth/principal.js";
 import { createSqliteFleetState } from "../fleet/sqlite.js";
 import type { FleetState } from "../fleet/types.js";
@@ -31,8 +31,12 @@ export const BACKENDS: Backend[] = ["sqlite", "firestore"];
 export const HEADER = "x-bas-tenant";
 export const PASSWORD = "correct horse battery";
 /** Cheap Argon2id so that tests stay fast on two cores; production cost is tested on its own. */
-export const testPasswords = (): PasswordHasher =>
-  createPasswordHasher({ params: { memoryCost: 1024, timeCost: 1, parallelism: 1 }, concurrency: 2 });
+export const testPasswords = (options: PasswordHasherOptions = {}): PasswordHasher =>
+  createPasswordHasher({
+    params: { memoryCost: 1024, timeCost: 1, parallelism: 1 },
+    concurrency: 2,
+    ...options,
+  });
 
 /** A clock the test moves by hand: expiry is tested without sleeping. */
 export class TestClock {

@@ -10,6 +10,7 @@ import {
   IdParams,
   NewPassword,
   NextCursor,
+  PageLimit,
   PublicUser,
   publicUser,
   RoleSchema,
@@ -42,7 +43,7 @@ export function registerUserRoutes(app: FastifyInstance, ctx: ServiceContext): v
         response: { 200: Type.Object({ users: Type.Array(PublicUser), next_cursor: NextCursor }) },
         querystring: Type.Object(
           {
-            limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
+            limit: Type.Optional(PageLimit),
             cursor: Type.Optional(Cursor),
           },
           { additionalProperties: false },

@@ -1,7 +1,8 @@
 import { spawn } from "node:child_process";
-import { cpSync, mkdtempSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
 import { emulatorClient, emulatorHost, uniqueProjectId } from "../../../../../test/firestore.js";
 import { openSqlite } from "../../storage/sqlite.js";
@@ -126,9 +127,63 @@ describe("the migration command line", () => {
     } finally {
       db.close();
     }
-    // A third run finds the job complete and writes nothing.
+    // A third run finds the job complete and says what it did: nothing; the job's total counts points.
     const third = JSON.parse((await runCli([...args, "--json"], { env })).stdout);
-    expect(third).toMatchObject({ already_complete: true });
+    expect(third).toMatchObject({
+      already_complete: true,
+      read: 0,
+      written: 0,
+      total: { read: 8640, written: 8640, refused: 0 },
+    });
+    const text = await runCli(args, { env });
+    expect(text.stdout).toMatch(
+      /already complete.*: points read 0, points written 0 .*\(job total: points read 8,640, points written 8,640/,
+    );
+  }, 120_000);
+
+  it("refuses a --from that names no Firebrick SQLite store with exit 2, on every command, creating nothing", async () => {
+    const missing = join(dir, "no-such-file.sqlite");
+    const foreign = join(dir, "foreign.sqlite");
+    const other = new Database(foreign);
+    other.exec("CREATE TABLE readings (at INTEGER, value REAL)");
+    other.close();
+    const foreignBytes = readFileSync(foreign);
+    // Every command on a missing file; another kind of wrong file on one (they share the check, which
+    // migrate/source.test.ts covers kind by kind).
+    const cases: Array<[string, string[]]> = [
+      [missing, ["migrate", "users"]],
+      [missing, ["backfill", "audit", "--days", "7"]],
+      [missing, ["backfill", "telemetry", "--days", "7"]],
+      [missing, ["compare", "telemetry", "--sample", "1"]],
+      [foreign, ["backfill", "telemetry", "--days", "7"]],
+    ];
+    for (const [from, command] of cases) {
+      const result = await runCli([...command, "--from", from], { env });
+      expect(result.code, `${command.join(" ")} --from ${from}`).toBe(2);
+      expect(result.stderr.trim().split("\n")).toEqual([expect.stringMatching(/^firebrick: --from: /)]);
+    }
+    // Nothing created, nothing changed, and no job recorded anything for a source it did not recognise.
+    expect(existsSync(missing)).toBe(false);
+    expect(readFileSync(foreign)).toEqual(foreignBytes);
+    for (const job of ["migrate-users", "backfill-audit-7d"]) {
+      expect((await firestore.collection("migration_jobs").doc(job).get()).exists).toBe(false);
+    }
+  }, 120_000);
+
+  it("never takes a job finished on one store for finished on another", async () => {
+    const small = join(dir, "small.sqlite");
+    expect(
+      (await runCli(["migrate", "fixture", "--out", small, "--users", "1", "--devices", "0"], { env })).code,
+    ).toBe(0);
+    const args = ["backfill", "audit", "--days", "7", "--json"];
+    const first = JSON.parse((await runCli([...args, "--from", small], { env })).stdout);
+    expect(first).toMatchObject({ already_complete: false });
+    const onLegacy = JSON.parse((await runCli([...args, "--from", legacy], { env })).stdout);
+    expect(onLegacy).toMatchObject({ already_complete: false, resumed: false });
+    expect(onLegacy.written).toBeGreaterThan(0);
+    expect(onLegacy.notes).toContainEqual(expect.stringContaining("another source"));
+    const again = JSON.parse((await runCli([...args, "--from", legacy], { env })).stdout);
+    expect(again).toMatchObject({ already_complete: true, written: 0, total: { written: onLegacy.written } });
   }, 120_000);
 
   it("reports a backfill in named units, with plain progress lines when stderr is not a terminal", async () => {

@@ -4,7 +4,7 @@ import type { Config } from "../../config/env.js";
 import { WriteBudget } from "../../migrate/budget.js";
 import { compareTelemetry } from "../../migrate/compare.js";
 import { generateLegacyFixture } from "../../migrate/fixture.js";
-import { type JobReport, type JobSteps, runJob } from "../../migrate/job.js";
+import { type JobCounts, type JobReport, type JobSteps, runJob } from "../../migrate/job.js";
 import { backfillAuditJob, backfillTelemetryJob, migrateUsersJob } from "../../migrate/jobs.js";
 import { JobRetrier } from "../../migrate/retry.js";
 import { rebuildRollupsJob } from "../../migrate/rollups-rebuild.js";
@@ -14,6 +14,7 @@ import {
   recordCompareResult,
   serviceJobRuntime,
 } from "../../migrate/runtime.js";
+import { LegacySourceError, openLegacySource, sourceIdentity } from "../../migrate/source.js";
 import { createFirestoreClient } from "../../runtime/open-stores.js";
 import { loadStartupConfig } from "../../runtime/startup-config.js";
 import { openSqlite } from "../../storage/sqlite.js";
@@ -238,7 +239,12 @@ async function openBoth(from: string) {
       "the target Firestore is not configured: set GOOGLE_CLOUD_PROJECT (and FIRESTORE_EMULATOR_HOST for the emulator)",
     );
   }
-  const db = openSqlite(from, SQLITE_MIGRATIONS);
+  let db: ReturnType<typeof openLegacySource>;
+  try {
+    db = openLegacySource(from);
+  } catch (error) {
+    throw error instanceof LegacySourceError ? new UsageError(`--from: ${error.message}`) : error;
+  }
   const firestore = await createFirestoreClient(config.firestore);
   return {
     config,
@@ -256,11 +262,13 @@ async function runCommandJob(
   const { config, db, firestore, source, target } = await openBoth(flags.from);
   try {
     const context: JobContext = { config, source, target, retrier: new JobRetrier(), now: Date.now() };
+    const steps = makeSteps(context);
+    const sourceId = await sourceIdentity(context.source);
     const runtime = firestoreJobRuntime(firestore, {
       lockTtlMs: flags.lockTtl * 1000,
       timeAuthority: config.locks.timeAuthority,
     });
-    await runAndReport(runtime, makeSteps(context), flags);
+    await runAndReport(runtime, steps, flags, sourceId);
   } finally {
     db.close();
     await firestore.terminate();
@@ -272,6 +280,7 @@ async function runAndReport(
   runtime: ReturnType<typeof firestoreJobRuntime>,
   steps: JobSteps<unknown>,
   flags: Pick<JobFlags, "dryRun" | "restart" | "json">,
+  source?: string,
 ): Promise<void> {
   const progress = jobProgress({
     label: steps.name,
@@ -283,6 +292,7 @@ async function runAndReport(
     dryRun: !!flags.dryRun,
     restart: !!flags.restart,
     progress,
+    ...(source !== undefined && { source }),
   }).catch((error: unknown) => {
     throw error instanceof JobAlreadyRunningError ? new CommandFailed(error.message) : error;
   });
@@ -301,8 +311,10 @@ function printReport(report: JobReport, json: boolean): void {
       ? " (resumed)"
       : "";
   const { units } = report;
-  console.log(
-    `${report.job}${report.dry_run ? " [dry run]" : ""}${state}: ${units.read} read ${formatCount(report.read)}, ` +
-      `${units.written} written ${formatCount(report.written)} (skipped ${formatCount(report.skipped)}, refused ${formatCount(report.refused)})`,
-  );
+  const counts = (c: JobCounts) =>
+    `${units.read} read ${formatCount(c.read)}, ${units.written} written ${formatCount(c.written)} ` +
+    `(skipped ${formatCount(c.skipped)}, refused ${formatCount(c.refused)})`;
+  // This run's counts; a resumed or finished job's total across its runs too.
+  const total = report.resumed || report.already_complete ? ` (job total: ${counts(report.total)})` : "";
+  console.log(`${report.job}${report.dry_run ? " [dry run]" : ""}${state}: ${counts(report)}${total}`);
 }

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { describe, expect, it } from "vitest";
 import { emulatorClient } from "../../../../../test/firestore.js";
+import { call } from "../../../../../test/reliability/support.js";
 import { runCli, spawnCli } from "../testing/run-cli.js";
 
 const tempDir = () => mkdtempSync(join(tmpdir(), "firebrick-serve-emulator-"));
@@ -20,10 +21,17 @@ interface Started {
   emulator: { host: string; pid: number; imported: string | null };
   stderr: () => string;
   stop(): Promise<number | null>;
+  /** Ctrl-C in a terminal: SIGINT to the whole process group of `firebrick serve`. */
+  interrupt(): Promise<number | null>;
 }
 
 function startServe(dataDir: string): Promise<Started> {
-  const child = spawnCli(["serve", "--emulator", "--port", "0"], { env: ownEnv(dataDir) });
+  // Led by its own process group, as a shell starts a foreground job, so that interrupt() reaches what a
+  // terminal's Ctrl-C reaches (and no process of the test runner).
+  const child = spawnCli(["serve", "--emulator", "--port", "0"], {
+    env: ownEnv(dataDir),
+    ownProcessGroup: true,
+  });
   let stderr = "";
   child.stderr.on("data", (chunk) => {
     stderr += chunk;
@@ -42,6 +50,10 @@ function startServe(dataDir: string): Promise<Started> {
           stderr: () => stderr,
           stop: () => {
             child.kill("SIGTERM");
+            return exited;
+          },
+          interrupt: () => {
+            process.kill(-child.pid!, "SIGINT");
             return exited;
           },
         });
@@ -104,6 +116,48 @@ describe("firebrick serve --emulator", () => {
       .map((line) => JSON.parse(line))
       .find((entry) => entry.msg === "firestore emulator started");
     expect(isRunning(started.pid)).toBe(false);
+  });
+
+  it("keeps its data and its admin when stopped by Ctrl-C (SIGINT to its whole process group)", {
+    timeout: 180_000,
+  }, async () => {
+    const dataDir = tempDir();
+    const first = await startServe(dataDir);
+    const password = /Password \(shown once[^)]*\): (\S+)/.exec(first.stderr())?.[1];
+    expect(password).toBeDefined();
+    const signIn = async (url: string) => {
+      const reply = await call(url, "POST", "/api/auth/login", {
+        tenant: "demo",
+        body: { username: "admin", password },
+      });
+      expect(reply.status).toBe(200);
+      return reply.session!;
+    };
+    const session = await signIn(first.url);
+    const created = await call(first.url, "POST", "/api/devices", {
+      tenant: "demo",
+      session,
+      body: { name: "AHU-ctrl-c" },
+    });
+    expect(created.status).toBe(201);
+    expect(await first.interrupt()).toBe(0);
+    expect(isRunning(first.emulator.pid)).toBe(false);
+
+    const second = await startServe(dataDir);
+    try {
+      expect(second.emulator.imported).toContain(join(dataDir, "firestore-emulator", "snapshot-"));
+      expect(second.stderr()).not.toContain("First run");
+      // The same admin, with the password of the first run.
+      const devices = await call(second.url, "GET", "/api/devices", {
+        tenant: "demo",
+        session: await signIn(second.url),
+      });
+      expect(devices.status).toBe(200);
+      expect(JSON.stringify(devices.body)).toContain("AHU-ctrl-c");
+    } finally {
+      expect(await second.interrupt()).toBe(0);
+    }
+    expect(isRunning(second.emulator.pid)).toBe(false);
   });
 
   it("exits 1 with one line when Java is missing", async () => {

@@ -15,6 +15,8 @@ export interface CliOptions {
   stdin?: string;
   /** More options for node itself, e.g. `["--import", hooks]`. */
   nodeOptions?: string[];
+  /** In a process group of its own (led by the CLI), as a shell starts a foreground job. */
+  ownProcessGroup?: boolean;
 }
 
 /** Spawns the `firebrick` CLI from source (through tsx), as an operator would run it. */
@@ -22,7 +24,7 @@ export function spawnCli(args: string[], options: CliOptions = {}) {
   const child: ChildProcessWithoutNullStreams = spawn(
     process.execPath,
     [...(options.nodeOptions ?? []), "--import", "tsx", cliEntry, ...args],
-    { env: { ...process.env, ...options.env } },
+    { env: { ...process.env, ...options.env }, detached: options.ownProcessGroup ?? false },
   );
   if (options.stdin !== undefined) child.stdin.end(options.stdin);
   else child.stdin.end();
