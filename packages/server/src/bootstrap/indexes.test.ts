@@ -53,6 +53,7 @@ describe("infra/firestore.indexes.json", () => {
       "fleet_records.expire_at",
       "platform_audit.expire_at",
       "fleet_changes.expire_at",
+      "alarms.expire_at",
       "sessions.expires_at",
     ]);
   });
@@ -81,6 +82,7 @@ describe("indexes and TTL over the REST control plane", () => {
       "fleet_records.expire_at",
       "platform_audit.expire_at",
       "fleet_changes.expire_at",
+      "alarms.expire_at",
     ]);
     expect(deployed.filter((item) => item.changed)).toHaveLength(
       definitions.indexes.length + exemptions.length,
