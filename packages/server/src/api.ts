@@ -1,5 +1,6 @@
 import cookie from "@fastify/cookie";
 import type { FastifyInstance } from "fastify";
+import { registerAlarmRoutes } from "./alarms/routes.js";
 import { auditRecorder } from "./audit/recorder.js";
 import { registerAuditRoutes } from "./audit/routes.js";
 import { requestGate } from "./auth/request-gate.js";
@@ -20,6 +21,7 @@ const API_TAGS: Record<string, string> = {
   devices: "The tenant's devices and their bearer tokens",
   telemetry: "Readings written by devices and read back, latest first or by time window",
   audit: "The tenant's audit log (admin)",
+  alarms: "Alarm rules (admin) and the alarms they raise: active, acknowledged, cleared",
   admin: "Routing flags: which store (SQLite or Firestore) each area uses (admin)",
 };
 
@@ -66,4 +68,5 @@ export async function registerApi(app: FastifyInstance, ctx: ServiceContext): Pr
   registerTelemetryRoutes(app, ctx);
   registerAuditRoutes(app, ctx);
   registerFlagRoutes(app, ctx);
+  registerAlarmRoutes(app, ctx);
 }

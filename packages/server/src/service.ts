@@ -1,3 +1,5 @@
+import { AlarmEvaluator } from "./alarms/evaluator.js";
+import type { AlarmsStore } from "./alarms/types.js";
 import { LOGIN_LIMITS, type LoginLimits } from "./auth/login-limits.js";
 import { createPasswordHasher, type PasswordHasher } from "./auth/passwords.js";
 import { type SessionCookie, sessionCookie } from "./auth/session-cookie.js";
@@ -39,6 +41,10 @@ export interface ServiceContext {
   latestPoints: LatestTelemetryCache;
   /** The fleet-wide limits (device writes, sign-in, refused-session audits): `fleet/limiter.ts`. */
   limits: FleetLimiter;
+  /** Alarm rules and alarms, with the service-wide state (docs/design/alarms.md). */
+  alarms: AlarmsStore;
+  /** Judges threshold rules on accepted writes; holds each device's rules (`alarms/evaluator.ts`). */
+  alarmEvaluator: AlarmEvaluator;
   /** The tenant header's name, lower-cased. */
   tenantHeader: string;
   deviceWritesPerMinute: number;
@@ -52,6 +58,7 @@ export interface ServiceOptions {
   router: StoreRouter;
   flags: FlagsState;
   fleet: FleetState;
+  alarms: AlarmsStore;
   tenantHeader: string;
   cookieSecure: boolean;
   deviceWritesPerMinute: number;
@@ -77,9 +84,10 @@ export interface ServiceOptions {
  */
 export function cacheShares(bytes: number) {
   return {
-    latestPoints: Math.floor(bytes * 0.75),
+    latestPoints: Math.floor(bytes * 0.7),
     devices: Math.floor(bytes * 0.125),
     limits: Math.floor(bytes * 0.125),
+    alarmRules: Math.floor(bytes * 0.05),
   };
 }
 
@@ -123,6 +131,12 @@ export function createServiceContext(options: ServiceOptions): ServiceContext {
       maxBytes: shares.latestPoints,
     }),
     limits: new FleetLimiter(fleet.records, { clock, maxBytes: shares.limits }),
+    alarms: options.alarms,
+    alarmEvaluator: new AlarmEvaluator(() => options.alarms, {
+      clock,
+      maxBytes: shares.alarmRules,
+      announce: (tenant, deviceId) => ctx.devices.changed(tenant, deviceId),
+    }),
     tenantHeader: options.tenantHeader.toLowerCase(),
     deviceWritesPerMinute: options.deviceWritesPerMinute,
     loginLimits: options.loginLimits ?? LOGIN_LIMITS,

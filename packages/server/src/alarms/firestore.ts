@@ -231,6 +231,14 @@ export function createFirestoreAlarmsStore(
       record(1, 0);
       return snapshot.exists && snapshot.get("tenant_id") === tenant ? alarmOf(snapshot.data()!) : null;
     },
+    async ownership(tenant, id) {
+      const reference = isUuidV4(id) ? rules.doc(id) : isAlarmId(id) ? alarms.doc(id) : null;
+      if (!reference) return "missing";
+      const snapshot = await withFirestore(() => reference.get());
+      record(1, 0);
+      if (!snapshot.exists) return "missing";
+      return snapshot.get("tenant_id") === tenant ? "owned" : "other_tenant";
+    },
     async listAlarms(tenant, { state, limit, cursor }) {
       assertLimit(limit);
       let query: Query = alarms.where("tenant_id", "==", tenant);

@@ -267,6 +267,13 @@ export function createSqliteAlarmsStore(
       record(1, 0);
       return row && row.tenant_id === tenant ? toAlarm(row) : null;
     },
+    async ownership(tenant, id) {
+      const row = withSqlite(() =>
+        isUuidV4(id) ? ruleById.get(id) : isAlarmId(id) ? alarmById.get(id) : undefined,
+      );
+      record(1, 0);
+      return !row ? "missing" : row.tenant_id === tenant ? "owned" : "other_tenant";
+    },
     async listAlarms(tenant, { state, limit, cursor }): Promise<Page<Alarm>> {
       assertLimit(limit);
       const rows = withSqlite(() => listAlarms(tenant, state, limit, cursor ?? null));

@@ -5,7 +5,7 @@
  * `firestore.ts`), one contract suite (`testing/contract.ts`).
  */
 
-import type { Page, TenantId } from "../stores/types.js";
+import type { Ownership, Page, TenantId } from "../stores/types.js";
 
 export type Severity = "critical" | "major" | "minor" | "warning";
 export const SEVERITIES: readonly Severity[] = ["critical", "major", "minor", "warning"];
@@ -124,6 +124,8 @@ export interface AlarmsStore {
    */
   recordFence(fence: string): Promise<boolean>;
   getAlarm(tenant: TenantId, id: string): Promise<Alarm | null>;
+  /** Whose a rule (UUIDv4) or an alarm (`<rule>.<n>`) is, so that another tenant's gets 403, not 404. One read. */
+  ownership(tenant: TenantId, id: string): Promise<Ownership>;
   /** Newest raised first, optionally one state only. */
   listAlarms(
     tenant: TenantId,

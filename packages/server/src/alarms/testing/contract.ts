@@ -136,6 +136,11 @@ export function describeAlarmsContract(name: string, make: (clock: Clock) => Pro
         [id],
       );
       expect(await harness.b.getAlarm(tenant(), id)).toBeNull();
+      expect(await harness.b.ownership(t, id)).toBe("owned");
+      expect(await harness.b.ownership(tenant(), id)).toBe("other_tenant");
+      expect(await harness.b.ownership(tenant(), rule.id)).toBe("other_tenant");
+      expect(await harness.b.ownership(t, `${rule.id}.9`)).toBe("missing");
+      expect(await harness.b.ownership(t, "nonsense")).toBe("missing");
     });
 
     it("pages alarm history newest first with an opaque cursor", async () => {
