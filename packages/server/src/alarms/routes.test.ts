@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BACKENDS, startTestService, type TestService } from "../testing/service.js";
+import { sweepOffline } from "./evaluator.js";
 
 describe.each(BACKENDS)("alarm rules and alarms over HTTP (%s)", (backend) => {
   let service: TestService;
@@ -93,6 +94,7 @@ describe.each(BACKENDS)("alarm rules and alarms over HTTP (%s)", (backend) => {
       { device_id: device, metric: "temp", op: "outside", min: 5, max: 1, for_ms: 0, severity: "major" },
       { device_id: device, metric: "temp", op: ">", threshold: 1, min: 0, for_ms: 0, severity: "major" },
       { device_id: device, kind: "offline", metric: "temp", for_ms: 0, severity: "major" },
+      { device_id: device, kind: "offline", for_ms: 60_000, severity: "major" },
       { device_id: device, metric: "__bad__", op: ">", threshold: 1, for_ms: 0, severity: "major" },
       { device_id: device, metric: "temp", op: ">", threshold: 1, for_ms: -1, severity: "major" },
       { device_id: device, metric: "temp", op: ">", threshold: 1, for_ms: 0, severity: "urgent" },
@@ -106,14 +108,14 @@ describe.each(BACKENDS)("alarm rules and alarms over HTTP (%s)", (backend) => {
     const foreign = await call("POST", "/api/alarm-rules", admin, {
       device_id: service.t2.device.id,
       kind: "offline",
-      for_ms: 1000,
+      for_ms: 600_000,
       severity: "minor",
     });
     expect(foreign.json().error.code).toBe("TENANT_MISMATCH");
     const unknown = await call("POST", "/api/alarm-rules", admin, {
       device_id: "0b7e7a5c-7a0e-4f3e-9a55-3a1d2b7c9d10",
       kind: "offline",
-      for_ms: 1000,
+      for_ms: 600_000,
       severity: "minor",
     });
     expect(unknown.json().error.code).toBe("NOT_FOUND");
@@ -208,5 +210,40 @@ describe.each(BACKENDS)("alarm rules and alarms over HTTP (%s)", (backend) => {
     for (let i = 11; i <= 15; i++)
       await write(device.id, token, [{ timestamp_ms: t + i, metrics: { x: 1 } }]);
     expect(service.usage.byArea.get(`${backend}:alarms`)).toEqual({ reads: 5, writes: 5 });
+  });
+
+  it("the offline sweep raises for a device quiet longer than for_ms, and clears once it is heard from again", async () => {
+    const { device, token } = await newDevice();
+    const rule = (
+      await call("POST", "/api/alarm-rules", admin, {
+        device_id: device.id,
+        kind: "offline",
+        for_ms: 300_000,
+        severity: "critical",
+      })
+    ).json().rule;
+    await write(device.id, token, [{ timestamp_ms: service.clock.now, metrics: { x: 1 } }]);
+    const sweep = () =>
+      sweepOffline({
+        alarms: service.alarms,
+        lastSeen: async (tenant, id) =>
+          (await service.router.stores.devices.get(tenant, id))?.last_seen_ms ?? null,
+        fence: null,
+        now: service.clock.now,
+      });
+    await sweep();
+    expect((await alarms("?state=active")).alarms.filter((a) => a.rule_id === rule.id)).toEqual([]);
+    service.clock.advance(301_000);
+    await sweep();
+    expect((await alarms("?state=active")).alarms.filter((a) => a.rule_id === rule.id)).toEqual([
+      expect.objectContaining({ kind: "offline", severity: "critical", device_id: device.id, value: null }),
+    ]);
+    await sweep();
+    expect((await alarms()).alarms.filter((a) => a.rule_id === rule.id)).toHaveLength(1);
+    await write(device.id, token, [{ timestamp_ms: service.clock.now, metrics: { x: 1 } }]);
+    await sweep();
+    expect((await alarms("?state=cleared")).alarms.filter((a) => a.rule_id === rule.id)).toEqual([
+      expect.objectContaining({ cleared_ms: service.clock.now }),
+    ]);
   });
 });

@@ -2,6 +2,7 @@ import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { type Static, type TSchema, Type } from "typebox";
 import { sessionOf } from "../auth/principal.js";
+import { SEEN_WRITE_INTERVAL_MS } from "../devices/connectivity.js";
 import { AppError } from "../errors.js";
 import { requires } from "../http/route-security.js";
 import { Cursor, IdParams, MetricName, NextCursor } from "../http/schemas.js";
@@ -13,6 +14,11 @@ import { type Alarm, type AlarmRule, MAX_RULES_PER_DEVICE, type NewAlarmRule } f
 
 /** A rule's condition may be held for at most a week before it raises. */
 const MAX_FOR_MS = 7 * 24 * 3600 * 1000;
+/**
+ * `last_seen_ms` is exact to the minute (devices/connectivity.ts), so a shorter offline time would raise
+ * alarms for devices that are talking.
+ */
+const MIN_OFFLINE_FOR_MS = 2 * SEEN_WRITE_INTERVAL_MS;
 
 const Severity = Type.Union([
   Type.Literal("critical"),
@@ -91,6 +97,9 @@ function ruleOf(body: Static<typeof NewRuleBody>): NewAlarmRule {
     const extra = given(["metric", "op", "threshold", "min", "max"]);
     if (extra.length > 0)
       throw new AppError("VALIDATION_FAILED", `an offline rule takes no ${extra.join(", ")}`);
+    if (for_ms < MIN_OFFLINE_FOR_MS) {
+      throw new AppError("VALIDATION_FAILED", `an offline rule's for_ms is at least ${MIN_OFFLINE_FOR_MS}`);
+    }
     return { kind: "offline", ...common };
   }
   const { metric, op, threshold, min, max } = body;
