@@ -1,4 +1,3 @@
-import { randomUUID } from "node:crypto";
 import { FieldPath, type Firestore, type Query, Timestamp } from "@google-cloud/firestore";
 import { queryReads } from "../stores/billing.js";
 import { decodeCursor, encodeCursor } from "../stores/cursor.js";
@@ -12,6 +11,7 @@ import { assertLimit, isUuidV4 } from "../stores/keys.js";
 import type { Clock, Page } from "../stores/types.js";
 import { ignoreUsage, type UsageRecorder } from "../stores/usage.js";
 import { acknowledged, alarmExpiry, applyJudgement, isAlarmId, isStale } from "./judge.js";
+import { newRuleRecord } from "./records.js";
 import {
   type Alarm,
   type AlarmRule,
@@ -93,13 +93,7 @@ export function createFirestoreAlarmsStore(
 
   return {
     async createRule(tenant, rule, by) {
-      const stored = {
-        ...rule,
-        id: randomUUID(),
-        tenant_id: tenant,
-        created_at: clock(),
-        created_by: by,
-      } as AlarmRule;
+      const stored = newRuleRecord(tenant, rule, by, clock());
       await withFirestore(() =>
         rules.doc(stored.id).create({
           tenant_id: tenant,

@@ -1,4 +1,3 @@
-import { randomUUID } from "node:crypto";
 import type { SqliteDatabase } from "../storage/sqlite.js";
 import { queryReads } from "../stores/billing.js";
 import { decodeCursor, encodeCursor } from "../stores/cursor.js";
@@ -8,6 +7,7 @@ import type { RetentionTarget } from "../stores/sqlite/retention.js";
 import type { Clock, Page, TenantId } from "../stores/types.js";
 import { ignoreUsage, type UsageRecorder } from "../stores/usage.js";
 import { acknowledged, alarmExpiry, applyJudgement, isAlarmId, isStale } from "./judge.js";
+import { newRuleRecord } from "./records.js";
 import {
   type Alarm,
   type AlarmRule,
@@ -77,6 +77,18 @@ export function createSqliteAlarmsStore(
   );
 
   const toRule = (row: RuleRow): AlarmRule => JSON.parse(row.rule) as AlarmRule;
+  /** A page from `limit + 1` rows: the extra row says whether there is a next page. */
+  const pageOf = <R, T>(
+    rows: R[],
+    limit: number,
+    toItem: (row: R) => T,
+    cursorOf: (item: T) => string,
+  ): Page<T> => {
+    record(queryReads(Math.min(rows.length, limit)), 0);
+    const items = rows.slice(0, limit).map(toItem);
+    const last = items[items.length - 1];
+    return { items, next_cursor: rows.length > limit && last !== undefined ? cursorOf(last) : null };
+  };
   const toAlarm = (row: AlarmRow): Alarm => JSON.parse(row.alarm) as Alarm;
   const writeAlarm = (alarm: Alarm, created: boolean) => {
     const json = JSON.stringify(alarm);
@@ -165,13 +177,7 @@ export function createSqliteAlarmsStore(
   return {
     async createRule(tenant, rule, by) {
       const clock = options.clock ?? Date.now;
-      const stored = {
-        ...rule,
-        id: randomUUID(),
-        tenant_id: tenant,
-        created_at: clock(),
-        created_by: by,
-      } as AlarmRule;
+      const stored = newRuleRecord(tenant, rule, by, clock());
       withSqlite(() =>
         insertRule.run(
           stored.id,
@@ -198,16 +204,9 @@ export function createSqliteAlarmsStore(
       const rows = withSqlite(() =>
         after ? rulesNext.all(tenant, after.t, after.id, limit + 1) : rulesFirst.all(tenant, limit + 1),
       );
-      record(queryReads(Math.min(rows.length, limit)), 0);
-      const items = rows.slice(0, limit).map(toRule);
-      const last = items[items.length - 1];
-      return {
-        items,
-        next_cursor:
-          rows.length > limit && last
-            ? encodeCursor({ k: "alarm_rules", t: last.created_at, id: last.id })
-            : null,
-      };
+      return pageOf(rows, limit, toRule, (rule) =>
+        encodeCursor({ k: "alarm_rules", t: rule.created_at, id: rule.id }),
+      );
     },
     async rulesForDevice(tenant, deviceId) {
       const rows = withSqlite(() => rulesOfDevice.all(tenant, deviceId));
@@ -218,13 +217,7 @@ export function createSqliteAlarmsStore(
       assertLimit(limit);
       const after = cursor ? decodeCursor("offline_rules", cursor).id : "";
       const rows = withSqlite(() => offlineFrom.all(after, limit + 1));
-      record(queryReads(Math.min(rows.length, limit)), 0);
-      const items = rows.slice(0, limit).map(toRule);
-      const last = items[items.length - 1];
-      return {
-        items,
-        next_cursor: rows.length > limit && last ? encodeCursor({ k: "offline_rules", id: last.id }) : null,
-      };
+      return pageOf(rows, limit, toRule, (rule) => encodeCursor({ k: "offline_rules", id: rule.id }));
     },
     async deleteRule(tenant, id, at) {
       if (!isUuidV4(id)) return false;
@@ -277,14 +270,9 @@ export function createSqliteAlarmsStore(
     async listAlarms(tenant, { state, limit, cursor }): Promise<Page<Alarm>> {
       assertLimit(limit);
       const rows = withSqlite(() => listAlarms(tenant, state, limit, cursor ?? null));
-      record(queryReads(Math.min(rows.length, limit)), 0);
-      const items = rows.slice(0, limit).map(toAlarm);
-      const last = items[items.length - 1];
-      return {
-        items,
-        next_cursor:
-          rows.length > limit && last ? encodeCursor({ k: "alarms", t: last.raised_ms, id: last.id }) : null,
-      };
+      return pageOf(rows, limit, toAlarm, (alarm) =>
+        encodeCursor({ k: "alarms", t: alarm.raised_ms, id: alarm.id }),
+      );
     },
     async acknowledge(tenant, id, by, at) {
       if (!isAlarmId(id)) return null;
