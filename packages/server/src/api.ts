@@ -1,5 +1,6 @@
 import cookie from "@fastify/cookie";
 import type { FastifyInstance } from "fastify";
+import { registerAlarmRoutes } from "./alarms/routes.js";
 import { auditRecorder } from "./audit/recorder.js";
 import { registerAuditRoutes } from "./audit/routes.js";
 import { requestGate } from "./auth/request-gate.js";
@@ -24,6 +25,7 @@ const API_TAGS: Record<string, string> = {
   telemetry: "Readings written by devices and read back: latest first, by time window, as trends, as CSV",
   tenant: "The caller's tenant and its settings (the time zone of daily trend buckets)",
   audit: "The tenant's audit log (admin)",
+  alarms: "Alarm rules (admin) and the alarms they raise: active, acknowledged, cleared",
   admin: "Routing flags: which store (SQLite or Firestore) each area uses (read-only for tenant admins)",
 };
 
@@ -76,4 +78,5 @@ export async function registerApi(app: FastifyInstance, ctx: ServiceContext): Pr
   registerTenantRoutes(app, ctx);
   registerAuditRoutes(app, ctx);
   registerFlagRoutes(app, ctx);
+  registerAlarmRoutes(app, ctx);
 }

@@ -1,5 +1,7 @@
 import { createLock, type LockFunction, withTelemetry } from "@firebrick/lock";
 import type { FastifyInstance } from "fastify";
+import { OFFLINE_SWEEP_LOCK_KEY, startOfflineSweep } from "./alarms/offline-sweep.js";
+import { alarmRetentionTarget } from "./alarms/sqlite.js";
 import { registerApi } from "./api.js";
 import { createPasswordHasher, type PasswordHasher } from "./auth/passwords.js";
 import { describeCaller } from "./auth/principal.js";
@@ -131,6 +133,7 @@ export async function startServer(
     router,
     flags,
     fleet,
+    alarms: opened.alarms,
     clock,
     metrics,
     tenantHeader: config.tenantHeader,
@@ -151,10 +154,15 @@ export async function startServer(
   let watchHealthy = false;
   const watch = fleet.watch({
     flags: (saved) => flags.observe(saved),
-    change: (change) => ctx.devices.forget(change.tenant_id, change.subject),
+    change: (change) => {
+      ctx.devices.forget(change.tenant_id, change.subject);
+      // A device change may be a change of its alarm rules (alarms/evaluator.ts announces them so).
+      ctx.alarmEvaluator.forget(change.tenant_id, change.subject);
+    },
     health: (healthy) => {
       watchHealthy = healthy;
       ctx.devices.directory.feedHealthy(healthy);
+      ctx.alarmEvaluator.feedHealthy(healthy);
       if (!healthy)
         logger.warn(
           "the service-wide state's watch is not established; device lookups use their short cache time",
@@ -174,7 +182,11 @@ export async function startServer(
   // SQLite has no TTL: expired telemetry and audit entries are deleted by this job (every area's SQLite
   // tables, whichever store the flags route to: rows left behind by a cutover expire too).
   const retention = startRetentionJob({
-    targets: [...sqliteRetentionTargets(opened.sqlite), ...fleetRetentionTargets(opened.sqlite)],
+    targets: [
+      ...sqliteRetentionTargets(opened.sqlite),
+      ...fleetRetentionTargets(opened.sqlite),
+      alarmRetentionTarget(opened.sqlite),
+    ],
     runExclusive:
       options.runExclusive ??
       runUnderLock(await serviceLock(opened, config, metrics, "retention"), { key: RETENTION_LOCK_KEY }),
@@ -199,7 +211,19 @@ export async function startServer(
           onError: (error) => logger.error({ err: error }, "Firestore rollup maintenance failed"),
         })
       : null;
+  // Offline alarm rules: one sweep for the fleet, under a service lock, its transitions fenced.
+  const offlineSweep = startOfflineSweep({
+    alarms: opened.alarms,
+    lastSeen: async (tenant, deviceId) =>
+      (await router.stores.devices.get(tenant, deviceId))?.last_seen_ms ?? null,
+    runExclusive:
+      options.runExclusive ??
+      runUnderLock(await serviceLock(opened, config, metrics, "alarms"), { key: OFFLINE_SWEEP_LOCK_KEY }),
+    clock,
+    onError: (error) => logger.error({ err: error }, "offline alarm sweep failed"),
+  });
   const stopJobs = () => {
+    offlineSweep.stop();
     void watch.stop();
     sweeper.stop();
     clockDrift?.stop();

@@ -1,3 +1,5 @@
+import { AlarmEvaluator } from "./alarms/evaluator.js";
+import type { AlarmsStore } from "./alarms/types.js";
 import { LOGIN_LIMITS, type LoginLimits } from "./auth/login-limits.js";
 import { createPasswordHasher, type PasswordHasher } from "./auth/passwords.js";
 import { type SessionCookie, sessionCookie } from "./auth/session-cookie.js";
@@ -42,6 +44,10 @@ export interface ServiceContext {
   limits: FleetLimiter;
   /** Tenants' time zones, for daily trend buckets (`tenancy/time-zones.ts`). */
   tenantZones: TenantTimeZones;
+  /** Alarm rules and alarms, with the service-wide state (docs/design/alarms.md). */
+  alarms: AlarmsStore;
+  /** Judges threshold rules on accepted writes; holds each device's rules (`alarms/evaluator.ts`). */
+  alarmEvaluator: AlarmEvaluator;
   /** The tenant header's name, lower-cased. */
   tenantHeader: string;
   deviceWritesPerMinute: number;
@@ -55,6 +61,7 @@ export interface ServiceOptions {
   router: StoreRouter;
   flags: FlagsState;
   fleet: FleetState;
+  alarms: AlarmsStore;
   tenantHeader: string;
   cookieSecure: boolean;
   deviceWritesPerMinute: number;
@@ -80,9 +87,10 @@ export interface ServiceOptions {
  */
 export function cacheShares(bytes: number) {
   return {
-    latestPoints: Math.floor(bytes * 0.75),
+    latestPoints: Math.floor(bytes * 0.7),
     devices: Math.floor(bytes * 0.125),
     limits: Math.floor(bytes * 0.125),
+    alarmRules: Math.floor(bytes * 0.05),
   };
 }
 
@@ -127,6 +135,12 @@ export function createServiceContext(options: ServiceOptions): ServiceContext {
     }),
     limits: new FleetLimiter(fleet.records, { clock, maxBytes: shares.limits }),
     tenantZones: new TenantTimeZones(() => router.stores.tenants, clock),
+    alarms: options.alarms,
+    alarmEvaluator: new AlarmEvaluator(() => options.alarms, {
+      clock,
+      maxBytes: shares.alarmRules,
+      announce: (tenant, deviceId) => ctx.devices.changed(tenant, deviceId),
+    }),
     tenantHeader: options.tenantHeader.toLowerCase(),
     deviceWritesPerMinute: options.deviceWritesPerMinute,
     loginLimits: options.loginLimits ?? LOGIN_LIMITS,

@@ -57,6 +57,7 @@ describe("infra/firestore.indexes.json", () => {
       "telemetry_rollups.expire_at",
       "telemetry_rollup_months.expire_at",
       "telemetry_rollup_intents.expire_at",
+      "alarms.expire_at",
       "sessions.expires_at",
     ]);
   });
@@ -91,6 +92,7 @@ describe("indexes and TTL over the REST control plane", () => {
       "telemetry_rollup_months.expire_at",
       "telemetry_rollup_months.parts",
       "telemetry_rollup_intents.expire_at",
+      "alarms.expire_at",
     ]);
     expect(deployed.filter((item) => item.changed)).toHaveLength(
       definitions.indexes.length + exemptions.length,

@@ -39,6 +39,8 @@ export const requires = {
   nothing: { security: { auth: "public" } },
   anyRole: { security: { auth: "session", roles: ANY_ROLE } },
   admin: { security: { auth: "session", roles: ADMIN } },
+  /** Operators' and admins' actions that are not telemetry writes (acknowledging an alarm). */
+  writer: { security: { auth: "session", roles: WRITERS } },
   /** Telemetry writes: the device's own token, or a session of a writer. */
   deviceOrWriter: { security: { auth: "session_or_device", roles: WRITERS } },
 } as const satisfies Record<string, { security: RouteSecurity }>;

@@ -1,5 +1,7 @@
 import { join } from "node:path";
 import type { Firestore } from "@google-cloud/firestore";
+import { createSqliteAlarmsStore } from "../alarms/sqlite.js";
+import type { AlarmsStore } from "../alarms/types.js";
 import {
   type Config,
   ConfigError,
@@ -34,6 +36,8 @@ export interface OpenedStores {
   flags: FlagsState;
   /** The service-wide state (docs/design/fleet.md): Firestore when configured, else the SQLite file. */
   fleet: FleetState;
+  /** Alarm rules and alarms (docs/design/alarms.md): beside the service-wide state, where it is. */
+  alarms: AlarmsStore;
   /** The readiness gate of telemetry reads moving to Firestore; absent without Firestore. */
   telemetryGate: TelemetryFlipGate | undefined;
   close(): Promise<void>;
@@ -109,6 +113,19 @@ export async function openStores(
       )
     : null;
   const fleet: FleetState = firestoreFleet ?? localFleet;
+  // Alarm state must agree between instances, like the service-wide state: where that is.
+  const alarms = firestore
+    ? withResilience(
+        {
+          alarms: (await import("../alarms/firestore.js")).createFirestoreAlarmsStore(
+            firestore,
+            storeOptions,
+          ),
+        },
+        // A rule created twice would be two rules (a transition retried is judged again on what it wrote).
+        { ...resilience, nonIdempotent: [...DEFAULT_NON_IDEMPOTENT, "alarms.createRule"] },
+      )
+    : null;
   const telemetryGate = firestore
     ? (options.telemetryGate ??
       // Loaded only with Firestore: the gate's modules load the GCP clients.
@@ -151,6 +168,7 @@ export async function openStores(
     router,
     flags,
     fleet,
+    alarms: alarms?.alarms ?? createSqliteAlarmsStore(sqlite, storeOptions),
     telemetryGate,
     async close() {
       await checkpointer?.stop();
@@ -162,6 +180,7 @@ export async function openStores(
         .catch((error) => options.logger?.error({ err: error }, "flushing held-back rollups failed"));
       await firestoreStores?.resilience.drain(10_000);
       await firestoreFleet?.resilience.drain(10_000);
+      await alarms?.resilience.drain(10_000);
       await firestore?.terminate();
     },
   };

@@ -16,7 +16,7 @@ export function runUnderLock(
 ): RunExclusive {
   return async (task) => {
     try {
-      await lock(() => task(), {
+      await lock(({ fence }) => task({ fence }), {
         key: options.key ?? SWEEPER_LOCK_KEY,
         ttlMs: options.ttlMs ?? 120_000,
         acquisition: { maxRetries: 0, timeoutMs: 2_000 },

@@ -7,7 +7,11 @@ import { SESSION_POLICY } from "./manager.js";
  * instance holds it. With `@firebrick/lock`: `(task) => lock(task, { key: "sessions-sweeper", ttlMs })`
  * with the "locked" outcome caught.
  */
-export type RunExclusive = (task: () => Promise<void>) => Promise<void>;
+/**
+ * Runs `task` if this instance gets the job's lock (skips it otherwise), handing it the lock's fencing
+ * token for writes that must be refused once a newer holder wrote (null where nothing fences: one process).
+ */
+export type RunExclusive = (task: (held: { fence: string | null }) => Promise<void>) => Promise<void>;
 
 export interface SessionSweeperOptions {
   /** Every sessions store in use (SQLite, and Firestore when configured): expired rows are purged from each. */

@@ -208,4 +208,44 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       rollUpStoredPoints(db);
     },
   },
+  {
+    // Issue 19: alarm rules, with where each stands (JSON, read and written whole in one transaction),
+    // and alarms. At most one open (not cleared) alarm per rule, enforced by a partial unique index
+    // (docs/design/alarms.md).
+    version: 55,
+    name: "alarms: rules, alarms, the offline sweep's fence",
+    up: `
+      CREATE TABLE alarm_rules (
+        id          TEXT PRIMARY KEY,
+        tenant_id   TEXT NOT NULL,
+        device_id   TEXT NOT NULL,
+        kind        TEXT NOT NULL,
+        created_at  INTEGER NOT NULL,
+        rule        TEXT NOT NULL,
+        state       TEXT NOT NULL
+      ) STRICT;
+      CREATE INDEX alarm_rules_by_device ON alarm_rules (tenant_id, device_id);
+      CREATE INDEX alarm_rules_by_tenant ON alarm_rules (tenant_id, created_at, id);
+      CREATE INDEX alarm_rules_by_kind ON alarm_rules (kind, id);
+
+      CREATE TABLE alarms (
+        id          TEXT PRIMARY KEY,
+        tenant_id   TEXT NOT NULL,
+        rule_id     TEXT NOT NULL,
+        state       TEXT NOT NULL,
+        raised_ms   INTEGER NOT NULL,
+        alarm       TEXT NOT NULL,
+        expire_at   INTEGER
+      ) STRICT;
+      CREATE UNIQUE INDEX alarms_one_open_per_rule ON alarms (rule_id) WHERE state <> 'cleared';
+      CREATE INDEX alarms_by_tenant ON alarms (tenant_id, raised_ms DESC, id DESC);
+      CREATE INDEX alarms_by_state ON alarms (tenant_id, state, raised_ms DESC, id DESC);
+      CREATE INDEX alarms_by_expiry ON alarms (expire_at) WHERE expire_at IS NOT NULL;
+
+      CREATE TABLE alarm_fences (
+        scope  TEXT PRIMARY KEY,
+        fence  TEXT NOT NULL
+      ) STRICT;
+    `,
+  },
 ];

@@ -19,6 +19,14 @@ const SCHEMAS = {
     id: z.string().regex(/^[0-9a-f]{40}$/),
   }),
   audit: z.strictObject({ k: z.literal("audit"), t: z.number().int(), id: z.string().min(1).max(200) }),
+  // Alarms (alarms/): newest raised first; rules oldest first; the sweep's offline rules by id.
+  alarms: z.strictObject({ k: z.literal("alarms"), t: z.number().int(), id: z.string().min(1).max(200) }),
+  alarm_rules: z.strictObject({
+    k: z.literal("alarm_rules"),
+    t: z.number().int(),
+    id: z.string().min(1).max(200),
+  }),
+  offline_rules: z.strictObject({ k: z.literal("offline_rules"), id: z.string().min(1).max(200) }),
   platform_audit: z.strictObject({
     k: z.literal("platform_audit"),
     t: z.number().int(),

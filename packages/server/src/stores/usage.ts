@@ -16,7 +16,9 @@ export type StoreArea =
   | "locks"
   | "flags"
   // Service-wide state (fleet/): limiter records, the change feed, the platform audit log.
-  | "fleet";
+  | "fleet"
+  // Alarm rules and alarms (alarms/).
+  | "alarms";
 
 export interface UsageRecorder {
   record(backend: StoreBackend, area: StoreArea, reads: number, writes: number): void;

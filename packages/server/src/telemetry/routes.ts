@@ -164,6 +164,8 @@ export function registerTelemetryRoutes(app: FastifyInstance, ctx: ServiceContex
       const { written } = await ctx.router.stores.telemetry.append(request.tenant, id, accepted);
       latest.recordWrite(request.tenant, id, accepted);
       await ctx.connectivity.seen(device, request.log);
+      // Alarms are judged as the points arrive (docs/design/alarms.md): no read for a device without rules.
+      await ctx.alarmEvaluator.pointsWritten(request.tenant, id, accepted);
       return reply.status(202).send({ accepted: written });
     },
   );

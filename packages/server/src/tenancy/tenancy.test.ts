@@ -88,10 +88,16 @@ describe.each(BACKENDS)("tenant isolation over HTTP (%s)", (backend) => {
         ...(endpoint.body && { payload: (await endpoint.body(service)) as object }),
       });
       const { stores } = service.router;
-      const still =
-        endpoint.target === "device" ? await stores.devices.get("t2", id) : await stores.users.get("t2", id);
-      expect(still).toMatchObject({ id, tenant_id: "t2" });
-      if (endpoint.target === "user") expect(still).toMatchObject({ role: "viewer" });
+      const still = {
+        device: () => stores.devices.get("t2", id),
+        user: () => stores.users.get("t2", id),
+        alarm_rule: () => service.alarms.getRule("t2", id),
+        alarm: () => service.alarms.getAlarm("t2", id),
+      }[endpoint.target!];
+      expect(await still()).toMatchObject({ id, tenant_id: "t2" });
+      if (endpoint.target === "user") expect(await still()).toMatchObject({ role: "viewer" });
+      if (endpoint.target === "alarm")
+        expect(await still()).toMatchObject({ state: "active", acknowledged_by: null });
     },
   );
 

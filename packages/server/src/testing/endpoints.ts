@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { judgeReadings } from "../alarms/judge.js";
 import type { Role } from "../stores/types.js";
 import { PASSWORD, type TestService } from "./service.js";
 
@@ -7,7 +8,7 @@ export interface Endpoint {
   method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
   path: string;
   /** What `:id` names. */
-  target?: "device" | "user";
+  target?: Target;
   /** Roles allowed; "public" needs no session. */
   roles: readonly Role[] | "public";
   /** Accepts the device's bearer token. */
@@ -17,6 +18,9 @@ export interface Endpoint {
 }
 
 const ALL: readonly Role[] = ["admin", "operator", "viewer"];
+
+/** What an endpoint's `:id` can name. */
+export type Target = "device" | "user" | "alarm_rule" | "alarm";
 
 export const ENDPOINTS: Endpoint[] = [
   {
@@ -80,6 +84,21 @@ export const ENDPOINTS: Endpoint[] = [
   },
   { method: "GET", path: "/api/devices/:id/telemetry", target: "device", roles: ALL, query: "limit=10" },
   { method: "GET", path: "/api/audit", roles: ["admin"], query: "limit=5" },
+  { method: "GET", path: "/api/alarm-rules", roles: ALL, query: "limit=5" },
+  {
+    method: "POST",
+    path: "/api/alarm-rules",
+    roles: ["admin"],
+    body: (service) => ({
+      device_id: service.t1.device.id,
+      kind: "offline",
+      for_ms: 600_000,
+      severity: "minor",
+    }),
+  },
+  { method: "DELETE", path: "/api/alarm-rules/:id", target: "alarm_rule", roles: ["admin"] },
+  { method: "GET", path: "/api/alarms", roles: ALL, query: "state=active&limit=5" },
+  { method: "POST", path: "/api/alarms/:id/ack", target: "alarm", roles: ["admin", "operator"] },
   { method: "GET", path: "/api/admin/flags", roles: ["admin"] },
   {
     method: "PUT",
@@ -104,14 +123,31 @@ export function url(endpoint: Endpoint, id?: string): string {
 }
 
 /** A fresh resource of the kind `:id` names, in the tenant, so that destructive calls do not eat the fixtures. */
-export async function freshTarget(
-  service: TestService,
-  tenant: string,
-  kind: "device" | "user",
-): Promise<string> {
+export async function freshTarget(service: TestService, tenant: string, kind: Target): Promise<string> {
   const { stores } = service.router;
-  if (kind === "device")
-    return (await stores.devices.create(tenant, { name: "scratch", token_hash: "0".repeat(64) })).id;
+  const device = () => stores.devices.create(tenant, { name: "scratch", token_hash: "0".repeat(64) });
+  if (kind === "device") return (await device()).id;
+  if (kind === "alarm_rule" || kind === "alarm") {
+    const rule = await service.alarms.createRule(
+      tenant,
+      {
+        kind: "threshold",
+        device_id: (await device()).id,
+        metric: "t",
+        op: ">",
+        threshold: 0,
+        for_ms: 0,
+        severity: "minor",
+      },
+      null,
+    );
+    if (kind === "alarm_rule") return rule.id;
+    const result = await service.alarms.evaluate(tenant, rule.id, (stored, state) =>
+      judgeReadings(stored, state, [{ timestamp_ms: service.clock.now, value: 1 }]),
+    );
+    if (result.status !== "done" || !result.raised[0]) throw new Error("the scratch alarm was not raised");
+    return result.raised[0].id;
+  }
   const stored = await service.ctx.passwords.hash(PASSWORD);
   return (
     await stores.users.create(tenant, {

@@ -4,6 +4,9 @@ import { join } from "node:path";
 import type { Firestore } from "@google-cloud/firestore";
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from "fastify";
 import { testFirestore } from "../../../../test/firestore.js";
+import { createFirestoreAlarmsStore } from "../alarms/firestore.js";
+import { createSqliteAlarmsStore } from "../alarms/sqlite.js";
+import type { AlarmsStore } from "../alarms/types.js";
 import { registerApi } from "../api.js";
 import type { LoginLimits } from "../auth/login-limits.js";
 import { createPasswordHasher, type PasswordHasher, type PasswordHasherOptions } from "../auth/passwords.js";
@@ -62,6 +65,8 @@ export interface TestService {
   flags: FlagsState;
   /** The service-wide state: the SQLite file's (one in-process instance has no fleet to share it with). */
   fleet: FleetState;
+  /** Alarms: on the backend's store (Firestore on the Firestore backend). */
+  alarms: AlarmsStore;
   clock: TestClock;
   usage: UsageTally;
   sqlite: SqliteDatabase;
@@ -137,6 +142,10 @@ export async function startTestService(
       (firestore && !options.withoutFirestore ? createFirestoreStores(firestore, storeOptions) : null),
     flags,
   });
+  const alarms =
+    backend === "firestore" && firestore
+      ? createFirestoreAlarmsStore(firestore, storeOptions)
+      : createSqliteAlarmsStore(sqlite, storeOptions);
   const passwords = testPasswords();
   const app = await buildApp({ logger: options.logger ?? silent(), readiness: [] });
   // Before registerApi, as in startServer: its security hook's store reads count towards the request.
@@ -145,6 +154,7 @@ export async function startTestService(
     router,
     flags,
     fleet,
+    alarms,
     cacheMemoryBytes: 16 * 2 ** 20,
     clock: clock.read,
     passwords,
@@ -215,6 +225,7 @@ export async function startTestService(
     router,
     flags,
     fleet,
+    alarms,
     clock,
     usage,
     sqlite,

@@ -44,6 +44,10 @@ export const FIRESTORE_INDEXES = {
     ),
     composite("devices", field("tenant_id"), field("name")),
     composite("users", field("tenant_id"), field("username_key")),
+    // Alarms (docs/design/alarms.md): a tenant's rules oldest first; its alarms newest first, all or by state.
+    composite("alarm_rules", field("tenant_id"), field("created_at")),
+    composite("alarms", field("tenant_id"), field("raised_ms", "DESCENDING")),
+    composite("alarms", field("tenant_id"), field("state"), field("raised_ms", "DESCENDING")),
   ],
   fieldOverrides: [
     // A monotonic field's single-field index is a write hotspot; the composite index serves every query.
@@ -66,6 +70,8 @@ export const FIRESTORE_INDEXES = {
     { collectionGroup: "telemetry_rollup_months", fieldPath: "parts", ttl: false, indexes: [] },
     // An intent is repaired within minutes of lapsing; TTL only collects one nothing could repair.
     { collectionGroup: "telemetry_rollup_intents", fieldPath: "expire_at", ttl: true, indexes: [] },
+    // Cleared alarms are kept a year; open ones carry no expiry (null is never deleted by TTL).
+    { collectionGroup: "alarms", fieldPath: "expire_at", ttl: true, indexes: [] },
     // The sweeper queries sessions by expiry, so that index stays.
     { collectionGroup: "sessions", fieldPath: "expires_at", ttl: true, indexes: ascendingAndDescending },
     // @firebrick/lock finds a lock by lockId (release, extend, lookup). Firestore indexes the field on its

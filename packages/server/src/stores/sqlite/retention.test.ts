@@ -118,7 +118,7 @@ describe("SQLite retention", () => {
     const job = startRetentionJob(
       {
         targets: sqliteRetentionTargets(db),
-        runExclusive: (task) => task(),
+        runExclusive: (task) => task({ fence: null }),
         clock: () => NOW,
         batchSize: 3,
         maxRunMs: 0,
