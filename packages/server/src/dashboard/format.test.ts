@@ -6,6 +6,7 @@ import {
   describeMetric,
   formatAge,
   formatTick,
+  formatWait,
   formatWithUnit,
   freshness,
   sortMetrics,
@@ -87,5 +88,15 @@ describe("dashboard formatting", () => {
     expect(parseRetryAfter(new Date(30_000).toUTCString(), 0)).toBe(30_000);
     expect(parseRetryAfter(null)).toBeNull();
     expect(parseRetryAfter("soon")).toBeNull();
+  });
+});
+
+describe("formatWait", () => {
+  it("says a sign-in lockout in minutes, and a short wait in seconds", () => {
+    expect(formatWait(889_000)).toBe("about 15 minutes");
+    expect(formatWait(60_000)).toBe("about 1 minute");
+    expect(formatWait(40_000)).toBe("40 s");
+    expect(formatWait(0)).toBe("1 s");
+    expect(formatWait(3 * 3_600_000)).toBe("about 3 hours");
   });
 });

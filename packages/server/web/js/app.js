@@ -2,6 +2,7 @@
 // error banner every view reports through.
 import { ApiError, api, loadConfig, setTenant } from "./api.js";
 import { $, bind } from "./dom.js";
+import { formatWait } from "./format.js";
 
 const TENANT_KEY = "firebrick.tenant";
 
@@ -128,14 +129,21 @@ function leaveViews() {
   currentView = null;
 }
 
-function signedOut(message) {
+/**
+ * @param {string} [message] shown above the form
+ * @param {"error" | "notice"} [tone] a notice (the user signed out) is not an error
+ */
+function signedOut(message, tone = "error") {
   user = null;
   leaveViews();
   renderSession();
   clearError();
   const error = $("login-error");
-  error.textContent = message ?? "";
-  error.hidden = !message;
+  const notice = $("login-notice");
+  error.textContent = tone === "error" ? (message ?? "") : "";
+  error.hidden = tone !== "error" || !message;
+  notice.textContent = tone === "notice" ? (message ?? "") : "";
+  notice.hidden = tone !== "notice" || !message;
   showView("login");
   /** @type {HTMLInputElement} */ (
     $(localStorage.getItem(TENANT_KEY) ? "login-username" : "login-tenant")
@@ -147,6 +155,7 @@ async function signedIn(nextUser) {
   renderSession();
   clearError();
   $("login-error").hidden = true;
+  $("login-notice").hidden = true;
   await route();
 }
 
@@ -162,6 +171,7 @@ async function onLogin(event) {
   if (missing.length) {
     error.textContent = `Please enter your ${missing.join(", ")}.`;
     error.hidden = false;
+    $("login-notice").hidden = true;
     return;
   }
   const submit = /** @type {HTMLButtonElement} */ (form.querySelector('button[type="submit"]'));
@@ -178,11 +188,12 @@ async function onLogin(event) {
       failure instanceof ApiError && failure.status === 401
         ? "The tenant, username or password is not right."
         : failure instanceof ApiError && failure.status === 429
-          ? `Too many attempts. Try again${failure.retryAfterMs ? ` in ${Math.ceil(failure.retryAfterMs / 1000)} s` : " later"}.`
+          ? `Too many attempts. Try again${failure.retryAfterMs ? ` in ${formatWait(failure.retryAfterMs)}` : " later"}.`
           : failure instanceof ApiError && failure.status === 0
             ? failure.message
             : `Sign-in failed: ${failure.message}`;
     error.hidden = false;
+    $("login-notice").hidden = true;
   } finally {
     submit.disabled = false;
     submit.textContent = "Sign in";
@@ -196,7 +207,7 @@ async function onLogout() {
     // Signing out locally is what the user asked for, whether or not the server heard it.
   }
   location.hash = "";
-  signedOut("You have signed out.");
+  signedOut("You have signed out.", "notice");
 }
 
 async function start() {

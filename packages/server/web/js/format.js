@@ -95,6 +95,20 @@ export function formatAge(timestampMs, nowMs = Date.now()) {
 }
 
 /**
+ * How long to wait, as a person says it: "40 s" under a minute, else "about 15 minutes" (a lockout of
+ * 889 s is a quarter of an hour, not a number to count down).
+ * @param {number} ms
+ */
+export function formatWait(ms) {
+  const seconds = Math.max(1, Math.ceil(ms / 1000));
+  if (seconds < 60) return `${seconds} s`;
+  const minutes = Math.round(seconds / 60);
+  if (minutes < 90) return `about ${minutes} minute${minutes === 1 ? "" : "s"}`;
+  const hours = Math.round(minutes / 60);
+  return `about ${hours} hours`;
+}
+
+/**
  * Freshness of a reading, for colour: "live" within 3 expected intervals, "stale" within an hour, else "old".
  * @param {number} timestampMs
  * @param {number} [nowMs]

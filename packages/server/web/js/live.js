@@ -23,6 +23,7 @@ import {
 } from "./format.js";
 import { createHistory, RANGES } from "./history.js";
 import { Poller } from "./poller.js";
+import { renderReadingValues } from "./reading-values.js";
 
 const LIST_RELOAD_MS = 5 * 60_000;
 const OTHER_DEVICE_QUERIES_PER_MINUTE = 20;
@@ -243,6 +244,7 @@ export function createLiveView(app) {
     chartPoller.stop();
     chart.destroy();
     $("chart").hidden = true;
+    $("reading-values").hidden = true;
     $("readout").hidden = true;
     if (range === "custom" && !customRange) {
       const local = (ms) => {
@@ -329,6 +331,7 @@ export function createLiveView(app) {
     const empty = $("chart-empty");
     const readout = $("readout");
     const stats = $("stats");
+    $("reading-values").hidden = true;
     if (!selectedId || points.length === 0 || !selectedMetric) {
       chart.destroy();
       readout.hidden = true;
@@ -339,10 +342,16 @@ export function createLiveView(app) {
       return;
     }
     empty.hidden = true;
-    $("chart").hidden = false;
+    const single = points.length === 1;
+    $("chart").hidden = single;
+    $("reading-values").hidden = !single;
+    if (single) {
+      chart.destroy();
+      renderReadingValues($("reading-list"), points[0]);
+    }
     const withSetpoint = selectedMetric === "zone_temp_c" && names.has("setpoint_c");
     const columns = toColumns(points, withSetpoint ? [selectedMetric, "setpoint_c"] : [selectedMetric]);
-    chart.render(selectedMetric, columns, withSetpoint);
+    if (!single) chart.render(selectedMetric, columns, withSetpoint);
     $("chart").setAttribute(
       "aria-label",
       `Chart of ${describeMetric(selectedMetric).label} over the last ${points.length} readings`,
@@ -358,7 +367,7 @@ export function createLiveView(app) {
     meta.dataset.label = label;
     meta.textContent = `${label} · updated ${formatAge(latest.timestamp_ms)}`;
 
-    const summary = summarize(columns[1]);
+    const summary = single ? null : summarize(columns[1]);
     stats.hidden = !summary;
     if (summary) renderStats(summary, "Readings");
   }
