@@ -95,12 +95,18 @@ function padRange(min, max) {
 
 /** The time axis and the value axis of the dashboard's charts (live and history), for `metric`. */
 export function chartAxes(metric) {
+  // The page's own colours (styles.css), so that the axes follow the light or dark theme.
+  const css = getComputedStyle(document.documentElement);
+  const color = (name, fallback) => css.getPropertyValue(name).trim() || fallback;
+  const axis = color("--chart-axis", "#475569");
+  const grid = { stroke: color("--chart-grid", "#e2e8f0"), width: 1 };
+  const ticks = { stroke: color("--chart-tick", "#cbd5e1") };
   return [
-    { stroke: "#475569", grid: { stroke: "#e2e8f0", width: 1 }, ticks: { stroke: "#cbd5e1" }, space: 70 },
+    { stroke: axis, grid, ticks, space: 70 },
     {
-      stroke: "#475569",
-      grid: { stroke: "#e2e8f0", width: 1 },
-      ticks: { stroke: "#cbd5e1" },
+      stroke: axis,
+      grid,
+      ticks,
       size: 56,
       // Enough digits for the tick spacing: two ticks never carry the same label.
       values: (_u, splits, _axis, _space, increment) =>
