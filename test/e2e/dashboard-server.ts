@@ -2,7 +2,6 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Browser, BrowserContextOptions, Page } from "playwright-core";
-import { expect } from "vitest";
 import { createPasswordHasher } from "../../packages/server/src/auth/passwords.js";
 import {
   DEFAULT_BOOTSTRAP_CONFIG,
@@ -94,5 +93,5 @@ export async function startDashboardServer(options: {
 
 /** Waits until the page shows the signed-in header. */
 export async function signedIn(page: Page): Promise<void> {
-  await expect.poll(() => page.locator(".session").isVisible(), { timeout: 10_000 }).toBe(true);
+  await page.locator(".session").waitFor({ state: "visible", timeout: 10_000 });
 }

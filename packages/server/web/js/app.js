@@ -12,11 +12,14 @@ let live = null;
 let admin = null;
 /** The tenant's settings on the admin page (tenant-settings.js). */
 let tenantSettings = null;
+/** The header's alarm count and the Alarms view (alarms.js). */
+let alarms = null;
 let currentView = null;
 
 const app = {
   reportError,
   clearError,
+  currentUser: () => user,
   navigate(hash) {
     if (location.hash === hash) route();
     else location.hash = hash;
@@ -79,7 +82,7 @@ function clearError() {
 }
 
 function showView(name) {
-  for (const view of ["login", "live", "admin"]) $(`view-${view}`).hidden = view !== name;
+  for (const view of ["login", "live", "alarms", "admin"]) $(`view-${view}`).hidden = view !== name;
   for (const tab of document.querySelectorAll(".tab")) {
     const element = /** @type {HTMLElement} */ (tab);
     if (element.dataset.tab === name) element.setAttribute("aria-current", "page");
@@ -108,6 +111,7 @@ async function route() {
     return;
   }
   const [section, ...rest] = location.hash.replace(/^#\/?/, "").split("/");
+  if (currentView === "alarms" && section !== "alarms") alarms.leave();
   if (section === "admin") {
     if (currentView !== "admin") {
       live?.leave();
@@ -115,6 +119,15 @@ async function route() {
       showView("admin");
     }
     await Promise.all([admin.enter(), tenantSettings.enter()]);
+    return;
+  }
+  if (section === "alarms") {
+    if (currentView !== "alarms") {
+      live?.leave();
+      currentView = "alarms";
+      showView("alarms");
+      await alarms.enter();
+    }
     return;
   }
   currentView = "live";
@@ -126,6 +139,7 @@ async function route() {
 function leaveViews() {
   live?.reset();
   admin?.leave();
+  alarms?.stop();
   currentView = null;
 }
 
@@ -156,6 +170,7 @@ async function signedIn(nextUser) {
   clearError();
   $("login-error").hidden = true;
   $("login-notice").hidden = true;
+  alarms.start();
   await route();
 }
 
@@ -211,12 +226,15 @@ async function onLogout() {
 }
 
 async function start() {
-  const [{ createLiveView }, { createAdminView }, { createTenantSettings }] = await Promise.all([
-    import("./live.js"),
-    import("./admin.js"),
-    import("./tenant-settings.js"),
-    loadConfig(),
-  ]);
+  const [{ createLiveView }, { createAdminView }, { createTenantSettings }, { createAlarms }] =
+    await Promise.all([
+      import("./live.js"),
+      import("./admin.js"),
+      import("./tenant-settings.js"),
+      import("./alarms.js"),
+      loadConfig(),
+    ]);
+  alarms = createAlarms(app);
   live = createLiveView(app);
   admin = createAdminView(app);
   tenantSettings = createTenantSettings(app);
