@@ -23,6 +23,11 @@ const RULES = [
   { device: "Zone 3.14 Lab", metric: "zone_temp_c", threshold: 25, severity: "warning" },
 ];
 
+const LOCATIONS = {
+  "AHU-2 Supply": { site: "HQ", building: "Building A", floor: "Roof" },
+  "Zone 3.14 Lab": { site: "HQ", building: "Building A", floor: "L3", zone: "Lab 14" },
+};
+
 /** The alarm table's rows as "severity · device · state", top to bottom. */
 function rows(page: Page) {
   return page
@@ -32,7 +37,7 @@ function rows(page: Page) {
     );
 }
 
-describe.each(["sqlite", "firestore"] as const)("alarms in the dashboard on %s", (store) => {
+describe.each(["sqlite", "firestore"] as const)("alarms and places in the dashboard on %s", (store) => {
   let dashboard: DashboardServer;
 
   beforeAll(async () => {
@@ -72,6 +77,31 @@ describe.each(["sqlite", "firestore"] as const)("alarms in the dashboard on %s",
       );
       expect(status).toBe(201);
     }
+    // Where each device is, and a display name for one of its points.
+    const call = (method: string, path: string, body: unknown) =>
+      page.evaluate(
+        async ({ method, path, body }) =>
+          (
+            await fetch(path, {
+              method,
+              headers: { "content-type": "application/json", "x-bas-tenant": "demo" },
+              body: JSON.stringify(body),
+            })
+          ).status,
+        { method, path, body },
+      );
+    for (const [name, location] of Object.entries(LOCATIONS)) {
+      expect(await call("PATCH", `/api/devices/${devices.get(name)!.id}`, { location })).toBe(200);
+    }
+    expect(
+      await call("PUT", `/api/devices/${devices.get("AHU-2 Supply")!.id}/points/zone_temp_c`, {
+        name: "Supply air temperature",
+        unit: "°C",
+        kind: "number",
+        min: 5,
+        max: 45,
+      }),
+    ).toBe(200);
     await page.context().close();
 
     // One reading per device crosses every rule of that device.
@@ -105,6 +135,10 @@ describe.each(["sqlite", "firestore"] as const)("alarms in the dashboard on %s",
         "warning · Zone 3.14 Lab · Active",
       ]);
     expect(await page.locator("#alarms-table tbody tr").first().textContent()).toContain("CO₂ 1,204 ppm");
+    // The device's own name for the point, not the guess from its suffix.
+    expect(await page.locator("#alarms-table tbody tr").nth(1).textContent()).toContain(
+      "Supply air temperature 29.5 °C",
+    );
 
     await page.getByRole("button", { name: "Acknowledge major alarm on AHU-2 Supply" }).click();
     await expect
@@ -122,6 +156,32 @@ describe.each(["sqlite", "firestore"] as const)("alarms in the dashboard on %s",
       if (process.env.UPDATE_DASHBOARD_SCREENSHOT === "1")
         copyFileSync("test-results/alarms.png", "docs/alarms.png");
     }
+    await page.context().close();
+  });
+
+  it("groups the device list by site, building and floor, and names a point as its definition says", async () => {
+    const page = await dashboard.newPage();
+    await dashboard.signIn(page, VIEWER.username, VIEWER.password);
+    await signedIn(page);
+    await expect
+      .poll(
+        () =>
+          page
+            .locator("#device-list > li")
+            .evaluateAll((items) =>
+              items.map((item) => item.querySelector(".device-name")?.textContent ?? `# ${item.textContent}`),
+            ),
+        { timeout: 15_000 },
+      )
+      .toEqual(["# HQ · Building A · L3", "Zone 3.14 Lab", "# HQ · Building A · Roof", "AHU-2 Supply"]);
+    await page.getByRole("button", { name: /^AHU-2 Supply/ }).click();
+    await expect
+      .poll(() => page.locator("#metric-picker label").allTextContents(), { timeout: 15_000 })
+      .toEqual(["Supply air temperature (°C)", "CO₂ (ppm)"]);
+    await page.locator('label[for="metric-zone_temp_c"]').click();
+    await expect
+      .poll(() => page.locator('[data-bind="readout-meta"]').getAttribute("data-label"))
+      .toBe("Supply air temperature");
     await page.context().close();
   });
 

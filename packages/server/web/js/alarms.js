@@ -33,11 +33,16 @@ export function orderAlarms(alarms) {
   );
 }
 
-/** What crossed: "Zone temperature 29.5 °C (> 26 °C)" style, or "Offline". */
-function describeCondition(alarm) {
+/**
+ * What crossed, named as the device's point definition says: "Zone temperature 29.5 °C", or "Offline".
+ * @param {any} alarm
+ * @param {Record<string, any>} definitions the device's point definitions
+ */
+function describeCondition(alarm, definitions) {
   if (alarm.kind === "offline" || !alarm.metric) return "Offline";
-  const { label } = describeMetric(alarm.metric);
-  return alarm.value == null ? label : `${label} ${formatWithUnit(alarm.value, alarm.metric)}`;
+  const definition = definitions[alarm.metric];
+  const { label } = describeMetric(alarm.metric, definition);
+  return alarm.value == null ? label : `${label} ${formatWithUnit(alarm.value, alarm.metric, definition)}`;
 }
 
 /**
@@ -46,8 +51,9 @@ function describeCondition(alarm) {
  */
 export function createAlarms(app) {
   const tbody = /** @type {HTMLElement} */ ($("alarms-table").querySelector("tbody"));
-  /** @type {Map<string, string>} device id → name */
-  let deviceNames = new Map();
+  /** @type {Map<string, { name: string, points: Record<string, any> }>} device id → name and points */
+  let devices = new Map();
+  const deviceName = (id) => devices.get(id)?.name ?? id;
   /** @type {Map<string, string>} user id → username (admins only: the user list is theirs) */
   let usernames = new Map();
 
@@ -110,8 +116,8 @@ export function createAlarms(app) {
         } else state.textContent = "Active";
         const cells = [
           severity,
-          deviceNames.get(alarm.device_id) ?? alarm.device_id,
-          describeCondition(alarm),
+          deviceName(alarm.device_id),
+          describeCondition(alarm, devices.get(alarm.device_id)?.points ?? {}),
           raised,
           state,
         ];
@@ -128,7 +134,7 @@ export function createAlarms(app) {
           button.textContent = "Acknowledge";
           button.setAttribute(
             "aria-label",
-            `Acknowledge ${alarm.severity} alarm on ${deviceNames.get(alarm.device_id) ?? alarm.device_id}`,
+            `Acknowledge ${alarm.severity} alarm on ${deviceName(alarm.device_id)}`,
           );
           button.addEventListener("click", () => acknowledge(alarm.id, button));
           action.append(button);
@@ -153,8 +159,13 @@ export function createAlarms(app) {
 
   async function loadNames() {
     try {
-      const { devices } = await api.devices();
-      deviceNames = new Map(devices.map((device) => [String(device.id), String(device.name)]));
+      const page = await api.devices();
+      devices = new Map(
+        page.devices.map((device) => [
+          String(device.id),
+          { name: String(device.name), points: device.points ?? {} },
+        ]),
+      );
     } catch {
       // Names make rows easier to read; ids are shown otherwise.
     }

@@ -21,16 +21,17 @@ export class LiveChart {
    * @param {string} metric
    * @param {[number[], ...(number | null)[][]]} columns times, the metric, and optionally a setpoint
    * @param {boolean} withSetpoint
+   * @param {{ name?: string, unit?: string | null } | null} [definition] the device's point definition
    */
-  render(metric, columns, withSetpoint) {
-    const key = `${metric}|${withSetpoint}`;
+  render(metric, columns, withSetpoint, definition = null) {
+    const key = `${metric}|${withSetpoint}|${definition?.name ?? ""}|${definition?.unit ?? ""}`;
     if (this.plot && this.key === key) {
       this.plot.setData(columns);
       return;
     }
     this.destroy();
     this.key = key;
-    const { label, unit } = describeMetric(metric);
+    const { label, unit } = describeMetric(metric, definition);
     const series = [
       // Readings are seconds apart: the legend shows seconds too (in the viewer's zone, as the axis).
       { value: "{YYYY}-{MM}-{DD} {h}:{mm}:{ss}{aa}" },

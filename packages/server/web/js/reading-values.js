@@ -5,16 +5,17 @@ import { describeMetric, formatWithUnit, sortMetrics } from "./format.js";
  * Fills a <dl> with every metric of the point, labelled and with its unit.
  * @param {HTMLElement} list
  * @param {{ metrics?: Record<string, number> }} point
+ * @param {Record<string, { name?: string, unit?: string | null }>} [definitions] the device's point definitions
  */
-export function renderReadingValues(list, point) {
+export function renderReadingValues(list, point, definitions = {}) {
   const metrics = point.metrics ?? {};
   list.replaceChildren(
     ...sortMetrics(Object.keys(metrics)).map((name) => {
       const wrapper = document.createElement("div");
       const term = document.createElement("dt");
       const value = document.createElement("dd");
-      term.textContent = describeMetric(name).label;
-      value.textContent = formatWithUnit(metrics[name], name);
+      term.textContent = describeMetric(name, definitions[name]).label;
+      value.textContent = formatWithUnit(metrics[name], name, definitions[name]);
       wrapper.append(term, value);
       return wrapper;
     }),
