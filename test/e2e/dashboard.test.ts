@@ -325,7 +325,7 @@ describe("dashboard in headless Chromium", () => {
 
     await page.getByRole("button", { name: "Sign out" }).focus();
     await page.keyboard.press("Enter");
-    await expect.poll(() => page.locator("#login-error").textContent()).toBe("You have signed out.");
+    await expect.poll(() => page.locator("#login-notice").textContent()).toBe("You have signed out.");
     // Signed out on the server too: the session cookie no longer opens the API.
     const me = await page.evaluate(async () => {
       const response = await fetch("/api/auth/me", { headers: { "x-bas-tenant": "demo" } });

@@ -1,11 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { parseRetryAfter } from "../../web/js/api.js";
+import { groupDevices } from "../../web/js/device-groups.js";
 // The dashboard's presentation helpers are plain browser ES modules; they run in Node unchanged.
 import {
   defaultMetric,
   describeMetric,
   formatAge,
   formatTick,
+  formatWait,
   formatWithUnit,
   freshness,
   sortMetrics,
@@ -87,5 +89,44 @@ describe("dashboard formatting", () => {
     expect(parseRetryAfter(new Date(30_000).toUTCString(), 0)).toBe(30_000);
     expect(parseRetryAfter(null)).toBeNull();
     expect(parseRetryAfter("soon")).toBeNull();
+  });
+});
+
+describe("formatWait", () => {
+  it("says a sign-in lockout in minutes, and a short wait in seconds", () => {
+    expect(formatWait(889_000)).toBe("about 15 minutes");
+    expect(formatWait(60_000)).toBe("about 1 minute");
+    expect(formatWait(40_000)).toBe("40 s");
+    expect(formatWait(0)).toBe("1 s");
+    expect(formatWait(3 * 3_600_000)).toBe("about 3 hours");
+  });
+});
+
+describe("point definitions and places", () => {
+  it("names a metric as the device's point definition says, and guesses only without one", () => {
+    const definition = { name: "Supply air temperature", unit: "°F" };
+    expect(describeMetric("zone_temp_c", definition)).toMatchObject({
+      label: "Supply air temperature",
+      unit: "°F",
+    });
+    expect(formatWithUnit(71.25, "zone_temp_c", definition)).toBe("71.3 °F");
+    expect(formatWithUnit(3, "valve_state", { name: "Valve", unit: null })).toBe("3.0");
+    expect(describeMetric("zone_temp_c", null)).toMatchObject({ label: "Zone temperature", unit: "°C" });
+  });
+
+  it("groups devices by site, building and floor, the unplaced last, and not at all when none is placed", () => {
+    const device = (name: string, location: Record<string, string | null> | null) => ({ name, location });
+    const a = device("a", { site: "HQ", building: "B", floor: "L2", zone: "East" });
+    const b = device("b", null);
+    const c = device("c", { site: "HQ", building: "A", floor: null, zone: null });
+    expect(groupDevices([a, b, c])).toEqual([
+      { heading: "HQ · A" },
+      { device: c },
+      { heading: "HQ · B · L2" },
+      { device: a },
+      { heading: "No location" },
+      { device: b },
+    ]);
+    expect(groupDevices([b])).toEqual([{ device: b }]);
   });
 });

@@ -9,7 +9,18 @@ const FLAG_TEXT = {
   telemetry: ["Telemetry on Firestore", "Device readings and the live charts."],
   audit: ["Audit log on Firestore", "The entries on this page."],
   auth: ["Users and sessions on Firestore", "Sign-in, roles and sessions."],
+  telemetry_dual_write: [
+    "Telemetry written to both stores",
+    "While moving to Firestore: readings go to SQLite and Firestore; reads follow the telemetry flag.",
+  ],
 };
+
+/** A flag this page has no words for yet still reads as words, never as a raw key. */
+function flagText(name) {
+  if (FLAG_TEXT[name]) return FLAG_TEXT[name];
+  const words = name.replace(/_/g, " ");
+  return [words[0].toUpperCase() + words.slice(1), ""];
+}
 
 /**
  * @param {{ reportError: (error: any, context: string) => boolean, clearError: () => void }} app
@@ -96,7 +107,7 @@ export function createAdminView(app) {
       entry.action ?? "—",
       outcome || "—",
       user,
-      describeTarget(entry.target),
+      describeTarget(entry.target, entry.details),
       entry.ip ?? "—",
     ];
     cells.forEach((text, index) => {
@@ -114,14 +125,18 @@ export function createAdminView(app) {
       if (index === 0) cell.className = "nowrap";
       if (index === 3 && entry.user_id) cell.title = entry.user_id;
       if (index === 4 && entry.target) cell.title = entry.target;
+      else if (index === 4 && entry.details?.role) cell.title = `refused to role ${entry.details.role}`;
       row.append(cell);
     });
     return row;
   }
 
-  /** `device:<id>` and `user:<id>` read better as names; the raw target stays in the tooltip. */
-  function describeTarget(target) {
-    if (!target) return "—";
+  /**
+   * `device:<id>` and `user:<id>` read better as names; the raw target stays in the tooltip. A refusal
+   * (`authz.denied`, `tenant.violation`) has no target of its own: what was refused is the route.
+   */
+  function describeTarget(target, details) {
+    if (!target) return typeof details?.route === "string" ? details.route : "—";
     const [kind, id] = String(target).split(/:(.*)/s);
     if (kind === "device" && deviceNames.has(id)) return `device ${deviceNames.get(id)}`;
     if (kind === "user" && usernames.has(id)) return `user ${usernames.get(id)}`;
@@ -162,7 +177,7 @@ export function createAdminView(app) {
     );
     $("flags-list").replaceChildren(
       ...names.map((name) => {
-        const [title, description] = FLAG_TEXT[name] ?? [name, ""];
+        const [title, description] = flagText(name);
         const row = document.createElement("div");
         row.className = "flag";
         const text = document.createElement("div");

@@ -150,6 +150,14 @@ export const api = {
     }
     return response.blob();
   },
+  /** One page of alarms in one state, newest raised first (docs/design/alarms.md). */
+  async alarms(state, limit = 100) {
+    const query = new URLSearchParams({ state, limit: String(limit) });
+    const { alarms, next_cursor } = await request("GET", `/api/alarms?${query}`);
+    return { alarms, next_cursor };
+  },
+  /** @returns {Promise<{ alarm: any }>} */
+  acknowledgeAlarm: (id) => request("POST", `/api/alarms/${encodeURIComponent(id)}/ack`),
   tenant: () => request("GET", "/api/tenant"),
   setTimeZone: (timeZone) => request("PATCH", "/api/tenant", { time_zone: timeZone }),
   async audit(filters, cursor) {

@@ -2,6 +2,7 @@
 // error banner every view reports through.
 import { ApiError, api, loadConfig, setTenant } from "./api.js";
 import { $, bind } from "./dom.js";
+import { formatWait } from "./format.js";
 
 const TENANT_KEY = "firebrick.tenant";
 
@@ -11,11 +12,14 @@ let live = null;
 let admin = null;
 /** The tenant's settings on the admin page (tenant-settings.js). */
 let tenantSettings = null;
+/** The header's alarm count and the Alarms view (alarms.js). */
+let alarms = null;
 let currentView = null;
 
 const app = {
   reportError,
   clearError,
+  currentUser: () => user,
   navigate(hash) {
     if (location.hash === hash) route();
     else location.hash = hash;
@@ -78,7 +82,7 @@ function clearError() {
 }
 
 function showView(name) {
-  for (const view of ["login", "live", "admin"]) $(`view-${view}`).hidden = view !== name;
+  for (const view of ["login", "live", "alarms", "admin"]) $(`view-${view}`).hidden = view !== name;
   for (const tab of document.querySelectorAll(".tab")) {
     const element = /** @type {HTMLElement} */ (tab);
     if (element.dataset.tab === name) element.setAttribute("aria-current", "page");
@@ -107,6 +111,7 @@ async function route() {
     return;
   }
   const [section, ...rest] = location.hash.replace(/^#\/?/, "").split("/");
+  if (currentView === "alarms" && section !== "alarms") alarms.leave();
   if (section === "admin") {
     if (currentView !== "admin") {
       live?.leave();
@@ -114,6 +119,15 @@ async function route() {
       showView("admin");
     }
     await Promise.all([admin.enter(), tenantSettings.enter()]);
+    return;
+  }
+  if (section === "alarms") {
+    if (currentView !== "alarms") {
+      live?.leave();
+      currentView = "alarms";
+      showView("alarms");
+      await alarms.enter();
+    }
     return;
   }
   currentView = "live";
@@ -125,17 +139,25 @@ async function route() {
 function leaveViews() {
   live?.reset();
   admin?.leave();
+  alarms?.stop();
   currentView = null;
 }
 
-function signedOut(message) {
+/**
+ * @param {string} [message] shown above the form
+ * @param {"error" | "notice"} [tone] a notice (the user signed out) is not an error
+ */
+function signedOut(message, tone = "error") {
   user = null;
   leaveViews();
   renderSession();
   clearError();
   const error = $("login-error");
-  error.textContent = message ?? "";
-  error.hidden = !message;
+  const notice = $("login-notice");
+  error.textContent = tone === "error" ? (message ?? "") : "";
+  error.hidden = tone !== "error" || !message;
+  notice.textContent = tone === "notice" ? (message ?? "") : "";
+  notice.hidden = tone !== "notice" || !message;
   showView("login");
   /** @type {HTMLInputElement} */ (
     $(localStorage.getItem(TENANT_KEY) ? "login-username" : "login-tenant")
@@ -147,6 +169,8 @@ async function signedIn(nextUser) {
   renderSession();
   clearError();
   $("login-error").hidden = true;
+  $("login-notice").hidden = true;
+  alarms.start();
   await route();
 }
 
@@ -162,6 +186,7 @@ async function onLogin(event) {
   if (missing.length) {
     error.textContent = `Please enter your ${missing.join(", ")}.`;
     error.hidden = false;
+    $("login-notice").hidden = true;
     return;
   }
   const submit = /** @type {HTMLButtonElement} */ (form.querySelector('button[type="submit"]'));
@@ -178,11 +203,12 @@ async function onLogin(event) {
       failure instanceof ApiError && failure.status === 401
         ? "The tenant, username or password is not right."
         : failure instanceof ApiError && failure.status === 429
-          ? `Too many attempts. Try again${failure.retryAfterMs ? ` in ${Math.ceil(failure.retryAfterMs / 1000)} s` : " later"}.`
+          ? `Too many attempts. Try again${failure.retryAfterMs ? ` in ${formatWait(failure.retryAfterMs)}` : " later"}.`
           : failure instanceof ApiError && failure.status === 0
             ? failure.message
             : `Sign-in failed: ${failure.message}`;
     error.hidden = false;
+    $("login-notice").hidden = true;
   } finally {
     submit.disabled = false;
     submit.textContent = "Sign in";
@@ -196,16 +222,19 @@ async function onLogout() {
     // Signing out locally is what the user asked for, whether or not the server heard it.
   }
   location.hash = "";
-  signedOut("You have signed out.");
+  signedOut("You have signed out.", "notice");
 }
 
 async function start() {
-  const [{ createLiveView }, { createAdminView }, { createTenantSettings }] = await Promise.all([
-    import("./live.js"),
-    import("./admin.js"),
-    import("./tenant-settings.js"),
-    loadConfig(),
-  ]);
+  const [{ createLiveView }, { createAdminView }, { createTenantSettings }, { createAlarms }] =
+    await Promise.all([
+      import("./live.js"),
+      import("./admin.js"),
+      import("./tenant-settings.js"),
+      import("./alarms.js"),
+      loadConfig(),
+    ]);
+  alarms = createAlarms(app);
   live = createLiveView(app);
   admin = createAdminView(app);
   tenantSettings = createTenantSettings(app);

@@ -21,16 +21,17 @@ export class LiveChart {
    * @param {string} metric
    * @param {[number[], ...(number | null)[][]]} columns times, the metric, and optionally a setpoint
    * @param {boolean} withSetpoint
+   * @param {{ name?: string, unit?: string | null } | null} [definition] the device's point definition
    */
-  render(metric, columns, withSetpoint) {
-    const key = `${metric}|${withSetpoint}`;
+  render(metric, columns, withSetpoint, definition = null) {
+    const key = `${metric}|${withSetpoint}|${definition?.name ?? ""}|${definition?.unit ?? ""}`;
     if (this.plot && this.key === key) {
       this.plot.setData(columns);
       return;
     }
     this.destroy();
     this.key = key;
-    const { label, unit } = describeMetric(metric);
+    const { label, unit } = describeMetric(metric, definition);
     const series = [
       // Readings are seconds apart: the legend shows seconds too (in the viewer's zone, as the axis).
       { value: "{YYYY}-{MM}-{DD} {h}:{mm}:{ss}{aa}" },
@@ -95,12 +96,18 @@ function padRange(min, max) {
 
 /** The time axis and the value axis of the dashboard's charts (live and history), for `metric`. */
 export function chartAxes(metric) {
+  // The page's own colours (styles.css), so that the axes follow the light or dark theme.
+  const css = getComputedStyle(document.documentElement);
+  const color = (name, fallback) => css.getPropertyValue(name).trim() || fallback;
+  const axis = color("--chart-axis", "#475569");
+  const grid = { stroke: color("--chart-grid", "#e2e8f0"), width: 1 };
+  const ticks = { stroke: color("--chart-tick", "#cbd5e1") };
   return [
-    { stroke: "#475569", grid: { stroke: "#e2e8f0", width: 1 }, ticks: { stroke: "#cbd5e1" }, space: 70 },
+    { stroke: axis, grid, ticks, space: 70 },
     {
-      stroke: "#475569",
-      grid: { stroke: "#e2e8f0", width: 1 },
-      ticks: { stroke: "#cbd5e1" },
+      stroke: axis,
+      grid,
+      ticks,
       size: 56,
       // Enough digits for the tick spacing: two ticks never carry the same label.
       values: (_u, splits, _axis, _space, increment) =>

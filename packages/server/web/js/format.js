@@ -25,10 +25,20 @@ const SUFFIX_UNITS = [
 ];
 
 /**
+ * A metric as a person reads it. The device's own point definition (`GET /api/devices`: display name and
+ * unit) wins; without one, known names and then the name's suffix are guesses.
  * @param {string} name
+ * @param {{ name?: string, unit?: string | null } | null} [definition]
  * @returns {{ name: string, label: string, unit: string, digits: number, order: number }}
  */
-export function describeMetric(name) {
+export function describeMetric(name, definition) {
+  const guessed = guessMetric(name);
+  if (!definition?.name) return guessed;
+  return { ...guessed, label: definition.name, unit: definition.unit ?? "" };
+}
+
+/** @param {string} name */
+function guessMetric(name) {
   const known = KNOWN_METRICS[name];
   if (known) return { name, ...known };
   let base = name;
@@ -69,9 +79,14 @@ export function formatValue(value, name) {
   return value.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
 }
 
-/** "Zone temperature 21.4 °C" style, value and unit with a thin space where it reads better. */
-export function formatWithUnit(value, name) {
-  const { unit } = describeMetric(name);
+/**
+ * "Zone temperature 21.4 °C" style, value and unit with a thin space where it reads better.
+ * @param {number | null | undefined} value
+ * @param {string} name
+ * @param {{ name?: string, unit?: string | null } | null} [definition] the device's point definition
+ */
+export function formatWithUnit(value, name, definition) {
+  const { unit } = describeMetric(name, definition);
   const text = formatValue(value, name);
   if (text === "—" || !unit) return text;
   return unit === "%" ? `${text}%` : `${text} ${unit}`;
@@ -92,6 +107,20 @@ export function formatAge(timestampMs, nowMs = Date.now()) {
   const hours = Math.floor(minutes / 60);
   if (hours < 48) return `${hours} h ago`;
   return `${Math.floor(hours / 24)} d ago`;
+}
+
+/**
+ * How long to wait, as a person says it: "40 s" under a minute, else "about 15 minutes" (a lockout of
+ * 889 s is a quarter of an hour, not a number to count down).
+ * @param {number} ms
+ */
+export function formatWait(ms) {
+  const seconds = Math.max(1, Math.ceil(ms / 1000));
+  if (seconds < 60) return `${seconds} s`;
+  const minutes = Math.round(seconds / 60);
+  if (minutes < 90) return `about ${minutes} minute${minutes === 1 ? "" : "s"}`;
+  const hours = Math.round(minutes / 60);
+  return `about ${hours} hours`;
 }
 
 /**

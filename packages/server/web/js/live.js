@@ -9,6 +9,7 @@
 // the admin page stops the live polling.
 import { api, getConfig } from "./api.js";
 import { LiveChart } from "./chart.js";
+import { groupDevices } from "./device-groups.js";
 import { $, bind } from "./dom.js";
 import {
   defaultMetric,
@@ -23,6 +24,7 @@ import {
 } from "./format.js";
 import { createHistory, RANGES } from "./history.js";
 import { Poller } from "./poller.js";
+import { renderReadingValues } from "./reading-values.js";
 
 const LIST_RELOAD_MS = 5 * 60_000;
 const OTHER_DEVICE_QUERIES_PER_MINUTE = 20;
@@ -37,7 +39,7 @@ export function createLiveView(app) {
   const picker = $("metric-picker");
   const chart = new LiveChart($("chart"));
 
-  /** @type {{ id: string, name: string, latest: any | null }[]} */
+  /** @type {{ id: string, name: string, location: any, points: Record<string, any>, latest: any | null }[]} */
   let devices = [];
   let selectedId = null;
   let selectedMetric = null;
@@ -110,6 +112,15 @@ export function createLiveView(app) {
     next?.focus();
   });
 
+  function selectedDevice() {
+    return devices.find((device) => device.id === selectedId) ?? null;
+  }
+
+  /** The selected device's definition of a metric (display name, unit), if its admin gave one. */
+  function definitionOf(name) {
+    return selectedDevice()?.points[name] ?? null;
+  }
+
   async function loadDevices() {
     const all = [];
     let cursor = null;
@@ -123,6 +134,8 @@ export function createLiveView(app) {
       .map((device) => ({
         id: String(device.id),
         name: String(device.name),
+        location: device.location ?? null,
+        points: device.points ?? {},
         latest: previous.get(String(device.id))?.latest ?? null,
       }))
       .sort((a, b) => a.name.localeCompare(b.name, undefined, { numeric: true }));
@@ -180,7 +193,14 @@ export function createLiveView(app) {
     const focused = /** @type {HTMLElement | null} */ (document.activeElement);
     const focusedId = focused && listElement.contains(focused) ? focused.dataset.deviceId : undefined;
     listElement.replaceChildren(
-      ...visible.map((device) => {
+      ...groupDevices(visible).map((entry) => {
+        if ("heading" in entry) {
+          const heading = document.createElement("li");
+          heading.className = "device-group";
+          heading.textContent = entry.heading;
+          return heading;
+        }
+        const device = entry.device;
         const item = document.createElement("li");
         const button = document.createElement("button");
         button.type = "button";
@@ -191,10 +211,12 @@ export function createLiveView(app) {
         const metricNames = latest ? sortMetrics(Object.keys(latest.metrics ?? {})) : [];
         const headline = metricNames[0];
         const state = latest ? freshness(latest.timestamp_ms, now) : "old";
-        const value = headline ? formatWithUnit(latest.metrics[headline], headline) : "No data";
+        const value = headline
+          ? formatWithUnit(latest.metrics[headline], headline, device.points[headline])
+          : "No data";
         const secondary = metricNames
           .filter((name) => name === "co2_ppm" || name === "humidity_pct")
-          .map((name) => formatWithUnit(latest.metrics[name], name))
+          .map((name) => formatWithUnit(latest.metrics[name], name, device.points[name]))
           .join(" · ");
         button.innerHTML = `
           <span class="device-top">
@@ -243,6 +265,7 @@ export function createLiveView(app) {
     chartPoller.stop();
     chart.destroy();
     $("chart").hidden = true;
+    $("reading-values").hidden = true;
     $("readout").hidden = true;
     if (range === "custom" && !customRange) {
       const local = (ms) => {
@@ -280,7 +303,7 @@ export function createLiveView(app) {
     $("history-chart").setAttribute(
       "aria-label",
       selectedMetric
-        ? `History of ${describeMetric(selectedMetric).label}: ${label.toLowerCase()}`
+        ? `History of ${describeMetric(selectedMetric, definitionOf(selectedMetric)).label}: ${label.toLowerCase()}`
         : "History",
     );
     if (summary) renderStats(summary, "Readings");
@@ -291,9 +314,9 @@ export function createLiveView(app) {
     const stats = $("stats");
     stats.hidden = false;
     const entries = [
-      ["Minimum", formatWithUnit(summary.min, selectedMetric)],
-      ["Average", formatWithUnit(summary.mean, selectedMetric)],
-      ["Maximum", formatWithUnit(summary.max, selectedMetric)],
+      ["Minimum", formatWithUnit(summary.min, selectedMetric, definitionOf(selectedMetric))],
+      ["Average", formatWithUnit(summary.mean, selectedMetric, definitionOf(selectedMetric))],
+      ["Maximum", formatWithUnit(summary.max, selectedMetric, definitionOf(selectedMetric))],
       [countLabel, summary.count.toLocaleString("en-US")],
     ];
     stats.replaceChildren(
@@ -329,6 +352,7 @@ export function createLiveView(app) {
     const empty = $("chart-empty");
     const readout = $("readout");
     const stats = $("stats");
+    $("reading-values").hidden = true;
     if (!selectedId || points.length === 0 || !selectedMetric) {
       chart.destroy();
       readout.hidden = true;
@@ -339,17 +363,23 @@ export function createLiveView(app) {
       return;
     }
     empty.hidden = true;
-    $("chart").hidden = false;
+    const single = points.length === 1;
+    $("chart").hidden = single;
+    $("reading-values").hidden = !single;
+    if (single) {
+      chart.destroy();
+      renderReadingValues($("reading-list"), points[0], selectedDevice()?.points ?? {});
+    }
     const withSetpoint = selectedMetric === "zone_temp_c" && names.has("setpoint_c");
     const columns = toColumns(points, withSetpoint ? [selectedMetric, "setpoint_c"] : [selectedMetric]);
-    chart.render(selectedMetric, columns, withSetpoint);
+    if (!single) chart.render(selectedMetric, columns, withSetpoint, definitionOf(selectedMetric));
     $("chart").setAttribute(
       "aria-label",
-      `Chart of ${describeMetric(selectedMetric).label} over the last ${points.length} readings`,
+      `Chart of ${describeMetric(selectedMetric, definitionOf(selectedMetric)).label} over the last ${points.length} readings`,
     );
 
     const latest = points[0];
-    const { unit, label } = describeMetric(selectedMetric);
+    const { unit, label } = describeMetric(selectedMetric, definitionOf(selectedMetric));
     readout.hidden = false;
     bind("readout-value").textContent = formatValue(latest.metrics[selectedMetric], selectedMetric);
     bind("readout-unit").textContent = unit;
@@ -358,17 +388,19 @@ export function createLiveView(app) {
     meta.dataset.label = label;
     meta.textContent = `${label} · updated ${formatAge(latest.timestamp_ms)}`;
 
-    const summary = summarize(columns[1]);
+    const summary = single ? null : summarize(columns[1]);
     stats.hidden = !summary;
     if (summary) renderStats(summary, "Readings");
   }
 
   function renderPicker(metrics) {
-    const current = [...picker.querySelectorAll("input")].map((input) => input.value).join(",");
-    if (current !== metrics.join(",")) {
+    // Rebuilt when the metrics or their names change (another device may define the same metric otherwise).
+    const signature = JSON.stringify(metrics.map((name) => [name, definitionOf(name)]));
+    if (picker.dataset.signature !== signature) {
+      picker.dataset.signature = signature;
       picker.replaceChildren(
         ...metrics.map((name) => {
-          const { label, unit } = describeMetric(name);
+          const { label, unit } = describeMetric(name, definitionOf(name));
           const id = `metric-${name}`;
           const wrapper = document.createElement("span");
           wrapper.className = "segment";
