@@ -222,13 +222,10 @@ export async function startServer(
     clock,
     onError: (error) => logger.error({ err: error }, "offline alarm sweep failed"),
   });
-  const stopJobs = () => {
-    offlineSweep.stop();
-    void watch.stop();
-    sweeper.stop();
+  /** The jobs stop, and a run in progress settles before storage closes under it. */
+  const stopJobs = async () => {
     clockDrift?.stop();
-    retention.stop();
-    rollups?.stop();
+    await Promise.all([offlineSweep.stop(), watch.stop(), sweeper.stop(), retention.stop(), rollups?.stop()]);
   };
 
   try {
@@ -246,13 +243,13 @@ export async function startServer(
       stores: opened,
       url,
       async close() {
-        stopJobs();
+        await stopJobs();
         await app.close();
         await opened.close();
       },
     };
   } catch (error) {
-    stopJobs();
+    await stopJobs();
     await app.close();
     await opened.close();
     throw error;

@@ -1,4 +1,4 @@
-import { every } from "../runtime/periodic.js";
+import { every, type PeriodicJob } from "../runtime/periodic.js";
 import type { RunExclusive } from "../sessions/sweeper.js";
 import type { Clock, TenantId } from "../stores/types.js";
 import { sweepOffline } from "./evaluator.js";
@@ -23,7 +23,7 @@ export function startOfflineSweep(options: {
   clock: Clock;
   intervalMs?: number;
   onError?: (error: unknown) => void;
-}): { stop(): void } {
+}): PeriodicJob {
   return every(
     options.intervalMs ?? OFFLINE_SWEEP_INTERVAL_MS,
     () =>

@@ -28,7 +28,8 @@ export interface SessionSweeperOptions {
 export interface SessionSweeper {
   /** One pass; returns how many sessions were deleted (0 if another instance held the lock). */
   sweepOnce(): Promise<number>;
-  stop(): void;
+  /** Ends the job; resolves once a run in progress has settled (`every`). */
+  stop(): Promise<void>;
 }
 
 /**
@@ -53,8 +54,8 @@ export function startSessionSweeper(options: SessionSweeperOptions, autoStart = 
 
   return {
     sweepOnce,
-    stop() {
-      job?.stop();
+    async stop() {
+      await job?.stop();
     },
   };
 }

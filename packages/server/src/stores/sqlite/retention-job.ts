@@ -22,7 +22,8 @@ export interface RetentionJobOptions {
 export interface RetentionJob {
   /** One run; returns the rows deleted per table (none if another instance held the lock). */
   runOnce(): Promise<Record<string, number>>;
-  stop(): void;
+  /** Ends the job; resolves once a run in progress has settled (`every`). */
+  stop(): Promise<void>;
 }
 
 /**
@@ -59,8 +60,8 @@ export function startRetentionJob(options: RetentionJobOptions, autoStart = true
 
   return {
     runOnce,
-    stop() {
-      job?.stop();
+    async stop() {
+      await job?.stop();
     },
   };
 }

@@ -1,5 +1,5 @@
 import type { Firestore } from "@google-cloud/firestore";
-import { every } from "../../../runtime/periodic.js";
+import { every, type PeriodicJob } from "../../../runtime/periodic.js";
 import type { RunExclusive } from "../../../sessions/sweeper.js";
 import type { Clock, TenantZone } from "../../types.js";
 import type { UsageRecorder } from "../../usage.js";
@@ -23,7 +23,7 @@ export interface RollupMaintenanceJobOptions {
  * minute under the service lock, until stopped. Runs even while telemetry is routed to SQLite: intents and
  * days written before a cutover back still need it, and a pass that finds nothing costs one read a query.
  */
-export function startRollupMaintenanceJob(options: RollupMaintenanceJobOptions): { stop(): void } {
+export function startRollupMaintenanceJob(options: RollupMaintenanceJobOptions): PeriodicJob {
   const maintenance = createFirestoreRollupMaintenance(options.firestore, {
     clock: options.clock,
     usage: options.usage,
