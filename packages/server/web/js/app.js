@@ -14,6 +14,8 @@ let admin = null;
 let tenantSettings = null;
 /** The header's alarm count and the Alarms view (alarms.js). */
 let alarms = null;
+/** Devices on the Manage view (manage-devices.js), admins only. */
+let manageDevices = null;
 let currentView = null;
 
 const app = {
@@ -82,7 +84,7 @@ function clearError() {
 }
 
 function showView(name) {
-  for (const view of ["login", "live", "alarms", "admin"]) $(`view-${view}`).hidden = view !== name;
+  for (const view of ["login", "live", "alarms", "admin", "manage"]) $(`view-${view}`).hidden = view !== name;
   for (const tab of document.querySelectorAll(".tab")) {
     const element = /** @type {HTMLElement} */ (tab);
     if (element.dataset.tab === name) element.setAttribute("aria-current", "page");
@@ -112,6 +114,16 @@ async function route() {
   }
   const [section, ...rest] = location.hash.replace(/^#\/?/, "").split("/");
   if (currentView === "alarms" && section !== "alarms") alarms.leave();
+  if (currentView === "manage" && section !== "manage") manageDevices.leave();
+  if (section === "manage" && user.role === "admin") {
+    if (currentView !== "manage") {
+      live?.leave();
+      currentView = "manage";
+      showView("manage");
+    }
+    await manageDevices.enter();
+    return;
+  }
   if (section === "admin") {
     if (currentView !== "admin") {
       live?.leave();
@@ -140,6 +152,7 @@ function leaveViews() {
   live?.reset();
   admin?.leave();
   alarms?.stop();
+  manageDevices?.leave();
   currentView = null;
 }
 
@@ -226,14 +239,21 @@ async function onLogout() {
 }
 
 async function start() {
-  const [{ createLiveView }, { createAdminView }, { createTenantSettings }, { createAlarms }] =
-    await Promise.all([
-      import("./live.js"),
-      import("./admin.js"),
-      import("./tenant-settings.js"),
-      import("./alarms.js"),
-      loadConfig(),
-    ]);
+  const [
+    { createLiveView },
+    { createAdminView },
+    { createTenantSettings },
+    { createAlarms },
+    { createManageDevices },
+  ] = await Promise.all([
+    import("./live.js"),
+    import("./admin.js"),
+    import("./tenant-settings.js"),
+    import("./alarms.js"),
+    import("./manage-devices.js"),
+    loadConfig(),
+  ]);
+  manageDevices = createManageDevices(app);
   alarms = createAlarms(app);
   live = createLiveView(app);
   admin = createAdminView(app);

@@ -1,0 +1,149 @@
+import { copyFileSync, mkdirSync } from "node:fs";
+import type { Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ApiRequestError, FirebrickApiClient } from "../../packages/server/src/simulator/api-client.js";
+import { DEMO_LOGIN } from "../../packages/server/src/simulator/demo-admin.js";
+import { type DashboardServer, signedIn, startDashboardServer } from "./dashboard-server.js";
+
+/**
+ * Managing devices, users and sessions from the browser (issue 19), in real Chromium against the real server
+ * on SQLite and on the Firestore emulator. Screenshots: docs/devices-admin.png, docs/users-admin.png (SQLite
+ * run, with UPDATE_DASHBOARD_SCREENSHOT=1).
+ */
+
+const VIEWER = { username: "viewer", password: "viewer-password", role: "viewer" as const };
+
+/** Keeps a screenshot as a test artifact, and in docs/ when asked to. */
+async function screenshot(page: Page, name: string) {
+  mkdirSync("test-results", { recursive: true });
+  await page.screenshot({ path: `test-results/${name}` });
+  if (process.env.UPDATE_DASHBOARD_SCREENSHOT === "1") copyFileSync(`test-results/${name}`, `docs/${name}`);
+}
+
+/** The status of a telemetry write with this token: 202 accepted, or the refusal's status. */
+async function write(api: FirebrickApiClient, deviceId: string, token: string): Promise<number> {
+  try {
+    await api.postTelemetry(deviceId, token, [{ timestamp_ms: Date.now(), metrics: { zone_temp_c: 21.5 } }]);
+    return 202;
+  } catch (error) {
+    if (error instanceof ApiRequestError) return error.status;
+    throw error;
+  }
+}
+
+const cellsOf = (page: Page, table: string) =>
+  page
+    .locator(`#${table} tbody tr`)
+    .evaluateAll((rows) =>
+      rows.map((row) => [...row.children].slice(0, 3).map((cell) => cell.textContent?.trim() ?? "")),
+    );
+
+describe.each(["sqlite", "firestore"] as const)("managing from the browser on %s", (store) => {
+  let dashboard: DashboardServer;
+  let api: FirebrickApiClient;
+
+  beforeAll(async () => {
+    dashboard = await startDashboardServer({ store, users: [VIEWER] });
+    api = new FirebrickApiClient({
+      baseUrl: dashboard.server.url,
+      tenant: DEMO_LOGIN.tenant,
+      tenantHeader: "X-BAS-Tenant",
+    });
+    await api.login(DEMO_LOGIN.username, DEMO_LOGIN.password);
+    await api.createDevice("Boiler room sensor");
+  }, 60_000);
+
+  afterAll(async () => {
+    await dashboard?.close();
+  });
+
+  it("registers a device and shows its token once with a copy button; rotates it (the old token is refused), renames and deletes it", async () => {
+    const page = await dashboard.newPage({ permissions: ["clipboard-read", "clipboard-write"] });
+    await dashboard.signIn(page, DEMO_LOGIN.username, DEMO_LOGIN.password);
+    await signedIn(page);
+    await page.getByRole("link", { name: "Manage" }).click();
+    await expect.poll(() => cellsOf(page, "manage-devices-table"), { timeout: 15_000 }).toHaveLength(1);
+
+    await page.getByLabel("Name", { exact: true }).fill("AHU-7 Return");
+    await page.getByLabel("Site").fill("HQ");
+    await page.getByLabel("Floor").fill("L7");
+    await page.getByRole("button", { name: "Create device" }).click();
+    const panel = page.getByRole("dialog", { name: "AHU-7 Return is registered" });
+    await panel.waitFor({ timeout: 15_000 });
+    expect(await panel.textContent()).toContain("It will not be shown again.");
+    const token = await panel.getByRole("textbox").inputValue();
+    expect(token).toMatch(/^\S{40,}$/);
+    await panel.getByRole("button", { name: "Copy" }).click();
+    await expect
+      .poll(() => panel.locator('[data-bind="secret-copy-status"]').textContent())
+      .toBe("Copied to the clipboard.");
+    expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(token);
+    await expect
+      .poll(() => cellsOf(page, "manage-devices-table"), { timeout: 15_000 })
+      .toContainEqual(["AHU-7 Return", "HQ · L7", "never seen"]);
+    if (store === "sqlite") await screenshot(page, "devices-admin.png");
+    await panel.getByRole("button", { name: "Done" }).click();
+    // Gone from the page once the panel is left, and the focus is back where the admin was.
+    expect(await page.locator("#secret-value").inputValue()).toBe("");
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe("device-create-name");
+
+    const deviceId = await page
+      .locator("#manage-devices-table tbody tr", { hasText: "AHU-7 Return" })
+      .getAttribute("data-device-id");
+    expect(await write(api, deviceId!, token)).toBe(202);
+
+    await page.getByRole("button", { name: "Rotate the token of AHU-7 Return" }).click();
+    await page
+      .getByRole("dialog", { name: "Rotate the token of AHU-7 Return?" })
+      .getByRole("button", { name: "Rotate token" })
+      .click();
+    const rotated = page.getByRole("dialog", { name: "New token for AHU-7 Return" });
+    await rotated.waitFor({ timeout: 15_000 });
+    const newToken = await rotated.getByRole("textbox").inputValue();
+    expect(newToken).not.toBe(token);
+    await rotated.getByRole("button", { name: "Done" }).click();
+    expect(await write(api, deviceId!, token)).toBe(401);
+    expect(await write(api, deviceId!, newToken)).toBe(202);
+
+    await page.getByRole("button", { name: "Rename AHU-7 Return" }).click();
+    const rename = page.getByRole("dialog", { name: "Rename AHU-7 Return" });
+    await rename.getByLabel("New name").fill("AHU-7 Exhaust");
+    await rename.getByRole("button", { name: "Rename" }).click();
+    await expect
+      .poll(() => cellsOf(page, "manage-devices-table"), { timeout: 15_000 })
+      .toContainEqual(["AHU-7 Exhaust", "HQ · L7", expect.stringMatching(/^online, seen/)]);
+    expect(await page.evaluate(() => document.activeElement?.getAttribute("aria-label"))).toBe(
+      "Rename AHU-7 Exhaust",
+    );
+
+    await page.getByRole("button", { name: "Delete AHU-7 Exhaust" }).click();
+    const confirm = page.getByRole("dialog", { name: "Delete AHU-7 Exhaust?" });
+    expect(await confirm.textContent()).toContain("AHU-7 Exhaust will be deleted");
+    await confirm.getByRole("button", { name: "Delete AHU-7 Exhaust" }).click();
+    await expect.poll(() => cellsOf(page, "manage-devices-table"), { timeout: 15_000 }).toHaveLength(1);
+    expect(await write(api, deviceId!, newToken)).toBe(401);
+    await page.context().close();
+  });
+
+  it("offers the Manage view to admins only, and the server refuses the others anyway", async () => {
+    const page = await dashboard.newPage();
+    await dashboard.signIn(page, VIEWER.username, VIEWER.password);
+    await signedIn(page);
+    expect(await page.getByRole("link", { name: "Manage" }).count()).toBe(0);
+    await page.goto(`${dashboard.server.url}/#/manage`);
+    await signedIn(page);
+    expect(await page.locator("#view-manage").isVisible()).toBe(false);
+    const status = await page.evaluate(
+      async () =>
+        (
+          await fetch("/api/devices", {
+            method: "POST",
+            headers: { "content-type": "application/json", "x-bas-tenant": "demo" },
+            body: JSON.stringify({ name: "sneaky" }),
+          })
+        ).status,
+    );
+    expect(status).toBe(403);
+    await page.context().close();
+  });
+});
