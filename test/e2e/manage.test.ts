@@ -3,6 +3,7 @@ import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ApiRequestError, FirebrickApiClient } from "../../packages/server/src/simulator/api-client.js";
 import { DEMO_LOGIN } from "../../packages/server/src/simulator/demo-admin.js";
+import { colours } from "./colours.js";
 import { type DashboardServer, signedIn, startDashboardServer } from "./dashboard-server.js";
 
 /**
@@ -12,6 +13,7 @@ import { type DashboardServer, signedIn, startDashboardServer } from "./dashboar
  */
 
 const VIEWER = { username: "viewer", password: "viewer-password", role: "viewer" as const };
+const OPERATOR = { username: "omar", password: "operator-password", role: "operator" as const };
 
 /** Keeps a screenshot as a test artifact, and in docs/ when asked to. */
 async function screenshot(page: Page, name: string) {
@@ -31,6 +33,13 @@ async function write(api: FirebrickApiClient, deviceId: string, token: string): 
   }
 }
 
+/** Reloads the page and tells whether its session still holds (else the sign-in form is shown). */
+async function stillSignedIn(page: Page): Promise<boolean> {
+  await page.reload();
+  await page.locator(".session:visible, #view-login:visible").first().waitFor({ timeout: 15_000 });
+  return page.locator(".session").isVisible();
+}
+
 const cellsOf = (page: Page, table: string) =>
   page
     .locator(`#${table} tbody tr`)
@@ -43,7 +52,7 @@ describe.each(["sqlite", "firestore"] as const)("managing from the browser on %s
   let api: FirebrickApiClient;
 
   beforeAll(async () => {
-    dashboard = await startDashboardServer({ store, users: [VIEWER] });
+    dashboard = await startDashboardServer({ store, users: [VIEWER, OPERATOR] });
     api = new FirebrickApiClient({
       baseUrl: dashboard.server.url,
       tenant: DEMO_LOGIN.tenant,
@@ -144,6 +153,142 @@ describe.each(["sqlite", "firestore"] as const)("managing from the browser on %s
         ).status,
     );
     expect(status).toBe(403);
+    await page.context().close();
+  });
+
+  it("creates a user with a generated password shown once; a role change, a password reset and an ended session each sign the user out of their browser; deletes the user", async () => {
+    const page = await dashboard.newPage();
+    await dashboard.signIn(page, DEMO_LOGIN.username, DEMO_LOGIN.password);
+    await signedIn(page);
+    await page.getByRole("link", { name: "Manage" }).click();
+    await page.locator("#manage-users-table tbody tr").first().waitFor({ timeout: 15_000 });
+
+    await page.locator("#user-create-username").fill("nadia");
+    await page.getByRole("button", { name: "Create user" }).click();
+    const panel = page.getByRole("dialog", { name: "nadia can sign in" });
+    await panel.waitFor({ timeout: 15_000 });
+    expect(await panel.textContent()).toContain("It will not be shown again.");
+    const password = await panel.getByRole("textbox").inputValue();
+    expect(password).toMatch(/^[A-Za-z2-9]{5}(-[A-Za-z2-9]{5}){3}$/);
+    await panel.getByRole("button", { name: "Done" }).click();
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe("user-create-username");
+    const role = page.getByLabel("Role of nadia");
+    await role.waitFor({ timeout: 15_000 });
+    expect(await role.inputValue()).toBe("viewer");
+
+    // Nadia, in a browser of her own.
+    const nadia = await dashboard.newPage();
+    await dashboard.signIn(nadia, "nadia", password);
+    await signedIn(nadia);
+    expect(await nadia.locator('[data-bind="role"]').textContent()).toBe("viewer");
+    expect(await nadia.getByRole("link", { name: "Manage" }).count()).toBe(0);
+
+    await role.selectOption("operator");
+    await page
+      .getByRole("dialog", { name: "Make nadia an operator?" })
+      .getByRole("button", { name: "Make operator" })
+      .click();
+    await expect.poll(() => stillSignedIn(nadia), { timeout: 15_000 }).toBe(false);
+    await dashboard.signIn(nadia, "nadia", password);
+    await signedIn(nadia);
+    expect(await nadia.locator('[data-bind="role"]').textContent()).toBe("operator");
+
+    await page.getByRole("button", { name: "Reset the password of nadia" }).click();
+    const reset = page.getByRole("dialog", { name: "Reset the password of nadia" });
+    await reset.getByLabel("New password").fill("short");
+    await reset.getByRole("button", { name: "Reset password" }).click();
+    expect(await reset.getByRole("alert").textContent()).toBe("A password needs at least 12 characters.");
+    await reset.getByLabel("New password").fill("nadia-second-password");
+    await reset.getByRole("button", { name: "Reset password" }).click();
+    await reset.waitFor({ state: "hidden", timeout: 15_000 });
+    expect(await stillSignedIn(nadia)).toBe(false);
+    await dashboard.signIn(nadia, "nadia", password);
+    await nadia.locator("#login-error").waitFor({ timeout: 15_000 });
+    await dashboard.signIn(nadia, "nadia", "nadia-second-password");
+    await signedIn(nadia);
+
+    await page.getByRole("button", { name: "Sessions of nadia" }).click();
+    const sessions = page.getByRole("dialog", { name: "Sessions of nadia" });
+    await expect
+      .poll(() => cellsOf(page, "user-sessions table"), { timeout: 15_000 })
+      .toEqual([["Chrome on Linux", "127.0.0.1", expect.any(String)]]);
+    if (store === "sqlite") {
+      await page.locator("#manage-users-title").evaluate((heading) => heading.scrollIntoView());
+      await screenshot(page, "users-admin.png");
+    }
+    await sessions.getByRole("button", { name: "End the session of nadia on this client" }).click();
+    await expect.poll(() => sessions.textContent(), { timeout: 15_000 }).toContain("No sessions");
+    expect(await stillSignedIn(nadia)).toBe(false);
+    await sessions.getByRole("button", { name: "Close" }).click();
+    expect(await page.evaluate(() => document.activeElement?.getAttribute("aria-label"))).toBe(
+      "Sessions of nadia",
+    );
+
+    await page.getByRole("button", { name: "Delete nadia" }).click();
+    const confirm = page.getByRole("dialog", { name: "Delete nadia?" });
+    expect(await confirm.textContent()).toContain(
+      "nadia is signed out everywhere and can no longer sign in.",
+    );
+    await confirm.getByRole("button", { name: "Delete nadia" }).click();
+    await expect.poll(() => page.getByLabel("Role of nadia").count(), { timeout: 15_000 }).toBe(0);
+    // An admin cannot delete themselves: the page does not offer it.
+    expect(await page.getByRole("button", { name: `Delete ${DEMO_LOGIN.username}` }).count()).toBe(0);
+    await nadia.context().close();
+    await page.context().close();
+  });
+
+  it("shows every user their own sessions: ending another one signs that browser out, ending this one signs out here", async () => {
+    const laptop = await dashboard.newPage();
+    await dashboard.signIn(laptop, OPERATOR.username, OPERATOR.password);
+    await signedIn(laptop);
+    const phone = await dashboard.newPage();
+    await dashboard.signIn(phone, OPERATOR.username, OPERATOR.password);
+    await signedIn(phone);
+
+    await laptop.getByRole("link", { name: /your sessions/ }).click();
+    const rows = laptop.locator("#account-sessions tbody tr");
+    await expect.poll(() => rows.count(), { timeout: 15_000 }).toBe(2);
+    expect(await rows.first().textContent()).toContain("this session");
+    await laptop.getByRole("button", { name: "End this session of yours" }).click();
+    await expect.poll(() => rows.count(), { timeout: 15_000 }).toBe(1);
+    expect(await stillSignedIn(phone)).toBe(false);
+
+    await laptop.getByRole("button", { name: "Sign out of this session" }).click();
+    await laptop.locator("#view-login").waitFor({ timeout: 15_000 });
+    expect(await laptop.locator("#login-notice").textContent()).toBe("You have signed out.");
+    expect(await stillSignedIn(laptop)).toBe(false);
+    await laptop.context().close();
+    await phone.context().close();
+  });
+
+  it("fits the Manage and Account pages into a 390 px phone in the dark theme, every text readable", async () => {
+    const page = await dashboard.newPage({ viewport: { width: 390, height: 844 }, colorScheme: "dark" });
+    await dashboard.signIn(page, DEMO_LOGIN.username, DEMO_LOGIN.password);
+    await signedIn(page);
+    await page.getByRole("link", { name: "Manage" }).click();
+    await page.locator("#manage-users-table tbody tr").first().waitFor({ timeout: 15_000 });
+    await page.locator("#manage-devices-table tbody tr").first().waitFor({ timeout: 15_000 });
+    const width = () => page.evaluate(() => document.documentElement.scrollWidth);
+    expect(await width()).toBe(390);
+    const readable = async (selectors: string[]) => {
+      for (const [selector, ratio] of Object.entries((await colours(page, selectors)).contrast))
+        expect({ selector, readable: ratio >= 4.5, ratio }).toEqual({ selector, readable: true, ratio });
+    };
+    await readable([
+      "#manage-devices-title",
+      ".manage-location legend",
+      "#manage-devices-table td",
+      ".role-select",
+      ".row-actions .button",
+      ".row-actions .button-danger",
+    ]);
+    await page.getByRole("button", { name: "Rotate the token of Boiler room sensor" }).click();
+    await readable(["#confirm-title", "#confirm-message", ".dialog-buttons .button-danger"]);
+    await page.keyboard.press("Escape");
+    await page.getByRole("link", { name: /your sessions/ }).click();
+    await page.locator("#account-sessions tbody tr").first().waitFor({ timeout: 15_000 });
+    expect(await width()).toBe(390);
+    await readable(["#account-title", "#account-sessions td", ".current-marker"]);
     await page.context().close();
   });
 });

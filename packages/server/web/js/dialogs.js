@@ -102,8 +102,10 @@ export function editValue({
   form.addEventListener("submit", onSubmit);
   return openDialog(dialog, returnFocus).then(() => {
     form.removeEventListener("submit", onSubmit);
-    // A password typed here is not kept in the page once the dialog is gone.
+    // A password typed here is not kept in the page once the dialog is gone, nor its label ("New
+    // password" would stand beside the sign-in form's "Password").
     input.value = "";
+    bind("edit-label").textContent = "Value";
     return saved;
   });
 }
@@ -127,6 +129,7 @@ export async function showSecretOnce({ title, lead, label, secret, returnFocus }
   copyButton.removeEventListener("click", onCopy);
   input.value = "";
   status.textContent = "";
+  bind("secret-label").textContent = "Secret";
 }
 
 /**

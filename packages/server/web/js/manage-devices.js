@@ -222,6 +222,9 @@ export function createManageDevices(app) {
     leave() {
       closeDialogs();
       formError.hidden = true;
+      generation += 1;
+      devices = [];
+      tbody.replaceChildren();
     },
   };
 }
