@@ -98,7 +98,7 @@ describe.each(["sqlite", "firestore"] as const)("managing from the browser on %s
 
     const deviceId = await page
       .locator("#manage-devices-table tbody tr", { hasText: "AHU-7 Return" })
-      .getAttribute("data-device-id");
+      .getAttribute("data-id");
     expect(await write(api, deviceId!, token)).toBe(202);
 
     await page.getByRole("button", { name: "Rotate the token of AHU-7 Return" }).click();

@@ -3,7 +3,7 @@
 import { confirmAction } from "./dialogs.js";
 import { $ } from "./dom.js";
 import { manageApi } from "./manage-api.js";
-import { renderSessions } from "./sessions-table.js";
+import { endSession, renderSessions } from "./sessions-table.js";
 
 /**
  * @param {{ reportError: (error: any, context: string) => boolean, clearError: () => void,
@@ -29,17 +29,12 @@ export function createAccountView(app) {
     }
   }
 
-  async function end(session) {
-    try {
-      await manageApi.revokeOwnSession(session.id);
-    } catch (error) {
-      app.reportError(error, "The session could not be ended");
-      return;
-    }
-    if (session.current) return app.signOut("You have signed out.");
-    await load();
-    box.querySelector('[data-action="end-session"]')?.focus();
-  }
+  const end = (session) =>
+    endSession(app, session, {
+      revoke: () => manageApi.revokeOwnSession(session.id),
+      reload: load,
+      container: box,
+    });
 
   revokeAll.addEventListener("click", async () => {
     const confirmed = await confirmAction({

@@ -2,10 +2,11 @@
 // delete. A token is shown once, in the secret panel (dialogs.js); the page keeps no copy. The server is the
 // judge of who may do this: the view is only offered to admins, and a refusal is reported like any other.
 import { placeOf } from "./device-groups.js";
-import { closeDialogs, confirmAction, editValue, showSecretOnce } from "./dialogs.js";
+import { closeDialogs, editValue, showSecretOnce } from "./dialogs.js";
 import { $, bind } from "./dom.js";
 import { formatAge, formatDateTime } from "./format.js";
 import { manageApi } from "./manage-api.js";
+import { actionButton, confirmThenAct, createManageTable } from "./manage-table.js";
 
 const LOCATION_TAGS = ["site", "building", "floor", "zone"];
 
@@ -22,57 +23,32 @@ export function createManageDevices(app) {
   const form = /** @type {HTMLFormElement} */ ($("device-create-form"));
   const nameInput = /** @type {HTMLInputElement} */ ($("device-create-name"));
   const formError = $("device-create-error");
-  const tbody = /** @type {HTMLElement} */ ($("manage-devices-table").querySelector("tbody"));
-  const moreButton = /** @type {HTMLButtonElement} */ (
-    document.querySelector('[data-action="manage-devices-more"]')
-  );
   const heading = $("manage-devices-title");
   heading.tabIndex = -1;
 
-  /** @type {any[]} */
-  let devices = [];
-  let cursor = null;
-  /** An answer to an older load arrives too late to be shown. */
-  let generation = 0;
-
-  /** The button `action` of the device's row as it stands now (rows are re-rendered after every change). */
-  const rowButton = (id, action) =>
-    /** @type {HTMLElement | null} */ (
-      tbody.querySelector(`tr[data-device-id="${CSS.escape(id)}"] [data-action="${action}"]`)
-    );
-
-  async function load(fromStart) {
-    if (fromStart) {
-      generation += 1;
-      cursor = null;
-    }
-    const mine = generation;
-    moreButton.disabled = true;
-    try {
+  const table = createManageTable({
+    table: /** @type {HTMLTableElement} */ ($("manage-devices-table")),
+    moreButton: /** @type {HTMLButtonElement} */ (
+      document.querySelector('[data-action="manage-devices-more"]')
+    ),
+    fetchPage: async (cursor) => {
       const page = await manageApi.devices(cursor);
-      if (mine !== generation) return;
-      devices = fromStart ? page.devices : [...devices, ...page.devices];
-      cursor = page.next_cursor;
-      render();
-    } catch (error) {
-      if (mine === generation) app.reportError(error, "The devices could not be loaded");
-    } finally {
-      if (mine === generation) moreButton.disabled = false;
-    }
-  }
-
-  function render() {
-    const now = Date.now();
-    tbody.replaceChildren(...devices.map((device) => renderRow(device, now)));
-    $("manage-devices-empty").hidden = devices.length > 0;
-    moreButton.hidden = !cursor;
-    bind("manage-device-count").textContent = devices.length ? `(${devices.length}${cursor ? "+" : ""})` : "";
-    bind("manage-devices-shown").textContent = cursor ? `${devices.length} shown` : "";
-  }
+      return { items: page.devices, next_cursor: page.next_cursor };
+    },
+    idOf: (device) => device.id,
+    renderRow,
+    onRendered: (devices, more) => {
+      $("manage-devices-empty").hidden = devices.length > 0;
+      bind("manage-device-count").textContent = devices.length ? `(${devices.length}${more ? "+" : ""})` : "";
+      bind("manage-devices-shown").textContent = more ? `${devices.length} shown` : "";
+    },
+    onError: (error) => app.reportError(error, "The devices could not be loaded"),
+  });
+  const load = table.load;
+  const rowButton = table.control;
 
   function renderRow(device, now) {
     const row = document.createElement("tr");
-    row.dataset.deviceId = device.id;
     const name = document.createElement("td");
     name.textContent = device.name;
     name.title = device.id;
@@ -96,17 +72,6 @@ export function createManageDevices(app) {
     actions.append(buttons);
     row.append(name, location, status, actions);
     return row;
-  }
-
-  function actionButton(action, text, label, onClick, extraClass = "") {
-    const button = document.createElement("button");
-    button.type = "button";
-    button.className = `button button-small ${extraClass}`.trim();
-    button.dataset.action = action;
-    button.textContent = text;
-    button.setAttribute("aria-label", label);
-    button.addEventListener("click", onClick);
-    return button;
   }
 
   form.addEventListener("submit", async (event) => {
@@ -175,45 +140,45 @@ export function createManageDevices(app) {
   }
 
   async function rotate(device) {
-    const confirmed = await confirmAction({
-      title: `Rotate the token of ${device.name}?`,
-      message: `The current token of ${device.name} stops working at once: the device's readings are refused until it is given the new one.`,
-      confirmLabel: "Rotate token",
-      returnFocus: () => rowButton(device.id, "rotate"),
-    });
-    if (!confirmed) return;
-    try {
-      const { token } = await manageApi.rotateDeviceToken(device.id);
-      await showSecretOnce({
-        title: `New token for ${device.name}`,
-        lead: "The previous token no longer works. Give this one to the device.",
-        label: `Token of ${device.name}`,
-        secret: token,
-        returnFocus: () => rowButton(device.id, "rotate") ?? heading,
-      });
-    } catch (error) {
-      app.reportError(error, `The token of ${device.name} could not be rotated`);
-    }
+    await confirmThenAct(
+      app,
+      {
+        title: `Rotate the token of ${device.name}?`,
+        message: `The current token of ${device.name} stops working at once: the device's readings are refused until it is given the new one.`,
+        confirmLabel: "Rotate token",
+        returnFocus: () => rowButton(device.id, "rotate"),
+      },
+      async () => {
+        const { token } = await manageApi.rotateDeviceToken(device.id);
+        await showSecretOnce({
+          title: `New token for ${device.name}`,
+          lead: "The previous token no longer works. Give this one to the device.",
+          label: `Token of ${device.name}`,
+          secret: token,
+          returnFocus: () => rowButton(device.id, "rotate") ?? heading,
+        });
+      },
+      `The token of ${device.name} could not be rotated`,
+    );
   }
 
   async function remove(device) {
-    const confirmed = await confirmAction({
-      title: `Delete ${device.name}?`,
-      message: `${device.name} will be deleted and its token stops working. Its readings are kept until they age out.`,
-      confirmLabel: `Delete ${device.name}`,
-      returnFocus: () => rowButton(device.id, "delete"),
-    });
-    if (!confirmed) return;
-    try {
-      await manageApi.deleteDevice(device.id);
-      await load(true);
-      heading.focus();
-    } catch (error) {
-      app.reportError(error, `${device.name} could not be deleted`);
-    }
+    await confirmThenAct(
+      app,
+      {
+        title: `Delete ${device.name}?`,
+        message: `${device.name} will be deleted and its token stops working. Its readings are kept until they age out.`,
+        confirmLabel: `Delete ${device.name}`,
+        returnFocus: () => rowButton(device.id, "delete"),
+      },
+      async () => {
+        await manageApi.deleteDevice(device.id);
+        await load(true);
+        heading.focus();
+      },
+      `${device.name} could not be deleted`,
+    );
   }
-
-  moreButton.addEventListener("click", () => load(false));
 
   return {
     async enter() {
@@ -222,9 +187,7 @@ export function createManageDevices(app) {
     leave() {
       closeDialogs();
       formError.hidden = true;
-      generation += 1;
-      devices = [];
-      tbody.replaceChildren();
+      table.clear();
     },
   };
 }

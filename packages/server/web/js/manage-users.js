@@ -7,7 +7,8 @@ import { closeDialogs, confirmAction, editValue, showSecretOnce } from "./dialog
 import { $, bind } from "./dom.js";
 import { formatDateTime } from "./format.js";
 import { manageApi } from "./manage-api.js";
-import { renderSessions } from "./sessions-table.js";
+import { actionButton, confirmThenAct, createManageTable } from "./manage-table.js";
+import { endSession, renderSessions } from "./sessions-table.js";
 
 const ROLES = ["viewer", "operator", "admin"];
 const MIN_PASSWORD = 12;
@@ -34,53 +35,36 @@ export function generatePassword() {
 export function createManageUsers(app) {
   const slot = $("user-create-slot");
   const template = /** @type {HTMLTemplateElement} */ ($("user-create-template"));
-  const tbody = /** @type {HTMLElement} */ ($("manage-users-table").querySelector("tbody"));
-  const moreButton = /** @type {HTMLButtonElement} */ (
-    document.querySelector('[data-action="manage-users-more"]')
-  );
   const heading = $("manage-users-title");
   heading.tabIndex = -1;
   const sessionsDialog = /** @type {HTMLDialogElement} */ ($("sessions-dialog"));
   const sessionsBox = $("user-sessions");
 
-  /** @type {any[]} */
-  let users = [];
-  let cursor = null;
-  let generation = 0;
   /** The user whose sessions the dialog shows. */
   let sessionsOf = null;
 
-  const rowControl = (id, action) =>
-    /** @type {HTMLElement | null} */ (
-      tbody.querySelector(`tr[data-user-id="${CSS.escape(id)}"] [data-action="${action}"]`)
-    );
-  const isMe = (user) => user.id === app.currentUser()?.id;
-
-  async function load(fromStart) {
-    if (fromStart) {
-      generation += 1;
-      cursor = null;
-    }
-    const mine = generation;
-    moreButton.disabled = true;
-    try {
+  const table = createManageTable({
+    table: /** @type {HTMLTableElement} */ ($("manage-users-table")),
+    moreButton: /** @type {HTMLButtonElement} */ (
+      document.querySelector('[data-action="manage-users-more"]')
+    ),
+    fetchPage: async (cursor) => {
       const page = await manageApi.users(cursor);
-      if (mine !== generation) return;
-      users = fromStart ? page.users : [...users, ...page.users];
-      cursor = page.next_cursor;
-      tbody.replaceChildren(...users.map(renderRow));
-      moreButton.hidden = !cursor;
-      bind("manage-users-shown").textContent = cursor ? `${users.length} shown` : "";
-    } catch (error) {
-      if (mine === generation) app.reportError(error, "The users could not be loaded");
-    } finally {
-      if (mine === generation) moreButton.disabled = false;
-    }
-  }
+      return { items: page.users, next_cursor: page.next_cursor };
+    },
+    idOf: (user) => user.id,
+    renderRow,
+    onRendered: (users, more) => {
+      bind("manage-users-shown").textContent = more ? `${users.length} shown` : "";
+    },
+    onError: (error) => app.reportError(error, "The users could not be loaded"),
+  });
+  const load = table.load;
+  const rowControl = table.control;
+  const isMe = (user) => user.id === app.currentUser()?.id;
 
   function renderRow(user) {
     const row = document.createElement("tr");
-    row.dataset.userId = user.id;
     const name = document.createElement("td");
     name.textContent = user.username;
     name.title = user.id;
@@ -130,17 +114,6 @@ export function createManageUsers(app) {
     actions.append(buttons);
     row.append(name, role, created, actions);
     return row;
-  }
-
-  function actionButton(action, text, label, onClick, extraClass = "") {
-    const button = document.createElement("button");
-    button.type = "button";
-    button.className = `button button-small ${extraClass}`.trim();
-    button.dataset.action = action;
-    button.textContent = text;
-    button.setAttribute("aria-label", label);
-    button.addEventListener("click", onClick);
-    return button;
   }
 
   /** A password as typed, or a generated one when left empty; throws the reason a typed one is refused. */
@@ -261,7 +234,7 @@ export function createManageUsers(app) {
         caption: `Sessions of ${user.username}`,
         endLabel: (session) =>
           session.current ? "Sign out of this session" : `End the session of ${user.username} on this client`,
-        onEnd: (session) => endSession(user, session),
+        onEnd: (session) => endUserSession(user, session),
       });
     } catch (error) {
       app.reportError(error, `The sessions of ${user.username} could not be loaded`);
@@ -283,17 +256,12 @@ export function createManageUsers(app) {
     rowControl(user.id, "sessions")?.focus();
   }
 
-  async function endSession(user, session) {
-    try {
-      await manageApi.revokeUserSession(user.id, session.id);
-    } catch (error) {
-      app.reportError(error, "The session could not be ended");
-      return;
-    }
-    if (session.current) return app.signOut("You have signed out.");
-    await loadSessions();
-    sessionsDialog.querySelector('[data-action="end-session"]')?.focus();
-  }
+  const endUserSession = (user, session) =>
+    endSession(app, session, {
+      revoke: () => manageApi.revokeUserSession(user.id, session.id),
+      reload: loadSessions,
+      container: sessionsDialog,
+    });
 
   document.querySelector('[data-action="user-sessions-revoke-all"]')?.addEventListener("click", async () => {
     const user = sessionsOf;
@@ -309,23 +277,22 @@ export function createManageUsers(app) {
   });
 
   async function remove(user) {
-    const confirmed = await confirmAction({
-      title: `Delete ${user.username}?`,
-      message: `${user.username} is signed out everywhere and can no longer sign in. Their entries in the audit log stay.`,
-      confirmLabel: `Delete ${user.username}`,
-      returnFocus: () => rowControl(user.id, "delete"),
-    });
-    if (!confirmed) return;
-    try {
-      await manageApi.deleteUser(user.id);
-      await load(true);
-      heading.focus();
-    } catch (error) {
-      app.reportError(error, `${user.username} could not be deleted`);
-    }
+    await confirmThenAct(
+      app,
+      {
+        title: `Delete ${user.username}?`,
+        message: `${user.username} is signed out everywhere and can no longer sign in. Their entries in the audit log stay.`,
+        confirmLabel: `Delete ${user.username}`,
+        returnFocus: () => rowControl(user.id, "delete"),
+      },
+      async () => {
+        await manageApi.deleteUser(user.id);
+        await load(true);
+        heading.focus();
+      },
+      `${user.username} could not be deleted`,
+    );
   }
-
-  moreButton.addEventListener("click", () => load(false));
 
   return {
     async enter() {
@@ -337,9 +304,7 @@ export function createManageUsers(app) {
       closeDialogs();
       if (sessionsDialog.open) sessionsDialog.close();
       slot.replaceChildren();
-      generation += 1;
-      users = [];
-      tbody.replaceChildren();
+      table.clear();
     },
   };
 }

@@ -104,3 +104,22 @@ export function renderSessions(container, sessions, { caption, endLabel, onEnd }
   }
   container.replaceChildren(table);
 }
+
+/**
+ * Ends a session from a list: ending this very session signs out here; otherwise the list is shown again
+ * and the focus goes to its first End button.
+ * @param {{ reportError: (error: any, context: string) => boolean, signOut: (message: string) => void }} app
+ * @param {PublicSession} session
+ * @param {{ revoke: () => Promise<unknown>, reload: () => Promise<void>, container: HTMLElement }} list
+ */
+export async function endSession(app, session, { revoke, reload, container }) {
+  try {
+    await revoke();
+  } catch (error) {
+    app.reportError(error, "The session could not be ended");
+    return;
+  }
+  if (session.current) return app.signOut("You have signed out.");
+  await reload();
+  /** @type {HTMLElement | null} */ (container.querySelector('[data-action="end-session"]'))?.focus();
+}
