@@ -172,7 +172,7 @@ describe.each(["sqlite", "firestore"] as const)("managing from the browser on %s
     expect(password).toMatch(/^[A-Za-z2-9]{5}(-[A-Za-z2-9]{5}){3}$/);
     await panel.getByRole("button", { name: "Done" }).click();
     expect(await page.evaluate(() => document.activeElement?.id)).toBe("user-create-username");
-    const role = page.getByLabel("Role of nadia");
+    const role = page.getByLabel("Role of nadia", { exact: true });
     await role.waitFor({ timeout: 15_000 });
     expect(await role.inputValue()).toBe("viewer");
 
@@ -184,6 +184,7 @@ describe.each(["sqlite", "firestore"] as const)("managing from the browser on %s
     expect(await nadia.getByRole("link", { name: "Manage" }).count()).toBe(0);
 
     await role.selectOption("operator");
+    await page.getByRole("button", { name: "Save the role of nadia" }).click();
     await page
       .getByRole("dialog", { name: "Make nadia an operator?" })
       .getByRole("button", { name: "Make operator" })
@@ -230,7 +231,9 @@ describe.each(["sqlite", "firestore"] as const)("managing from the browser on %s
       "nadia is signed out everywhere and can no longer sign in.",
     );
     await confirm.getByRole("button", { name: "Delete nadia" }).click();
-    await expect.poll(() => page.getByLabel("Role of nadia").count(), { timeout: 15_000 }).toBe(0);
+    await expect
+      .poll(() => page.getByLabel("Role of nadia", { exact: true }).count(), { timeout: 15_000 })
+      .toBe(0);
     // An admin cannot delete themselves: the page does not offer it.
     expect(await page.getByRole("button", { name: `Delete ${DEMO_LOGIN.username}` }).count()).toBe(0);
     await nadia.context().close();

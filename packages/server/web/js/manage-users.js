@@ -92,8 +92,18 @@ export function createManageUsers(app) {
       select.disabled = true;
       select.title = "Another admin changes your role.";
     }
-    select.addEventListener("change", () => changeRole(user, select));
-    role.append(select);
+    // Choosing a role only offers Save: a dialog opening on every arrow key would take the keyboard away.
+    const save = actionButton("save-role", "Save", `Save the role of ${user.username}`, () =>
+      changeRole(user, select, save),
+    );
+    save.hidden = true;
+    select.addEventListener("change", () => {
+      save.hidden = select.value === user.role;
+    });
+    const roleControls = document.createElement("div");
+    roleControls.className = "role-controls";
+    roleControls.append(select, save);
+    role.append(roleControls);
     const created = document.createElement("td");
     created.textContent = formatDateTime(user.created_at);
     created.className = "nowrap col-created";
@@ -178,7 +188,7 @@ export function createManageUsers(app) {
     await refreshed;
   }
 
-  async function changeRole(user, select) {
+  async function changeRole(user, select, save) {
     const role = select.value;
     const confirmed = await confirmAction({
       title: `Make ${user.username} ${/^[aeiou]/.test(role) ? "an" : "a"} ${role}?`,
@@ -186,17 +196,16 @@ export function createManageUsers(app) {
       confirmLabel: `Make ${role}`,
       returnFocus: () => rowControl(user.id, "role"),
     });
-    if (!confirmed) {
-      select.value = user.role;
-      return;
+    if (confirmed) {
+      try {
+        await manageApi.updateUser(user.id, { role });
+        user.role = role;
+      } catch (error) {
+        app.reportError(error, `The role of ${user.username} could not be changed`);
+      }
     }
-    try {
-      await manageApi.updateUser(user.id, { role });
-      user.role = role;
-    } catch (error) {
-      select.value = user.role;
-      app.reportError(error, `The role of ${user.username} could not be changed`);
-    }
+    select.value = user.role;
+    save.hidden = true;
   }
 
   async function resetPassword(user) {
