@@ -10,7 +10,7 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LOGIN_LIMITS } from "./auth/login-limits.js";
 import { ERRORS } from "./errors.js";
-import { ENDPOINT_METRIC, ENDPOINTS, type Endpoint, freshTarget, label } from "./testing/endpoints.js";
+import { ENDPOINTS, type Endpoint, freshTarget, label, namedPath } from "./testing/endpoints.js";
 import { BACKENDS, PASSWORD, startTestService, type TestService } from "./testing/service.js";
 
 /** `RELIABILITY_PROFILE=full` (`npm run test:reliability`-style runs) fuzzes much longer than `npm test`. */
@@ -150,9 +150,7 @@ describe.each(BACKENDS)("malformed and edge input on every endpoint (%s)", (back
       await service.request({ method: "GET", url: "/api/openapi.json", tenant: null })
     ).json();
     documented = (endpoint) =>
-      document.paths[endpoint.path.replace(":id", "{id}").replace(":metric", "{metric}")][
-        endpoint.method.toLowerCase()
-      ].responses;
+      document.paths[endpoint.path.replace(/:(\w+)/g, "{$1}")][endpoint.method.toLowerCase()].responses;
   }, 60_000);
   afterAll(() => service?.close());
 
@@ -251,8 +249,8 @@ describe.each(BACKENDS)("malformed and edge input on every endpoint (%s)", (back
             if (REVOKING.has(label(endpoint))) admin = await service.login("t1", "admin");
             const hostile = (name: string) => input.part === name || input.part === "all";
             const id = hostile("id") ? input.id : target;
-            const withMetric = endpoint.path.replace(":metric", ENDPOINT_METRIC);
-            const path = id === undefined ? withMetric : withMetric.replace(":id", encode(id));
+            const named = namedPath(endpoint);
+            const path = id === undefined ? named : named.replace(":id", encode(id));
             const query = hostile("query") ? input.query : (endpoint.query ?? "");
             const credential = hostile("credential") ? input.credential : "admin";
             const headers: Record<string, string> = {

@@ -11,6 +11,7 @@ import { registerDeviceRoutes } from "./devices/routes.js";
 import { registerFlagRoutes } from "./flags/routes.js";
 import { describeApi } from "./http/openapi.js";
 import type { ServiceContext } from "./service.js";
+import { registerSessionRoutes } from "./sessions/routes.js";
 import { registerTelemetryRoutes } from "./telemetry/routes.js";
 import { registerTenantRoutes } from "./tenancy/routes.js";
 import { TenantDirectory } from "./tenancy/tenant-directory.js";
@@ -71,6 +72,7 @@ export async function registerApi(app: FastifyInstance, ctx: ServiceContext): Pr
   });
   registerAuthRoutes(app, ctx);
   registerUserRoutes(app, ctx);
+  registerSessionRoutes(app, ctx);
   registerDeviceRoutes(app, ctx);
   registerDeviceDefinitionRoutes(app, ctx);
   registerTelemetryRoutes(app, ctx);

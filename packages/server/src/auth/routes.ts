@@ -6,6 +6,7 @@ import { AppError } from "../errors.js";
 import { requires } from "../http/route-security.js";
 import { AnyPassword, NewPassword, PublicUser, publicUser, Username } from "../http/schemas.js";
 import type { ServiceContext } from "../service.js";
+import { PublicSession, publicSession } from "../sessions/public-session.js";
 import { tokenHash } from "../sessions/tokens.js";
 import type { User } from "../stores/types.js";
 import { SignInLimits } from "./login-limits.js";
@@ -152,17 +153,7 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: ServiceContext): v
         summary: "The signed-in user's sessions",
         response: {
           200: Type.Object({
-            sessions: Type.Array(
-              Type.Object({
-                id: Type.String({ description: "a prefix of the stored session id (not the token)" }),
-                current: Type.Boolean(),
-                created_at: Type.Integer(),
-                last_seen_at: Type.Integer(),
-                expires_at: Type.Integer(),
-                user_agent: Type.Union([Type.String(), Type.Null()]),
-                ip: Type.Union([Type.String(), Type.Null()]),
-              }),
-            ),
+            sessions: Type.Array(PublicSession),
           }),
         },
       },
@@ -170,17 +161,7 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: ServiceContext): v
     async (request) => {
       const { user, session: current } = sessionOf(request);
       const sessions = await ctx.router.stores.sessions.listByUser(request.tenant, user.id);
-      return {
-        sessions: sessions.map((s) => ({
-          id: s.id.slice(0, 16),
-          current: s.id === current.id,
-          created_at: s.created_at,
-          last_seen_at: s.last_seen_at,
-          expires_at: s.expires_at,
-          user_agent: s.user_agent,
-          ip: s.ip,
-        })),
-      };
+      return { sessions: sessions.map((session) => publicSession(session, current.id)) };
     },
   );
 

@@ -33,6 +33,7 @@ export const ENDPOINTS: Endpoint[] = [
   { method: "GET", path: "/api/auth/me", roles: ALL },
   { method: "GET", path: "/api/auth/sessions", roles: ALL },
   { method: "DELETE", path: "/api/auth/sessions", roles: ALL },
+  { method: "DELETE", path: "/api/auth/sessions/:session_id", roles: ALL },
   {
     method: "POST",
     path: "/api/auth/password",
@@ -54,6 +55,9 @@ export const ENDPOINTS: Endpoint[] = [
     body: () => ({ role: "operator" }),
   },
   { method: "DELETE", path: "/api/users/:id", target: "user", roles: ["admin"] },
+  { method: "GET", path: "/api/users/:id/sessions", target: "user", roles: ["admin"] },
+  { method: "DELETE", path: "/api/users/:id/sessions/:session_id", target: "user", roles: ["admin"] },
+  { method: "DELETE", path: "/api/users/:id/sessions", target: "user", roles: ["admin"] },
   { method: "GET", path: "/api/devices", roles: ALL, query: "limit=5" },
   { method: "POST", path: "/api/devices", roles: ["admin"], body: () => ({ name: "VAV-2" }) },
   { method: "GET", path: "/api/devices/:id", target: "device", roles: ALL },
@@ -115,9 +119,16 @@ export function label(endpoint: Endpoint): string {
 
 /** The metric a `:metric` in a path names. */
 export const ENDPOINT_METRIC = "zone_temp_c";
+/** The session a `:session_id` in a path names: well formed, nobody's (ending it is a no-op). */
+export const ENDPOINT_SESSION = "0".repeat(16);
+
+/** The endpoint's path with its `:metric` and `:session_id` filled in (`:id` is the caller's). */
+export function namedPath(endpoint: Endpoint): string {
+  return endpoint.path.replace(":metric", ENDPOINT_METRIC).replace(":session_id", ENDPOINT_SESSION);
+}
 
 export function url(endpoint: Endpoint, id?: string): string {
-  const named = endpoint.path.replace(":metric", ENDPOINT_METRIC);
+  const named = namedPath(endpoint);
   const path = id === undefined ? named : named.replace(":id", id);
   return endpoint.query ? `${path}?${endpoint.query}` : path;
 }

@@ -1,5 +1,5 @@
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
-import type { FastifyInstance, FastifyRequest } from "fastify";
+import type { FastifyInstance } from "fastify";
 import { Type } from "typebox";
 import { sessionOf } from "../auth/principal.js";
 import { rotateUserSessions } from "../auth/session-rotation.js";
@@ -17,21 +17,11 @@ import {
   Username,
 } from "../http/schemas.js";
 import type { ServiceContext } from "../service.js";
-import type { User } from "../stores/types.js";
-import { refuseOtherTenant } from "../tenancy/cross-tenant.js";
+import { ownedUser } from "./owned-user.js";
 
 /** `/api/users`: the tenant's users (admin only). */
 export function registerUserRoutes(app: FastifyInstance, ctx: ServiceContext): void {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
-
-  async function ownedUser(request: FastifyRequest, id: string): Promise<User> {
-    const user = await ctx.router.stores.users.get(request.tenant, id);
-    if (user) return user;
-    if ((await ctx.router.stores.users.ownership(request.tenant, id)) === "other_tenant") {
-      return refuseOtherTenant(request, "cross_tenant_resource", `user:${id}`);
-    }
-    throw new AppError("NOT_FOUND", "No such user.");
-  }
 
   api.get(
     "/api/users",
@@ -107,7 +97,7 @@ export function registerUserRoutes(app: FastifyInstance, ctx: ServiceContext): v
     },
     async (request, reply) => {
       const { id } = request.params;
-      let user = await ownedUser(request, id);
+      let user = await ownedUser(ctx, request, id);
       const changed: string[] = [];
       if (request.body.role !== undefined && request.body.role !== user.role) {
         user = (await ctx.router.stores.users.updateRole(request.tenant, id, request.body.role)) ?? user;
@@ -144,7 +134,7 @@ export function registerUserRoutes(app: FastifyInstance, ctx: ServiceContext): v
     },
     async (request) => {
       const { id } = request.params;
-      const target = await ownedUser(request, id);
+      const target = await ownedUser(ctx, request, id);
       if (target.id === sessionOf(request).user.id) {
         throw new AppError("CONFLICT", "You cannot delete your own account.");
       }

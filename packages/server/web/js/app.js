@@ -1,5 +1,5 @@
-// The dashboard's shell: session, sign-in, routing between views (#/live[/device], #/admin), and the one
-// error banner every view reports through.
+// The dashboard's shell: session, sign-in, routing between views (#/live[/device], #/alarms, #/manage,
+// #/account, #/admin), and the one error banner every view reports through.
 import { ApiError, api, loadConfig, setTenant } from "./api.js";
 import { $, bind } from "./dom.js";
 import { formatWait } from "./format.js";
@@ -14,12 +14,22 @@ let admin = null;
 let tenantSettings = null;
 /** The header's alarm count and the Alarms view (alarms.js). */
 let alarms = null;
+/** Devices and users on the Manage view (manage-devices.js, manage-users.js), admins only. */
+let manageDevices = null;
+let manageUsers = null;
+/** The signed-in user's own sessions (account.js). */
+let account = null;
 let currentView = null;
 
 const app = {
   reportError,
   clearError,
   currentUser: () => user,
+  /** This session has ended (the user ended it from a session list): back to sign-in, with a notice. */
+  signOut(message) {
+    location.hash = "";
+    signedOut(message, "notice");
+  },
   navigate(hash) {
     if (location.hash === hash) route();
     else location.hash = hash;
@@ -82,7 +92,8 @@ function clearError() {
 }
 
 function showView(name) {
-  for (const view of ["login", "live", "alarms", "admin"]) $(`view-${view}`).hidden = view !== name;
+  for (const view of ["login", "live", "alarms", "admin", "manage", "account"])
+    $(`view-${view}`).hidden = view !== name;
   for (const tab of document.querySelectorAll(".tab")) {
     const element = /** @type {HTMLElement} */ (tab);
     if (element.dataset.tab === name) element.setAttribute("aria-current", "page");
@@ -112,6 +123,29 @@ async function route() {
   }
   const [section, ...rest] = location.hash.replace(/^#\/?/, "").split("/");
   if (currentView === "alarms" && section !== "alarms") alarms.leave();
+  if (currentView === "manage" && section !== "manage") {
+    manageDevices.leave();
+    manageUsers.leave();
+  }
+  if (currentView === "account" && section !== "account") account.leave();
+  if (section === "account") {
+    if (currentView !== "account") {
+      live?.leave();
+      currentView = "account";
+      showView("account");
+    }
+    await account.enter();
+    return;
+  }
+  if (section === "manage" && user.role === "admin") {
+    if (currentView !== "manage") {
+      live?.leave();
+      currentView = "manage";
+      showView("manage");
+    }
+    await Promise.all([manageDevices.enter(), manageUsers.enter()]);
+    return;
+  }
   if (section === "admin") {
     if (currentView !== "admin") {
       live?.leave();
@@ -140,6 +174,9 @@ function leaveViews() {
   live?.reset();
   admin?.leave();
   alarms?.stop();
+  manageDevices?.leave();
+  manageUsers?.leave();
+  account?.leave();
   currentView = null;
 }
 
@@ -226,14 +263,27 @@ async function onLogout() {
 }
 
 async function start() {
-  const [{ createLiveView }, { createAdminView }, { createTenantSettings }, { createAlarms }] =
-    await Promise.all([
-      import("./live.js"),
-      import("./admin.js"),
-      import("./tenant-settings.js"),
-      import("./alarms.js"),
-      loadConfig(),
-    ]);
+  const [
+    { createLiveView },
+    { createAdminView },
+    { createTenantSettings },
+    { createAlarms },
+    { createManageDevices },
+    { createManageUsers },
+    { createAccountView },
+  ] = await Promise.all([
+    import("./live.js"),
+    import("./admin.js"),
+    import("./tenant-settings.js"),
+    import("./alarms.js"),
+    import("./manage-devices.js"),
+    import("./manage-users.js"),
+    import("./account.js"),
+    loadConfig(),
+  ]);
+  manageDevices = createManageDevices(app);
+  manageUsers = createManageUsers(app);
+  account = createAccountView(app);
   alarms = createAlarms(app);
   live = createLiveView(app);
   admin = createAdminView(app);
