@@ -10,7 +10,8 @@ import { requestContext } from "../observability/request-context.js";
 import type { ServiceContext } from "../service.js";
 import { refuseOtherTenant } from "../tenancy/cross-tenant.js";
 import { ALARM_ID_PATTERN } from "./judge.js";
-import { type Alarm, type AlarmRule, MAX_RULES_PER_DEVICE, type NewAlarmRule } from "./types.js";
+import { publicAlarm } from "./records.js";
+import { type AlarmRule, MAX_RULES_PER_DEVICE, type NewAlarmRule } from "./types.js";
 
 /** A rule's condition may be held for at most a week before it raises. */
 const MAX_FOR_MS = 7 * 24 * 3600 * 1000;
@@ -120,11 +121,6 @@ function ruleOf(body: Static<typeof NewRuleBody>): NewAlarmRule {
 
 function publicRule(rule: AlarmRule) {
   const { tenant_id: _tenant, ...shown } = rule;
-  return shown;
-}
-
-function publicAlarm(alarm: Alarm) {
-  const { tenant_id: _tenant, fence: _fence, ...shown } = alarm;
   return shown;
 }
 
