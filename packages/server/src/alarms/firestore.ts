@@ -18,6 +18,7 @@ import {
   evaluationTransitions,
 } from "../webhooks/deliveries.js";
 import { firestoreDeliveryOutbox } from "../webhooks/firestore.js";
+import { recordFirestoreFence } from "./firestore-fences.js";
 import { acknowledged, alarmExpiry, applyJudgement, isAlarmId, isStale } from "./judge.js";
 import { newRuleRecord } from "./records.js";
 import {
@@ -252,17 +253,7 @@ export function createFirestoreAlarmsStore(
       });
     },
     async recordFence(fence) {
-      return runBilledTransaction(context, "alarms", async (transaction, bill) => {
-        const snapshot = await transaction.get(sweepFence);
-        bill.read();
-        const recorded = snapshot.get("fence") as string | undefined;
-        if (isStale(fence, recorded)) return false;
-        if (recorded !== fence) {
-          transaction.set(sweepFence, { fence });
-          bill.write();
-        }
-        return true;
-      });
+      return recordFirestoreFence(context, "alarms", sweepFence, fence);
     },
     async getAlarm(tenant, id) {
       if (!isAlarmId(id)) return null;

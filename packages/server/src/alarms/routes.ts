@@ -5,7 +5,7 @@ import { sessionOf } from "../auth/principal.js";
 import { SEEN_WRITE_INTERVAL_MS } from "../devices/connectivity.js";
 import { AppError } from "../errors.js";
 import { requires } from "../http/route-security.js";
-import { Cursor, IdParams, MetricName, NextCursor } from "../http/schemas.js";
+import { Cursor, IdParams, MetricName, NextCursor, Severity } from "../http/schemas.js";
 import { requestContext } from "../observability/request-context.js";
 import type { ServiceContext } from "../service.js";
 import { refuseOtherTenant } from "../tenancy/cross-tenant.js";
@@ -21,12 +21,6 @@ const MAX_FOR_MS = 7 * 24 * 3600 * 1000;
  */
 const MIN_OFFLINE_FOR_MS = 2 * SEEN_WRITE_INTERVAL_MS;
 
-const Severity = Type.Union([
-  Type.Literal("critical"),
-  Type.Literal("major"),
-  Type.Literal("minor"),
-  Type.Literal("warning"),
-]);
 const RuleKind = Type.Union([Type.Literal("threshold"), Type.Literal("offline")]);
 const Op = Type.Union([Type.Literal(">"), Type.Literal("<"), Type.Literal("outside")]);
 const State = Type.Union([Type.Literal("active"), Type.Literal("acknowledged"), Type.Literal("cleared")]);

@@ -8,6 +8,7 @@ import type { Clock, Page, TenantId } from "../stores/types.js";
 import { ignoreUsage, type UsageRecorder } from "../stores/usage.js";
 import { acknowledgedTransition, clearedTransition, evaluationTransitions } from "../webhooks/deliveries.js";
 import { sqliteDeliveryOutbox } from "../webhooks/sqlite.js";
+import { sqliteFence } from "./fences.js";
 import { acknowledged, alarmExpiry, applyJudgement, isAlarmId, isStale } from "./judge.js";
 import { newRuleRecord } from "./records.js";
 import {
@@ -94,10 +95,7 @@ export function createSqliteAlarmsStore(
     "INSERT INTO alarms (id, tenant_id, rule_id, state, raised_ms, alarm, expire_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
   );
   const updateAlarm = db.prepare("UPDATE alarms SET state = ?, alarm = ?, expire_at = ? WHERE id = ?");
-  const fenceOf = db.prepare<[string], { fence: string }>("SELECT fence FROM alarm_fences WHERE scope = ?");
-  const raiseFence = db.prepare(
-    "INSERT INTO alarm_fences (scope, fence) VALUES (?, ?) ON CONFLICT(scope) DO UPDATE SET fence = excluded.fence WHERE excluded.fence > fence",
-  );
+  const sweepFence = sqliteFence(db, SWEEP_SCOPE, record);
 
   const toRule = (row: RuleRow): AlarmRule => JSON.parse(row.rule) as AlarmRule;
   /** A page from `limit + 1` rows: the extra row says whether there is a next page. */
@@ -169,7 +167,7 @@ export function createSqliteAlarmsStore(
         const state = JSON.parse(row.state) as RuleState;
         if (fence !== undefined) {
           reads += 1;
-          if (isStale(fence, fenceOf.get(SWEEP_SCOPE)?.fence) || isStale(fence, state.fence)) {
+          if (isStale(fence, sweepFence.current()) || isStale(fence, state.fence)) {
             return { status: "fenced" };
           }
         }
@@ -274,15 +272,7 @@ export function createSqliteAlarmsStore(
       return announcing(tenant, () => evaluate.immediate(tenant, ruleId, judge, evaluateOptions.fence));
     },
     async recordFence(fence) {
-      return withSqlite(() =>
-        db
-          .transaction(() => {
-            raiseFence.run(SWEEP_SCOPE, fence);
-            record(1, 1);
-            return fenceOf.get(SWEEP_SCOPE)?.fence === fence;
-          })
-          .immediate(),
-      );
+      return withSqlite(() => sweepFence.record(fence));
     },
     async getAlarm(tenant, id) {
       if (!isAlarmId(id)) return null;

@@ -89,9 +89,3 @@ export function deliveriesFor(
   }
   return deliveries;
 }
-
-/** The public shape of a webhook: never its secret. */
-export function publicWebhook(webhook: Webhook | StoredWebhook): Webhook {
-  const { secret: _secret, ...shown } = webhook as StoredWebhook;
-  return shown;
-}

@@ -13,6 +13,7 @@ import type { AlarmsStore } from "../alarms/types.js";
 import { runUnderLock } from "../sessions/sweeper-lock.js";
 import { openSqlite } from "../storage/sqlite.js";
 import { SQLITE_MIGRATIONS } from "../storage/sqlite-migrations.js";
+import { onceLockTaken, pausePoint } from "../testing/lock-holders.js";
 import { DISPATCHER_LOCK_KEY, dispatchDue } from "./dispatcher.js";
 import { createFirestoreWebhooksStore } from "./firestore.js";
 import { httpSender, type Sender } from "./sender.js";
@@ -104,14 +105,7 @@ describe.each(["sqlite", "firestore"] as const)("the webhook dispatcher is fence
     };
 
     // Instance A takes the lock for 300 ms, sends, and is paused before it records the outcome.
-    let resume!: () => void;
-    const paused = new Promise<void>((resolve) => {
-      resume = resolve;
-    });
-    let pausedAt!: () => void;
-    const reachedPause = new Promise<void>((resolve) => {
-      pausedAt = resolve;
-    });
+    const pause = pausePoint();
     let resultA: Awaited<ReturnType<typeof dispatchDue>> | undefined;
     let fenceA: string | null = null;
     const runA = runUnderLock(createLock(a.locks), { key: DISPATCHER_LOCK_KEY, ttlMs: 300 })(
@@ -122,34 +116,24 @@ describe.each(["sqlite", "firestore"] as const)("the webhook dispatcher is fence
           send: failing,
           fence,
           clock: Date.now,
-          beforeRecord: async () => {
-            pausedAt();
-            await paused;
-          },
+          beforeRecord: pause.hold,
         });
       },
     ).catch(() => {
       // Its lease is gone: releasing may be refused. What matters is what it wrote.
     });
-    await reachedPause;
+    await pause.reached;
 
     // A's lease runs out; instance B takes the lock, sends the same delivery again and records it delivered.
-    let fenceB: string | null = null;
     const runB = runUnderLock(createLock(b.locks), { key: DISPATCHER_LOCK_KEY, ttlMs: 30_000 });
-    const deadline = Date.now() + 20_000;
-    while (fenceB === null) {
-      if (Date.now() > deadline) throw new Error("instance B never got the lock after A's lease ran out");
-      await runB(async ({ fence }) => {
-        fenceB = fence;
-        const result = await dispatchDue({ webhooks: b.webhooks, send, fence, clock: Date.now });
-        expect(result).toMatchObject({ recorded: 1, delivered: 1, fenced: false });
-      });
-      if (fenceB === null) await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    expect(fenceB! > fenceA!).toBe(true);
+    const fenceB = await onceLockTaken(runB, async (fence) => {
+      const result = await dispatchDue({ webhooks: b.webhooks, send, fence, clock: Date.now });
+      expect(result).toMatchObject({ recorded: 1, delivered: 1, fenced: false });
+    });
+    expect(fenceB > fenceA!).toBe(true);
 
     // A wakes up with its stale outcome ("503, retry later"): refused, B's "delivered" stands.
-    resume();
+    pause.resume();
     await runA;
     expect(resultA).toMatchObject({ recorded: 0, fenced: true });
     const attempts = await b.webhooks.attempts(tenant, webhook!.id, { limit: 10 });

@@ -1,8 +1,7 @@
-import { randomUUID } from "node:crypto";
 import { FieldPath, type Firestore, type Query, Timestamp, type Transaction } from "@google-cloud/firestore";
-import { isStale } from "../alarms/judge.js";
+import { recordFirestoreFence } from "../alarms/firestore-fences.js";
 import { queryReads } from "../stores/billing.js";
-import { decodeCursor, encodeCursor } from "../stores/cursor.js";
+import { decodeCursor } from "../stores/cursor.js";
 import {
   DEFAULT_COLLECTIONS,
   type FirestoreContext,
@@ -12,7 +11,8 @@ import {
 import { assertLimit, isUuidV4 } from "../stores/keys.js";
 import type { Clock, TenantId } from "../stores/types.js";
 import { ignoreUsage, type UsageRecorder } from "../stores/usage.js";
-import { type AlarmTransition, DELIVERY_ID_PATTERN, deliveriesFor, publicWebhook } from "./deliveries.js";
+import { type AlarmTransition, DELIVERY_ID_PATTERN, deliveriesFor } from "./deliveries.js";
+import { attemptId, attemptsPage, newWebhookRecord, publicWebhook, recordedAttempt } from "./records.js";
 import { DISPATCHER_FENCE_SCOPE } from "./sqlite.js";
 import {
   DELIVERY_RETENTION_MS,
@@ -131,17 +131,8 @@ export function createFirestoreWebhooksStore(
         const existing = await transaction.get(webhooks.where("tenant_id", "==", tenant));
         bill.read(queryReads(existing.size));
         if (existing.size >= MAX_WEBHOOKS_PER_TENANT) return null;
-        const reference = webhooks.doc(randomUUID());
-        const now = clock();
-        const stored: StoredWebhook = {
-          ...webhook,
-          id: reference.id,
-          tenant_id: tenant,
-          created_at: now,
-          created_by: by,
-          secret_rotated_at: null,
-          secret,
-        };
+        const stored = newWebhookRecord(tenant, webhook, secret, by, clock());
+        const reference = webhooks.doc(stored.id);
         transaction.create(reference, { tenant_id: tenant, webhook: stored });
         bill.write();
         return publicWebhook(stored);
@@ -199,17 +190,7 @@ export function createFirestoreWebhooksStore(
         : null;
     },
     async recordFence(fence) {
-      return runBilledTransaction(context, "webhooks", async (transaction, bill) => {
-        const snapshot = await transaction.get(fenceDoc);
-        bill.read();
-        const recorded = snapshot.get("fence") as string | undefined;
-        if (isStale(fence, recorded)) return false;
-        if (recorded !== fence) {
-          transaction.set(fenceDoc, { fence });
-          bill.write();
-        }
-        return true;
-      });
+      return recordFirestoreFence(context, "webhooks", fenceDoc, fence);
     },
     async recordAttempt(tenant, deliveryId, outcome, fence) {
       if (!DELIVERY_ID.test(deliveryId)) return "stale";
@@ -219,32 +200,17 @@ export function createFirestoreWebhooksStore(
           ...(fence === null ? [] : [fenceDoc]),
         );
         bill.read(fence === null ? 1 : 2);
-        if (fence !== null && isStale(fence, recorded?.get("fence"))) return "fenced";
-        if (!snapshot?.exists || snapshot.get("tenant_id") !== tenant) return "stale";
-        const delivery = snapshot.get("delivery") as Delivery;
-        if (fence !== null && isStale(fence, delivery.fence)) return "fenced";
-        if (delivery.state !== "pending" || delivery.attempts !== outcome.attempt - 1) return "stale";
-        const next: Delivery = {
-          ...delivery,
-          state: outcome.state,
-          attempts: outcome.attempt,
-          next_attempt_ms: outcome.next_attempt_ms,
-          fence: fence ?? delivery.fence,
-        };
+        const delivery = snapshot?.exists ? (snapshot.get("delivery") as Delivery) : null;
+        const judged = recordedAttempt(tenant, deliveryId, delivery, outcome, fence, recorded?.get("fence"));
+        if (typeof judged === "string") return judged;
+        const { next, attempt } = judged;
         transaction.set(deliveries.doc(deliveryId), deliveryData(next));
-        const attempt: DeliveryAttempt = {
-          ...outcome,
-          delivery_id: deliveryId,
-          webhook_id: delivery.webhook_id,
+        transaction.create(attempts.doc(attemptId(attempt)), {
           tenant_id: tenant,
-          event: delivery.event,
-        };
-        transaction.create(attempts.doc(`${deliveryId}.${outcome.attempt}`), {
-          tenant_id: tenant,
-          webhook_id: delivery.webhook_id,
-          at_ms: outcome.at_ms,
+          webhook_id: attempt.webhook_id,
+          at_ms: attempt.at_ms,
           attempt,
-          expire_at: Timestamp.fromMillis(outcome.at_ms + DELIVERY_RETENTION_MS),
+          expire_at: Timestamp.fromMillis(attempt.at_ms + DELIVERY_RETENTION_MS),
         });
         bill.write(2);
         return "recorded";
@@ -263,19 +229,10 @@ export function createFirestoreWebhooksStore(
       }
       const snapshot = await withFirestore(() => query.limit(limit + 1).get());
       record(queryReads(Math.min(snapshot.size, limit)), 0);
-      const items = snapshot.docs.slice(0, limit).map((doc) => doc.get("attempt") as DeliveryAttempt);
-      const last = items[items.length - 1];
-      return {
-        items,
-        next_cursor:
-          snapshot.size > limit && last
-            ? encodeCursor({
-                k: "webhook_attempts",
-                t: last.at_ms,
-                id: `${last.delivery_id}.${last.attempt}`,
-              })
-            : null,
-      };
+      return attemptsPage(
+        snapshot.docs.map((doc) => doc.get("attempt") as DeliveryAttempt),
+        limit,
+      );
     },
   };
 }

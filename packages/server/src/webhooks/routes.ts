@@ -4,7 +4,7 @@ import { Type } from "typebox";
 import { sessionOf } from "../auth/principal.js";
 import { AppError } from "../errors.js";
 import { requires } from "../http/route-security.js";
-import { Cursor, IdParams, NextCursor } from "../http/schemas.js";
+import { Cursor, IdParams, NextCursor, Severity } from "../http/schemas.js";
 import { requestContext } from "../observability/request-context.js";
 import type { ServiceContext } from "../service.js";
 import { refuseOtherTenant } from "../tenancy/cross-tenant.js";
@@ -12,12 +12,6 @@ import { newWebhookSecret } from "./signature.js";
 import { MAX_WEBHOOK_URL_LENGTH, refuseWebhookUrl } from "./target.js";
 import { MAX_WEBHOOKS_PER_TENANT, type Webhook } from "./types.js";
 
-const Severity = Type.Union([
-  Type.Literal("critical"),
-  Type.Literal("major"),
-  Type.Literal("minor"),
-  Type.Literal("warning"),
-]);
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) =>
   Type.Union([schema, Type.Null()]);
 

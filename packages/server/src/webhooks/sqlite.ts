@@ -1,14 +1,14 @@
-import { randomUUID } from "node:crypto";
-import { isStale } from "../alarms/judge.js";
+import { sqliteFence } from "../alarms/fences.js";
 import type { SqliteDatabase } from "../storage/sqlite.js";
 import { queryReads } from "../stores/billing.js";
-import { decodeCursor, encodeCursor } from "../stores/cursor.js";
+import { decodeCursor } from "../stores/cursor.js";
 import { assertLimit, isUuidV4 } from "../stores/keys.js";
 import { withSqlite } from "../stores/sqlite/context.js";
 import type { RetentionTarget } from "../stores/sqlite/retention.js";
 import type { Clock, TenantId } from "../stores/types.js";
 import { ignoreUsage, type UsageRecorder } from "../stores/usage.js";
-import { type AlarmTransition, deliveriesFor, publicWebhook } from "./deliveries.js";
+import { type AlarmTransition, deliveriesFor } from "./deliveries.js";
+import { attemptId, attemptsPage, newWebhookRecord, publicWebhook, recordedAttempt } from "./records.js";
 import {
   DELIVERY_RETENTION_MS,
   type Delivery,
@@ -87,10 +87,7 @@ export function createSqliteWebhooksStore(
   const insertAttempt = db.prepare(
     "INSERT INTO webhook_attempts (id, tenant_id, webhook_id, at_ms, attempt, expire_at) VALUES (?, ?, ?, ?, ?, ?)",
   );
-  const fenceOf = db.prepare<[string], { fence: string }>("SELECT fence FROM alarm_fences WHERE scope = ?");
-  const raiseFence = db.prepare(
-    "INSERT INTO alarm_fences (scope, fence) VALUES (?, ?) ON CONFLICT(scope) DO UPDATE SET fence = excluded.fence WHERE excluded.fence > fence",
-  );
+  const dispatcherFence = sqliteFence(db, DISPATCHER_FENCE_SCOPE, record);
   const parse = (json: string) => JSON.parse(json) as StoredWebhook;
 
   const recordAttempt = db.transaction(
@@ -100,45 +97,26 @@ export function createSqliteWebhooksStore(
       outcome: Parameters<WebhooksStore["recordAttempt"]>[2],
       fence: string | null,
     ) => {
+      const reads = fence === null ? 1 : 2;
       const row = deliveryById.get(deliveryId);
-      let reads = fence === null ? 1 : 2;
-      try {
-        if (fence !== null && isStale(fence, fenceOf.get(DISPATCHER_FENCE_SCOPE)?.fence))
-          return "fenced" as const;
-        if (!row || row.tenant_id !== tenant) return "stale" as const;
-        const delivery = JSON.parse(row.delivery) as Delivery;
-        if (fence !== null && isStale(fence, delivery.fence)) return "fenced" as const;
-        if (delivery.state !== "pending" || delivery.attempts !== outcome.attempt - 1)
-          return "stale" as const;
-        const next: Delivery = {
-          ...delivery,
-          state: outcome.state,
-          attempts: outcome.attempt,
-          next_attempt_ms: outcome.next_attempt_ms,
-          fence: fence ?? delivery.fence,
-        };
-        updateDelivery.run(next.next_attempt_ms, JSON.stringify(next), deliveryId);
-        const attempt: DeliveryAttempt = {
-          ...outcome,
-          delivery_id: deliveryId,
-          webhook_id: delivery.webhook_id,
-          tenant_id: tenant,
-          event: delivery.event,
-        };
-        insertAttempt.run(
-          `${deliveryId}.${outcome.attempt}`,
-          tenant,
-          delivery.webhook_id,
-          outcome.at_ms,
-          JSON.stringify(attempt),
-          outcome.at_ms + DELIVERY_RETENTION_MS,
-        );
-        reads = 0;
-        record(fence === null ? 1 : 2, 2);
-        return "recorded" as const;
-      } finally {
-        if (reads > 0) record(reads, 0);
+      const delivery = row ? (JSON.parse(row.delivery) as Delivery) : null;
+      const judged = recordedAttempt(tenant, deliveryId, delivery, outcome, fence, dispatcherFence.current());
+      if (typeof judged === "string") {
+        record(reads, 0);
+        return judged;
       }
+      const { next, attempt } = judged;
+      updateDelivery.run(next.next_attempt_ms, JSON.stringify(next), deliveryId);
+      insertAttempt.run(
+        attemptId(attempt),
+        tenant,
+        attempt.webhook_id,
+        attempt.at_ms,
+        JSON.stringify(attempt),
+        attempt.at_ms + DELIVERY_RETENTION_MS,
+      );
+      record(reads, 2);
+      return "recorded" as const;
     },
   );
 
@@ -152,17 +130,8 @@ export function createSqliteWebhooksStore(
               record(queryReads(count), 0);
               return null;
             }
-            const now = clock();
-            const stored: StoredWebhook = {
-              ...webhook,
-              id: randomUUID(),
-              tenant_id: tenant,
-              created_at: now,
-              created_by: by,
-              secret_rotated_at: null,
-              secret,
-            };
-            insert.run(stored.id, tenant, now, JSON.stringify(stored));
+            const stored = newWebhookRecord(tenant, webhook, secret, by, clock());
+            insert.run(stored.id, tenant, stored.created_at, JSON.stringify(stored));
             record(queryReads(count), 1);
             return publicWebhook(stored);
           })
@@ -233,15 +202,7 @@ export function createSqliteWebhooksStore(
       return row && row.tenant_id === tenant ? (JSON.parse(row.delivery) as Delivery) : null;
     },
     async recordFence(fence) {
-      return withSqlite(() =>
-        db
-          .transaction(() => {
-            raiseFence.run(DISPATCHER_FENCE_SCOPE, fence);
-            record(1, 1);
-            return fenceOf.get(DISPATCHER_FENCE_SCOPE)?.fence === fence;
-          })
-          .immediate(),
-      );
+      return withSqlite(() => dispatcherFence.record(fence));
     },
     async recordAttempt(tenant, deliveryId, outcome, fence) {
       return withSqlite(() => recordAttempt.immediate(tenant, deliveryId, outcome, fence));
@@ -258,19 +219,10 @@ export function createSqliteWebhooksStore(
           .all(tenant, webhookId, ...(after ? [after.t, after.id] : []), limit + 1),
       );
       record(queryReads(Math.min(rows.length, limit)), 0);
-      const items = rows.slice(0, limit).map((row) => JSON.parse(row.attempt) as DeliveryAttempt);
-      const last = items[items.length - 1];
-      return {
-        items,
-        next_cursor:
-          rows.length > limit && last
-            ? encodeCursor({
-                k: "webhook_attempts",
-                t: last.at_ms,
-                id: `${last.delivery_id}.${last.attempt}`,
-              })
-            : null,
-      };
+      return attemptsPage(
+        rows.map((row) => JSON.parse(row.attempt) as DeliveryAttempt),
+        limit,
+      );
     },
   };
 }
