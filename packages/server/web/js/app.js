@@ -14,6 +14,8 @@ let admin = null;
 let tenantSettings = null;
 /** The header's alarm count and the Alarms view (alarms.js). */
 let alarms = null;
+/** The admin page's Webhooks panel (webhooks.js). */
+let webhooks = null;
 let currentView = null;
 
 const app = {
@@ -118,7 +120,7 @@ async function route() {
       currentView = "admin";
       showView("admin");
     }
-    await Promise.all([admin.enter(), tenantSettings.enter()]);
+    await Promise.all([admin.enter(), tenantSettings.enter(), webhooks.enter()]);
     return;
   }
   if (section === "alarms") {
@@ -226,18 +228,25 @@ async function onLogout() {
 }
 
 async function start() {
-  const [{ createLiveView }, { createAdminView }, { createTenantSettings }, { createAlarms }] =
-    await Promise.all([
-      import("./live.js"),
-      import("./admin.js"),
-      import("./tenant-settings.js"),
-      import("./alarms.js"),
-      loadConfig(),
-    ]);
+  const [
+    { createLiveView },
+    { createAdminView },
+    { createTenantSettings },
+    { createAlarms },
+    { createWebhooksPanel },
+  ] = await Promise.all([
+    import("./live.js"),
+    import("./admin.js"),
+    import("./tenant-settings.js"),
+    import("./alarms.js"),
+    import("./webhooks.js"),
+    loadConfig(),
+  ]);
   alarms = createAlarms(app);
   live = createLiveView(app);
   admin = createAdminView(app);
   tenantSettings = createTenantSettings(app);
+  webhooks = createWebhooksPanel(app);
 
   $("login-form").addEventListener("submit", onLogin);
   document.querySelector('[data-action="logout"]')?.addEventListener("click", onLogout);
