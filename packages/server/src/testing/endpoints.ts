@@ -144,13 +144,21 @@ export async function freshTarget(service: TestService, tenant: string, kind: Ta
   const device = () => stores.devices.create(tenant, { name: "scratch", token_hash: "0".repeat(64) });
   if (kind === "device") return (await device()).id;
   if (kind === "webhook") {
-    const webhook = await service.webhooks.create(
-      tenant,
-      { url: "https://hooks.example.com/scratch", description: null, severities: null },
-      "scratch-secret",
-      null,
-    );
-    if (!webhook) throw new Error("the scratch webhook was refused (too many webhooks in the tenant)");
+    const scratch = () =>
+      service.webhooks.create(
+        tenant,
+        { url: "https://hooks.example.com/scratch", description: null, severities: null },
+        "scratch-secret",
+        null,
+      );
+    // A tenant holds a bounded number of webhooks (sweeps create many): the oldest makes room.
+    let webhook = await scratch();
+    if (!webhook) {
+      const [oldest] = await service.webhooks.list(tenant);
+      if (oldest) await service.webhooks.delete(tenant, oldest.id);
+      webhook = await scratch();
+    }
+    if (!webhook) throw new Error("the scratch webhook was refused");
     return webhook.id;
   }
   if (kind === "alarm_rule" || kind === "alarm") {
