@@ -30,6 +30,8 @@ export interface DashboardServer {
 export async function startDashboardServer(options: {
   store: "sqlite" | "firestore";
   users?: { username: string; password: string; role: "admin" | "operator" | "viewer" }[];
+  /** More configuration, e.g. `FIREBRICK_WEBHOOK_ALLOW_PRIVATE` for a receiver on this machine. */
+  env?: Record<string, string>;
 }): Promise<DashboardServer> {
   const env: Record<string, string> = {
     FIREBRICK_DATA_DIR: mkdtempSync(join(tmpdir(), "firebrick-e2e-")),
@@ -45,7 +47,7 @@ export async function startDashboardServer(options: {
       USE_FIRESTORE_TELEMETRY: "1",
     });
   }
-  const config = loadConfig(env);
+  const config = loadConfig({ ...env, ...options.env });
   // Cheap Argon2 parameters: the tests exercise the page, not the hashing cost.
   const passwords = createPasswordHasher({ params: { memoryCost: 1024, timeCost: 1, parallelism: 1 } });
   const server = await startServer(config, createLogger("silent"), { passwords, print: () => {} });

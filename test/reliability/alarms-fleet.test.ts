@@ -2,12 +2,14 @@
 // processes on one Firestore (emulator) project. Every crossing is written by all three at once (one
 // crossing point each, as if a device's gateway fanned out, or retried through another instance), one
 // instance is killed mid-way, and still every crossing yields exactly one alarm and every return within
-// the threshold clears it: no duplicate, no transition lost. Reduced in `npm test`, full in
-// `npm run test:reliability`.
+// the threshold clears it: no duplicate, no transition lost. Every transition also reaches a real local
+// webhook receiver at least once, signed, and no delivery id ever comes with two different payloads
+// (docs/design/webhooks.md). Reduced in `npm test`, full in `npm run test:reliability`.
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startReceiver } from "../../packages/server/src/webhooks/testing/receiver.js";
 import { emulatorHost, uniqueProjectId } from "../firestore.js";
 import { call, createDevices, killServers, type ServeProcess, scaled, startFleet } from "./support.js";
 
@@ -24,14 +26,21 @@ const env = (label: string): Record<string, string> => ({
   USE_FIRESTORE_AUDIT: "1",
   USE_FIRESTORE_AUTH: "1",
   DEVICE_WRITES_PER_MINUTE: "100000",
+  // The webhook receiver listens on 127.0.0.1.
+  FIREBRICK_WEBHOOK_ALLOW_PRIVATE: "1",
 });
 
 const fleet: ServeProcess[] = [];
 let session = "";
+let receiver: Awaited<ReturnType<typeof startReceiver>>;
 
-afterAll(killServers);
+afterAll(async () => {
+  await killServers();
+  await receiver?.close();
+});
 
 beforeAll(async () => {
+  receiver = await startReceiver();
   const started = await startFleet(3, (i) => env(`instance-${i}`));
   fleet.push(...started.servers);
   session = started.session;
@@ -50,6 +59,13 @@ interface Alarm {
 describe("alarms on a fleet of three instances on one Firestore project", () => {
   it("raises exactly one alarm per crossing and loses no transition, with an instance killed mid-way", async () => {
     const devices = await createDevices(fleet[0]!.url, { tenant: TENANT, session, count: DEVICES });
+    const hook = await call(fleet[2]!.url, "POST", "/api/webhooks", {
+      tenant: TENANT,
+      session,
+      body: { url: receiver.url("/fleet") },
+    });
+    expect(hook.status, JSON.stringify(hook.body)).toBe(201);
+    receiver.secret("/fleet", (hook.body as { secret: string }).secret);
     for (const device of devices) {
       const created = await call(fleet[1]!.url, "POST", "/api/alarm-rules", {
         tenant: TENANT,
@@ -149,6 +165,34 @@ describe("alarms on a fleet of three instances on one Firestore project", () => 
         expect(alarm.cleared_ms).toBe(at(crossing, 5));
       });
     }
+    // Every transition reaches the receiver at least once (the killed instance may have held the
+    // dispatcher's lock: its lease runs out first), signed; an id never comes with two payloads.
+    const expected = new Set(
+      alarms.flatMap((alarm) => [`${alarm.id} alarm.raised`, `${alarm.id} alarm.cleared`]),
+    );
+    const heard = () =>
+      new Set(
+        receiver.received.map((entry) => {
+          const body = JSON.parse(entry.body) as { event: string; alarm: { id: string } };
+          return `${body.alarm.id} ${body.event}`;
+        }),
+      );
+    const deadline = Date.now() + 120_000;
+    while ([...expected].some((transition) => !heard().has(transition))) {
+      if (Date.now() > deadline) {
+        const missing = [...expected].filter((transition) => !heard().has(transition));
+        throw new Error(`transitions never delivered: ${missing.slice(0, 5).join(", ")} (${missing.length})`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    expect(receiver.received.every((entry) => entry.signed)).toBe(true);
+    const bodies = receiver.bodiesById();
+    expect(bodies.size).toBe(expected.size);
+    expect([...bodies.values()].every((distinct) => distinct.size === 1)).toBe(true);
+    console.log(
+      `webhook: ${expected.size} transitions, ${receiver.received.length} POSTs received (duplicates are at-least-once retries)`,
+    );
+
     // Every instance still alive answers the same: nothing open.
     for (const server of live()) {
       const open = await call(server.url, "GET", "/api/alarms?state=active", { tenant: TENANT, session });

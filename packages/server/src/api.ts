@@ -17,6 +17,7 @@ import { registerTenantRoutes } from "./tenancy/routes.js";
 import { TenantDirectory } from "./tenancy/tenant-directory.js";
 import { registerTrendRoutes } from "./trends/routes.js";
 import { registerUserRoutes } from "./users/routes.js";
+import { registerWebhookRoutes } from "./webhooks/routes.js";
 
 /** What each tag of the API's operations is about (a route's `tags` must name one of these). */
 const API_TAGS: Record<string, string> = {
@@ -27,6 +28,7 @@ const API_TAGS: Record<string, string> = {
   tenant: "The caller's tenant and its settings (the time zone of daily trend buckets)",
   audit: "The tenant's audit log (admin)",
   alarms: "Alarm rules (admin) and the alarms they raise: active, acknowledged, cleared",
+  webhooks: "Signed webhooks for alarm transitions, their secrets and delivery log (admin)",
   admin: "Routing flags: which store (SQLite or Firestore) each area uses (read-only for tenant admins)",
 };
 
@@ -81,4 +83,5 @@ export async function registerApi(app: FastifyInstance, ctx: ServiceContext): Pr
   registerAuditRoutes(app, ctx);
   registerFlagRoutes(app, ctx);
   registerAlarmRoutes(app, ctx);
+  registerWebhookRoutes(app, ctx);
 }

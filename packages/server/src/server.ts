@@ -26,6 +26,13 @@ import { RETENTION_LOCK_KEY, startRetentionJob } from "./stores/sqlite/retention
 import type { Clock } from "./stores/types.js";
 import { fanOut, type UsageRecorder } from "./stores/usage.js";
 import { ensureFirstRun } from "./tenancy/first-run.js";
+import {
+  DISPATCHER_LOCK_KEY,
+  DISPATCHER_LOCK_TTL_MS,
+  startWebhookDispatcher,
+} from "./webhooks/dispatcher.js";
+import { httpSender } from "./webhooks/sender.js";
+import { webhookRetentionTargets } from "./webhooks/sqlite.js";
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -134,6 +141,8 @@ export async function startServer(
     flags,
     fleet,
     alarms: opened.alarms,
+    webhooks: opened.webhooks,
+    webhookTargets: config.webhooks,
     clock,
     metrics,
     tenantHeader: config.tenantHeader,
@@ -151,10 +160,33 @@ export async function startServer(
   // What every instance must hear of at once (docs/design/fleet.md): flag changes, and devices whose
   // token was rotated or which were deleted anywhere; while it is not heard, device lookups fall back
   // to their short cache time.
+  // Alarm transitions' webhook deliveries: one sender for the fleet, under a service lock, each attempt's
+  // outcome fenced (docs/design/webhooks.md). A transition wakes it here, and elsewhere through the feed.
+  const webhookDispatcher = startWebhookDispatcher({
+    webhooks: opened.webhooks,
+    send: httpSender({ allowPrivate: config.webhooks.allowPrivate }),
+    clock,
+    runExclusive:
+      options.runExclusive ??
+      runUnderLock(await serviceLock(opened, config, metrics, "webhooks"), {
+        key: DISPATCHER_LOCK_KEY,
+        ttlMs: DISPATCHER_LOCK_TTL_MS,
+      }),
+    onError: (error) => logger.error({ err: error }, "webhook dispatch failed"),
+  });
+  opened.onDeliveriesEnqueued((tenant) => {
+    webhookDispatcher.wake();
+    fleet.changes
+      .publish({ kind: "webhooks", tenant_id: tenant, subject: "deliveries" })
+      .catch((error) =>
+        logger.warn({ err: error }, "announcing webhook deliveries on the change feed failed"),
+      );
+  });
   let watchHealthy = false;
   const watch = fleet.watch({
     flags: (saved) => flags.observe(saved),
     change: (change) => {
+      if (change.kind === "webhooks") return webhookDispatcher.wake();
       ctx.devices.forget(change.tenant_id, change.subject);
       // A device change may be a change of its alarm rules (alarms/evaluator.ts announces them so).
       ctx.alarmEvaluator.forget(change.tenant_id, change.subject);
@@ -186,6 +218,7 @@ export async function startServer(
       ...sqliteRetentionTargets(opened.sqlite),
       ...fleetRetentionTargets(opened.sqlite),
       alarmRetentionTarget(opened.sqlite),
+      ...webhookRetentionTargets(opened.sqlite),
     ],
     runExclusive:
       options.runExclusive ??
@@ -225,7 +258,14 @@ export async function startServer(
   /** The jobs stop, and a run in progress settles before storage closes under it. */
   const stopJobs = async () => {
     clockDrift?.stop();
-    await Promise.all([offlineSweep.stop(), watch.stop(), sweeper.stop(), retention.stop(), rollups?.stop()]);
+    await Promise.all([
+      offlineSweep.stop(),
+      webhookDispatcher.stop(),
+      watch.stop(),
+      sweeper.stop(),
+      retention.stop(),
+      rollups?.stop(),
+    ]);
   };
 
   try {

@@ -20,6 +20,7 @@ import type { StoreRouter } from "./stores/routing/router.js";
 import type { Clock } from "./stores/types.js";
 import { LatestTelemetryCache } from "./telemetry/latest-cache.js";
 import { TenantTimeZones } from "./tenancy/time-zones.js";
+import type { WebhooksStore } from "./webhooks/types.js";
 
 /**
  * Everything the API's routes use, built once per server by `createServiceContext`. Stores are reached
@@ -48,6 +49,10 @@ export interface ServiceContext {
   alarms: AlarmsStore;
   /** Judges threshold rules on accepted writes; holds each device's rules (`alarms/evaluator.ts`). */
   alarmEvaluator: AlarmEvaluator;
+  /** Webhook registrations and their delivery log, with the alarms (docs/design/webhooks.md). */
+  webhooks: WebhooksStore;
+  /** Whether webhooks may point at private addresses (`FIREBRICK_WEBHOOK_ALLOW_PRIVATE`). */
+  webhookTargets: { allowPrivate: boolean };
   /** The tenant header's name, lower-cased. */
   tenantHeader: string;
   deviceWritesPerMinute: number;
@@ -62,6 +67,9 @@ export interface ServiceOptions {
   flags: FlagsState;
   fleet: FleetState;
   alarms: AlarmsStore;
+  webhooks: WebhooksStore;
+  /** Off unless given: webhooks may not point at private addresses. */
+  webhookTargets?: { allowPrivate: boolean };
   tenantHeader: string;
   cookieSecure: boolean;
   deviceWritesPerMinute: number;
@@ -141,6 +149,8 @@ export function createServiceContext(options: ServiceOptions): ServiceContext {
       maxBytes: shares.alarmRules,
       announce: (tenant, deviceId) => ctx.devices.changed(tenant, deviceId),
     }),
+    webhooks: options.webhooks,
+    webhookTargets: options.webhookTargets ?? { allowPrivate: false },
     tenantHeader: options.tenantHeader.toLowerCase(),
     deviceWritesPerMinute: options.deviceWritesPerMinute,
     loginLimits: options.loginLimits ?? LOGIN_LIMITS,

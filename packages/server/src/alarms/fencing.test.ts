@@ -9,6 +9,7 @@ import { testFirestore } from "../../../../test/firestore.js";
 import { runUnderLock } from "../sessions/sweeper-lock.js";
 import { openSqlite } from "../storage/sqlite.js";
 import { SQLITE_MIGRATIONS } from "../storage/sqlite-migrations.js";
+import { onceLockTaken, pausePoint } from "../testing/lock-holders.js";
 import { sweepOffline } from "./evaluator.js";
 import { createFirestoreAlarmsStore } from "./firestore.js";
 import { OFFLINE_SWEEP_LOCK_KEY } from "./offline-sweep.js";
@@ -66,14 +67,7 @@ describe.each(["sqlite", "firestore"] as const)("the offline sweep is fenced (%s
     const now = () => Date.now() + 120_000;
 
     // Instance A takes the lock for 300 ms, reads that the device is quiet, and is paused before it writes.
-    let resume!: () => void;
-    const paused = new Promise<void>((resolve) => {
-      resume = resolve;
-    });
-    let pausedAt!: () => void;
-    const reachedPause = new Promise<void>((resolve) => {
-      pausedAt = resolve;
-    });
+    const pause = pausePoint();
     let resultA: Awaited<ReturnType<typeof sweepOffline>> | undefined;
     let fenceA: string | null = null;
     const runA = runUnderLock(createLock(a.locks), { key: OFFLINE_SWEEP_LOCK_KEY, ttlMs: 300 })(
@@ -84,40 +78,30 @@ describe.each(["sqlite", "firestore"] as const)("the offline sweep is fenced (%s
           lastSeen: async () => quietUntil,
           fence,
           now: now(),
-          beforeTransition: async () => {
-            pausedAt();
-            await paused;
-          },
+          beforeTransition: pause.hold,
         });
       },
     ).catch(() => {
       // Its lease is gone: releasing may be refused. What matters is what it wrote.
     });
-    await reachedPause;
+    await pause.reached;
 
     // Meanwhile the device comes back, A's lease runs out, and instance B takes the lock and sweeps.
     lastSeen = now();
-    let fenceB: string | null = null;
     const runB = runUnderLock(createLock(b.locks), { key: OFFLINE_SWEEP_LOCK_KEY, ttlMs: 30_000 });
-    const deadline = Date.now() + 20_000;
-    while (fenceB === null) {
-      if (Date.now() > deadline) throw new Error("instance B never got the lock after A's lease ran out");
-      await runB(async ({ fence }) => {
-        fenceB = fence;
-        const result = await sweepOffline({
-          alarms: b.alarms,
-          lastSeen: async () => lastSeen,
-          fence,
-          now: now(),
-        });
-        expect(result).toMatchObject({ raised: 0, fenced: false });
+    const fenceB = await onceLockTaken(runB, async (fence) => {
+      const result = await sweepOffline({
+        alarms: b.alarms,
+        lastSeen: async () => lastSeen,
+        fence,
+        now: now(),
       });
-      if (fenceB === null) await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    expect(fenceB! > fenceA!).toBe(true);
+      expect(result).toMatchObject({ raised: 0, fenced: false });
+    });
+    expect(fenceB > fenceA!).toBe(true);
 
     // A wakes up with its stale evidence ("quiet since creation"): its raise is refused.
-    resume();
+    pause.resume();
     await runA;
     expect(resultA).toMatchObject({ raised: 0, fenced: true });
     expect((await b.alarms.listAlarms("acme", { limit: 10 })).items).toEqual([]);

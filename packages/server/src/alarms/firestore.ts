@@ -5,11 +5,20 @@ import {
   DEFAULT_COLLECTIONS,
   type FirestoreContext,
   runBilledTransaction,
+  type TransactionBill,
   withFirestore,
 } from "../stores/firestore/context.js";
 import { assertLimit, isUuidV4 } from "../stores/keys.js";
-import type { Clock, Page } from "../stores/types.js";
+import type { Clock, Page, TenantId } from "../stores/types.js";
 import { ignoreUsage, type UsageRecorder } from "../stores/usage.js";
+import {
+  type AlarmTransition,
+  acknowledgedTransition,
+  clearedTransition,
+  evaluationTransitions,
+} from "../webhooks/deliveries.js";
+import { firestoreDeliveryOutbox } from "../webhooks/firestore.js";
+import { recordFirestoreFence } from "./firestore-fences.js";
 import { acknowledged, alarmExpiry, applyJudgement, isAlarmId, isStale } from "./judge.js";
 import { newRuleRecord } from "./records.js";
 import {
@@ -49,7 +58,13 @@ const SWEEP_SCOPE = "offline-sweep";
  */
 export function createFirestoreAlarmsStore(
   db: Firestore,
-  options: { clock?: Clock; usage?: UsageRecorder; collections?: AlarmCollections } = {},
+  options: {
+    clock?: Clock;
+    usage?: UsageRecorder;
+    collections?: AlarmCollections;
+    /** Told after a transition's webhook deliveries were committed (the dispatcher wakes up). */
+    onDeliveriesEnqueued?: (tenant: TenantId) => void;
+  } = {},
 ): AlarmsStore {
   const clock = options.clock ?? Date.now;
   const names = options.collections ?? ALARM_COLLECTIONS;
@@ -87,6 +102,36 @@ export function createFirestoreAlarmsStore(
     const items = snapshot.docs.slice(0, limit).map((doc) => read(doc.data()));
     const last = items[items.length - 1];
     return { items, next_cursor: snapshot.size > limit && last !== undefined ? cursorOf(last) : null };
+  };
+  const outbox = firestoreDeliveryOutbox(db);
+  /**
+   * Runs a transition's transaction; `enqueue` (called in it, after its reads, before its writes) reads
+   * the tenant's webhooks once there are transitions, and returns what writes their deliveries. Once it
+   * commits, the deliveries are announced.
+   */
+  const transition = async <T>(
+    tenant: TenantId,
+    work: (
+      transaction: FirebaseFirestore.Transaction,
+      bill: TransactionBill,
+      enqueue: (transitions: AlarmTransition[]) => Promise<() => void>,
+    ) => Promise<T>,
+  ): Promise<T> => {
+    let enqueued = 0;
+    const result = await runBilledTransaction(context, "alarms", (transaction, bill) => {
+      enqueued = 0;
+      return work(transaction, bill, async (transitions) => {
+        if (transitions.length === 0) return () => undefined;
+        const { hooks, reads } = await outbox.read(transaction, tenant);
+        bill.read(reads);
+        return () => {
+          enqueued = outbox.write(transaction, tenant, hooks, transitions, clock());
+          bill.write(enqueued);
+        };
+      });
+    });
+    if (enqueued > 0) options.onDeliveriesEnqueued?.(tenant);
+    return result;
   };
   const ruleOf = (data: FirebaseFirestore.DocumentData) => data.rule as AlarmRule;
   const alarmOf = (data: FirebaseFirestore.DocumentData) => data.alarm as Alarm;
@@ -150,7 +195,7 @@ export function createFirestoreAlarmsStore(
     },
     async deleteRule(tenant, id, at) {
       if (!isUuidV4(id)) return false;
-      return runBilledTransaction(context, "alarms", async (transaction, bill) => {
+      return transition(tenant, async (transaction, bill, enqueue) => {
         const snapshot = await transaction.get(rules.doc(id));
         bill.read();
         if (!snapshot.exists || snapshot.get("tenant_id") !== tenant) return false;
@@ -159,11 +204,11 @@ export function createFirestoreAlarmsStore(
           const open = await transaction.get(alarms.doc(state.open_alarm_id));
           bill.read();
           if (open.exists) {
-            transaction.set(
-              alarms.doc(open.id),
-              alarmData({ ...alarmOf(open.data()!), state: "cleared", cleared_ms: at }),
-            );
+            const cleared: Alarm = { ...alarmOf(open.data()!), state: "cleared", cleared_ms: at };
+            const writeDeliveries = await enqueue([clearedTransition(cleared)]);
+            transaction.set(alarms.doc(open.id), alarmData(cleared));
             bill.write();
+            writeDeliveries();
           }
         }
         transaction.delete(rules.doc(id));
@@ -174,7 +219,7 @@ export function createFirestoreAlarmsStore(
     async evaluate(tenant, ruleId, judge, evaluateOptions = {}) {
       if (!isUuidV4(ruleId)) return { status: "missing" };
       const { fence } = evaluateOptions;
-      return runBilledTransaction(context, "alarms", async (transaction, bill): Promise<EvaluationResult> => {
+      return transition(tenant, async (transaction, bill, enqueue): Promise<EvaluationResult> => {
         const [snapshot, recorded] = await transaction.getAll(
           rules.doc(ruleId),
           ...(fence === undefined ? [] : [sweepFence]),
@@ -194,30 +239,21 @@ export function createFirestoreAlarmsStore(
           bill.read();
           open = openSnapshot.exists ? alarmOf(openSnapshot.data()!) : null;
         }
-        const transition = applyJudgement(rule, state, open, judgement, fence ?? null);
-        transaction.update(rules.doc(ruleId), { state: transition.state });
-        for (const alarm of transition.created) transaction.create(alarms.doc(alarm.id), alarmData(alarm));
-        if (transition.closed)
-          transaction.set(alarms.doc(transition.closed.id), alarmData(transition.closed));
-        bill.write(1 + transition.created.length + (transition.closed ? 1 : 0));
-        const cleared = [...transition.created, ...(transition.closed ? [transition.closed] : [])].filter(
+        const moved = applyJudgement(rule, state, open, judgement, fence ?? null);
+        const writeDeliveries = await enqueue(evaluationTransitions(moved.created, moved.closed));
+        transaction.update(rules.doc(ruleId), { state: moved.state });
+        for (const alarm of moved.created) transaction.create(alarms.doc(alarm.id), alarmData(alarm));
+        if (moved.closed) transaction.set(alarms.doc(moved.closed.id), alarmData(moved.closed));
+        bill.write(1 + moved.created.length + (moved.closed ? 1 : 0));
+        writeDeliveries();
+        const cleared = [...moved.created, ...(moved.closed ? [moved.closed] : [])].filter(
           (alarm) => alarm.state === "cleared",
         );
-        return { status: "done", raised: transition.created, cleared };
+        return { status: "done", raised: moved.created, cleared };
       });
     },
     async recordFence(fence) {
-      return runBilledTransaction(context, "alarms", async (transaction, bill) => {
-        const snapshot = await transaction.get(sweepFence);
-        bill.read();
-        const recorded = snapshot.get("fence") as string | undefined;
-        if (isStale(fence, recorded)) return false;
-        if (recorded !== fence) {
-          transaction.set(sweepFence, { fence });
-          bill.write();
-        }
-        return true;
-      });
+      return recordFirestoreFence(context, "alarms", sweepFence, fence);
     },
     async getAlarm(tenant, id) {
       if (!isAlarmId(id)) return null;
@@ -251,15 +287,17 @@ export function createFirestoreAlarmsStore(
     },
     async acknowledge(tenant, id, by, at) {
       if (!isAlarmId(id)) return null;
-      return runBilledTransaction(context, "alarms", async (transaction, bill) => {
+      return transition(tenant, async (transaction, bill, enqueue) => {
         const snapshot = await transaction.get(alarms.doc(id));
         bill.read();
         if (!snapshot.exists || snapshot.get("tenant_id") !== tenant) return null;
         const current = alarmOf(snapshot.data()!);
         const next = acknowledged(current, by, at);
         if (!next) return current;
+        const writeDeliveries = await enqueue([acknowledgedTransition(next)]);
         transaction.set(alarms.doc(id), alarmData(next));
         bill.write();
+        writeDeliveries();
         return next;
       });
     },

@@ -5,12 +5,13 @@ import { sessionOf } from "../auth/principal.js";
 import { SEEN_WRITE_INTERVAL_MS } from "../devices/connectivity.js";
 import { AppError } from "../errors.js";
 import { requires } from "../http/route-security.js";
-import { Cursor, IdParams, MetricName, NextCursor } from "../http/schemas.js";
+import { Cursor, IdParams, MetricName, NextCursor, Severity } from "../http/schemas.js";
 import { requestContext } from "../observability/request-context.js";
 import type { ServiceContext } from "../service.js";
 import { refuseOtherTenant } from "../tenancy/cross-tenant.js";
 import { ALARM_ID_PATTERN } from "./judge.js";
-import { type Alarm, type AlarmRule, MAX_RULES_PER_DEVICE, type NewAlarmRule } from "./types.js";
+import { publicAlarm } from "./records.js";
+import { type AlarmRule, MAX_RULES_PER_DEVICE, type NewAlarmRule } from "./types.js";
 
 /** A rule's condition may be held for at most a week before it raises. */
 const MAX_FOR_MS = 7 * 24 * 3600 * 1000;
@@ -20,12 +21,6 @@ const MAX_FOR_MS = 7 * 24 * 3600 * 1000;
  */
 const MIN_OFFLINE_FOR_MS = 2 * SEEN_WRITE_INTERVAL_MS;
 
-const Severity = Type.Union([
-  Type.Literal("critical"),
-  Type.Literal("major"),
-  Type.Literal("minor"),
-  Type.Literal("warning"),
-]);
 const RuleKind = Type.Union([Type.Literal("threshold"), Type.Literal("offline")]);
 const Op = Type.Union([Type.Literal(">"), Type.Literal("<"), Type.Literal("outside")]);
 const State = Type.Union([Type.Literal("active"), Type.Literal("acknowledged"), Type.Literal("cleared")]);
@@ -120,11 +115,6 @@ function ruleOf(body: Static<typeof NewRuleBody>): NewAlarmRule {
 
 function publicRule(rule: AlarmRule) {
   const { tenant_id: _tenant, ...shown } = rule;
-  return shown;
-}
-
-function publicAlarm(alarm: Alarm) {
-  const { tenant_id: _tenant, fence: _fence, ...shown } = alarm;
   return shown;
 }
 

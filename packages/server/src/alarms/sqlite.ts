@@ -6,6 +6,9 @@ import { withSqlite } from "../stores/sqlite/context.js";
 import type { RetentionTarget } from "../stores/sqlite/retention.js";
 import type { Clock, Page, TenantId } from "../stores/types.js";
 import { ignoreUsage, type UsageRecorder } from "../stores/usage.js";
+import { acknowledgedTransition, clearedTransition, evaluationTransitions } from "../webhooks/deliveries.js";
+import { sqliteDeliveryOutbox } from "../webhooks/sqlite.js";
+import { sqliteFence } from "./fences.js";
 import { acknowledged, alarmExpiry, applyJudgement, isAlarmId, isStale } from "./judge.js";
 import { newRuleRecord } from "./records.js";
 import {
@@ -40,9 +43,30 @@ interface AlarmRow {
  */
 export function createSqliteAlarmsStore(
   db: SqliteDatabase,
-  options: { clock?: Clock; usage?: UsageRecorder } = {},
+  options: {
+    clock?: Clock;
+    usage?: UsageRecorder;
+    /** Told after a transition's webhook deliveries were committed (the dispatcher wakes up). */
+    onDeliveriesEnqueued?: (tenant: TenantId) => void;
+  } = {},
 ): AlarmsStore {
   const usage = options.usage ?? ignoreUsage;
+  const clock = options.clock ?? Date.now;
+  const enqueue = sqliteDeliveryOutbox(db);
+  /** Deliveries enqueued by the transaction that ran last (each runs whole, synchronously). */
+  let enqueued = 0;
+  const enqueueIn = (tenant: TenantId, transitions: Parameters<typeof enqueue>[1]) => {
+    const result = enqueue(tenant, transitions, clock());
+    enqueued = result.enqueued;
+    return result;
+  };
+  /** Runs a transaction, then tells of the deliveries it enqueued. */
+  const announcing = <T>(tenant: TenantId, run: () => T): T => {
+    enqueued = 0;
+    const result = withSqlite(run);
+    if (enqueued > 0) options.onDeliveriesEnqueued?.(tenant);
+    return result;
+  };
   const record = (reads: number, writes: number) => usage.record("sqlite", "alarms", reads, writes);
   const insertRule = db.prepare(
     "INSERT INTO alarm_rules (id, tenant_id, device_id, kind, created_at, rule, state) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -71,10 +95,7 @@ export function createSqliteAlarmsStore(
     "INSERT INTO alarms (id, tenant_id, rule_id, state, raised_ms, alarm, expire_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
   );
   const updateAlarm = db.prepare("UPDATE alarms SET state = ?, alarm = ?, expire_at = ? WHERE id = ?");
-  const fenceOf = db.prepare<[string], { fence: string }>("SELECT fence FROM alarm_fences WHERE scope = ?");
-  const raiseFence = db.prepare(
-    "INSERT INTO alarm_fences (scope, fence) VALUES (?, ?) ON CONFLICT(scope) DO UPDATE SET fence = excluded.fence WHERE excluded.fence > fence",
-  );
+  const sweepFence = sqliteFence(db, SWEEP_SCOPE, record);
 
   const toRule = (row: RuleRow): AlarmRule => JSON.parse(row.rule) as AlarmRule;
   /** A page from `limit + 1` rows: the extra row says whether there is a next page. */
@@ -146,7 +167,7 @@ export function createSqliteAlarmsStore(
         const state = JSON.parse(row.state) as RuleState;
         if (fence !== undefined) {
           reads += 1;
-          if (isStale(fence, fenceOf.get(SWEEP_SCOPE)?.fence) || isStale(fence, state.fence)) {
+          if (isStale(fence, sweepFence.current()) || isStale(fence, state.fence)) {
             return { status: "fenced" };
           }
         }
@@ -164,6 +185,9 @@ export function createSqliteAlarmsStore(
         for (const alarm of transition.created) writeAlarm(alarm, true);
         if (transition.closed) writeAlarm(transition.closed, false);
         writes += transition.created.length + (transition.closed ? 1 : 0);
+        const outbox = enqueueIn(tenant, evaluationTransitions(transition.created, transition.closed));
+        reads += outbox.reads;
+        writes += outbox.writes;
         const cleared = [...transition.created, ...(transition.closed ? [transition.closed] : [])].filter(
           (alarm) => alarm.state === "cleared",
         );
@@ -176,7 +200,6 @@ export function createSqliteAlarmsStore(
 
   return {
     async createRule(tenant, rule, by) {
-      const clock = options.clock ?? Date.now;
       const stored = newRuleRecord(tenant, rule, by, clock());
       withSqlite(() =>
         insertRule.run(
@@ -221,7 +244,7 @@ export function createSqliteAlarmsStore(
     },
     async deleteRule(tenant, id, at) {
       if (!isUuidV4(id)) return false;
-      return withSqlite(() =>
+      return announcing(tenant, () =>
         db
           .transaction(() => {
             const row = ruleById.get(id);
@@ -231,9 +254,14 @@ export function createSqliteAlarmsStore(
             }
             const state = JSON.parse(row.state) as RuleState;
             const open = state.open_alarm_id ? alarmById.get(state.open_alarm_id) : undefined;
-            if (open) writeAlarm({ ...toAlarm(open), state: "cleared", cleared_ms: at }, false);
+            const outbox = { reads: 0, writes: 0 };
+            if (open) {
+              const cleared: Alarm = { ...toAlarm(open), state: "cleared", cleared_ms: at };
+              writeAlarm(cleared, false);
+              Object.assign(outbox, enqueueIn(tenant, [clearedTransition(cleared)]));
+            }
             deleteRuleRow.run(id);
-            record(open ? 2 : 1, open ? 2 : 1);
+            record((open ? 2 : 1) + outbox.reads, (open ? 2 : 1) + outbox.writes);
             return true;
           })
           .immediate(),
@@ -241,18 +269,10 @@ export function createSqliteAlarmsStore(
     },
     async evaluate(tenant, ruleId, judge, evaluateOptions = {}) {
       if (!isUuidV4(ruleId)) return { status: "missing" };
-      return withSqlite(() => evaluate.immediate(tenant, ruleId, judge, evaluateOptions.fence));
+      return announcing(tenant, () => evaluate.immediate(tenant, ruleId, judge, evaluateOptions.fence));
     },
     async recordFence(fence) {
-      return withSqlite(() =>
-        db
-          .transaction(() => {
-            raiseFence.run(SWEEP_SCOPE, fence);
-            record(1, 1);
-            return fenceOf.get(SWEEP_SCOPE)?.fence === fence;
-          })
-          .immediate(),
-      );
+      return withSqlite(() => sweepFence.record(fence));
     },
     async getAlarm(tenant, id) {
       if (!isAlarmId(id)) return null;
@@ -276,7 +296,7 @@ export function createSqliteAlarmsStore(
     },
     async acknowledge(tenant, id, by, at) {
       if (!isAlarmId(id)) return null;
-      return withSqlite(() =>
+      return announcing(tenant, () =>
         db
           .transaction((): Alarm | null => {
             const row = alarmById.get(id);
@@ -286,8 +306,9 @@ export function createSqliteAlarmsStore(
             }
             const current = toAlarm(row);
             const next = acknowledged(current, by, at);
+            const outbox = next ? enqueueIn(tenant, [acknowledgedTransition(next)]) : { reads: 0, writes: 0 };
             if (next) writeAlarm(next, false);
-            record(1, next ? 1 : 0);
+            record(1 + outbox.reads, (next ? 1 : 0) + outbox.writes);
             return next ?? current;
           })
           .immediate(),

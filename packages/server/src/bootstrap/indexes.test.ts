@@ -58,6 +58,8 @@ describe("infra/firestore.indexes.json", () => {
       "telemetry_rollup_months.expire_at",
       "telemetry_rollup_intents.expire_at",
       "alarms.expire_at",
+      "webhook_deliveries.expire_at",
+      "webhook_attempts.expire_at",
       "sessions.expires_at",
     ]);
   });
@@ -93,6 +95,8 @@ describe("indexes and TTL over the REST control plane", () => {
       "telemetry_rollup_months.parts",
       "telemetry_rollup_intents.expire_at",
       "alarms.expire_at",
+      "webhook_deliveries.expire_at",
+      "webhook_attempts.expire_at",
     ]);
     expect(deployed.filter((item) => item.changed)).toHaveLength(
       definitions.indexes.length + exemptions.length,

@@ -21,6 +21,7 @@ describe("loadConfig", () => {
       trustProxy: false,
       passwordQueue: 16,
       connections: { requestTimeoutMs: 30_000, max: 1024 },
+      webhooks: { allowPrivate: false },
       locks: { timeAuthority: "server" },
       simulator: { username: undefined, password: undefined },
       localEmulator: { java: undefined, jar: undefined },

@@ -70,6 +70,12 @@ export interface Config {
     /** Open connections at most; more are closed as they arrive. */
     max: number;
   };
+  /**
+   * Webhooks (docs/design/webhooks.md): whether a tenant's webhook may point at a private or local
+   * address (`FIREBRICK_WEBHOOK_ALLOW_PRIVATE`); off, so that a tenant cannot make the service probe its
+   * own network.
+   */
+  webhooks: { allowPrivate: boolean };
   /** The service's locks (`@firebrick/lock`): whose clock decides when they expire (see that package's README). */
   locks: { timeAuthority: "server" | "client" };
   /** `firebrick simulate`'s admin credentials (`SIMULATE_USERNAME`, `SIMULATE_PASSWORD`), when given. */
@@ -149,6 +155,7 @@ const KEYS = {
   // would call a device that writes steadily offline.
   FIREBRICK_OFFLINE_AFTER_SECONDS: [integer(120, 7 * 86_400), "an integer from 120 to 604800 (seconds)"],
   FIREBRICK_COOKIE_SECURE: [flag, "1 or 0"],
+  FIREBRICK_WEBHOOK_ALLOW_PRIVATE: [flag, "1 or 0"],
   FIREBRICK_LOG_LEVEL: [z.enum(LOG_LEVELS), `one of ${LOG_LEVELS.join(", ")}`],
   FIREBRICK_LOG_DEBUG_SAMPLE_RATE: [
     z
@@ -267,6 +274,7 @@ export function loadConfig(
       requestTimeoutMs: parsed.FIREBRICK_REQUEST_TIMEOUT_MS ?? 30_000,
       max: parsed.FIREBRICK_MAX_CONNECTIONS ?? 1024,
     },
+    webhooks: { allowPrivate: parsed.FIREBRICK_WEBHOOK_ALLOW_PRIVATE ?? false },
     locks: { timeAuthority: parsed.FIREBRICK_LOCK_TIME_AUTHORITY ?? "server" },
     simulator: { username: parsed.SIMULATE_USERNAME, password: parsed.SIMULATE_PASSWORD },
     localEmulator: { java: parsed.JAVA, jar: parsed.FIRESTORE_EMULATOR_JAR },

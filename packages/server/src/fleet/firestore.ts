@@ -207,7 +207,7 @@ export function createFirestoreFleetState(db: Firestore, options: FirestoreFleet
                 record(queryReads(added.length), 0);
                 for (const { doc } of added) {
                   listener.change({
-                    kind: "device",
+                    kind: doc.get("kind") === "webhooks" ? "webhooks" : "device",
                     tenant_id: doc.get("tenant_id") as string,
                     subject: doc.get("subject") as string,
                   });

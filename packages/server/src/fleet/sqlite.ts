@@ -209,7 +209,11 @@ export function createSqliteFleetState(db: SqliteDatabase, options: SqliteFleetO
             }
             for (const change of changesAfter.all(lastSeq)) {
               lastSeq = change.seq;
-              listener.change({ kind: "device", tenant_id: change.tenant_id, subject: change.subject });
+              listener.change({
+                kind: change.kind === "webhooks" ? "webhooks" : "device",
+                tenant_id: change.tenant_id,
+                subject: change.subject,
+              });
             }
           }
           if (!healthy) {

@@ -93,9 +93,13 @@ export interface PlatformAuditLog {
   list(options: { limit: number; cursor?: string | null }): Promise<Page<PlatformAuditEntry>>;
 }
 
-/** A change every instance must hear of: a device's token rotated, or the device deleted. */
+/**
+ * A change every instance must hear of: a device's token rotated, or the device deleted (`device`); or
+ * webhook deliveries enqueued (`webhooks`, subject `deliveries`), which wakes the dispatcher wherever its
+ * lock is held.
+ */
 export interface FleetChange {
-  kind: "device";
+  kind: "device" | "webhooks";
   tenant_id: string;
   /** The device id. */
   subject: string;

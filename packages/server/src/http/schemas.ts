@@ -35,6 +35,14 @@ export const MetricName = Type.String({ pattern: METRIC_NAME_PATTERN });
 
 export const IdParams = Type.Object({ id: Type.String({ format: "uuid" }) }, { additionalProperties: false });
 
+/** An alarm's severity (alarms/types.ts `SEVERITIES`), as alarm rules and webhooks name it. */
+export const Severity = Type.Union([
+  Type.Literal("critical"),
+  Type.Literal("major"),
+  Type.Literal("minor"),
+  Type.Literal("warning"),
+]);
+
 export const Cursor = Type.String({ minLength: 1, maxLength: 1024, description: "opaque; from next_cursor" });
 
 export const RoleSchema = Type.Union(

@@ -25,8 +25,10 @@ import { completeFlags, FlagsState } from "../stores/routing/flags.js";
 import { routeStores, type StoreRouter } from "../stores/routing/router.js";
 import { SqliteGroupCommit } from "../stores/sqlite/group-commit.js";
 import { createSqliteStores } from "../stores/sqlite/index.js";
-import type { Clock } from "../stores/types.js";
+import type { Clock, TenantId } from "../stores/types.js";
 import { ignoreUsage, type UsageRecorder } from "../stores/usage.js";
+import { createSqliteWebhooksStore } from "../webhooks/sqlite.js";
+import type { WebhooksStore } from "../webhooks/types.js";
 
 export interface OpenedStores {
   sqlite: SqliteDatabase;
@@ -38,6 +40,10 @@ export interface OpenedStores {
   fleet: FleetState;
   /** Alarm rules and alarms (docs/design/alarms.md): beside the service-wide state, where it is. */
   alarms: AlarmsStore;
+  /** Webhooks and their deliveries (docs/design/webhooks.md): beside the alarms, where they are. */
+  webhooks: WebhooksStore;
+  /** Calls `listener` once an alarm transition's webhook deliveries are committed (the dispatcher wakes). */
+  onDeliveriesEnqueued(listener: (tenant: TenantId) => void): void;
   /** The readiness gate of telemetry reads moving to Firestore; absent without Firestore. */
   telemetryGate: TelemetryFlipGate | undefined;
   close(): Promise<void>;
@@ -113,17 +119,32 @@ export async function openStores(
       )
     : null;
   const fleet: FleetState = firestoreFleet ?? localFleet;
+  const enqueuedListeners: ((tenant: TenantId) => void)[] = [];
+  const alarmOptions = {
+    ...storeOptions,
+    onDeliveriesEnqueued: (tenant: TenantId) => {
+      for (const listener of enqueuedListeners) listener(tenant);
+    },
+  };
   // Alarm state must agree between instances, like the service-wide state: where that is.
   const alarms = firestore
     ? withResilience(
         {
           alarms: (await import("../alarms/firestore.js")).createFirestoreAlarmsStore(
             firestore,
+            alarmOptions,
+          ),
+          webhooks: (await import("../webhooks/firestore.js")).createFirestoreWebhooksStore(
+            firestore,
             storeOptions,
           ),
         },
-        // A rule created twice would be two rules (a transition retried is judged again on what it wrote).
-        { ...resilience, nonIdempotent: [...DEFAULT_NON_IDEMPOTENT, "alarms.createRule"] },
+        // A rule or webhook created twice would be two (a transition retried is judged again on what it
+        // wrote; an attempt recorded again is refused as stale).
+        {
+          ...resilience,
+          nonIdempotent: [...DEFAULT_NON_IDEMPOTENT, "alarms.createRule", "webhooks.create"],
+        },
       )
     : null;
   const telemetryGate = firestore
@@ -168,7 +189,11 @@ export async function openStores(
     router,
     flags,
     fleet,
-    alarms: alarms?.alarms ?? createSqliteAlarmsStore(sqlite, storeOptions),
+    alarms: alarms?.alarms ?? createSqliteAlarmsStore(sqlite, alarmOptions),
+    webhooks: alarms?.webhooks ?? createSqliteWebhooksStore(sqlite, storeOptions),
+    onDeliveriesEnqueued(listener) {
+      enqueuedListeners.push(listener);
+    },
     telemetryGate,
     async close() {
       await checkpointer?.stop();

@@ -248,4 +248,43 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    // Issue 19: webhooks, their deliveries (enqueued in the transaction of the alarm transition they
+    // announce) and each delivery attempt, for the admin's delivery log (docs/design/webhooks.md). The
+    // dispatcher's fence is a row of `alarm_fences` (scope `webhook-dispatcher`).
+    version: 56,
+    name: "webhooks: registrations, deliveries, attempts",
+    up: `
+      CREATE TABLE webhooks (
+        id          TEXT PRIMARY KEY,
+        tenant_id   TEXT NOT NULL,
+        created_at  INTEGER NOT NULL,
+        webhook     TEXT NOT NULL
+      ) STRICT;
+      CREATE INDEX webhooks_by_tenant ON webhooks (tenant_id, created_at, id);
+
+      CREATE TABLE webhook_deliveries (
+        id               TEXT PRIMARY KEY,
+        tenant_id        TEXT NOT NULL,
+        webhook_id       TEXT NOT NULL,
+        next_attempt_ms  INTEGER,
+        delivery         TEXT NOT NULL,
+        expire_at        INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_ms, id)
+        WHERE next_attempt_ms IS NOT NULL;
+      CREATE INDEX webhook_deliveries_by_expiry ON webhook_deliveries (expire_at);
+
+      CREATE TABLE webhook_attempts (
+        id          TEXT PRIMARY KEY,
+        tenant_id   TEXT NOT NULL,
+        webhook_id  TEXT NOT NULL,
+        at_ms       INTEGER NOT NULL,
+        attempt     TEXT NOT NULL,
+        expire_at   INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX webhook_attempts_by_webhook ON webhook_attempts (tenant_id, webhook_id, at_ms DESC, id DESC);
+      CREATE INDEX webhook_attempts_by_expiry ON webhook_attempts (expire_at);
+    `,
+  },
 ];

@@ -27,6 +27,12 @@ const SCHEMAS = {
     id: z.string().min(1).max(200),
   }),
   offline_rules: z.strictObject({ k: z.literal("offline_rules"), id: z.string().min(1).max(200) }),
+  // A webhook's delivery attempts, newest first (webhooks/).
+  webhook_attempts: z.strictObject({
+    k: z.literal("webhook_attempts"),
+    t: z.number().int(),
+    id: z.string().min(1).max(200),
+  }),
   platform_audit: z.strictObject({
     k: z.literal("platform_audit"),
     t: z.number().int(),

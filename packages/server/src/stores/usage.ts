@@ -18,7 +18,9 @@ export type StoreArea =
   // Service-wide state (fleet/): limiter records, the change feed, the platform audit log.
   | "fleet"
   // Alarm rules and alarms (alarms/).
-  | "alarms";
+  | "alarms"
+  // Webhooks, their deliveries and attempts (webhooks/).
+  | "webhooks";
 
 export interface UsageRecorder {
   record(backend: StoreBackend, area: StoreArea, reads: number, writes: number): void;

@@ -93,6 +93,7 @@ describe.each(BACKENDS)("tenant isolation over HTTP (%s)", (backend) => {
         user: () => stores.users.get("t2", id),
         alarm_rule: () => service.alarms.getRule("t2", id),
         alarm: () => service.alarms.getAlarm("t2", id),
+        webhook: () => service.webhooks.get("t2", id),
       }[endpoint.target!];
       expect(await still()).toMatchObject({ id, tenant_id: "t2" });
       if (endpoint.target === "user") expect(await still()).toMatchObject({ role: "viewer" });

@@ -20,7 +20,7 @@ export interface Endpoint {
 const ALL: readonly Role[] = ["admin", "operator", "viewer"];
 
 /** What an endpoint's `:id` can name. */
-export type Target = "device" | "user" | "alarm_rule" | "alarm";
+export type Target = "device" | "user" | "alarm_rule" | "alarm" | "webhook";
 
 export const ENDPOINTS: Endpoint[] = [
   {
@@ -103,6 +103,22 @@ export const ENDPOINTS: Endpoint[] = [
   { method: "DELETE", path: "/api/alarm-rules/:id", target: "alarm_rule", roles: ["admin"] },
   { method: "GET", path: "/api/alarms", roles: ALL, query: "state=active&limit=5" },
   { method: "POST", path: "/api/alarms/:id/ack", target: "alarm", roles: ["admin", "operator"] },
+  { method: "GET", path: "/api/webhooks", roles: ["admin"] },
+  {
+    method: "POST",
+    path: "/api/webhooks",
+    roles: ["admin"],
+    body: () => ({ url: "https://hooks.example.com/firebrick", severities: ["critical"] }),
+  },
+  { method: "DELETE", path: "/api/webhooks/:id", target: "webhook", roles: ["admin"] },
+  { method: "POST", path: "/api/webhooks/:id/secret", target: "webhook", roles: ["admin"] },
+  {
+    method: "GET",
+    path: "/api/webhooks/:id/deliveries",
+    target: "webhook",
+    roles: ["admin"],
+    query: "limit=5",
+  },
   { method: "GET", path: "/api/admin/flags", roles: ["admin"] },
   {
     method: "PUT",
@@ -138,6 +154,24 @@ export async function freshTarget(service: TestService, tenant: string, kind: Ta
   const { stores } = service.router;
   const device = () => stores.devices.create(tenant, { name: "scratch", token_hash: "0".repeat(64) });
   if (kind === "device") return (await device()).id;
+  if (kind === "webhook") {
+    const scratch = () =>
+      service.webhooks.create(
+        tenant,
+        { url: "https://hooks.example.com/scratch", description: null, severities: null },
+        "scratch-secret",
+        null,
+      );
+    // A tenant holds a bounded number of webhooks (sweeps create many): the oldest makes room.
+    let webhook = await scratch();
+    if (!webhook) {
+      const [oldest] = await service.webhooks.list(tenant);
+      if (oldest) await service.webhooks.delete(tenant, oldest.id);
+      webhook = await scratch();
+    }
+    if (!webhook) throw new Error("the scratch webhook was refused");
+    return webhook.id;
+  }
   if (kind === "alarm_rule" || kind === "alarm") {
     const rule = await service.alarms.createRule(
       tenant,

@@ -27,6 +27,9 @@ import { FlagsState } from "../stores/routing/flags.js";
 import { routeStores, type StoreRouter } from "../stores/routing/router.js";
 import type { Clock, Device, Role, Stores, User } from "../stores/types.js";
 import { fanOut, type UsageRecorder, UsageTally } from "../stores/usage.js";
+import { createFirestoreWebhooksStore } from "../webhooks/firestore.js";
+import { createSqliteWebhooksStore } from "../webhooks/sqlite.js";
+import type { WebhooksStore } from "../webhooks/types.js";
 
 export type Backend = "sqlite" | "firestore";
 export const BACKENDS: Backend[] = ["sqlite", "firestore"];
@@ -67,6 +70,8 @@ export interface TestService {
   fleet: FleetState;
   /** Alarms: on the backend's store (Firestore on the Firestore backend). */
   alarms: AlarmsStore;
+  /** Webhooks: beside the alarms. */
+  webhooks: WebhooksStore;
   clock: TestClock;
   usage: UsageTally;
   sqlite: SqliteDatabase;
@@ -95,6 +100,8 @@ export interface TestServiceOptions {
   sessionPolicy?: SessionPolicy;
   /** Defaults to true on the Firestore backend: every area routed to Firestore. */
   firestoreFlags?: boolean;
+  /** Whether webhooks may point at private addresses (as `FIREBRICK_WEBHOOK_ALLOW_PRIVATE`); on unless false. */
+  webhooksAllowPrivate?: boolean;
   /** Build the service with no Firestore at all (SQLite only). */
   withoutFirestore?: boolean;
   /** Defaults to a silent one. */
@@ -146,6 +153,10 @@ export async function startTestService(
     backend === "firestore" && firestore
       ? createFirestoreAlarmsStore(firestore, storeOptions)
       : createSqliteAlarmsStore(sqlite, storeOptions);
+  const webhooks =
+    backend === "firestore" && firestore
+      ? createFirestoreWebhooksStore(firestore, storeOptions)
+      : createSqliteWebhooksStore(sqlite, storeOptions);
   const passwords = testPasswords();
   const app = await buildApp({ logger: options.logger ?? silent(), readiness: [] });
   // Before registerApi, as in startServer: its security hook's store reads count towards the request.
@@ -155,6 +166,8 @@ export async function startTestService(
     flags,
     fleet,
     alarms,
+    webhooks,
+    webhookTargets: { allowPrivate: options.webhooksAllowPrivate ?? true },
     cacheMemoryBytes: 16 * 2 ** 20,
     clock: clock.read,
     passwords,
@@ -226,6 +239,7 @@ export async function startTestService(
     flags,
     fleet,
     alarms,
+    webhooks,
     clock,
     usage,
     sqlite,

@@ -19,6 +19,8 @@ let manageDevices = null;
 let manageUsers = null;
 /** The signed-in user's own sessions (account.js). */
 let account = null;
+/** The admin page's Webhooks panel (webhooks.js). */
+let webhooks = null;
 let currentView = null;
 
 const app = {
@@ -152,7 +154,7 @@ async function route() {
       currentView = "admin";
       showView("admin");
     }
-    await Promise.all([admin.enter(), tenantSettings.enter()]);
+    await Promise.all([admin.enter(), tenantSettings.enter(), webhooks.enter()]);
     return;
   }
   if (section === "alarms") {
@@ -271,6 +273,7 @@ async function start() {
     { createManageDevices },
     { createManageUsers },
     { createAccountView },
+    { createWebhooksPanel },
   ] = await Promise.all([
     import("./live.js"),
     import("./admin.js"),
@@ -279,6 +282,7 @@ async function start() {
     import("./manage-devices.js"),
     import("./manage-users.js"),
     import("./account.js"),
+    import("./webhooks.js"),
     loadConfig(),
   ]);
   manageDevices = createManageDevices(app);
@@ -288,6 +292,7 @@ async function start() {
   live = createLiveView(app);
   admin = createAdminView(app);
   tenantSettings = createTenantSettings(app);
+  webhooks = createWebhooksPanel(app);
 
   $("login-form").addEventListener("submit", onLogin);
   document.querySelector('[data-action="logout"]')?.addEventListener("click", onLogout);

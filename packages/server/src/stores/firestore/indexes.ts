@@ -48,6 +48,8 @@ export const FIRESTORE_INDEXES = {
     composite("alarm_rules", field("tenant_id"), field("created_at")),
     composite("alarms", field("tenant_id"), field("raised_ms", "DESCENDING")),
     composite("alarms", field("tenant_id"), field("state"), field("raised_ms", "DESCENDING")),
+    // Webhooks (docs/design/webhooks.md): a webhook's delivery attempts, newest first.
+    composite("webhook_attempts", field("tenant_id"), field("webhook_id"), field("at_ms", "DESCENDING")),
   ],
   fieldOverrides: [
     // A monotonic field's single-field index is a write hotspot; the composite index serves every query.
@@ -72,6 +74,9 @@ export const FIRESTORE_INDEXES = {
     { collectionGroup: "telemetry_rollup_intents", fieldPath: "expire_at", ttl: true, indexes: [] },
     // Cleared alarms are kept a year; open ones carry no expiry (null is never deleted by TTL).
     { collectionGroup: "alarms", fieldPath: "expire_at", ttl: true, indexes: [] },
+    // Webhook deliveries and their attempts are kept 30 days.
+    { collectionGroup: "webhook_deliveries", fieldPath: "expire_at", ttl: true, indexes: [] },
+    { collectionGroup: "webhook_attempts", fieldPath: "expire_at", ttl: true, indexes: [] },
     // The sweeper queries sessions by expiry, so that index stays.
     { collectionGroup: "sessions", fieldPath: "expires_at", ttl: true, indexes: ascendingAndDescending },
     // @firebrick/lock finds a lock by lockId (release, extend, lookup). Firestore indexes the field on its
