@@ -248,4 +248,30 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    // Issue 21 (docs/design/trends.md): five-minute rollups older than raw retention are compacted into
+    // hour cells (stores/sqlite/rollup-compaction.ts), so that the file stops growing at steady state.
+    // A cell is an hour, cut at the tenant's local midnight in zones offset by a half or three quarters
+    // of an hour, so that it lies wholly inside one hour bucket and one local day.
+    version: 57,
+    name: "trends: telemetry_rollup_hours",
+    up: `
+      CREATE TABLE telemetry_rollup_hours (
+        tenant_id  TEXT NOT NULL,
+        device_id  TEXT NOT NULL,
+        start_ms   INTEGER NOT NULL,
+        metric     TEXT NOT NULL,
+        count      INTEGER NOT NULL,
+        sum        REAL NOT NULL,
+        min        REAL NOT NULL,
+        max        REAL NOT NULL,
+        first      REAL NOT NULL,
+        first_ms   INTEGER NOT NULL,
+        last       REAL NOT NULL,
+        last_ms    INTEGER NOT NULL,
+        expire_at  INTEGER NOT NULL,
+        PRIMARY KEY (tenant_id, device_id, start_ms, metric)
+      ) STRICT, WITHOUT ROWID;
+    `,
+  },
 ];
