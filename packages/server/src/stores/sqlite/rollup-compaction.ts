@@ -1,5 +1,5 @@
 import type { SqliteDatabase } from "../../storage/sqlite.js";
-import { DAY_MS, dayStartIn, HOUR_MS } from "../rollups/buckets.js";
+import { DAY_MS, dayStartIn, HOUR_MS, nextDayStartIn } from "../rollups/buckets.js";
 import { combineStats, type RollupStats } from "../rollups/stats.js";
 import { ROLLUP_RETENTION_MS, TELEMETRY_RETENTION_MS } from "../types.js";
 import { DEVICES_PER_BATCH, deviceWalk } from "./device-walk.js";
@@ -85,18 +85,21 @@ export function rollupCompaction(db: SqliteDatabase): RetentionTarget {
   return { table: "telemetry_rollups", deleteExpired: (now, limit) => batch.immediate(now, limit) };
 }
 
-/** The start of the cell a slot goes into, in `zone`: its hour, or the local midnight inside that hour. */
+/**
+ * The start of the cell a slot goes into, in `zone`: its hour, or the local midnight inside that hour.
+ * Slots come oldest first, so the zone's local day is looked up (`Intl`, the costly part) once a day.
+ */
 function cellStarts(zone: string): (slot: number) => number {
-  const byHour = new Map<number, number>();
+  let dayStart = Number.POSITIVE_INFINITY;
+  let nextDay = Number.NEGATIVE_INFINITY;
   return (slot) => {
     const hour = Math.floor(slot / HOUR_MS) * HOUR_MS;
-    let midnight = byHour.get(hour);
-    if (midnight === undefined) {
-      // The local midnight that falls inside this hour, if one does (else the hour's start).
-      const candidate = dayStartIn(hour + HOUR_MS - 1, zone);
-      midnight = candidate > hour ? candidate : hour;
-      byHour.set(hour, midnight);
+    if (hour < dayStart || hour >= nextDay) {
+      dayStart = dayStartIn(hour, zone);
+      nextDay = nextDayStartIn(dayStart, zone);
     }
+    // The day began at or before this hour; the next one may begin inside it (a 30/45-minute zone).
+    const midnight = nextDay < hour + HOUR_MS ? nextDay : hour;
     return slot >= midnight ? midnight : hour;
   };
 }
