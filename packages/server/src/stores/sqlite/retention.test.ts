@@ -137,7 +137,7 @@ describe("SQLite retention", () => {
     const compaction = sqliteRetentionTargets(db).find((target) => target.table === "telemetry_rollups")!;
     const batches: number[] = [];
     for (let i = 0; i < 20; i++) {
-      const batch = compaction.deleteExpired(NOW, 10);
+      const batch = compaction.deleteExpired(NOW, 40);
       batches.push(batch.deleted);
       if (batch.done) break;
     }
