@@ -10,6 +10,11 @@ import type { Migration } from "./sqlite.js";
  * flag, so a SQLite row cannot rely on a row that may by then live in Firestore. Indexes mirror the
  * Firestore composite indexes, so that both backends answer the same queries in the same order.
  */
+/** The columns of a trend rollup row (stores/rollups/stats.ts), in `telemetry_rollups` and its hour cells. */
+const ROLLUP_STATS_COLUMNS = `count INTEGER NOT NULL, sum REAL NOT NULL, min REAL NOT NULL, max REAL NOT NULL,
+  first REAL NOT NULL, first_ms INTEGER NOT NULL, last REAL NOT NULL, last_ms INTEGER NOT NULL,
+  expire_at INTEGER NOT NULL,`;
+
 export const SQLITE_MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
@@ -186,15 +191,7 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
           device_id  TEXT NOT NULL,
           slot_ms    INTEGER NOT NULL,
           metric     TEXT NOT NULL,
-          count      INTEGER NOT NULL,
-          sum        REAL NOT NULL,
-          min        REAL NOT NULL,
-          max        REAL NOT NULL,
-          first      REAL NOT NULL,
-          first_ms   INTEGER NOT NULL,
-          last       REAL NOT NULL,
-          last_ms    INTEGER NOT NULL,
-          expire_at  INTEGER NOT NULL,
+          ${ROLLUP_STATS_COLUMNS}
           PRIMARY KEY (tenant_id, device_id, slot_ms, metric)
         ) STRICT, WITHOUT ROWID;
 
@@ -261,15 +258,7 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
         device_id  TEXT NOT NULL,
         start_ms   INTEGER NOT NULL,
         metric     TEXT NOT NULL,
-        count      INTEGER NOT NULL,
-        sum        REAL NOT NULL,
-        min        REAL NOT NULL,
-        max        REAL NOT NULL,
-        first      REAL NOT NULL,
-        first_ms   INTEGER NOT NULL,
-        last       REAL NOT NULL,
-        last_ms    INTEGER NOT NULL,
-        expire_at  INTEGER NOT NULL,
+        ${ROLLUP_STATS_COLUMNS}
         PRIMARY KEY (tenant_id, device_id, start_ms, metric)
       ) STRICT, WITHOUT ROWID;
     `,
