@@ -39,7 +39,9 @@ export const requestGate = fp(
 
     app.addHook("onRequest", async (request, reply) => {
       // The matched route decides, with the raw path as a fallback for unmatched (404) /api requests.
-      const path = request.routeOptions.url ?? request.url.split("?", 1)[0]!;
+      // (Fastify builds `routeOptions` anew on every access: read once.)
+      const route = request.routeOptions;
+      const path = route.url ?? request.url.split("?", 1)[0]!;
       if (!(path === "/api" || path.startsWith("/api/")) || TENANTLESS.has(path)) return;
       const header = request.headers[options.tenantHeader];
       if (header === undefined) throw new AppError("TENANT_REQUIRED");
@@ -51,7 +53,7 @@ export const requestGate = fp(
       }
       request.tenant = header;
 
-      const security = request.routeOptions.config.security as RouteSecurity | undefined;
+      const security = route.config.security as RouteSecurity | undefined;
       const bearer = bearerToken(request);
       const byDevice = security?.auth === "session_or_device" && bearer !== null;
       // A device's bearer token is no ambient credential a page could ride on; a cookie (or a sign-in) is.

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { openSqlite, type SqliteDatabase } from "../storage/sqlite.js";
 import { SQLITE_MIGRATIONS } from "../storage/sqlite-migrations.js";
+import { SqliteGroupCommit } from "../stores/sqlite/group-commit.js";
 import { UsageTally } from "../stores/usage.js";
 import { FleetLimiter, type LimitPolicy } from "./limiter.js";
 import { createSqliteFleetState } from "./sqlite.js";
@@ -15,18 +16,33 @@ afterAll(() => {
 });
 
 /** Instances sharing one SQLite file, each with its own connection, limiter and usage tally. */
-function fleetOf(count: number) {
+function fleetOf(count: number, options: { groupCommit?: boolean } = {}) {
   const file = join(mkdtempSync(join(tmpdir(), "firebrick-limiter-")), "f.sqlite");
   const clock = { now: Date.UTC(2026, 10, 1) };
   return Array.from({ length: count }, () => {
     const db = openSqlite(file, SQLITE_MIGRATIONS);
     databases.push(db);
     const usage = new UsageTally();
-    const state = createSqliteFleetState(db, { clock: () => clock.now, usage });
+    // Callers per shared transaction, when writes are group-committed.
+    const commits = {
+      callers: [] as number[],
+      group: undefined as SqliteGroupCommit | undefined,
+    };
+    if (options.groupCommit) {
+      commits.group = new SqliteGroupCommit(db, {
+        onCommit: (_rows, callers) => commits.callers.push(callers),
+      });
+    }
+    const state = createSqliteFleetState(db, {
+      clock: () => clock.now,
+      usage,
+      ...(commits.group && { commits: commits.group }),
+    });
     return {
       limiter: new FleetLimiter(state.records, { clock: () => clock.now, maxBytes: 1 << 20 }),
       usage,
       clock,
+      commits,
     };
   });
 }
@@ -44,6 +60,27 @@ describe("the fleet limiter", () => {
     instances[0]!.clock.now += 12_000;
     expect(await instances[2]!.limiter.charge(POLICY, "device-1", 1)).toMatchObject({ ok: true });
     expect(await instances[1]!.limiter.charge(POLICY, "device-1", 1)).toMatchObject({ ok: false });
+  });
+
+  it("holds a limit across instances whose record writes share their telemetry group commit", async () => {
+    const instances = fleetOf(3, { groupCommit: true });
+    const outcomes = await Promise.all(
+      Array.from({ length: 12 }, (_, i) => instances[i % 3]!.limiter.charge(POLICY, "device-1", 1)),
+    );
+    expect(outcomes.filter((o) => o.ok)).toHaveLength(5);
+    instances[0]!.clock.now += 12_000;
+    expect(await instances[2]!.limiter.charge(POLICY, "device-1", 1)).toMatchObject({ ok: true });
+    expect(await instances[1]!.limiter.charge(POLICY, "device-1", 1)).toMatchObject({ ok: false });
+  });
+
+  it("commits a charge on the version it holds in the transaction of concurrent telemetry, not one of its own", async () => {
+    const [only] = fleetOf(1, { groupCommit: true });
+    const { limiter, commits } = only!;
+    await limiter.charge(POLICY, "device-3", 1); // first sight: a read, then a write at once
+    expect(commits.callers).toEqual([]);
+    const telemetry = commits.group!.write(1, () => {});
+    await Promise.all([limiter.charge(POLICY, "device-3", 1), telemetry]);
+    expect(commits.callers).toEqual([2]);
   });
 
   it("bills one write and no read for a charge on the version it holds, and nothing for a refusal it already knows", async () => {

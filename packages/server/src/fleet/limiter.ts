@@ -47,6 +47,8 @@ const ONE = "all";
 export type Charge = { ok: true; level: number } | { ok: false; retryAfterMs: number };
 
 interface Held {
+  /** The record's id (`recordId`), kept so that a charge hashes its key only when nothing is held. */
+  id: string;
   buckets: Buckets;
   version: string;
   /** Allowance this instance took ahead (`charge`), to spend without a store call until `expires`. */
@@ -101,10 +103,11 @@ export class FleetLimiter {
     this.#records = records;
     this.#clock = options.clock;
     this.#maxAttempts = options.maxAttempts ?? 5;
-    // A record held is its id (40 hex characters), a few buckets and a version, ~300 bytes as objects.
+    // A record held is its key, its id (40 hex characters), a few buckets and a version, ~350 bytes.
     this.#held = new BoundedMap({
       maxBytes: options.maxBytes,
-      sizeOf: (held, id) => 200 + id.length * 2 + Object.keys(held.buckets).length * 120,
+      sizeOf: (held, slot) =>
+        200 + (slot.length + held.id.length) * 2 + Object.keys(held.buckets).length * 120,
     });
   }
 
@@ -128,10 +131,10 @@ export class FleetLimiter {
     cost: number,
     options: { always?: boolean } = {},
   ): Promise<Charge> {
-    const id = recordId(policy, key);
+    const slot = heldKey(policy, key);
     /** Spends what this instance reserved, when it covers the charge. */
     const fromReserve = (): Charge | undefined => {
-      const held = this.#held.peek(id);
+      const held = this.#held.peek(slot);
       const reserve = held?.reserve;
       if (options.always || !reserve || reserve.left < cost || this.#clock() >= reserve.expires) return;
       reserve.left -= cost;
@@ -171,14 +174,15 @@ export class FleetLimiter {
    * when it holds none. They may be lower than the stored ones, never higher (see the class comment).
    */
   known(policy: LimitPolicy, key: string): Buckets | undefined {
-    const held = this.#held.peek(recordId(policy, key));
+    const held = this.#held.peek(heldKey(policy, key));
     return held && drain(held.buckets, policy, this.#clock());
   }
 
   /** The key's buckets as stored now, drained to now (one read). */
   read(policy: LimitPolicy, key: string): Promise<Buckets> {
-    const id = recordId(policy, key);
-    return this.#serially(id, async () => drain((await this.#read(id)).buckets, policy, this.#clock()));
+    const slot = heldKey(policy, key);
+    const id = this.#idOf(policy, key, slot);
+    return this.#serially(id, async () => drain((await this.#read(id, slot)).buckets, policy, this.#clock()));
   }
 
   /**
@@ -197,20 +201,21 @@ export class FleetLimiter {
     step: (buckets: Buckets, now: number) => Step<R>,
     written?: (held: Held) => void,
   ): Promise<R> {
-    const id = recordId(policy, key);
+    const slot = heldKey(policy, key);
+    const id = this.#idOf(policy, key, slot);
     return this.#serially(id, async () => {
-      let held = this.#held.get(id) ?? null;
+      let held = this.#held.get(slot) ?? null;
       for (let attempt = 0; attempt < this.#maxAttempts; attempt++) {
-        if (!held) held = await this.#read(id);
+        if (!held) held = await this.#read(id, slot);
         const now = this.#clock();
         const { result, write } = step(drain(held.buckets, policy, now), now);
         if (!write) return result;
         const buckets = drain(write, policy, now);
         const version = await this.#write(id, policy, buckets, held.version, now);
         if (version !== null) {
-          const held: Held = { buckets, version };
+          const held: Held = { id, buckets, version };
           written?.(held);
-          this.#held.set(id, held);
+          this.#held.set(slot, held);
           return result;
         }
         held = null;
@@ -223,20 +228,26 @@ export class FleetLimiter {
 
   /** Forgets the key's buckets everywhere (one write). */
   reset(policy: LimitPolicy, key: string): Promise<void> {
-    const id = recordId(policy, key);
+    const slot = heldKey(policy, key);
+    const id = this.#idOf(policy, key, slot);
     return this.#serially(id, async () => {
-      this.#held.delete(id);
+      this.#held.delete(slot);
       await this.#records.delete(id);
     });
   }
 
-  async #read(id: string): Promise<Held> {
+  /** The record's id: as held, or hashed (SHA-256, the costly part of a charge held in memory). */
+  #idOf(policy: LimitPolicy, key: string, slot: string): string {
+    return this.#held.peek(slot)?.id ?? recordId(policy, key);
+  }
+
+  async #read(id: string, slot: string): Promise<Held> {
     const stored = await this.#records.read(id);
     // "" stands for "no record": the write that follows creates it.
     const held: Held = stored
-      ? { buckets: parseBuckets(stored.value), version: stored.version }
-      : { buckets: {}, version: "" };
-    this.#held.set(id, held);
+      ? { id, buckets: parseBuckets(stored.value), version: stored.version }
+      : { id, buckets: {}, version: "" };
+    this.#held.set(slot, held);
     return held;
   }
 
@@ -263,6 +274,11 @@ export class FleetLimiter {
     });
     return run;
   }
+}
+
+/** Where a record is held in memory: by its policy and key, in the clear (only the store sees ids). */
+function heldKey(policy: LimitPolicy, key: string): string {
+  return `${policy.name}\u0000${key}`;
 }
 
 /** A record's id: hashed, so that usernames and addresses are not stored in the clear, and fixed in length. */

@@ -3,6 +3,7 @@ import { queryReads } from "../stores/billing.js";
 import { decodeCursor, encodeCursor } from "../stores/cursor.js";
 import { assertLimit } from "../stores/keys.js";
 import { FLAG_NAMES, type Flags } from "../stores/routing/flags.js";
+import type { SqliteGroupCommit } from "../stores/sqlite/group-commit.js";
 import type { RetentionTarget } from "../stores/sqlite/retention.js";
 import type { Clock } from "../stores/types.js";
 import { ignoreUsage, type UsageRecorder } from "../stores/usage.js";
@@ -17,7 +18,16 @@ export interface SqliteFleetOptions {
   usage?: UsageRecorder;
   /** How often a watching process looks for changes made by the others (`PRAGMA data_version`). */
   pollMs?: number;
+  /**
+   * The telemetry store's group commit (stores/sqlite/group-commit.ts): record writes on a version
+   * held (the fleet limiter's charges, up to one per telemetry request) share its transactions instead
+   * of committing one each. Without it every write commits alone.
+   */
+  commits?: SqliteGroupCommit;
 }
+
+/** Records read and not written since, at most (beyond, the set starts over: writes then wait a turn). */
+const MAX_READ_PENDING = 10_000;
 
 /**
  * The service-wide state in the SQLite file (docs/design/fleet.md): for the processes of one host that
@@ -97,6 +107,8 @@ export function createSqliteFleetState(db: SqliteDatabase, options: SqliteFleetO
     [number],
     { seq: number; kind: string; tenant_id: string; subject: string }
   >("SELECT seq, kind, tenant_id, subject FROM fleet_changes WHERE seq > ? ORDER BY seq");
+  /** Records read since this process last wrote them (`records.write`). */
+  const readSinceWrite = new Set<string>();
   /** Bumped by this process's own writes, which `data_version` does not report to it. */
   let ownWrites = 0;
 
@@ -125,6 +137,10 @@ export function createSqliteFleetState(db: SqliteDatabase, options: SqliteFleetO
     records: {
       async read(id): Promise<VersionedRecord | null> {
         const row = selectRecord.get(id);
+        if (options.commits) {
+          if (readSinceWrite.size >= MAX_READ_PENDING) readSinceWrite.clear();
+          readSinceWrite.add(id);
+        }
         record(1, 0);
         return row
           ? { value: JSON.parse(row.value) as Record<string, unknown>, version: String(row.version) }
@@ -132,14 +148,21 @@ export function createSqliteFleetState(db: SqliteDatabase, options: SqliteFleetO
       },
       async write(id, kind, value, expected, expireAt) {
         const json = JSON.stringify(value);
-        if (expected === null) {
-          const { changes } = insertRecord.run(id, kind, json, expireAt);
-          record(0, changes);
-          return changes === 1 ? "1" : null;
-        }
-        const { changes } = casRecord.run(json, kind, expireAt, id, Number(expected));
+        let changes = 0;
+        const write = () => {
+          changes =
+            expected === null
+              ? insertRecord.run(id, kind, json, expireAt).changes
+              : casRecord.run(json, kind, expireAt, id, Number(expected)).changes;
+        };
+        // A write on a version just read (first sight, or a retry after another instance wrote first)
+        // commits at once, leaving no gap between read and write: group-committed, a retry could lose
+        // every time to an instance writing on the version it holds, which commits a turn earlier.
+        if (options.commits && !readSinceWrite.delete(id)) await options.commits.write(1, write);
+        else write();
         record(0, changes);
-        return changes === 1 ? String(Number(expected) + 1) : null;
+        if (changes !== 1) return null;
+        return expected === null ? "1" : String(Number(expected) + 1);
       },
       async delete(id) {
         const { changes } = deleteRecord.run(id);

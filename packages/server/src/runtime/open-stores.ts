@@ -93,7 +93,7 @@ export async function openStores(
     usage: options.usage ?? ignoreUsage,
   };
   const clock = options.clock ?? Date.now;
-  const localFleet = createSqliteFleetState(sqlite, storeOptions);
+  const localFleet = createSqliteFleetState(sqlite, { ...storeOptions, commits: telemetryCommits });
   const resilience = {
     backend: "firestore",
     ...(options.metrics && resilienceHooks(options.metrics, options.logger)),

@@ -27,7 +27,7 @@ export interface WalCheckpointer {
 }
 
 /** A pass that found at most this many new frames leaves a short one for the held pass. */
-const CAUGHT_UP_FRAMES = 256;
+const CAUGHT_UP_FRAMES = 32;
 
 interface CheckpointResult {
   busy: number;
@@ -128,7 +128,7 @@ export function startWalCheckpointer(
     // begins with every frame checkpointed and SQLite starts the WAL over from its beginning. First
     // catch up without holding anything, until a pass finds little written while it ran, so that the
     // held pass is short.
-    for (let pass = 0; pass < 4; pass++) {
+    for (let pass = 0; pass < 8; pass++) {
       const before = result.log;
       result = await checkpoint();
       if (result.error || result.log - before <= CAUGHT_UP_FRAMES) break;

@@ -10,6 +10,11 @@ import type { Migration } from "./sqlite.js";
  * flag, so a SQLite row cannot rely on a row that may by then live in Firestore. Indexes mirror the
  * Firestore composite indexes, so that both backends answer the same queries in the same order.
  */
+/** The columns of a trend rollup row (stores/rollups/stats.ts), in `telemetry_rollups` and its hour cells. */
+const ROLLUP_STATS_COLUMNS = `count INTEGER NOT NULL, sum REAL NOT NULL, min REAL NOT NULL, max REAL NOT NULL,
+  first REAL NOT NULL, first_ms INTEGER NOT NULL, last REAL NOT NULL, last_ms INTEGER NOT NULL,
+  expire_at INTEGER NOT NULL,`;
+
 export const SQLITE_MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
@@ -186,15 +191,7 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
           device_id  TEXT NOT NULL,
           slot_ms    INTEGER NOT NULL,
           metric     TEXT NOT NULL,
-          count      INTEGER NOT NULL,
-          sum        REAL NOT NULL,
-          min        REAL NOT NULL,
-          max        REAL NOT NULL,
-          first      REAL NOT NULL,
-          first_ms   INTEGER NOT NULL,
-          last       REAL NOT NULL,
-          last_ms    INTEGER NOT NULL,
-          expire_at  INTEGER NOT NULL,
+          ${ROLLUP_STATS_COLUMNS}
           PRIMARY KEY (tenant_id, device_id, slot_ms, metric)
         ) STRICT, WITHOUT ROWID;
 
@@ -285,6 +282,24 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       ) STRICT;
       CREATE INDEX webhook_attempts_by_webhook ON webhook_attempts (tenant_id, webhook_id, at_ms DESC, id DESC);
       CREATE INDEX webhook_attempts_by_expiry ON webhook_attempts (expire_at);
+    `,
+  },
+  {
+    // Issue 21 (docs/design/trends.md): five-minute rollups older than raw retention are compacted into
+    // hour cells (stores/sqlite/rollup-compaction.ts), so that the file stops growing at steady state.
+    // A cell is an hour, cut at the tenant's local midnight in zones offset by a half or three quarters
+    // of an hour, so that it lies wholly inside one hour bucket and one local day.
+    version: 57,
+    name: "trends: telemetry_rollup_hours",
+    up: `
+      CREATE TABLE telemetry_rollup_hours (
+        tenant_id  TEXT NOT NULL,
+        device_id  TEXT NOT NULL,
+        start_ms   INTEGER NOT NULL,
+        metric     TEXT NOT NULL,
+        ${ROLLUP_STATS_COLUMNS}
+        PRIMARY KEY (tenant_id, device_id, start_ms, metric)
+      ) STRICT, WITHOUT ROWID;
     `,
   },
 ];

@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import { openSqlite } from "../storage/sqlite.js";
 import { SQLITE_MIGRATIONS } from "../storage/sqlite-migrations.js";
 import { createSqliteStores } from "./sqlite/index.js";
+import { sqliteRetentionTargets } from "./sqlite/retention.js";
 import { describeStoresContract, type MakeStores } from "./testing/contract.js";
 import { describeTrendsContract } from "./testing/trends-contract.js";
 import { UsageTally } from "./usage.js";
@@ -40,6 +41,11 @@ const sqliteStores: MakeStores = async (clock) => {
       audit: async (tenant, entryId) =>
         expiry("SELECT expire_at AS at FROM audit_log WHERE tenant_id = ? AND id = ?", tenant, entryId),
       session: async (id) => expiry("SELECT expires_at AS at FROM sessions WHERE id = ?", id),
+    },
+    upkeep: async () => {
+      for (const target of sqliteRetentionTargets(db)) {
+        while (!target.deleteExpired(clock(), 1000).done);
+      }
     },
     close: async () => close(),
   };

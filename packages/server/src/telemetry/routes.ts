@@ -63,7 +63,8 @@ const TelemetryQuery = Type.Object(
 async function rejectCoercibleValues(request: { body: unknown }): Promise<void> {
   const points = (request.body as { points?: unknown } | null)?.points;
   if (!Array.isArray(points)) return;
-  for (const [index, point] of points.entries()) {
+  for (let index = 0; index < points.length; index++) {
+    const point: unknown = points[index];
     if (typeof point !== "object" || point === null) continue;
     const { timestamp_ms, metrics } = point as { timestamp_ms?: unknown; metrics?: unknown };
     if (timestamp_ms !== undefined && typeof timestamp_ms !== "number") {
@@ -125,7 +126,8 @@ export function registerTelemetryRoutes(app: FastifyInstance, ctx: ServiceContex
       const device = await ctx.devices.owned(request, id);
       const now = ctx.clock();
       const points = request.body.points;
-      for (const [index, point] of points.entries()) {
+      for (let index = 0; index < points.length; index++) {
+        const point = points[index]!;
         if (point.timestamp_ms < now - TELEMETRY_RETENTION_MS || point.timestamp_ms > now + MAX_FUTURE_MS) {
           throw new AppError(
             "VALIDATION_FAILED",

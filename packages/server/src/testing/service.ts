@@ -25,6 +25,7 @@ import { SQLITE_MIGRATIONS } from "../storage/sqlite-migrations.js";
 import { createFirestoreStores, createSqliteStores } from "../stores/index.js";
 import { FlagsState } from "../stores/routing/flags.js";
 import { routeStores, type StoreRouter } from "../stores/routing/router.js";
+import { SqliteGroupCommit } from "../stores/sqlite/group-commit.js";
 import type { Clock, Device, Role, Stores, User } from "../stores/types.js";
 import { fanOut, type UsageRecorder, UsageTally } from "../stores/usage.js";
 import { createFirestoreWebhooksStore } from "../webhooks/firestore.js";
@@ -133,7 +134,9 @@ export async function startTestService(
   const ownFirestore = !options.firestoreStores && (backend === "firestore" || !options.withoutFirestore);
   const firestore = ownFirestore ? testFirestore(`api-${backend}`) : null;
   const onFirestore = backend === "firestore" && (options.firestoreFlags ?? true);
-  const fleet = createSqliteFleetState(sqlite, storeOptions);
+  // As the server wires them: the limiter's record writes share the telemetry group commit.
+  const telemetryCommits = new SqliteGroupCommit(sqlite);
+  const fleet = createSqliteFleetState(sqlite, { ...storeOptions, commits: telemetryCommits });
   const initial = {
     telemetry: onFirestore,
     audit: onFirestore,
@@ -143,7 +146,7 @@ export async function startTestService(
   const saved = await fleet.flags.initialize(initial, "test", clock.now);
   const flags = new FlagsState(fleet.flags, { ...initial, ...saved.flags });
   const router = routeStores({
-    sqlite: createSqliteStores(sqlite, storeOptions),
+    sqlite: createSqliteStores(sqlite, { ...storeOptions, telemetryCommits }),
     firestore:
       options.firestoreStores?.(storeOptions) ??
       (firestore && !options.withoutFirestore ? createFirestoreStores(firestore, storeOptions) : null),

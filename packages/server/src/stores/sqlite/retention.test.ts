@@ -11,6 +11,7 @@ import { AUDIT_RETENTION_MS, TELEMETRY_RETENTION_MS } from "../types.js";
 import { createSqliteStores } from "./index.js";
 import { sqliteRetentionTargets } from "./retention.js";
 import { RETENTION_LOCK_KEY, startRetentionJob } from "./retention-job.js";
+import { COMPACT_AFTER_MS } from "./rollup-compaction.js";
 
 const DAY = 24 * 3600 * 1000;
 const NOW = Date.UTC(2026, 5, 1);
@@ -108,8 +109,70 @@ describe("SQLite retention", () => {
     expect(await job.runOnce()).toEqual({});
     expect(countTelemetry(db)).toBe(21);
     if (other.ok) await createSqliteBackend(db).release({ lockId: other.lockId });
-    expect(await job.runOnce()).toEqual({ telemetry: 15, telemetry_rollups: 0, audit_log: 0 });
+    expect(await job.runOnce()).toEqual({
+      telemetry: 15,
+      telemetry_rollups: 0,
+      telemetry_rollup_hours: 0,
+      audit_log: 0,
+    });
     expect(countTelemetry(db)).toBe(6);
+  });
+
+  it("compacts five-minute rollups past raw retention into hour cells cut at the tenant's local midnight, in bounded batches", async () => {
+    const db = database();
+    const stores = createSqliteStores(db, { clock: () => NOW });
+    await stores.tenants.create({ id: "acme" });
+    await stores.tenants.setTimeZone("acme", "Asia/Kolkata");
+    const device = DEVICES[0][1];
+    // Two hours from 18:00 UTC (Kolkata's midnight is 18:30 UTC), one point a minute, 92 days ago; and
+    // one point a day younger than the compaction horizon, which stays at five minutes.
+    const HOUR = 3_600_000;
+    const start = NOW - 92 * DAY + 18 * HOUR;
+    const old = Array.from({ length: 120 }, (_, i) => ({
+      timestamp_ms: start + i * 60_000,
+      metrics: { t: i },
+    }));
+    const young = { timestamp_ms: NOW - COMPACT_AFTER_MS + DAY, metrics: { t: 1 } };
+    await stores.telemetry.append("acme", device, [...old, young]);
+    const compaction = sqliteRetentionTargets(db).find((target) => target.table === "telemetry_rollups")!;
+    const batches: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      const batch = compaction.deleteExpired(NOW, 40);
+      batches.push(batch.deleted);
+      if (batch.done) break;
+    }
+    expect(Math.max(...batches)).toBeLessThanOrEqual(10);
+    expect(batches.reduce((a, b) => a + b, 0)).toBe(24);
+    const slots = db.prepare("SELECT slot_ms FROM telemetry_rollups").pluck().all();
+    expect(slots).toEqual([Math.floor(young.timestamp_ms / 300_000) * 300_000]);
+    const cells = db
+      .prepare("SELECT start_ms, count, first, last FROM telemetry_rollup_hours ORDER BY start_ms")
+      .all();
+    expect(cells).toEqual([
+      { start_ms: start, count: 30, first: 0, last: 29 },
+      { start_ms: start + 30 * 60_000, count: 30, first: 30, last: 59 },
+      { start_ms: start + HOUR, count: 60, first: 60, last: 119 },
+    ]);
+    // Hours and Kolkata days stay exact; five-minute buckets of compacted hours are left out.
+    const range = { from: start, to: start + 2 * HOUR };
+    const hours = await stores.telemetry.aggregate("acme", device, {
+      ...range,
+      interval: "1h",
+      timeZone: "UTC",
+    });
+    expect(hours.map((bucket) => bucket.metrics.t!.count)).toEqual([60, 60]);
+    const days = await stores.telemetry.aggregate("acme", device, {
+      ...range,
+      interval: "1d",
+      timeZone: "Asia/Kolkata",
+    });
+    expect(days.map((bucket) => [bucket.metrics.t!.count, bucket.metrics.t!.first])).toEqual([
+      [30, 0],
+      [90, 30],
+    ]);
+    expect(
+      await stores.telemetry.aggregate("acme", device, { ...range, interval: "5m", timeZone: "UTC" }),
+    ).toEqual([]);
   });
 
   it("stops a run after maxRunMs and goes on where it stopped in the next", async () => {

@@ -1,3 +1,4 @@
+import type { Statement } from "better-sqlite3";
 import type { SqliteDatabase } from "../../storage/sqlite.js";
 import { type SlotStats, slotStatsOf } from "../rollups/slots.js";
 import type { RollupStats } from "../rollups/stats.js";
@@ -12,25 +13,34 @@ export type SqliteRollupRow = RollupStats & { slot_ms: number; metric: string };
 
 const STATS_COLUMNS = "count, sum, min, max, first, first_ms, last, last_ms";
 
-export class SqliteRollups {
-  readonly #add;
-  readonly #put;
-  readonly #clearSlots;
-  readonly #points;
-  readonly #rows;
-
-  constructor(db: SqliteDatabase) {
-    // Adding disjoint points to a slot: every statistic combines without reading the row first.
-    this.#add = db.prepare(
-      `INSERT INTO telemetry_rollups (tenant_id, device_id, slot_ms, metric, ${STATS_COLUMNS}, expire_at)
+/**
+ * Adds stats to a rollup row of `table` keyed (tenant_id, device_id, `time`, metric), creating it:
+ * every statistic combines without reading the row first (the SQL of `combineStats`, rollups/stats.ts).
+ * Parameters: tenant, device, time, metric, the stats (`statsColumns`), expire_at.
+ */
+export function combiningUpsert(table: string, time: string): string {
+  return `INSERT INTO ${table} (tenant_id, device_id, ${time}, metric, ${STATS_COLUMNS}, expire_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT DO UPDATE SET count = count + excluded.count, sum = sum + excluded.sum,
          min = min(min, excluded.min), max = max(max, excluded.max),
          first = CASE WHEN excluded.first_ms < first_ms THEN excluded.first ELSE first END,
          first_ms = min(first_ms, excluded.first_ms),
          last = CASE WHEN excluded.last_ms > last_ms THEN excluded.last ELSE last END,
-         last_ms = max(last_ms, excluded.last_ms)`,
-    );
+         last_ms = max(last_ms, excluded.last_ms)`;
+}
+
+export class SqliteRollups {
+  readonly #add;
+  readonly #put;
+  readonly #clearSlots;
+  readonly #points;
+  readonly #rows;
+  readonly #hours;
+  #hoursStatement: Statement<[string, string, number, number], SqliteRollupRow> | undefined;
+
+  constructor(db: SqliteDatabase) {
+    // Adding disjoint points to a slot: every statistic combines without reading the row first.
+    this.#add = db.prepare(combiningUpsert("telemetry_rollups", "slot_ms"));
     this.#put = db.prepare(
       `INSERT INTO telemetry_rollups (tenant_id, device_id, slot_ms, metric, ${STATS_COLUMNS}, expire_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -46,6 +56,12 @@ export class SqliteRollups {
       `SELECT slot_ms, metric, ${STATS_COLUMNS} FROM telemetry_rollups
        WHERE tenant_id = ? AND device_id = ? AND slot_ms >= ? AND slot_ms < ? ORDER BY slot_ms`,
     );
+    // Prepared on first use: migration 54 builds rollups with this class before migration 57 made the table.
+    this.#hours = () =>
+      (this.#hoursStatement ??= db.prepare<[string, string, number, number], SqliteRollupRow>(
+        `SELECT start_ms AS slot_ms, metric, ${STATS_COLUMNS} FROM telemetry_rollup_hours
+         WHERE tenant_id = ? AND device_id = ? AND start_ms >= ? AND start_ms < ? ORDER BY start_ms`,
+      ));
   }
 
   /** Adds the rollups of points new to their slots (inside the caller's transaction). */
@@ -78,6 +94,14 @@ export class SqliteRollups {
     return this.#rows.all(tenant, deviceId, from, to);
   }
 
+  /**
+   * The device's hour cells (slots compacted after raw retention, rollup-compaction.ts) starting in
+   * [from, to), oldest first; `slot_ms` is the cell's start.
+   */
+  hourRows(tenant: string, deviceId: string, from: number, to: number): SqliteRollupRow[] {
+    return this.#hours().all(tenant, deviceId, from, to);
+  }
+
   #write(
     statement: { run(...parameters: unknown[]): unknown },
     tenant: string,
@@ -95,7 +119,7 @@ export class SqliteRollups {
   }
 }
 
-function statsColumns(s: RollupStats): number[] {
+export function statsColumns(s: RollupStats): number[] {
   return [s.count, s.sum, s.min, s.max, s.first, s.first_ms, s.last, s.last_ms];
 }
 

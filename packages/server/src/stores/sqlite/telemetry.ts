@@ -28,6 +28,9 @@ interface PointRow {
 
 const COLUMNS = "tenant_id, device_id, timestamp_ms, metrics, source";
 
+/** Trend intervals whose buckets hold whole hour cells (rollup-compaction.ts). */
+const HOUR_OR_COARSER: ReadonlySet<string> = new Set(["1h", "1d"]);
+
 function toPoint(row: PointRow): TelemetryPoint {
   return { ...row, metrics: JSON.parse(row.metrics) as Record<string, number> };
 }
@@ -189,9 +192,24 @@ export function createSqliteTelemetryStore(
       const boundaries = bucketBoundaries(query);
       // Rollups past their retention are gone to the reader even before the retention job deletes them.
       const from = Math.max(boundaries[0]!, slotOf(context.clock() - ROLLUP_RETENTION_MS) + SLOT_MS);
-      const rows = withSqlite(() => rollups.rows(tenant, deviceId, from, boundaries.at(-1)!));
-      recordSqlite(context, "rollups", queryReads(rows.length), 0);
-      const cells = rows.map(({ slot_ms, metric, ...stats }) => ({ start_ms: slot_ms, metric, stats }));
+      const to = boundaries.at(-1)!;
+      const rows = withSqlite(() => rollups.rows(tenant, deviceId, from, to));
+      // Slots past raw retention are hour cells (rollup-compaction.ts): they lie inside hour and day
+      // buckets, not inside finer ones, which are then left out for those hours.
+      const hours = HOUR_OR_COARSER.has(query.interval)
+        ? withSqlite(() => rollups.hourRows(tenant, deviceId, from, to))
+        : [];
+      recordSqlite(
+        context,
+        "rollups",
+        queryReads(rows.length) + (hours.length && queryReads(hours.length)),
+        0,
+      );
+      const cells = [...rows, ...hours].map(({ slot_ms, metric, ...stats }) => ({
+        start_ms: slot_ms,
+        metric,
+        stats,
+      }));
       return assembleBuckets(boundaries, cells, query.metrics && new Set(query.metrics));
     },
 

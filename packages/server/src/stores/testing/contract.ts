@@ -23,6 +23,11 @@ export interface ContractHarness {
     audit(tenant: string, entryId: string): Promise<number | undefined>;
     session(id: string): Promise<number | undefined>;
   };
+  /**
+   * Runs the store's background upkeep to completion at the harness clock, as its jobs would (SQLite:
+   * the retention job's targets, rollup compaction included); absent where the contract needs none.
+   */
+  upkeep?(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -88,6 +93,10 @@ export function useHarness(makeStores: MakeStores) {
     },
     setNow(now: number) {
       state.now = now;
+    },
+    /** The store's background upkeep (`ContractHarness.upkeep`), if it has any. */
+    async upkeep() {
+      await state.harness!.upkeep?.();
     },
     /** A tenant id no other test in this block uses. */
     tenant(label = "t") {

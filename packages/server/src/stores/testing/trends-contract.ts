@@ -250,6 +250,43 @@ export function describeTrendsContract(name: string, backend: StoreBackend, make
       }
     });
 
+    it("answers hours and days exactly across a range whose older part the store has compacted", async () => {
+      const tenant = h.tenant();
+      const device = randomUUID();
+      // Two blocks of points two days apart, each over three hours; then the clock moves on until the
+      // older block is past raw retention by more than a day (SQLite compacts its slots into hours) and
+      // the newer one is not, and the store's upkeep runs.
+      const fresh = Math.floor(T0 / HOUR) * HOUR - 3 * HOUR;
+      const old = fresh - 2 * DAY;
+      const points = new Map<number, Record<string, number>>();
+      for (const start of [old, fresh]) {
+        for (let t = start; t < start + 3 * HOUR; t += 7 * MINUTE) {
+          points.set(t, { v: (t / MINUTE) % 17, w: 100 - ((t / MINUTE) % 13) });
+        }
+      }
+      const written = [...points].map(([timestamp_ms, metrics]) => ({ timestamp_ms, metrics }));
+      await h.stores.telemetry.append(tenant, device, written);
+      await h.stores.telemetry.flush();
+      const range = { from: old - HOUR, to: fresh + 4 * HOUR };
+      try {
+        h.setNow(fresh + TELEMETRY_RETENTION_MS + 12 * HOUR);
+        await h.upkeep();
+        expect(await aggregate(tenant, device, "1h", range)).toEqual(
+          expectedBuckets(points, { ...range, width: HOUR }),
+        );
+        expect(await aggregate(tenant, device, "1d", range)).toEqual(
+          expectedBuckets(points, { ...range, width: DAY }),
+        );
+        // The newer block is still kept at five minutes.
+        const newer = { from: fresh, to: fresh + 3 * HOUR };
+        expect(await aggregate(tenant, device, "5m", newer)).toEqual(
+          expectedBuckets(points, { ...newer, width: 5 * MINUTE }),
+        );
+      } finally {
+        h.setNow(T0);
+      }
+    });
+
     it("rebuilds a device's rollups from its raw points, leaving days past raw retention as they are", async () => {
       const tenant = h.tenant();
       const device = randomUUID();
