@@ -255,6 +255,34 @@ export function registerAlarmRoutes(app: FastifyInstance, ctx: ServiceContext): 
     },
   );
 
+  api.get(
+    "/api/alarms/count",
+    {
+      config: requires.anyRole,
+      schema: {
+        tags: ["alarms"],
+        summary:
+          "How many alarms are in one state (default active), counted without reading them: what the dashboard's badge shows",
+        querystring: Type.Object({ state: Type.Optional(State) }, { additionalProperties: false }),
+        response: {
+          200: Type.Object({
+            state: State,
+            count: Type.Integer({
+              minimum: 0,
+              description: "billed one read per 1,000 alarms counted on Firestore, at least one",
+            }),
+          }),
+        },
+      },
+    },
+    async (request) => {
+      // Active alarms are the open ones nobody has acknowledged yet (active → acknowledged → cleared):
+      // the one number the badge needs; each further state would be one more billed aggregation.
+      const { state = "active" } = request.query;
+      return { state, count: await ctx.alarms.countAlarms(request.tenant, state) };
+    },
+  );
+
   api.post(
     "/api/alarms/:id/ack",
     {

@@ -1,5 +1,5 @@
 import type { SqliteDatabase } from "../storage/sqlite.js";
-import { queryReads } from "../stores/billing.js";
+import { aggregationReads, queryReads } from "../stores/billing.js";
 import { decodeCursor, encodeCursor } from "../stores/cursor.js";
 import { assertLimit, isUuidV4 } from "../stores/keys.js";
 import { withSqlite } from "../stores/sqlite/context.js";
@@ -71,6 +71,9 @@ export function createSqliteAlarmsStore(
     "INSERT INTO alarms (id, tenant_id, rule_id, state, raised_ms, alarm, expire_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
   );
   const updateAlarm = db.prepare("UPDATE alarms SET state = ?, alarm = ?, expire_at = ? WHERE id = ?");
+  const countInState = db.prepare<[string, string], { count: number }>(
+    "SELECT COUNT(*) AS count FROM alarms INDEXED BY alarms_by_state WHERE tenant_id = ? AND state = ?",
+  );
   const fenceOf = db.prepare<[string], { fence: string }>("SELECT fence FROM alarm_fences WHERE scope = ?");
   const raiseFence = db.prepare(
     "INSERT INTO alarm_fences (scope, fence) VALUES (?, ?) ON CONFLICT(scope) DO UPDATE SET fence = excluded.fence WHERE excluded.fence > fence",
@@ -273,6 +276,11 @@ export function createSqliteAlarmsStore(
       return pageOf(rows, limit, toAlarm, (alarm) =>
         encodeCursor({ k: "alarms", t: alarm.raised_ms, id: alarm.id }),
       );
+    },
+    async countAlarms(tenant, state) {
+      const count = withSqlite(() => countInState.get(tenant, state)?.count ?? 0);
+      record(aggregationReads(count), 0);
+      return count;
     },
     async acknowledge(tenant, id, by, at) {
       if (!isAlarmId(id)) return null;

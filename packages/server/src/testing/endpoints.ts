@@ -98,6 +98,7 @@ export const ENDPOINTS: Endpoint[] = [
   },
   { method: "DELETE", path: "/api/alarm-rules/:id", target: "alarm_rule", roles: ["admin"] },
   { method: "GET", path: "/api/alarms", roles: ALL, query: "state=active&limit=5" },
+  { method: "GET", path: "/api/alarms/count", roles: ALL, query: "state=active" },
   { method: "POST", path: "/api/alarms/:id/ack", target: "alarm", roles: ["admin", "operator"] },
   { method: "GET", path: "/api/admin/flags", roles: ["admin"] },
   {

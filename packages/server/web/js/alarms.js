@@ -2,10 +2,11 @@
 // view, which lists the open ones (active first, most severe first, then acknowledged) with an Acknowledge
 // button for operators and admins.
 //
-// Read budget (docs/design/dashboard.md): the badge asks for the active alarms every 30 s; the view, while
-// shown, asks for the active and the acknowledged ones every 10 s (and feeds the badge). A list costs one
-// billed read per alarm returned (at least one), so an open dashboard spends about 2 reads a minute on a
-// quiet fleet; the live polling stops while the Alarms view is shown.
+// Read budget (docs/design/dashboard.md): the badge asks the server every 30 s how many alarms are active
+// (`GET /api/alarms/count`: one aggregation, billed one read per 1,000 alarms counted, at least one), so an
+// open dashboard spends 2 reads a minute on it however many alarms are active, where listing them cost one
+// read per alarm. The view, while shown, lists the active and the acknowledged ones every 10 s (one read
+// per alarm listed) and feeds the badge; the live polling stops while the Alarms view is shown.
 import { api } from "./api.js";
 import { $, bind } from "./dom.js";
 import { describeMetric, formatAge, formatDateTime, formatWithUnit } from "./format.js";
@@ -65,20 +66,19 @@ export function createAlarms(app) {
   });
   bind("alarms-interval").textContent = String(VIEW_INTERVAL_MS / 1000);
 
-  /** @param {number} count @param {boolean} more there are more than `count` */
-  function showCount(count, more) {
+  /** @param {number} count */
+  function showCount(count) {
     const badge = $("alarm-badge");
     badge.hidden = count === 0;
-    badge.textContent = `${count}${more ? "+" : ""}`;
+    badge.textContent = String(count);
     $("alarms-tab").setAttribute(
       "aria-label",
-      count === 0 ? "Alarms, none active" : `Alarms, ${count}${more ? " or more" : ""} active`,
+      count === 0 ? "Alarms, none active" : `Alarms, ${count} active`,
     );
   }
 
   async function refreshBadge() {
-    const { alarms, next_cursor } = await api.alarms("active", PAGE);
-    showCount(alarms.length, Boolean(next_cursor));
+    showCount((await api.alarmCount("active")).count);
   }
 
   async function refreshView() {
@@ -86,7 +86,8 @@ export function createAlarms(app) {
       api.alarms("active", PAGE),
       api.alarms("acknowledged", PAGE),
     ]);
-    showCount(active.alarms.length, Boolean(active.next_cursor));
+    // The list counts the active alarms when it holds them all; past one page, the server counts.
+    showCount(active.next_cursor ? (await api.alarmCount("active")).count : active.alarms.length);
     render(orderAlarms([...active.alarms, ...acknowledged.alarms]));
   }
 
@@ -188,7 +189,7 @@ export function createAlarms(app) {
       badgePoller.stop();
       viewPoller.stop();
       tbody.replaceChildren();
-      showCount(0, false);
+      showCount(0);
     },
     async enter() {
       // The view's own poll feeds the badge meanwhile.

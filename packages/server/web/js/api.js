@@ -156,6 +156,8 @@ export const api = {
     const { alarms, next_cursor } = await request("GET", `/api/alarms?${query}`);
     return { alarms, next_cursor };
   },
+  /** How many alarms are in `state`, counted by the server without reading them: `{ state, count }`. */
+  alarmCount: (state = "active") => request("GET", `/api/alarms/count?state=${encodeURIComponent(state)}`),
   /** @returns {Promise<{ alarm: any }>} */
   acknowledgeAlarm: (id) => request("POST", `/api/alarms/${encodeURIComponent(id)}/ack`),
   tenant: () => request("GET", "/api/tenant"),
