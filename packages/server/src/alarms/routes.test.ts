@@ -190,6 +190,19 @@ describe.each(BACKENDS)("alarm rules and alarms over HTTP (%s)", (backend) => {
     );
   });
 
+  it("lists one device's rules with ?device_id=, another tenant's device being a 403", async () => {
+    const { device } = await newDevice();
+    const { device: other } = await newDevice();
+    const rule = { metric: "temp", op: "<", threshold: 5, for_ms: 0, severity: "warning" };
+    const mine = (await call("POST", "/api/alarm-rules", admin, { device_id: device.id, ...rule })).json()
+      .rule;
+    await call("POST", "/api/alarm-rules", admin, { device_id: other.id, ...rule });
+    const listed = await call("GET", `/api/alarm-rules?device_id=${device.id}`, viewer);
+    expect(listed.json()).toEqual({ rules: [expect.objectContaining({ id: mine.id })], next_cursor: null });
+    const foreign = await call("GET", `/api/alarm-rules?device_id=${device.id}`, otherAdmin, undefined, "t2");
+    expect(foreign.statusCode).toBe(403);
+  });
+
   it("counts the alarms of one state for every role (active by default), as the badge shows them", async () => {
     const count = async (query = "") => {
       const response = await call("GET", `/api/alarms/count${query}`, viewer);

@@ -98,7 +98,10 @@ function ruleOf(body: Static<typeof NewRuleBody>): NewAlarmRule {
     if (extra.length > 0)
       throw new AppError("VALIDATION_FAILED", `an offline rule takes no ${extra.join(", ")}`);
     if (for_ms < MIN_OFFLINE_FOR_MS) {
-      throw new AppError("VALIDATION_FAILED", `an offline rule's for_ms is at least ${MIN_OFFLINE_FOR_MS}`);
+      throw new AppError(
+        "VALIDATION_FAILED",
+        `an offline rule's for_ms is at least ${MIN_OFFLINE_FOR_MS} (${MIN_OFFLINE_FOR_MS / 60_000} min)`,
+      );
     }
     return { kind: "offline", ...common };
   }
@@ -177,12 +180,14 @@ export function registerAlarmRoutes(app: FastifyInstance, ctx: ServiceContext): 
   api.get(
     "/api/alarm-rules",
     {
-      config: requires.anyRole,
+      config: { ...requires.anyRole, errors: ["NOT_FOUND"] },
       schema: {
         tags: ["alarms"],
-        summary: "The tenant's alarm rules, oldest first",
+        summary:
+          "The tenant's alarm rules, oldest first; ?device_id= for one device's (all of them, one page)",
         querystring: Type.Object(
           {
+            device_id: Type.Optional(Type.String({ format: "uuid" })),
             limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 100 })),
             cursor: Type.Optional(Cursor),
           },
@@ -192,7 +197,13 @@ export function registerAlarmRoutes(app: FastifyInstance, ctx: ServiceContext): 
       },
     },
     async (request) => {
-      const { limit = 100, cursor } = request.query;
+      const { device_id, limit = 100, cursor } = request.query;
+      if (device_id !== undefined) {
+        await ctx.devices.owned(request, device_id);
+        // A device has at most MAX_RULES_PER_DEVICE rules: one query, one page (the device page lists them).
+        const rules = await ctx.alarms.rulesForDevice(request.tenant, device_id);
+        return { rules: rules.map(publicRule), next_cursor: null };
+      }
       const page = await ctx.alarms.listRules(request.tenant, { limit, cursor: cursor ?? null });
       return { rules: page.items.map(publicRule), next_cursor: page.next_cursor };
     },

@@ -7,6 +7,7 @@
 // open dashboard spends 2 reads a minute on it however many alarms are active, where listing them cost one
 // read per alarm. The view, while shown, lists the active and the acknowledged ones every 10 s (one read
 // per alarm listed) and feeds the badge; the live polling stops while the Alarms view is shown.
+import { createRulesOverview } from "./alarm-rules.js";
 import { api } from "./api.js";
 import { $, bind } from "./dom.js";
 import { describeMetric, formatAge, formatDateTime, formatWithUnit } from "./format.js";
@@ -65,6 +66,11 @@ export function createAlarms(app) {
     onSuccess: () => app.clearError(),
   });
   bind("alarms-interval").textContent = String(VIEW_INTERVAL_MS / 1000);
+  /** Every rule of the tenant, below the alarms (alarm-rules.js). */
+  const rules = createRulesOverview(app, {
+    // The deleted rule's alarm is cleared: the list and the badge say so at once.
+    onDelete: () => viewPoller.running && refreshView().catch(() => viewPoller.poke()),
+  });
 
   /** @param {number} count */
   function showCount(count) {
@@ -196,9 +202,11 @@ export function createAlarms(app) {
       badgePoller.stop();
       await loadNames();
       viewPoller.start();
+      await rules.enter(devices);
     },
     leave() {
       viewPoller.stop();
+      rules.leave();
       badgePoller.start();
     },
   };

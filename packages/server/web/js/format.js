@@ -24,6 +24,9 @@ const SUFFIX_UNITS = [
   ["_lux", "lx"],
 ];
 
+/** How a boolean point reads (docs/design/devices.md: 0 or 1). */
+export const BOOLEAN_LABELS = Object.freeze({ 0: "off", 1: "on" });
+
 /**
  * A metric as a person reads it. The device's own point definition (`GET /api/devices`: display name and
  * unit) wins; without one, known names and then the name's suffix are guesses.

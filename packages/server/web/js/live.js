@@ -10,6 +10,7 @@
 import { api, getConfig } from "./api.js";
 import { LiveChart } from "./chart.js";
 import { groupDevices } from "./device-groups.js";
+import { createDeviceSettings } from "./device-settings.js";
 import { $, bind } from "./dom.js";
 import {
   defaultMetric,
@@ -49,6 +50,8 @@ export function createLiveView(app) {
   let otherIndex = 0;
   let ageTimer = null;
   let active = false;
+  /** Counts `enter` calls: the latest one decides the selected device. */
+  let entries = 0;
   /** "live", a key of RANGES, or "custom" (history.js: the aggregate API, no polling). */
   let range = "live";
   /** @type {{ from: number, to: number } | null} */
@@ -59,6 +62,18 @@ export function createLiveView(app) {
     empty: $("chart-empty"),
     reportError: app.reportError,
     clearError: app.clearError,
+  });
+
+  const settings = createDeviceSettings(app, {
+    // A saved location or point definition: the list regroups and the chart relabels at once.
+    onDeviceChanged(changed) {
+      const device = devices.find((candidate) => candidate.id === String(changed.id));
+      if (!device) return;
+      device.location = changed.location ?? null;
+      device.points = changed.points ?? {};
+      renderList();
+      renderChart();
+    },
   });
 
   const chartPoller = new Poller(pollChart, {
@@ -142,6 +157,7 @@ export function createLiveView(app) {
     lastListLoadMs = Date.now();
     bind("device-count").textContent = devices.length ? `(${devices.length})` : "";
     renderList();
+    if (selectedId) settings.show(selectedDevice());
     // Fill the first devices' latest readings at once, so that the list is useful at once; the round robin
     // fills the rest, within the budget.
     await Promise.all(
@@ -346,6 +362,7 @@ export function createLiveView(app) {
     const names = new Set();
     for (const point of points) for (const name of Object.keys(point.metrics ?? {})) names.add(name);
     const metrics = sortMetrics([...names]);
+    settings.metricsSeen(metrics);
     if (!selectedMetric || !names.has(selectedMetric)) selectedMetric = defaultMetric(metrics);
     renderPicker(metrics);
 
@@ -456,6 +473,7 @@ export function createLiveView(app) {
   return {
     /** @param {string | null} deviceId */
     async enter(deviceId) {
+      const entry = ++entries;
       if (!active) {
         active = true;
         ageTimer = setInterval(tickAges, 1000);
@@ -465,6 +483,8 @@ export function createLiveView(app) {
           app.reportError(error, "The device list could not be loaded");
         }
         listPoller.start();
+        // A device chosen while the list was loading (a click on its first rows) wins over the default.
+        if (entry !== entries) return;
       }
       const target = deviceId ?? devices[0]?.id ?? null;
       if (target !== selectedId) {
@@ -472,6 +492,7 @@ export function createLiveView(app) {
         points = [];
         chart.destroy();
         renderList();
+        settings.show(selectedDevice());
         chartPoller.stop();
         if (range === "live") {
           renderChart();
@@ -494,6 +515,7 @@ export function createLiveView(app) {
       selectedMetric = null;
       points = [];
       chart.destroy();
+      settings.hide();
       listElement.replaceChildren();
     },
   };
