@@ -119,6 +119,13 @@ describe.each(["sqlite", "firestore"] as const)(
       await expect
         .poll(() => admin.locator("#metric-picker label").allTextContents(), { timeout: 15_000 })
         .toContain("Valve position (%)");
+      // On the chart: its legend (the value axis, drawn on the canvas, carries the same label).
+      await admin.locator('label[for="metric-valve_pos"]').click();
+      await expect
+        .poll(() => admin.locator("#chart .u-legend .u-label").allTextContents(), { timeout: 15_000 })
+        .toContain("Valve position (%)");
+      expect(await admin.locator("#chart").getAttribute("aria-label")).toContain("Valve position");
+      await admin.locator('label[for="metric-zone_temp_c"]').click();
     });
 
     it("an admin creates a rule in the browser; a crossing raises an alarm the badge counts; deleting the rule clears it", async () => {
@@ -143,7 +150,7 @@ describe.each(["sqlite", "firestore"] as const)(
       await form.getByLabel("Watch").selectOption("threshold");
 
       await api.postTelemetry(device.id, device.token, [
-        { timestamp_ms: Date.now() - 1000, metrics: { zone_temp_c: 29.5, valve_pos: 90 } },
+        { timestamp_ms: Date.now() - 1000, metrics: { zone_temp_c: 29.5, valve_pos: 130 } },
       ]);
       // A viewer signing in now: the badge's first count, the settings without a form.
       const viewer = await dashboard.newPage();
@@ -160,6 +167,12 @@ describe.each(["sqlite", "firestore"] as const)(
         .poll(() => rows(viewer, "#device-rules-table", [0, 1]))
         .toEqual(["critical · Zone temperature > 26.0 °C"]);
       expect(await viewer.getByRole("button", { name: /^Delete rule/ }).count()).toBe(0);
+      // The valve's 130 % is outside its 0–100 range: the API flags it, the readout says so.
+      await viewer.locator('label[for="metric-valve_pos"]').click();
+      await expect
+        .poll(() => viewer.locator('[data-bind="readout-meta"]').textContent(), { timeout: 15_000 })
+        .toContain("Valve position · outside its valid range");
+      expect(await viewer.locator("#readout").getAttribute("data-out-of-range")).toBe("true");
       await viewer.context().close();
 
       await admin.getByRole("link", { name: /^Alarms/ }).click();

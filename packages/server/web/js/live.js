@@ -19,6 +19,7 @@ import {
   formatValue,
   formatWithUnit,
   freshness,
+  outOfRangeColumn,
   sortMetrics,
   summarize,
   toColumns,
@@ -315,7 +316,7 @@ export function createLiveView(app) {
     const metrics = sortMetrics(history.metrics());
     if (!selectedMetric || !metrics.includes(selectedMetric)) selectedMetric = defaultMetric(metrics);
     renderPicker(metrics);
-    const summary = history.render(selectedMetric);
+    const summary = history.render(selectedMetric, definitionOf(selectedMetric));
     $("history-chart").setAttribute(
       "aria-label",
       selectedMetric
@@ -389,20 +390,36 @@ export function createLiveView(app) {
     }
     const withSetpoint = selectedMetric === "zone_temp_c" && names.has("setpoint_c");
     const columns = toColumns(points, withSetpoint ? [selectedMetric, "setpoint_c"] : [selectedMetric]);
-    if (!single) chart.render(selectedMetric, columns, withSetpoint, definitionOf(selectedMetric));
+    const definition = definitionOf(selectedMetric);
+    if (!single) {
+      chart.render(
+        selectedMetric,
+        columns,
+        withSetpoint,
+        definition,
+        outOfRangeColumn(points, selectedMetric),
+      );
+    }
     $("chart").setAttribute(
       "aria-label",
       `Chart of ${describeMetric(selectedMetric, definitionOf(selectedMetric)).label} over the last ${points.length} readings`,
     );
 
     const latest = points[0];
-    const { unit, label } = describeMetric(selectedMetric, definitionOf(selectedMetric));
+    const { unit, label } = describeMetric(selectedMetric, definition);
+    // The API flags a value outside its point's valid range: said in words, not by colour alone.
+    const flagged = latest.out_of_range?.includes(selectedMetric) ?? false;
     readout.hidden = false;
-    bind("readout-value").textContent = formatValue(latest.metrics[selectedMetric], selectedMetric);
+    readout.dataset.outOfRange = String(flagged);
+    bind("readout-value").textContent = formatValue(
+      latest.metrics[selectedMetric],
+      selectedMetric,
+      definition,
+    );
     bind("readout-unit").textContent = unit;
     const meta = bind("readout-meta");
     meta.dataset.timestamp = String(latest.timestamp_ms);
-    meta.dataset.label = label;
+    meta.dataset.label = flagged ? `${label} · outside its valid range` : label;
     meta.textContent = `${label} · updated ${formatAge(latest.timestamp_ms)}`;
 
     const summary = single ? null : summarize(columns[1]);
