@@ -1,4 +1,4 @@
-import { judgeReadings } from "../../packages/server/src/alarms/judge.js";
+import { raiseAlarm, scratchRule } from "../../packages/server/src/alarms/testing/scratch.js";
 import { LatestTelemetryCache } from "../../packages/server/src/telemetry/latest-cache.js";
 import type { Phase } from "../lib/context.js";
 import { startCountingServer } from "../lib/counting-server.js";
@@ -176,22 +176,8 @@ export const billedReadsPhase: Phase = {
       };
       for (const target of ACTIVE_ALARMS) {
         while (raised < target) {
-          const rule = await alarmsStore.createRule(
-            TENANT,
-            {
-              kind: "threshold",
-              device_id: badgeDevice.device.id,
-              metric: "t",
-              op: ">",
-              threshold: 0,
-              for_ms: 0,
-              severity: "minor",
-            },
-            null,
-          );
-          await alarmsStore.evaluate(TENANT, rule.id, (stored, state) =>
-            judgeReadings(stored, state, [{ timestamp_ms: Date.now() + offsetMs, value: 1 }]),
-          );
+          const rule = await alarmsStore.createRule(TENANT, scratchRule(badgeDevice.device.id), null);
+          await raiseAlarm(alarmsStore, TENANT, rule, Date.now() + offsetMs);
           raised += 1;
         }
         const counted = await readsOf("/api/alarms/count?state=active");

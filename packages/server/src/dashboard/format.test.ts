@@ -3,7 +3,6 @@ import { describeRule, formatHeldFor, ruleFromForm } from "../../web/js/alarm-ru
 import { parseRetryAfter } from "../../web/js/api.js";
 import { groupDevices } from "../../web/js/device-groups.js";
 import { definitionFromForm, parseLabels } from "../../web/js/device-settings.js";
-import { fieldOfMessage } from "../../web/js/field-errors.js";
 // The dashboard's presentation helpers are plain browser ES modules; they run in Node unchanged.
 import {
   defaultMetric,
@@ -19,6 +18,7 @@ import {
   summarize,
   toColumns,
 } from "../../web/js/format.js";
+import { fieldOfMessage } from "../../web/js/forms.js";
 
 describe("dashboard formatting", () => {
   it("names the simulator's metrics with human units", () => {

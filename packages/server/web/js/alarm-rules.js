@@ -4,8 +4,9 @@
 // Other roles see the same lists without the buttons (the server refuses them anyway).
 import { api } from "./api.js";
 import { $, bind } from "./dom.js";
-import { clearFieldErrors, showFieldError } from "./field-errors.js";
 import { describeMetric, formatWithUnit } from "./format.js";
+import { clearFieldErrors, formValues, showFieldError } from "./forms.js";
+import { rowButton, severityBadge, tableRow } from "./table-rows.js";
 
 /** At most this many rules are listed in the Alarms view (pages of 200). */
 const OVERVIEW_LIMIT = 2000;
@@ -46,13 +47,7 @@ export function formatHeldFor(ms) {
  * @param {FormData} data
  */
 export function ruleFromForm(deviceId, data) {
-  const text = (name) => String(data.get(name) ?? "").trim();
-  /** A number when the text is one; the text otherwise (refused by the server, next to its field). */
-  const number = (name) => {
-    const value = text(name);
-    if (value === "") return undefined;
-    return Number.isFinite(Number(value)) ? Number(value) : value;
-  };
+  const { text, number } = formValues(data, undefined);
   const minutes = number("for_ms");
   const common = {
     device_id: deviceId,
@@ -73,33 +68,26 @@ export function ruleFromForm(deviceId, data) {
  *           onDelete: (rule: any, button: HTMLButtonElement) => void }} options
  */
 function ruleRow(rule, options) {
-  const row = document.createElement("tr");
-  row.dataset.ruleId = rule.id;
-  const severity = document.createElement("span");
-  severity.className = `severity severity-${rule.severity}`;
-  severity.textContent = rule.severity;
   const condition = describeRule(rule, options.definitions);
-  const cells = [severity, ...(options.deviceName === undefined ? [] : [options.deviceName])];
-  cells.push(condition, formatHeldFor(rule.for_ms));
-  for (const content of cells) {
-    const cell = document.createElement("td");
-    cell.append(content);
-    row.append(cell);
-  }
-  const action = document.createElement("td");
+  const named = options.deviceName === undefined ? [] : [options.deviceName];
+  const action = document.createElement("span");
   if (options.canEdit) {
-    const button = document.createElement("button");
-    button.type = "button";
-    button.className = "button button-quiet button-small";
-    button.textContent = "Delete";
-    button.setAttribute(
-      "aria-label",
-      `Delete rule: ${condition}${options.deviceName ? ` on ${options.deviceName}` : ""}`,
+    action.append(
+      rowButton({
+        text: "Delete",
+        label: `Delete rule: ${condition}${options.deviceName ? ` on ${options.deviceName}` : ""}`,
+        onClick: (button) => options.onDelete(rule, button),
+      }),
     );
-    button.addEventListener("click", () => options.onDelete(rule, button));
-    action.append(button);
   }
-  row.append(action);
+  const row = tableRow([
+    severityBadge(rule.severity),
+    ...named,
+    condition,
+    formatHeldFor(rule.for_ms),
+    action,
+  ]);
+  row.dataset.ruleId = rule.id;
   return row;
 }
 

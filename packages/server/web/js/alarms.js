@@ -12,6 +12,7 @@ import { api } from "./api.js";
 import { $, bind } from "./dom.js";
 import { describeMetric, formatAge, formatDateTime, formatWithUnit } from "./format.js";
 import { Poller } from "./poller.js";
+import { rowButton, severityBadge, tableRow } from "./table-rows.js";
 
 const BADGE_INTERVAL_MS = 30_000;
 const VIEW_INTERVAL_MS = 10_000;
@@ -103,12 +104,6 @@ export function createAlarms(app) {
     const now = Date.now();
     tbody.replaceChildren(
       ...alarms.map((alarm) => {
-        const row = document.createElement("tr");
-        row.dataset.alarmId = alarm.id;
-        row.dataset.state = alarm.state;
-        const severity = document.createElement("span");
-        severity.className = `severity severity-${alarm.severity}`;
-        severity.textContent = alarm.severity;
         const raised = document.createElement("span");
         raised.textContent = formatAge(alarm.raised_ms, now);
         raised.title = formatDateTime(alarm.raised_ms);
@@ -121,32 +116,27 @@ export function createAlarms(app) {
           state.textContent = `Acknowledged by ${by}`;
           state.title = formatDateTime(alarm.acknowledged_ms);
         } else state.textContent = "Active";
-        const cells = [
-          severity,
+        const action = document.createElement("span");
+        if (canAcknowledge && alarm.state === "active") {
+          action.append(
+            rowButton({
+              text: "Acknowledge",
+              label: `Acknowledge ${alarm.severity} alarm on ${deviceName(alarm.device_id)}`,
+              quiet: false,
+              onClick: (button) => acknowledge(alarm.id, button),
+            }),
+          );
+        }
+        const row = tableRow([
+          severityBadge(alarm.severity),
           deviceName(alarm.device_id),
           describeCondition(alarm, devices.get(alarm.device_id)?.points ?? {}),
           raised,
           state,
-        ];
-        for (const content of cells) {
-          const cell = document.createElement("td");
-          cell.append(content);
-          row.append(cell);
-        }
-        const action = document.createElement("td");
-        if (canAcknowledge && alarm.state === "active") {
-          const button = document.createElement("button");
-          button.type = "button";
-          button.className = "button button-small";
-          button.textContent = "Acknowledge";
-          button.setAttribute(
-            "aria-label",
-            `Acknowledge ${alarm.severity} alarm on ${deviceName(alarm.device_id)}`,
-          );
-          button.addEventListener("click", () => acknowledge(alarm.id, button));
-          action.append(button);
-        }
-        row.append(action);
+          action,
+        ]);
+        row.dataset.alarmId = alarm.id;
+        row.dataset.state = alarm.state;
         return row;
       }),
     );

@@ -6,8 +6,9 @@
 import { createDeviceRules } from "./alarm-rules.js";
 import { api } from "./api.js";
 import { $, bind } from "./dom.js";
-import { clearFieldErrors, showFieldError } from "./field-errors.js";
 import { BOOLEAN_LABELS } from "./format.js";
+import { clearFieldErrors, formValues, showFieldError } from "./forms.js";
+import { rowButton, tableRow } from "./table-rows.js";
 
 const PLACE = ["site", "building", "floor", "zone"];
 const PLACE_NAMES = { site: "Site", building: "Building", floor: "Floor", zone: "Zone" };
@@ -43,12 +44,7 @@ export function formatLabels(labels) {
  * @param {FormData} data
  */
 export function definitionFromForm(data) {
-  const text = (name) => String(data.get(name) ?? "").trim();
-  const number = (name) => {
-    const value = text(name);
-    if (value === "") return null;
-    return Number.isFinite(Number(value)) ? Number(value) : value;
-  };
+  const { text, number } = formValues(data, null);
   const kind = text("kind");
   const definition = { name: text("name"), kind };
   if (kind === "number")
@@ -111,40 +107,33 @@ export function createDeviceSettings(app, options) {
     const entries = Object.entries(device?.points ?? {}).sort(([a], [b]) => a.localeCompare(b));
     pointsBody.replaceChildren(
       ...entries.map(([metric, definition]) => {
-        const row = document.createElement("tr");
-        row.dataset.metric = metric;
         const code = document.createElement("code");
         code.textContent = metric;
-        const cells = [
+        const actions = document.createElement("span");
+        actions.className = "row-actions";
+        if (canEdit()) {
+          actions.append(
+            rowButton({
+              text: "Edit",
+              label: `Edit point ${metric}`,
+              onClick: () => editPoint(metric, definition),
+            }),
+            rowButton({
+              text: "Remove",
+              label: `Remove point ${metric}`,
+              onClick: (button) => removePoint(metric, button),
+            }),
+          );
+        }
+        const row = tableRow([
           code,
           definition.name,
           definition.unit ?? "",
           KIND_NAMES[definition.kind] ?? definition.kind,
           validValues(definition),
-        ];
-        for (const content of cells) {
-          const cell = document.createElement("td");
-          cell.append(content);
-          row.append(cell);
-        }
-        const actions = document.createElement("td");
-        actions.className = "row-actions";
-        if (canEdit()) {
-          const edit = document.createElement("button");
-          edit.type = "button";
-          edit.className = "button button-quiet button-small";
-          edit.textContent = "Edit";
-          edit.setAttribute("aria-label", `Edit point ${metric}`);
-          edit.addEventListener("click", () => editPoint(metric, definition));
-          const remove = document.createElement("button");
-          remove.type = "button";
-          remove.className = "button button-quiet button-small";
-          remove.textContent = "Remove";
-          remove.setAttribute("aria-label", `Remove point ${metric}`);
-          remove.addEventListener("click", () => removePoint(metric, remove));
-          actions.append(edit, remove);
-        }
-        row.append(actions);
+          actions,
+        ]);
+        row.dataset.metric = metric;
         return row;
       }),
     );

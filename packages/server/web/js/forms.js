@@ -1,8 +1,26 @@
-// An API's refusal shown next to the field it is about. The server is the one judge of what is valid
-// (docs/design/api.md: 400 VALIDATION_FAILED); its message names the field either as a path
+// Forms the server judges (docs/design/api.md: 400 VALIDATION_FAILED): their values are sent as typed, and
+// a refusal is shown next to the field it is about. The message names the field either as a path
 // ("body/location/site must NOT have more than 64 characters") or in words ('op "outside" takes min and
 // max'). A form marks each field's slot with `data-error-for="<name>"`, and one slot with `data-error-for=""`
 // for what no field claims.
+
+/**
+ * A form's values as typed: `text(name)` trimmed, `number(name)` a number when the text is one, the text
+ * otherwise (for the server to refuse, next to its field), `empty` when blank.
+ * @template E
+ * @param {FormData} data
+ * @param {E} empty what a blank number field gives (undefined: left out of a body; null: cleared)
+ */
+export function formValues(data, empty) {
+  const text = (name) => String(data.get(name) ?? "").trim();
+  /** @returns {number | string | E} */
+  const number = (name) => {
+    const value = text(name);
+    if (value === "") return empty;
+    return Number.isFinite(Number(value)) ? Number(value) : value;
+  };
+  return { text, number };
+}
 
 /**
  * The field a message is about, among `fields`: the last path segment that names one, else the first
