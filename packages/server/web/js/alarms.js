@@ -185,6 +185,7 @@ export function createAlarms(app) {
       badgePoller.stop();
       viewPoller.stop();
       tbody.replaceChildren();
+      rules.leave();
       showCount(0);
     },
     async enter() {
