@@ -1,8 +1,12 @@
+import { raiseAlarm, scratchRule } from "../../packages/server/src/alarms/testing/scratch.js";
 import { LatestTelemetryCache } from "../../packages/server/src/telemetry/latest-cache.js";
 import type { Phase } from "../lib/context.js";
 import { startCountingServer } from "../lib/counting-server.js";
 import type { Figure } from "../lib/figure.js";
 import { call, login, TENANT } from "../server-process.js";
+
+/** Active alarms the badge counts: more than a 200-alarm page, so that the old poll's cost shows. */
+const ACTIVE_ALARMS = [0, 20, 250] as const;
 
 /** The default device write limit (docs/design/telemetry.md: 5 points a minute): one point every 12 s. */
 const DEFAULT_PACE_MS = 60_000 / 5;
@@ -152,6 +156,41 @@ export const billedReadsPhase: Phase = {
         target: "≤ 1 per session per minute",
         met: writesPerMinute <= 1,
       });
+
+      // The header's alarm badge, polled every 30 s: the count aggregation (`GET /api/alarms/count`)
+      // against the page of active alarms it used to list (`GET /api/alarms?state=active&limit=200`, one
+      // read per alarm), at 0, 20 and 250 active alarms. The alarms are raised through the store (a rule
+      // per alarm, as the evaluator raises them), not through 250 devices' writes.
+      const badgeDevice = (await call(server.url, "POST", "/api/devices", {
+        cookie: admin,
+        body: { name: "badge" },
+        expect: 201,
+      })) as { device: { id: string } };
+      const alarmsStore = server.stores.alarms;
+      let raised = 0;
+      const readsOf = async (path: string) => {
+        await call(server.url, "GET", path, { cookie: admin }); // the session's idle refresh, once
+        usage.reset();
+        await call(server.url, "GET", path, { cookie: admin });
+        return readsIn(":alarms");
+      };
+      for (const target of ACTIVE_ALARMS) {
+        while (raised < target) {
+          const rule = await alarmsStore.createRule(TENANT, scratchRule(badgeDevice.device.id), null);
+          await raiseAlarm(alarmsStore, TENANT, rule, Date.now() + offsetMs);
+          raised += 1;
+        }
+        const counted = await readsOf("/api/alarms/count?state=active");
+        const listed = await readsOf("/api/alarms?state=active&limit=200");
+        figures.push({
+          what: `billed reads per alarm-badge poll, ${target} active alarms (count vs listing them)`,
+          measured: String(counted),
+          baseline: `listing a page of active alarms ${listed}`,
+          ratio: `${(counted / listed).toFixed(3)}×`,
+          target: "1 read per 1,000 alarms, at least 1",
+          met: counted === Math.max(1, Math.ceil(target / 1000)),
+        });
+      }
     } finally {
       await server.close();
     }

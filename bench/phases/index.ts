@@ -1,6 +1,7 @@
 // The phases of `npm run bench`, in the order they run. Adding one: a new file in this folder exporting a
 // `Phase` (see lib/context.ts and bench/README.md, "Adding a phase"), and one line here.
 import type { Phase } from "../lib/context.js";
+import { alarmIngestPhase } from "./alarm-ingest.js";
 import { billedReadsPhase } from "./billed-reads.js";
 import { connectivityPhase } from "./connectivity.js";
 import { fleetPhase } from "./fleet.js";
@@ -18,6 +19,7 @@ export const PHASES: readonly Phase[] = [
   lockPhase,
   telemetryReadPhase,
   ingestFirestorePhase,
+  alarmIngestPhase,
   billedReadsPhase,
   connectivityPhase,
   loginFloodPhase,

@@ -1,5 +1,5 @@
 import { FieldPath, type Firestore, type Query, Timestamp } from "@google-cloud/firestore";
-import { queryReads } from "../stores/billing.js";
+import { aggregationReads, queryReads } from "../stores/billing.js";
 import { decodeCursor, encodeCursor } from "../stores/cursor.js";
 import {
   DEFAULT_COLLECTIONS,
@@ -284,6 +284,16 @@ export function createFirestoreAlarmsStore(
         (alarm: Alarm) => encodeCursor({ k: "alarms", t: alarm.raised_ms, id: alarm.id }),
         alarmOf,
       );
+    },
+    async countAlarms(tenant, state) {
+      // An equality-only count: served from the single-field indexes (or `alarms (tenant_id, state,
+      // raised_ms)`), no index of its own.
+      const snapshot = await withFirestore(() =>
+        alarms.where("tenant_id", "==", tenant).where("state", "==", state).count().get(),
+      );
+      const { count } = snapshot.data();
+      record(aggregationReads(count), 0);
+      return count;
     },
     async acknowledge(tenant, id, by, at) {
       if (!isAlarmId(id)) return null;

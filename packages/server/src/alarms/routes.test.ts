@@ -190,6 +190,50 @@ describe.each(BACKENDS)("alarm rules and alarms over HTTP (%s)", (backend) => {
     );
   });
 
+  it("lists one device's rules with ?device_id=, another tenant's device being a 403", async () => {
+    const { device } = await newDevice();
+    const { device: other } = await newDevice();
+    const rule = { metric: "temp", op: "<", threshold: 5, for_ms: 0, severity: "warning" };
+    const mine = (await call("POST", "/api/alarm-rules", admin, { device_id: device.id, ...rule })).json()
+      .rule;
+    await call("POST", "/api/alarm-rules", admin, { device_id: other.id, ...rule });
+    const listed = await call("GET", `/api/alarm-rules?device_id=${device.id}`, viewer);
+    expect(listed.json()).toEqual({ rules: [expect.objectContaining({ id: mine.id })], next_cursor: null });
+    const foreign = await call("GET", `/api/alarm-rules?device_id=${device.id}`, otherAdmin, undefined, "t2");
+    expect(foreign.statusCode).toBe(403);
+  });
+
+  it("counts the alarms of one state for every role (active by default), as the badge shows them", async () => {
+    const count = async (query = "") => {
+      const response = await call("GET", `/api/alarms/count${query}`, viewer);
+      expect(response.statusCode, response.body).toBe(200);
+      return response.json() as { state: string; count: number };
+    };
+    const before = await count();
+    expect(before.state).toBe("active");
+    const acknowledgedBefore = (await count("?state=acknowledged")).count;
+    const { device, token } = await newDevice();
+    const rule = (
+      await call("POST", "/api/alarm-rules", admin, {
+        device_id: device.id,
+        metric: "temp",
+        op: ">",
+        threshold: 30,
+        for_ms: 0,
+        severity: "minor",
+      })
+    ).json().rule;
+    await write(device.id, token, [{ timestamp_ms: service.clock.now - 1000, metrics: { temp: 31 } }]);
+    expect(await count()).toEqual({ state: "active", count: before.count + 1 });
+    await call("POST", `/api/alarms/${rule.id}.1/ack`, operator);
+    expect(await count("?state=active")).toEqual({ state: "active", count: before.count });
+    expect((await count("?state=acknowledged")).count).toBe(acknowledgedBefore + 1);
+    expect((await call("GET", "/api/alarms/count?state=open", viewer)).json().error.code).toBe(
+      "VALIDATION_FAILED",
+    );
+    expect((await call("GET", "/api/alarms/count", otherAdmin, undefined, "t2")).json().count).toBe(0);
+  });
+
   it("a device without rules costs no alarm read per write; with rules, one rule read per write", async () => {
     const { device, token } = await newDevice();
     const t = service.clock.now - 60_000;

@@ -93,7 +93,10 @@ function ruleOf(body: Static<typeof NewRuleBody>): NewAlarmRule {
     if (extra.length > 0)
       throw new AppError("VALIDATION_FAILED", `an offline rule takes no ${extra.join(", ")}`);
     if (for_ms < MIN_OFFLINE_FOR_MS) {
-      throw new AppError("VALIDATION_FAILED", `an offline rule's for_ms is at least ${MIN_OFFLINE_FOR_MS}`);
+      throw new AppError(
+        "VALIDATION_FAILED",
+        `an offline rule's for_ms is at least ${MIN_OFFLINE_FOR_MS} (${MIN_OFFLINE_FOR_MS / 60_000} min)`,
+      );
     }
     return { kind: "offline", ...common };
   }
@@ -167,12 +170,14 @@ export function registerAlarmRoutes(app: FastifyInstance, ctx: ServiceContext): 
   api.get(
     "/api/alarm-rules",
     {
-      config: requires.anyRole,
+      config: { ...requires.anyRole, errors: ["NOT_FOUND"] },
       schema: {
         tags: ["alarms"],
-        summary: "The tenant's alarm rules, oldest first",
+        summary:
+          "The tenant's alarm rules, oldest first; ?device_id= for one device's (all of them, one page)",
         querystring: Type.Object(
           {
+            device_id: Type.Optional(Type.String({ format: "uuid" })),
             limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 100 })),
             cursor: Type.Optional(Cursor),
           },
@@ -182,7 +187,13 @@ export function registerAlarmRoutes(app: FastifyInstance, ctx: ServiceContext): 
       },
     },
     async (request) => {
-      const { limit = 100, cursor } = request.query;
+      const { device_id, limit = 100, cursor } = request.query;
+      if (device_id !== undefined) {
+        await ctx.devices.owned(request, device_id);
+        // A device has at most MAX_RULES_PER_DEVICE rules: one query, one page (the device page lists them).
+        const rules = await ctx.alarms.rulesForDevice(request.tenant, device_id);
+        return { rules: rules.map(publicRule), next_cursor: null };
+      }
       const page = await ctx.alarms.listRules(request.tenant, { limit, cursor: cursor ?? null });
       return { rules: page.items.map(publicRule), next_cursor: page.next_cursor };
     },
@@ -242,6 +253,34 @@ export function registerAlarmRoutes(app: FastifyInstance, ctx: ServiceContext): 
         cursor: cursor ?? null,
       });
       return { alarms: page.items.map(publicAlarm), next_cursor: page.next_cursor };
+    },
+  );
+
+  api.get(
+    "/api/alarms/count",
+    {
+      config: requires.anyRole,
+      schema: {
+        tags: ["alarms"],
+        summary:
+          "How many alarms are in one state (default active), counted without reading them: what the dashboard's badge shows",
+        querystring: Type.Object({ state: Type.Optional(State) }, { additionalProperties: false }),
+        response: {
+          200: Type.Object({
+            state: State,
+            count: Type.Integer({
+              minimum: 0,
+              description: "billed one read per 1,000 alarms counted on Firestore, at least one",
+            }),
+          }),
+        },
+      },
+    },
+    async (request) => {
+      // Active alarms are the open ones nobody has acknowledged yet (active → acknowledged → cleared):
+      // the one number the badge needs; each further state would be one more billed aggregation.
+      const { state = "active" } = request.query;
+      return { state, count: await ctx.alarms.countAlarms(request.tenant, state) };
     },
   );
 

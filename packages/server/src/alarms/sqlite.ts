@@ -1,5 +1,5 @@
 import type { SqliteDatabase } from "../storage/sqlite.js";
-import { queryReads } from "../stores/billing.js";
+import { aggregationReads, queryReads } from "../stores/billing.js";
 import { decodeCursor, encodeCursor } from "../stores/cursor.js";
 import { assertLimit, isUuidV4 } from "../stores/keys.js";
 import { withSqlite } from "../stores/sqlite/context.js";
@@ -96,6 +96,9 @@ export function createSqliteAlarmsStore(
   );
   const updateAlarm = db.prepare("UPDATE alarms SET state = ?, alarm = ?, expire_at = ? WHERE id = ?");
   const sweepFence = sqliteFence(db, SWEEP_SCOPE, record);
+  const countInState = db.prepare<[string, string], { count: number }>(
+    "SELECT COUNT(*) AS count FROM alarms INDEXED BY alarms_by_state WHERE tenant_id = ? AND state = ?",
+  );
 
   const toRule = (row: RuleRow): AlarmRule => JSON.parse(row.rule) as AlarmRule;
   /** A page from `limit + 1` rows: the extra row says whether there is a next page. */
@@ -293,6 +296,11 @@ export function createSqliteAlarmsStore(
       return pageOf(rows, limit, toAlarm, (alarm) =>
         encodeCursor({ k: "alarms", t: alarm.raised_ms, id: alarm.id }),
       );
+    },
+    async countAlarms(tenant, state) {
+      const count = withSqlite(() => countInState.get(tenant, state)?.count ?? 0);
+      record(aggregationReads(count), 0);
+      return count;
     },
     async acknowledge(tenant, id, by, at) {
       if (!isAlarmId(id)) return null;

@@ -132,6 +132,12 @@ export interface AlarmsStore {
     options: { state?: AlarmState; limit: number; cursor?: string | null },
   ): Promise<Page<Alarm>>;
   /**
+   * How many of the tenant's alarms are in `state`, without reading them: one aggregation
+   * (`aggregationReads`: Firestore bills a read per 1,000 index entries counted, at least one), so that a
+   * badge costs the same for 3 active alarms as for 300.
+   */
+  countAlarms(tenant: TenantId, state: AlarmState): Promise<number>;
+  /**
    * Acknowledges the alarm: an active one becomes acknowledged; a cleared one not yet acknowledged keeps
    * its state and records who acknowledged it; an acknowledged one is returned unchanged. Null if none.
    */

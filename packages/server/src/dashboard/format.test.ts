@@ -1,19 +1,24 @@
 import { describe, expect, it } from "vitest";
+import { describeRule, formatHeldFor, ruleFromForm } from "../../web/js/alarm-rules.js";
 import { parseRetryAfter } from "../../web/js/api.js";
 import { groupDevices } from "../../web/js/device-groups.js";
+import { definitionFromForm, parseLabels } from "../../web/js/device-settings.js";
 // The dashboard's presentation helpers are plain browser ES modules; they run in Node unchanged.
 import {
   defaultMetric,
   describeMetric,
   formatAge,
   formatTick,
+  formatValue,
   formatWait,
   formatWithUnit,
   freshness,
+  outOfRangeColumn,
   sortMetrics,
   summarize,
   toColumns,
 } from "../../web/js/format.js";
+import { fieldOfMessage } from "../../web/js/forms.js";
 
 describe("dashboard formatting", () => {
   it("names the simulator's metrics with human units", () => {
@@ -26,7 +31,8 @@ describe("dashboard formatting", () => {
 
   it("labels axis ticks with enough digits that no two ticks read the same (a 4–7 % damper axis)", () => {
     const ticks = [4, 4.5, 5, 5.5, 6, 6.5, 7];
-    expect(ticks.map((tick) => formatTick(tick, 0.5, "damper_pct"))).toEqual([
+    const digits = (name: string) => describeMetric(name).digits;
+    expect(ticks.map((tick) => formatTick(tick, 0.5, digits("damper_pct")))).toEqual([
       "4.0",
       "4.5",
       "5.0",
@@ -35,9 +41,14 @@ describe("dashboard formatting", () => {
       "6.5",
       "7.0",
     ]);
-    expect([4, 5, 6, 7].map((tick) => formatTick(tick, 1, "damper_pct"))).toEqual(["4", "5", "6", "7"]);
-    expect(formatTick(21.25, 0.25, "zone_temp_c")).toBe("21.25");
-    expect(formatTick(800, 200, "co2_ppm")).toBe("800");
+    expect([4, 5, 6, 7].map((tick) => formatTick(tick, 1, digits("damper_pct")))).toEqual([
+      "4",
+      "5",
+      "6",
+      "7",
+    ]);
+    expect(formatTick(21.25, 0.25, digits("zone_temp_c"))).toBe("21.25");
+    expect(formatTick(800, 200, digits("co2_ppm"))).toBe("800");
   });
 
   it("guesses label and unit of unknown metrics from their suffix, and shows a dash for no value", () => {
@@ -128,5 +139,111 @@ describe("point definitions and places", () => {
       { device: b },
     ]);
     expect(groupDevices([b])).toEqual([{ device: b }]);
+  });
+});
+
+describe("points by their definitions", () => {
+  it("reads a boolean point as on/off and an enum point by its labels, with no unit; a number keeps its unit", () => {
+    const fan = { name: "Supply fan", kind: "boolean", unit: "x" } as const;
+    expect(formatWithUnit(1, "fan_cmd", fan)).toBe("on");
+    expect(formatWithUnit(0, "fan_cmd", fan)).toBe("off");
+    const mode = { name: "Mode", kind: "enum", labels: { "0": "off", "2": "cool" } } as const;
+    expect(formatValue(2, "mode", mode)).toBe("cool");
+    expect(formatValue(3, "mode", mode)).toBe("3");
+    expect(describeMetric("mode", mode)).toMatchObject({ label: "Mode", unit: "", labels: { "2": "cool" } });
+    expect(
+      describeMetric("valve", { name: "Valve", kind: "number", unit: "%", min: 0, max: 100 }),
+    ).toMatchObject({ label: "Valve", unit: "%", min: 0, max: 100, labels: null });
+  });
+
+  it("lines the API's out-of-range flags up with the chart's times, oldest first", () => {
+    const points = [
+      { timestamp_ms: 3000, metrics: { v: 120 }, out_of_range: ["v"] },
+      { timestamp_ms: 2000, metrics: { v: 50 } },
+      { timestamp_ms: 1000, metrics: { v: -4, w: 1 }, out_of_range: ["v"] },
+    ];
+    expect(outOfRangeColumn(points, "v")).toEqual([-4, null, 120]);
+    expect(outOfRangeColumn(points, "w")).toEqual([null, null, null]);
+  });
+});
+
+describe("editing forms", () => {
+  it("finds the field an API refusal names: its path first, else the first field in its words", () => {
+    const fields = ["metric", "threshold", "min", "max", "for_ms"];
+    expect(fieldOfMessage("body/threshold must be number", fields)).toBe("threshold");
+    expect(fieldOfMessage("body/location/site must NOT have more than 64 characters", ["site", "zone"])).toBe(
+      "site",
+    );
+    expect(fieldOfMessage('op "outside" takes min and max (min ≤ max) and no threshold', fields)).toBe("min");
+    expect(fieldOfMessage("an offline rule's for_ms is at least 120000 (2 min)", fields)).toBe("for_ms");
+    expect(fieldOfMessage("something else went wrong", fields)).toBeNull();
+  });
+
+  it("builds a rule from the form with only the fields its kind and condition take", () => {
+    const form = (entries: Record<string, string>) => {
+      const data = new FormData();
+      for (const [name, value] of Object.entries(entries)) data.set(name, value);
+      return data;
+    };
+    const base = { severity: "major", metric: "t", threshold: "28", min: "1", max: "9", for_ms: "5" };
+    expect(ruleFromForm("d", form({ ...base, kind: "threshold", op: ">" }))).toEqual({
+      device_id: "d",
+      kind: "threshold",
+      metric: "t",
+      op: ">",
+      threshold: 28,
+      for_ms: 300_000,
+      severity: "major",
+    });
+    expect(ruleFromForm("d", form({ ...base, kind: "threshold", op: "outside" }))).toMatchObject({
+      min: 1,
+      max: 9,
+    });
+    expect(ruleFromForm("d", form({ ...base, kind: "offline", op: ">" }))).toEqual({
+      device_id: "d",
+      kind: "offline",
+      for_ms: 300_000,
+      severity: "major",
+    });
+    // Not a number: sent as typed, for the server to refuse next to its field.
+    expect(ruleFromForm("d", form({ ...base, kind: "threshold", op: "<", threshold: "warm" }))).toMatchObject(
+      {
+        threshold: "warm",
+      },
+    );
+  });
+
+  it("names rules as their point definitions say, and how long they hold", () => {
+    const definitions = { t: { name: "Supply air", unit: "°F", kind: "number" } };
+    expect(describeRule({ kind: "threshold", metric: "t", op: ">", threshold: 80 }, definitions)).toBe(
+      "Supply air > 80.0 °F",
+    );
+    expect(describeRule({ kind: "threshold", metric: "damper_pct", op: "outside", min: 10, max: 90 })).toBe(
+      "Damper outside 10% – 90%",
+    );
+    expect(describeRule({ kind: "offline" })).toBe("Offline");
+    expect([0, 45_000, 300_000, 9_000_000].map(formatHeldFor)).toEqual([
+      "at once",
+      "45 s",
+      "5 min",
+      "2 h 30 min",
+    ]);
+  });
+
+  it("builds a point definition from the form: labels as code=label pairs, the kind's fields only", () => {
+    expect(parseLabels("0=off, 1 = heat,2=cool,")).toEqual({ "0": "off", "1": "heat", "2": "cool" });
+    const data = new FormData();
+    for (const [name, value] of Object.entries({
+      name: "Valve",
+      kind: "number",
+      unit: "%",
+      min: "0",
+      max: "",
+    }))
+      data.set(name, value);
+    expect(definitionFromForm(data)).toEqual({ name: "Valve", kind: "number", unit: "%", min: 0, max: null });
+    data.set("kind", "enum");
+    data.set("labels", "0=auto");
+    expect(definitionFromForm(data)).toEqual({ name: "Valve", kind: "enum", labels: { "0": "auto" } });
   });
 });

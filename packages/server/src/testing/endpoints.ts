@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { judgeReadings } from "../alarms/judge.js";
+import { raiseAlarm, scratchRule } from "../alarms/testing/scratch.js";
 import type { Role } from "../stores/types.js";
 import { PASSWORD, type TestService } from "./service.js";
 
@@ -102,6 +102,7 @@ export const ENDPOINTS: Endpoint[] = [
   },
   { method: "DELETE", path: "/api/alarm-rules/:id", target: "alarm_rule", roles: ["admin"] },
   { method: "GET", path: "/api/alarms", roles: ALL, query: "state=active&limit=5" },
+  { method: "GET", path: "/api/alarms/count", roles: ALL, query: "state=active" },
   { method: "POST", path: "/api/alarms/:id/ack", target: "alarm", roles: ["admin", "operator"] },
   { method: "GET", path: "/api/webhooks", roles: ["admin"] },
   {
@@ -173,25 +174,9 @@ export async function freshTarget(service: TestService, tenant: string, kind: Ta
     return webhook.id;
   }
   if (kind === "alarm_rule" || kind === "alarm") {
-    const rule = await service.alarms.createRule(
-      tenant,
-      {
-        kind: "threshold",
-        device_id: (await device()).id,
-        metric: "t",
-        op: ">",
-        threshold: 0,
-        for_ms: 0,
-        severity: "minor",
-      },
-      null,
-    );
+    const rule = await service.alarms.createRule(tenant, scratchRule((await device()).id), null);
     if (kind === "alarm_rule") return rule.id;
-    const result = await service.alarms.evaluate(tenant, rule.id, (stored, state) =>
-      judgeReadings(stored, state, [{ timestamp_ms: service.clock.now, value: 1 }]),
-    );
-    if (result.status !== "done" || !result.raised[0]) throw new Error("the scratch alarm was not raised");
-    return result.raised[0].id;
+    return (await raiseAlarm(service.alarms, tenant, rule, service.clock.now)).id;
   }
   const stored = await service.ctx.passwords.hash(PASSWORD);
   return (

@@ -2,14 +2,17 @@
 // view, which lists the open ones (active first, most severe first, then acknowledged) with an Acknowledge
 // button for operators and admins.
 //
-// Read budget (docs/design/dashboard.md): the badge asks for the active alarms every 30 s; the view, while
-// shown, asks for the active and the acknowledged ones every 10 s (and feeds the badge). A list costs one
-// billed read per alarm returned (at least one), so an open dashboard spends about 2 reads a minute on a
-// quiet fleet; the live polling stops while the Alarms view is shown.
+// Read budget (docs/design/dashboard.md): the badge asks the server every 30 s how many alarms are active
+// (`GET /api/alarms/count`: one aggregation, billed one read per 1,000 alarms counted, at least one), so an
+// open dashboard spends 2 reads a minute on it however many alarms are active, where listing them cost one
+// read per alarm. The view, while shown, lists the active and the acknowledged ones every 10 s (one read
+// per alarm listed) and feeds the badge; the live polling stops while the Alarms view is shown.
+import { createRulesOverview } from "./alarm-rules.js";
 import { api } from "./api.js";
 import { $, bind } from "./dom.js";
 import { describeMetric, formatAge, formatDateTime, formatWithUnit } from "./format.js";
 import { Poller } from "./poller.js";
+import { rowButton, severityBadge, tableRow } from "./table-rows.js";
 
 const BADGE_INTERVAL_MS = 30_000;
 const VIEW_INTERVAL_MS = 10_000;
@@ -64,21 +67,25 @@ export function createAlarms(app) {
     onSuccess: () => app.clearError(),
   });
   bind("alarms-interval").textContent = String(VIEW_INTERVAL_MS / 1000);
+  /** Every rule of the tenant, below the alarms (alarm-rules.js). */
+  const rules = createRulesOverview(app, {
+    // The deleted rule's alarm is cleared: the list and the badge say so at once.
+    onDelete: () => viewPoller.running && refreshView().catch(() => viewPoller.poke()),
+  });
 
-  /** @param {number} count @param {boolean} more there are more than `count` */
-  function showCount(count, more) {
+  /** @param {number} count */
+  function showCount(count) {
     const badge = $("alarm-badge");
     badge.hidden = count === 0;
-    badge.textContent = `${count}${more ? "+" : ""}`;
+    badge.textContent = String(count);
     $("alarms-tab").setAttribute(
       "aria-label",
-      count === 0 ? "Alarms, none active" : `Alarms, ${count}${more ? " or more" : ""} active`,
+      count === 0 ? "Alarms, none active" : `Alarms, ${count} active`,
     );
   }
 
   async function refreshBadge() {
-    const { alarms, next_cursor } = await api.alarms("active", PAGE);
-    showCount(alarms.length, Boolean(next_cursor));
+    showCount((await api.alarmCount("active")).count);
   }
 
   async function refreshView() {
@@ -86,7 +93,8 @@ export function createAlarms(app) {
       api.alarms("active", PAGE),
       api.alarms("acknowledged", PAGE),
     ]);
-    showCount(active.alarms.length, Boolean(active.next_cursor));
+    // The list counts the active alarms when it holds them all; past one page, the server counts.
+    showCount(active.next_cursor ? (await api.alarmCount("active")).count : active.alarms.length);
     render(orderAlarms([...active.alarms, ...acknowledged.alarms]));
   }
 
@@ -96,12 +104,6 @@ export function createAlarms(app) {
     const now = Date.now();
     tbody.replaceChildren(
       ...alarms.map((alarm) => {
-        const row = document.createElement("tr");
-        row.dataset.alarmId = alarm.id;
-        row.dataset.state = alarm.state;
-        const severity = document.createElement("span");
-        severity.className = `severity severity-${alarm.severity}`;
-        severity.textContent = alarm.severity;
         const raised = document.createElement("span");
         raised.textContent = formatAge(alarm.raised_ms, now);
         raised.title = formatDateTime(alarm.raised_ms);
@@ -114,32 +116,27 @@ export function createAlarms(app) {
           state.textContent = `Acknowledged by ${by}`;
           state.title = formatDateTime(alarm.acknowledged_ms);
         } else state.textContent = "Active";
-        const cells = [
-          severity,
+        const action = document.createElement("span");
+        if (canAcknowledge && alarm.state === "active") {
+          action.append(
+            rowButton({
+              text: "Acknowledge",
+              label: `Acknowledge ${alarm.severity} alarm on ${deviceName(alarm.device_id)}`,
+              quiet: false,
+              onClick: (button) => acknowledge(alarm.id, button),
+            }),
+          );
+        }
+        const row = tableRow([
+          severityBadge(alarm.severity),
           deviceName(alarm.device_id),
           describeCondition(alarm, devices.get(alarm.device_id)?.points ?? {}),
           raised,
           state,
-        ];
-        for (const content of cells) {
-          const cell = document.createElement("td");
-          cell.append(content);
-          row.append(cell);
-        }
-        const action = document.createElement("td");
-        if (canAcknowledge && alarm.state === "active") {
-          const button = document.createElement("button");
-          button.type = "button";
-          button.className = "button button-small";
-          button.textContent = "Acknowledge";
-          button.setAttribute(
-            "aria-label",
-            `Acknowledge ${alarm.severity} alarm on ${deviceName(alarm.device_id)}`,
-          );
-          button.addEventListener("click", () => acknowledge(alarm.id, button));
-          action.append(button);
-        }
-        row.append(action);
+          action,
+        ]);
+        row.dataset.alarmId = alarm.id;
+        row.dataset.state = alarm.state;
         return row;
       }),
     );
@@ -188,16 +185,19 @@ export function createAlarms(app) {
       badgePoller.stop();
       viewPoller.stop();
       tbody.replaceChildren();
-      showCount(0, false);
+      rules.leave();
+      showCount(0);
     },
     async enter() {
       // The view's own poll feeds the badge meanwhile.
       badgePoller.stop();
       await loadNames();
       viewPoller.start();
+      await rules.enter(devices);
     },
     leave() {
       viewPoller.stop();
+      rules.leave();
       badgePoller.start();
     },
   };

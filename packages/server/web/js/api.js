@@ -156,8 +156,29 @@ export const api = {
     const { alarms, next_cursor } = await request("GET", `/api/alarms?${query}`);
     return { alarms, next_cursor };
   },
+  /** How many alarms are in `state`, counted by the server without reading them: `{ state, count }`. */
+  alarmCount: (state = "active") => request("GET", `/api/alarms/count?state=${encodeURIComponent(state)}`),
   /** @returns {Promise<{ alarm: any }>} */
   acknowledgeAlarm: (id) => request("POST", `/api/alarms/${encodeURIComponent(id)}/ack`),
+  /** Name or location (`{ location: { site, building, floor, zone } }`): `{ device }`. */
+  updateDevice: (id, body) => request("PATCH", `/api/devices/${encodeURIComponent(id)}`, body),
+  /** One point definition `{ name, unit, kind, min, max, labels }`: `{ device }`. */
+  setPoint: (id, metric, definition) =>
+    request("PUT", `/api/devices/${encodeURIComponent(id)}/points/${encodeURIComponent(metric)}`, definition),
+  /** @returns {Promise<{ device: any }>} */
+  deletePoint: (id, metric) =>
+    request("DELETE", `/api/devices/${encodeURIComponent(id)}/points/${encodeURIComponent(metric)}`),
+  /** Alarm rules, oldest first: one device's (all of them), or a page of the tenant's. */
+  async alarmRules({ deviceId, cursor } = {}) {
+    const query = new URLSearchParams({ limit: "200" });
+    if (deviceId) query.set("device_id", deviceId);
+    if (cursor) query.set("cursor", cursor);
+    const { rules, next_cursor } = await request("GET", `/api/alarm-rules?${query}`);
+    return { rules, next_cursor };
+  },
+  /** @returns {Promise<{ rule: any }>} */
+  createAlarmRule: (rule) => request("POST", "/api/alarm-rules", rule),
+  deleteAlarmRule: (id) => request("DELETE", `/api/alarm-rules/${encodeURIComponent(id)}`),
   tenant: () => request("GET", "/api/tenant"),
   setTimeZone: (timeZone) => request("PATCH", "/api/tenant", { time_zone: timeZone }),
   async audit(filters, cursor) {

@@ -1,124 +1,100 @@
-// The live chart: a thin wrapper over uPlot (served from our own origin). Data are UTC epoch
-// milliseconds (`ms: 1`); uPlot renders the time axis in the viewer's local time zone by default.
+// The live chart: the selected metric's last points over uPlot (served from our own origin), labelled from
+// the device's point definition, with the points the API flags as outside their valid range marked. Data
+// are UTC epoch milliseconds (`ms: 1`); uPlot renders the time axis in the viewer's local time zone.
 import uPlot from "/vendor/uplot/uPlot.esm.js";
-import { describeMetric, formatTick, formatValue } from "./format.js";
-
-const LINE = "#a4262c";
-const SETPOINT = "#64748b";
+import { describeMetric, formatValue } from "./format.js";
+import { chartAxes, PlotFrame } from "./plot-frame.js";
 
 export class LiveChart {
   /** @param {HTMLElement} container */
   constructor(container) {
-    this.container = container;
-    /** @type {any} */
-    this.plot = null;
-    this.key = "";
-    this.resizeObserver = new ResizeObserver(() => this.#resize());
-    this.resizeObserver.observe(container);
+    this.frame = new PlotFrame(container);
   }
 
   /**
    * @param {string} metric
    * @param {[number[], ...(number | null)[][]]} columns times, the metric, and optionally a setpoint
    * @param {boolean} withSetpoint
-   * @param {{ name?: string, unit?: string | null } | null} [definition] the device's point definition
+   * @param {import("./format.js").PointDefinition | null} [definition] the device's point definition
+   * @param {(number | null)[]} [flagged] the metric's values outside their valid range (null elsewhere),
+   *   aligned with the times
    */
-  render(metric, columns, withSetpoint, definition = null) {
-    const key = `${metric}|${withSetpoint}|${definition?.name ?? ""}|${definition?.unit ?? ""}`;
-    if (this.plot && this.key === key) {
-      this.plot.setData(columns);
-      return;
-    }
-    this.destroy();
-    this.key = key;
-    const { label, unit } = describeMetric(metric, definition);
-    const series = [
-      // Readings are seconds apart: the legend shows seconds too (in the viewer's zone, as the axis).
-      { value: "{YYYY}-{MM}-{DD} {h}:{mm}:{ss}{aa}" },
-      {
-        label: unit ? `${label} (${unit})` : label,
-        stroke: LINE,
-        width: 2,
-        fill: "rgba(164, 38, 44, 0.07)",
-        points: { show: false },
-        value: (_u, value) => (value == null ? "—" : formatValue(value, metric)),
-      },
-    ];
-    if (withSetpoint) {
-      series.push({
-        label: "Setpoint (°C)",
-        stroke: SETPOINT,
-        width: 1.5,
-        dash: [6, 4],
-        points: { show: false },
-        value: (_u, value) => (value == null ? "—" : formatValue(value, "setpoint_c")),
-      });
-    }
-    const { width, height } = this.#size();
-    this.plot = new uPlot(
-      {
-        width,
-        height,
-        ms: 1,
-        series,
-        cursor: { drag: { x: false, y: false }, points: { size: 7 } },
-        legend: { live: true },
-        scales: { x: { time: true }, y: { range: (_u, min, max) => padRange(min, max) } },
-        axes: chartAxes(metric),
-      },
-      columns,
-      this.container,
-    );
+  render(metric, columns, withSetpoint, definition = null, flagged = []) {
+    const key = JSON.stringify([metric, withSetpoint, definition]);
+    // Only a defined point has a valid range to be outside of: the others get no "Out of range" series.
+    const data = definition ? [...columns, flagged.length ? flagged : columns[0].map(() => null)] : columns;
+    this.frame.draw(key, (colors) => options(metric, definition, withSetpoint, colors), data);
   }
 
   destroy() {
-    if (this.plot) this.plot.destroy();
-    this.plot = null;
-    this.key = "";
-  }
-
-  #size() {
-    return chartSize(this.container);
-  }
-
-  #resize() {
-    if (this.plot) this.plot.setSize(this.#size());
+    this.frame.destroy();
   }
 }
 
-/** Pads the y-range so that a flat line does not sit on the frame, and noise does not look like a cliff. */
-function padRange(min, max) {
+/**
+ * uPlot's options for one metric: its line (steps for a boolean or an enum: a state holds until the next
+ * reading), the setpoint, and the out-of-range points as markers of their own.
+ */
+function options(metric, definition, withSetpoint, colors) {
+  const described = describeMetric(metric, definition);
+  const { label, unit, kind } = described;
+  const value = (_u, v) => (v == null ? "—" : formatValue(v, metric, definition));
+  const stepped = kind !== "number";
+  const series = [
+    // Readings are seconds apart: the legend shows seconds too (in the viewer's zone, as the axis).
+    { value: "{YYYY}-{MM}-{DD} {h}:{mm}:{ss}{aa}" },
+    {
+      label: unit ? `${label} (${unit})` : label,
+      stroke: colors.line,
+      width: 2,
+      fill: stepped ? undefined : colors.fill,
+      ...(stepped && { paths: uPlot.paths.stepped({ align: 1 }) }),
+      points: { show: false },
+      value,
+    },
+  ];
+  if (withSetpoint) {
+    series.push({
+      label: "Setpoint (°C)",
+      stroke: colors.setpoint,
+      width: 1.5,
+      dash: [6, 4],
+      points: { show: false },
+      value: (_u, v) => (v == null ? "—" : formatValue(v, "setpoint_c")),
+    });
+  }
+  if (definition)
+    series.push({
+      label: "Out of range",
+      class: "series-out-of-range",
+      stroke: colors.flag,
+      width: 0,
+      paths: () => null,
+      points: { show: true, size: 9, width: 2, stroke: colors.flag, fill: colors.flag },
+      value,
+    });
+  return {
+    series,
+    cursor: { drag: { x: false, y: false }, points: { size: 7 } },
+    legend: { live: true },
+    scales: { x: { time: true }, y: { range: (_u, min, max) => padRange(min, max, described) } },
+    axes: chartAxes(colors, described),
+  };
+}
+
+/**
+ * Pads the y-range so that a flat line does not sit on the frame, and noise does not look like a cliff; a
+ * state's axis spans all its labelled values.
+ */
+function padRange(min, max, described) {
+  if (described.labels) {
+    const codes = Object.keys(described.labels).map(Number);
+    const low = Math.min(min ?? Infinity, ...codes);
+    const high = Math.max(max ?? -Infinity, ...codes);
+    return [low - 0.25, high + 0.25];
+  }
   if (min == null || max == null) return [0, 1];
   const span = max - min;
   const pad = Math.max(span * 0.15, Math.abs(max) * 0.01, 0.5);
   return [min - pad, max + pad];
-}
-
-/** The time axis and the value axis of the dashboard's charts (live and history), for `metric`. */
-export function chartAxes(metric) {
-  // The page's own colours (styles.css), so that the axes follow the light or dark theme.
-  const css = getComputedStyle(document.documentElement);
-  const color = (name, fallback) => css.getPropertyValue(name).trim() || fallback;
-  const axis = color("--chart-axis", "#475569");
-  const grid = { stroke: color("--chart-grid", "#e2e8f0"), width: 1 };
-  const ticks = { stroke: color("--chart-tick", "#cbd5e1") };
-  return [
-    { stroke: axis, grid, ticks, space: 70 },
-    {
-      stroke: axis,
-      grid,
-      ticks,
-      size: 56,
-      // Enough digits for the tick spacing: two ticks never carry the same label.
-      values: (_u, splits, _axis, _space, increment) =>
-        splits.map((value) => formatTick(value, increment, metric)),
-    },
-  ];
-}
-
-/** A chart's size in `container`: fits a laptop screen, the readout above and the statistics below in view. */
-export function chartSize(container) {
-  const width = Math.max(280, Math.floor(container.clientWidth));
-  const height = Math.max(220, Math.min(420, Math.floor(width * 0.42), window.innerHeight - 420));
-  return { width, height };
 }

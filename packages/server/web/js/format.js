@@ -11,7 +11,10 @@ const KNOWN_METRICS = {
   damper_pct: { label: "Damper", unit: "%", digits: 0, order: 6 },
 };
 
-/** Units guessed from a metric's suffix, for metrics we do not know by name. */
+/**
+ * Units guessed from a metric's suffix. Only the fallback for a metric its device has no point definition
+ * for (devices defined before definitions existed, or never defined): a definition always wins.
+ */
 const SUFFIX_UNITS = [
   ["_c", "°C"],
   ["_f", "°F"],
@@ -24,17 +27,39 @@ const SUFFIX_UNITS = [
   ["_lux", "lx"],
 ];
 
+/** How a boolean point reads (docs/design/devices.md: 0 or 1). */
+export const BOOLEAN_LABELS = Object.freeze({ 0: "off", 1: "on" });
+
 /**
- * A metric as a person reads it. The device's own point definition (`GET /api/devices`: display name and
- * unit) wins; without one, known names and then the name's suffix are guesses.
+ * @typedef {{ name?: string, unit?: string | null, kind?: "number" | "boolean" | "enum",
+ *             min?: number | null, max?: number | null, labels?: Record<string, string> | null }} PointDefinition
+ *   a device's point definition, as `GET /api/devices` gives it
+ */
+
+/**
+ * A metric as a person reads it: the device's point definition (display name, unit, kind, labels) when it
+ * has one; without one, known names and then the name's suffix are guesses.
  * @param {string} name
- * @param {{ name?: string, unit?: string | null } | null} [definition]
- * @returns {{ name: string, label: string, unit: string, digits: number, order: number }}
+ * @param {PointDefinition | null} [definition]
+ * @returns {{ name: string, label: string, unit: string, digits: number, order: number,
+ *             kind: "number" | "boolean" | "enum", labels: Record<string, string> | null,
+ *             min: number | null, max: number | null }}
  */
 export function describeMetric(name, definition) {
-  const guessed = guessMetric(name);
+  const guessed = { ...guessMetric(name), kind: "number", labels: null, min: null, max: null };
   if (!definition?.name) return guessed;
-  return { ...guessed, label: definition.name, unit: definition.unit ?? "" };
+  const kind = definition.kind ?? "number";
+  return {
+    ...guessed,
+    label: definition.name,
+    // A state has no unit, whatever a definition says.
+    unit: kind === "number" ? (definition.unit ?? "") : "",
+    digits: kind === "number" ? guessed.digits : 0,
+    kind,
+    labels: kind === "boolean" ? BOOLEAN_LABELS : kind === "enum" ? (definition.labels ?? null) : null,
+    min: definition.min ?? null,
+    max: definition.max ?? null,
+  };
 }
 
 /** @param {string} name */
@@ -70,12 +95,17 @@ export function defaultMetric(names) {
 }
 
 /**
+ * A value as its point reads: "on"/"off" for a boolean point, its label for an enum point, else the number
+ * with the metric's digits.
  * @param {number | null | undefined} value
  * @param {string} name metric name
+ * @param {PointDefinition | null} [definition] the device's point definition
  */
-export function formatValue(value, name) {
+export function formatValue(value, name, definition) {
   if (typeof value !== "number" || !Number.isFinite(value)) return "—";
-  const { digits } = describeMetric(name);
+  const { digits, labels } = describeMetric(name, definition);
+  const label = labels?.[String(value)];
+  if (label !== undefined) return label;
   return value.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
 }
 
@@ -83,11 +113,11 @@ export function formatValue(value, name) {
  * "Zone temperature 21.4 °C" style, value and unit with a thin space where it reads better.
  * @param {number | null | undefined} value
  * @param {string} name
- * @param {{ name?: string, unit?: string | null } | null} [definition] the device's point definition
+ * @param {PointDefinition | null} [definition] the device's point definition
  */
 export function formatWithUnit(value, name, definition) {
   const { unit } = describeMetric(name, definition);
-  const text = formatValue(value, name);
+  const text = formatValue(value, name, definition);
   if (text === "—" || !unit) return text;
   return unit === "%" ? `${text}%` : `${text} ${unit}`;
 }
@@ -189,13 +219,25 @@ export function toColumns(points, metrics) {
  *
  * @param {number} value
  * @param {number | undefined} increment the distance between ticks
- * @param {string} name metric name
+ * @param {number} digits the metric's own (`describeMetric(…).digits`)
  */
-export function formatTick(value, increment, name) {
+export function formatTick(value, increment, digits) {
   if (typeof value !== "number" || !Number.isFinite(value)) return "";
-  const { digits } = describeMetric(name);
   const step = typeof increment === "number" && increment > 0 ? String(+increment.toPrecision(12)) : "";
   const stepDigits = step.includes("e-") ? Number(step.split("e-")[1]) : (step.split(".")[1]?.length ?? 0);
   const shown = Math.min(10, Math.max(digits, stepDigits));
   return value.toLocaleString("en-US", { minimumFractionDigits: shown, maximumFractionDigits: shown });
+}
+
+/**
+ * The values of `metric` that the API flagged as outside their valid range (`out_of_range`), oldest first
+ * and aligned with `toColumns`' times; null where a value is valid or missing.
+ * @param {{ timestamp_ms: number, metrics: Record<string, number>, out_of_range?: string[] }[]} points
+ * @param {string} metric
+ * @returns {(number | null)[]}
+ */
+export function outOfRangeColumn(points, metric) {
+  return [...points]
+    .sort((a, b) => a.timestamp_ms - b.timestamp_ms)
+    .map((point) => (point.out_of_range?.includes(metric) ? (point.metrics?.[metric] ?? null) : null));
 }

@@ -1,73 +1,70 @@
 // The history chart: the average of each bucket as a line, its minimum and maximum as a band (uPlot bands),
-// times in the viewer's local zone (uPlot's default), values with the metric's unit and tick digits.
-import uPlot from "/vendor/uplot/uPlot.esm.js";
-import { chartAxes, chartSize } from "./chart.js";
+// times in the viewer's local zone (uPlot's default), labelled from the device's point definition, and the
+// valid range's bounds as dashed lines when the definition has them (a bucket beyond them holds points the
+// API flags as out of range).
 import { describeMetric, formatValue } from "./format.js";
-
-const LINE = "#a4262c";
-const BAND = "rgba(164, 38, 44, 0.14)";
-const EDGE = "rgba(164, 38, 44, 0.35)";
+import { chartAxes, PlotFrame } from "./plot-frame.js";
 
 export class HistoryChart {
   /** @param {HTMLElement} container */
   constructor(container) {
-    this.container = container;
-    /** @type {any} */
-    this.plot = null;
-    this.metric = "";
-    new ResizeObserver(() => this.plot?.setSize(this.#size())).observe(container);
+    this.frame = new PlotFrame(container);
   }
 
   /**
    * @param {string} metric
    * @param {{ start_ms: number, metrics: Record<string, { avg: number, min: number, max: number }> }[]} buckets
+   * @param {import("./format.js").PointDefinition | null} [definition] the device's point definition
    */
-  render(metric, buckets) {
+  render(metric, buckets, definition = null) {
+    const described = describeMetric(metric, definition);
+    const bounds = [described.min, described.max].filter((bound) => bound !== null);
     const columns = [
       buckets.map((bucket) => bucket.start_ms),
       buckets.map((bucket) => bucket.metrics[metric]?.avg ?? null),
       buckets.map((bucket) => bucket.metrics[metric]?.min ?? null),
       buckets.map((bucket) => bucket.metrics[metric]?.max ?? null),
+      ...bounds.map((bound) => buckets.map(() => bound)),
     ];
-    if (this.plot && this.metric === metric) {
-      this.plot.setData(columns);
-      return;
-    }
-    this.destroy();
-    this.metric = metric;
-    const { label, unit } = describeMetric(metric);
-    const value = (_u, v) => (v == null ? "—" : formatValue(v, metric));
-    const { width, height } = this.#size();
-    this.plot = new uPlot(
-      {
-        width,
-        height,
-        ms: 1,
-        series: [
-          { value: "{YYYY}-{MM}-{DD} {h}:{mm}{aa}" },
-          { label: unit ? `Average ${label} (${unit})` : `Average ${label}`, stroke: LINE, width: 2, value },
-          { label: "Minimum", stroke: EDGE, width: 1, value },
-          { label: "Maximum", stroke: EDGE, width: 1, value },
-        ],
-        // The band between maximum (series 3) and minimum (series 2).
-        bands: [{ series: [3, 2], fill: BAND }],
-        cursor: { drag: { x: false, y: false }, points: { size: 6 } },
-        legend: { live: true },
-        scales: { x: { time: true } },
-        axes: chartAxes(metric),
+    const key = JSON.stringify([metric, definition]);
+    this.frame.draw(
+      key,
+      (colors) => {
+        const value = (_u, v) => (v == null ? "—" : formatValue(v, metric, definition));
+        const { label, unit } = described;
+        return {
+          series: [
+            { value: "{YYYY}-{MM}-{DD} {h}:{mm}{aa}" },
+            {
+              label: unit ? `Average ${label} (${unit})` : `Average ${label}`,
+              stroke: colors.line,
+              width: 2,
+              value,
+            },
+            { label: "Minimum", stroke: colors.edge, width: 1, value },
+            { label: "Maximum", stroke: colors.edge, width: 1, value },
+            ...bounds.map((_bound, index) => ({
+              label: index === 0 && described.min !== null ? "Lowest valid" : "Highest valid",
+              stroke: colors.flag,
+              width: 1,
+              dash: [4, 4],
+              points: { show: false },
+              value,
+            })),
+          ],
+          // The band between maximum (series 3) and minimum (series 2).
+          bands: [{ series: [3, 2], fill: colors.band }],
+          cursor: { drag: { x: false, y: false }, points: { size: 6 } },
+          legend: { live: true },
+          scales: { x: { time: true } },
+          axes: chartAxes(colors, described),
+        };
       },
       columns,
-      this.container,
     );
   }
 
   destroy() {
-    if (this.plot) this.plot.destroy();
-    this.plot = null;
-    this.metric = "";
-  }
-
-  #size() {
-    return chartSize(this.container);
+    this.frame.destroy();
   }
 }

@@ -35,7 +35,11 @@ export function createHistory(options) {
   let buckets = [];
   let generation = 0;
 
-  function render(metric) {
+  /**
+   * @param {string} metric
+   * @param {import("./format.js").PointDefinition | null} [definition] the device's point definition
+   */
+  function render(metric, definition = null) {
     const { container, stats, empty } = options;
     const rows = buckets.filter((bucket) => bucket.metrics[metric]);
     if (!metric || rows.length === 0) {
@@ -48,7 +52,7 @@ export function createHistory(options) {
     }
     empty.hidden = true;
     container.hidden = false;
-    chart.render(metric, rows);
+    chart.render(metric, rows, definition);
     const all = rows.map((bucket) => bucket.metrics[metric]);
     const count = all.reduce((sum, value) => sum + value.count, 0);
     const sum = all.reduce((total, value) => total + value.sum, 0);

@@ -10,6 +10,7 @@
 import { api, getConfig } from "./api.js";
 import { LiveChart } from "./chart.js";
 import { groupDevices } from "./device-groups.js";
+import { createDeviceSettings } from "./device-settings.js";
 import { $, bind } from "./dom.js";
 import {
   defaultMetric,
@@ -18,6 +19,7 @@ import {
   formatValue,
   formatWithUnit,
   freshness,
+  outOfRangeColumn,
   sortMetrics,
   summarize,
   toColumns,
@@ -49,6 +51,8 @@ export function createLiveView(app) {
   let otherIndex = 0;
   let ageTimer = null;
   let active = false;
+  /** Counts `enter` calls: the latest one decides the selected device. */
+  let entries = 0;
   /** "live", a key of RANGES, or "custom" (history.js: the aggregate API, no polling). */
   let range = "live";
   /** @type {{ from: number, to: number } | null} */
@@ -59,6 +63,18 @@ export function createLiveView(app) {
     empty: $("chart-empty"),
     reportError: app.reportError,
     clearError: app.clearError,
+  });
+
+  const settings = createDeviceSettings(app, {
+    // A saved location or point definition: the list regroups and the chart relabels at once.
+    onDeviceChanged(changed) {
+      const device = devices.find((candidate) => candidate.id === String(changed.id));
+      if (!device) return;
+      device.location = changed.location ?? null;
+      device.points = changed.points ?? {};
+      renderList();
+      renderChart();
+    },
   });
 
   const chartPoller = new Poller(pollChart, {
@@ -142,6 +158,7 @@ export function createLiveView(app) {
     lastListLoadMs = Date.now();
     bind("device-count").textContent = devices.length ? `(${devices.length})` : "";
     renderList();
+    if (selectedId) settings.show(selectedDevice());
     // Fill the first devices' latest readings at once, so that the list is useful at once; the round robin
     // fills the rest, within the budget.
     await Promise.all(
@@ -299,7 +316,7 @@ export function createLiveView(app) {
     const metrics = sortMetrics(history.metrics());
     if (!selectedMetric || !metrics.includes(selectedMetric)) selectedMetric = defaultMetric(metrics);
     renderPicker(metrics);
-    const summary = history.render(selectedMetric);
+    const summary = history.render(selectedMetric, definitionOf(selectedMetric));
     $("history-chart").setAttribute(
       "aria-label",
       selectedMetric
@@ -346,6 +363,7 @@ export function createLiveView(app) {
     const names = new Set();
     for (const point of points) for (const name of Object.keys(point.metrics ?? {})) names.add(name);
     const metrics = sortMetrics([...names]);
+    settings.metricsSeen(metrics);
     if (!selectedMetric || !names.has(selectedMetric)) selectedMetric = defaultMetric(metrics);
     renderPicker(metrics);
 
@@ -372,20 +390,36 @@ export function createLiveView(app) {
     }
     const withSetpoint = selectedMetric === "zone_temp_c" && names.has("setpoint_c");
     const columns = toColumns(points, withSetpoint ? [selectedMetric, "setpoint_c"] : [selectedMetric]);
-    if (!single) chart.render(selectedMetric, columns, withSetpoint, definitionOf(selectedMetric));
+    const definition = definitionOf(selectedMetric);
+    if (!single) {
+      chart.render(
+        selectedMetric,
+        columns,
+        withSetpoint,
+        definition,
+        outOfRangeColumn(points, selectedMetric),
+      );
+    }
     $("chart").setAttribute(
       "aria-label",
       `Chart of ${describeMetric(selectedMetric, definitionOf(selectedMetric)).label} over the last ${points.length} readings`,
     );
 
     const latest = points[0];
-    const { unit, label } = describeMetric(selectedMetric, definitionOf(selectedMetric));
+    const { unit, label } = describeMetric(selectedMetric, definition);
+    // The API flags a value outside its point's valid range: said in words, not by colour alone.
+    const flagged = latest.out_of_range?.includes(selectedMetric) ?? false;
     readout.hidden = false;
-    bind("readout-value").textContent = formatValue(latest.metrics[selectedMetric], selectedMetric);
+    readout.dataset.outOfRange = String(flagged);
+    bind("readout-value").textContent = formatValue(
+      latest.metrics[selectedMetric],
+      selectedMetric,
+      definition,
+    );
     bind("readout-unit").textContent = unit;
     const meta = bind("readout-meta");
     meta.dataset.timestamp = String(latest.timestamp_ms);
-    meta.dataset.label = label;
+    meta.dataset.label = flagged ? `${label} · outside its valid range` : label;
     meta.textContent = `${label} · updated ${formatAge(latest.timestamp_ms)}`;
 
     const summary = single ? null : summarize(columns[1]);
@@ -456,6 +490,7 @@ export function createLiveView(app) {
   return {
     /** @param {string | null} deviceId */
     async enter(deviceId) {
+      const entry = ++entries;
       if (!active) {
         active = true;
         ageTimer = setInterval(tickAges, 1000);
@@ -465,6 +500,8 @@ export function createLiveView(app) {
           app.reportError(error, "The device list could not be loaded");
         }
         listPoller.start();
+        // A device chosen while the list was loading (a click on its first rows) wins over the default.
+        if (entry !== entries) return;
       }
       const target = deviceId ?? devices[0]?.id ?? null;
       if (target !== selectedId) {
@@ -472,6 +509,7 @@ export function createLiveView(app) {
         points = [];
         chart.destroy();
         renderList();
+        settings.show(selectedDevice());
         chartPoller.stop();
         if (range === "live") {
           renderChart();
@@ -494,6 +532,7 @@ export function createLiveView(app) {
       selectedMetric = null;
       points = [];
       chart.destroy();
+      settings.hide();
       listElement.replaceChildren();
     },
   };

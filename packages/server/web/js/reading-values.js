@@ -4,7 +4,7 @@ import { describeMetric, formatWithUnit, sortMetrics } from "./format.js";
 /**
  * Fills a <dl> with every metric of the point, labelled and with its unit.
  * @param {HTMLElement} list
- * @param {{ metrics?: Record<string, number> }} point
+ * @param {{ metrics?: Record<string, number>, out_of_range?: string[] }} point
  * @param {Record<string, { name?: string, unit?: string | null }>} [definitions] the device's point definitions
  */
 export function renderReadingValues(list, point, definitions = {}) {
@@ -16,6 +16,13 @@ export function renderReadingValues(list, point, definitions = {}) {
       const value = document.createElement("dd");
       term.textContent = describeMetric(name, definitions[name]).label;
       value.textContent = formatWithUnit(metrics[name], name, definitions[name]);
+      // The API flags a value outside its point's valid range: said in words, not by colour alone.
+      if (point.out_of_range?.includes(name)) {
+        const flag = document.createElement("span");
+        flag.className = "out-of-range";
+        flag.textContent = "out of range";
+        value.append(" ", flag);
+      }
       wrapper.append(term, value);
       return wrapper;
     }),

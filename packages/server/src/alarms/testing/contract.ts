@@ -157,6 +157,21 @@ export function describeAlarmsContract(name: string, make: (clock: Clock) => Pro
       expect(seen).toEqual([5, 4, 3, 2, 1].map((n) => `${rule.id}.${n}`));
     });
 
+    it("counts a tenant's alarms by state without listing them, each tenant only its own", async () => {
+      const t = tenant();
+      expect(await harness.a.countAlarms(t, "active")).toBe(0);
+      const rules = await Promise.all(
+        [1, 2, 3].map(() => harness.a.createRule(t, above(randomUUID()), null)),
+      );
+      for (const rule of rules) await feed(harness.a, t, rule, [now, 99]);
+      await harness.b.acknowledge(t, `${rules[0]!.id}.1`, "user-1", now + 1);
+      await feed(harness.a, t, rules[1]!, [now + 2, 0]);
+      expect(await harness.b.countAlarms(t, "active")).toBe(1);
+      expect(await harness.b.countAlarms(t, "acknowledged")).toBe(1);
+      expect(await harness.b.countAlarms(t, "cleared")).toBe(1);
+      expect(await harness.b.countAlarms(tenant(), "active")).toBe(0);
+    });
+
     it("deleting a rule clears its open alarm", async () => {
       const t = tenant();
       const rule = await harness.a.createRule(t, above(randomUUID()), null);
