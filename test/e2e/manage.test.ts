@@ -73,9 +73,11 @@ describe.each(["sqlite", "firestore"] as const)("managing from the browser on %s
     await page.getByRole("link", { name: "Manage" }).click();
     await expect.poll(() => cellsOf(page, "manage-devices-table"), { timeout: 15_000 }).toHaveLength(1);
 
-    await page.getByLabel("Name", { exact: true }).fill("AHU-7 Return");
-    await page.getByLabel("Site").fill("HQ");
-    await page.getByLabel("Floor").fill("L7");
+    // Scoped to the create form: a device's own settings (below its chart) have Site and Floor fields too.
+    const createForm = page.locator("#device-create-form");
+    await createForm.getByLabel("Name", { exact: true }).fill("AHU-7 Return");
+    await createForm.getByLabel("Site").fill("HQ");
+    await createForm.getByLabel("Floor").fill("L7");
     await page.getByRole("button", { name: "Create device" }).click();
     const panel = page.getByRole("dialog", { name: "AHU-7 Return is registered" });
     await panel.waitFor({ timeout: 15_000 });
@@ -94,7 +96,9 @@ describe.each(["sqlite", "firestore"] as const)("managing from the browser on %s
     await panel.getByRole("button", { name: "Done" }).click();
     // Gone from the page once the panel is left, and the focus is back where the admin was.
     expect(await page.locator("#secret-value").inputValue()).toBe("");
-    expect(await page.evaluate(() => document.activeElement?.id)).toBe("device-create-name");
+    await expect
+      .poll(() => page.evaluate(() => document.activeElement?.id), { timeout: 5_000 })
+      .toBe("device-create-name");
 
     const deviceId = await page
       .locator("#manage-devices-table tbody tr", { hasText: "AHU-7 Return" })
@@ -121,9 +125,9 @@ describe.each(["sqlite", "firestore"] as const)("managing from the browser on %s
     await expect
       .poll(() => cellsOf(page, "manage-devices-table"), { timeout: 15_000 })
       .toContainEqual(["AHU-7 Exhaust", "HQ · L7", expect.stringMatching(/^online, seen/)]);
-    expect(await page.evaluate(() => document.activeElement?.getAttribute("aria-label"))).toBe(
-      "Rename AHU-7 Exhaust",
-    );
+    await expect
+      .poll(() => page.evaluate(() => document.activeElement?.getAttribute("aria-label")), { timeout: 5_000 })
+      .toBe("Rename AHU-7 Exhaust");
 
     await page.getByRole("button", { name: "Delete AHU-7 Exhaust" }).click();
     const confirm = page.getByRole("dialog", { name: "Delete AHU-7 Exhaust?" });
@@ -171,7 +175,10 @@ describe.each(["sqlite", "firestore"] as const)("managing from the browser on %s
     const password = await panel.getByRole("textbox").inputValue();
     expect(password).toMatch(/^[A-Za-z2-9]{5}(-[A-Za-z2-9]{5}){3}$/);
     await panel.getByRole("button", { name: "Done" }).click();
-    expect(await page.evaluate(() => document.activeElement?.id)).toBe("user-create-username");
+    // The dialog's close event, which puts focus back, fires a task after the click.
+    await expect
+      .poll(() => page.evaluate(() => document.activeElement?.id), { timeout: 5_000 })
+      .toBe("user-create-username");
     const role = page.getByLabel("Role of nadia", { exact: true });
     await role.waitFor({ timeout: 15_000 });
     expect(await role.inputValue()).toBe("viewer");
@@ -221,9 +228,9 @@ describe.each(["sqlite", "firestore"] as const)("managing from the browser on %s
     await expect.poll(() => sessions.textContent(), { timeout: 15_000 }).toContain("No sessions");
     expect(await stillSignedIn(nadia)).toBe(false);
     await sessions.getByRole("button", { name: "Close" }).click();
-    expect(await page.evaluate(() => document.activeElement?.getAttribute("aria-label"))).toBe(
-      "Sessions of nadia",
-    );
+    await expect
+      .poll(() => page.evaluate(() => document.activeElement?.getAttribute("aria-label")), { timeout: 5_000 })
+      .toBe("Sessions of nadia");
 
     await page.getByRole("button", { name: "Delete nadia" }).click();
     const confirm = page.getByRole("dialog", { name: "Delete nadia?" });
