@@ -6,6 +6,7 @@
 // BENCH_ROUNDS, default 3; BENCH_WARMUP_ROUNDS (unmeasured rounds of every side first), default 2.
 // Every phase runs in a fresh project id: an emptied project gets slower, a fresh one does not.
 import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { Firestore } from "@google-cloud/firestore";
 import { createFirestoreBackend } from "../src/firestore/index.js";
 
@@ -102,6 +103,18 @@ interface Measure {
   latencies: number[];
   failedLatencies: number[];
   errors: number;
+  /** CPU spent during the measured window, ms: this process's, and the emulator's when its pid is known. */
+  clientCpuMs: number;
+  emulatorCpuMs: number;
+}
+
+const EMULATOR_PID = process.env.BENCH_EMULATOR_PID;
+/** CPU time so far (ms) of the emulator's JVM, from /proc; 0 when its pid was not given. */
+function emulatorCpuMs(): number {
+  if (!EMULATOR_PID) return 0;
+  const fields = readFileSync(`/proc/${EMULATOR_PID}/stat`, "utf8").split(") ")[1]!.split(" ");
+  // utime and stime (fields 14 and 15 of stat(5)), in clock ticks of 10 ms.
+  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 /** Runs `workers` loops of `cycle` for SECONDS; worker i uses key `k<i>` unless `sharedKey` is set. */
@@ -111,13 +124,23 @@ async function measure(
   sharedKey?: string,
   failurePause?: () => number,
 ): Promise<Measure> {
-  const result: Measure = { completed: 0, seconds: 0, latencies: [], failedLatencies: [], errors: 0 };
+  const result: Measure = {
+    completed: 0,
+    seconds: 0,
+    latencies: [],
+    failedLatencies: [],
+    errors: 0,
+    clientCpuMs: 0,
+    emulatorCpuMs: 0,
+  };
   // Warm-up: JIT, gRPC channel, the emulator's first transactions.
   await Promise.all(
     Array.from({ length: workers }, (_, i) => cycle(sharedKey ?? `warm${i}`).catch(() => false)),
   );
   const started = performance.now();
   const deadline = started + SECONDS * 1000;
+  const clientCpu = process.cpuUsage();
+  const emulatorCpu = emulatorCpuMs();
   await Promise.all(
     Array.from({ length: workers }, async (_, i) => {
       while (performance.now() < deadline) {
@@ -142,6 +165,9 @@ async function measure(
     }),
   );
   result.seconds = (performance.now() - started) / 1000;
+  const spent = process.cpuUsage(clientCpu);
+  result.clientCpuMs = (spent.user + spent.system) / 1000;
+  result.emulatorCpuMs = emulatorCpuMs() - emulatorCpu;
   return result;
 }
 
@@ -184,6 +210,9 @@ try {
     lock16: [],
     client16: [],
   };
+  // CPU per completed cycle, this process's and the emulator's, for the 16-in-flight sides: on a shared
+  // machine the load others put on it swings throughput by 2x from round to round, CPU per cycle much less.
+  const cpu: Record<string, Array<{ client: number; emulator: number }>> = { floor16: [], lock16: [] };
   // Floor and library alternate, round after round, so that machine noise hits all alike; the order flips
   // every round (floor first, then library first), so that neither always runs into a colder emulator.
   const sides = [
@@ -202,6 +231,7 @@ try {
       const m = await measure(make(freshClient()), workers);
       if (round < 1) continue;
       rates[name]!.push(rate(m));
+      cpu[name]?.push({ client: m.clientCpuMs / m.completed, emulator: m.emulatorCpuMs / m.completed });
       record(`${name} (round ${round})`, m);
     }
   }
@@ -244,6 +274,13 @@ try {
   );
   console.log(
     `  16 in flight    floor ${median(rates.floor16!).toFixed(1)}  lock ${median(rates.lock16!).toFixed(1)}  ratio ${ratio("lock16", "floor16").toFixed(2)} ${range("lock16", "floor16")}  (target >= 0.80: ${met(ratio("lock16", "floor16") >= 0.8)})`,
+  );
+  const cycleCpu = (side: string) => cpu[side]!.map((c) => c.client + c.emulator);
+  const cpuRatios = cycleCpu("floor16").map((floor, i) => floor / cycleCpu("lock16")[i]!);
+  const cpuOf = (side: string) =>
+    `${median(cpu[side]!.map((c) => c.client)).toFixed(2)}+${median(cpu[side]!.map((c) => c.emulator)).toFixed(2)} ms`;
+  console.log(
+    `  cpu per cycle, 16 in flight (this process + emulator)  floor ${cpuOf("floor16")}  lock ${cpuOf("lock16")}  ratio ${median(cpuRatios).toFixed(2)} [${Math.min(...cpuRatios).toFixed(2)}-${Math.max(...cpuRatios).toFixed(2)}]  (floor/lock, read as the throughput ratio${EMULATOR_PID ? "" : "; emulator pid unknown, its CPU not counted"})`,
   );
   console.log(
     `  contended key   ${rate(contended).toFixed(1)} acquisitions/s, p95 of a failed attempt ${p95Failed(contended).toFixed(1)} ms  (target <= 50 ms: ${met(p95Failed(contended) <= 50)})`,
