@@ -3,7 +3,7 @@
 // Both time authorities run side by side: server (the default) and client.
 // Run: FIRESTORE_EMULATOR_HOST=host:port npm run bench -w @firebrick/lock, on an emulator of its own (it
 // contends; Firebrick's `npm run bench` starts a private one); env: BENCH_SECONDS per phase, default 4;
-// BENCH_ROUNDS, default 3; BENCH_WARMUP_ROUNDS (unmeasured rounds of every side first), default 2.
+// BENCH_ROUNDS, default 3; BENCH_WARMUP_SECONDS (unmeasured 16-in-flight rounds first), default 45.
 // Every phase runs in a fresh project id: an emptied project gets slower, a fresh one does not.
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
@@ -13,7 +13,7 @@ import { createFirestoreBackend } from "../src/firestore/index.js";
 process.env.METADATA_SERVER_DETECTION = "none";
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
-const WARMUP_ROUNDS = Number(process.env.BENCH_WARMUP_ROUNDS ?? 2);
+const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 45);
 const TTL_MS = 30_000;
 
 const emulatorHost = process.env.FIRESTORE_EMULATOR_HOST;
@@ -189,6 +189,9 @@ function record(name: string, m: Measure): void {
     m.failedLatencies.length ? String(m.failedLatencies.length) : "-",
     m.failedLatencies.length ? percentile(m.failedLatencies, 95).toFixed(1) : "-",
     String(m.errors),
+    m.completed
+      ? `${(m.clientCpuMs / m.completed).toFixed(2)}+${(m.emulatorCpuMs / m.completed).toFixed(2)}`
+      : "-",
   ]);
 }
 
@@ -223,13 +226,20 @@ try {
     ["lock16", lockCycle, 16],
     ["client16", clientCycle, 16],
   ] as const;
-  // Unmeasured warm-up rounds of every side first, in the same alternating order: the emulator's JVM and
-  // this process's JIT keep getting faster for several seconds of load, and a paired ratio taken while
-  // they still do favours whichever side ran second (ranges of 0.67-0.99 with one short warm-up).
-  for (let round = 1 - WARMUP_ROUNDS; round <= ROUNDS; round++) {
+  // Unmeasured warm-up first, of the loaded sides (16 in flight), alternating, for WARMUP_SECONDS: a fresh
+  // emulator's JVM compiles for about a minute of load (its CPU per cycle fell from ~11 ms to ~2 ms and
+  // both sides' throughput rose 8x over 70 s), and a paired ratio taken while it does favours whichever
+  // side ran second in a round (ranges of 0.4-2.2 with two short warm-up rounds).
+  const loaded = sides.filter(([, , workers]) => workers > 1);
+  const warmUntil = performance.now() + WARMUP_SECONDS * 1000;
+  for (let round = 1; performance.now() < warmUntil; round++) {
+    for (const [name, make, workers] of round % 2 ? loaded : [...loaded].reverse()) {
+      record(`${name} (warm-up ${round})`, await measure(make(freshClient()), workers));
+    }
+  }
+  for (let round = 1; round <= ROUNDS; round++) {
     for (const [name, make, workers] of round % 2 ? sides : [...sides].reverse()) {
       const m = await measure(make(freshClient()), workers);
-      if (round < 1) continue;
       rates[name]!.push(rate(m));
       cpu[name]?.push({ client: m.clientCpuMs / m.completed, emulator: m.emulatorCpuMs / m.completed });
       record(`${name} (round ${round})`, m);
@@ -247,12 +257,22 @@ try {
   const reference = await measure(referenceReleaseCycle(freshClient()), 16);
   record("reference release, 16 in flight", reference);
 
-  const header = ["phase", "ok", "cycles/s", "p50 ms", "p95 ms", "failed", "p95 failed ms", "errors"];
+  const header = [
+    "phase",
+    "ok",
+    "cycles/s",
+    "p50 ms",
+    "p95 ms",
+    "failed",
+    "p95 failed ms",
+    "errors",
+    "cpu ms/cycle (bench+emulator)",
+  ];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) =>
     cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");
   console.log(
-    `\nFirestore emulator ${emulatorHost}, ${SECONDS} s per phase, ${ROUNDS} rounds after ${WARMUP_ROUNDS} unmeasured\n`,
+    `\nFirestore emulator ${emulatorHost}, ${SECONDS} s per phase, ${ROUNDS} rounds after ${WARMUP_SECONDS} s of warm-up\n`,
   );
   console.log(line(header));
   for (const row of rows) console.log(line(row));
