@@ -19,6 +19,8 @@ export const lockPhase: Phase = {
         env: {
           ...process.env,
           FIRESTORE_EMULATOR_HOST: emulator.hostPort,
+          // Lets the bench count the emulator's CPU per cycle (/proc) beside its own.
+          BENCH_EMULATOR_PID: String(emulator.process.pid ?? ""),
           // Four sides a round (sequential and 16 in flight, floor and library): shorter rounds.
           BENCH_SECONDS: process.env.BENCH_LOCK_SECONDS ?? String(Math.min(bench.seconds, 1.5)),
           BENCH_ROUNDS: String(bench.rounds),
@@ -41,6 +43,22 @@ export const lockPhase: Phase = {
     if (!parallel || !contended) throw new Error(`lock bench output not understood:\n${output}`);
     const ratio = Number(parallel[3]);
     const p95 = Number(contended[2]);
+    const cpu =
+      /cpu per cycle, 16 in flight[^\n]*?floor ([\d.+]+) ms\s+lock ([\d.+]+) ms\s+ratio ([\d.]+) \[([\d.]+)-([\d.]+)\]/.exec(
+        output,
+      );
+    const cpuRow = cpu
+      ? [
+          {
+            what: "CPU per lock cycle, 16 in flight (bench process + emulator)",
+            measured: `${cpu[2]} ms`,
+            baseline: `raw SDK floor ${cpu[1]} ms`,
+            ratio: `${Number(cpu[3]).toFixed(2)}× [${cpu[4]}–${cpu[5]}] (floor/lock)`,
+            target: "—",
+            met: null,
+          },
+        ]
+      : [];
     return [
       {
         what: "lock acquire+release, 16 in flight, distinct keys",
@@ -50,6 +68,7 @@ export const lockPhase: Phase = {
         target: "≥ 0.8×",
         met: ratio >= 0.8,
       },
+      ...cpuRow,
       {
         what: "lock, 8 workers on 1 key: p95 of a failed attempt",
         measured: `${p95.toFixed(1)} ms`,

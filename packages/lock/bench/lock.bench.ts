@@ -3,15 +3,17 @@
 // Both time authorities run side by side: server (the default) and client.
 // Run: FIRESTORE_EMULATOR_HOST=host:port npm run bench -w @firebrick/lock, on an emulator of its own (it
 // contends; Firebrick's `npm run bench` starts a private one); env: BENCH_SECONDS per phase, default 4;
-// BENCH_ROUNDS, default 3.
+// BENCH_ROUNDS, default 3; BENCH_WARMUP_SECONDS (unmeasured 16-in-flight rounds first), default 45.
 // Every phase runs in a fresh project id: an emptied project gets slower, a fresh one does not.
 import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { Firestore } from "@google-cloud/firestore";
 import { createFirestoreBackend } from "../src/firestore/index.js";
 
 process.env.METADATA_SERVER_DETECTION = "none";
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 45);
 const TTL_MS = 30_000;
 
 const emulatorHost = process.env.FIRESTORE_EMULATOR_HOST;
@@ -101,6 +103,18 @@ interface Measure {
   latencies: number[];
   failedLatencies: number[];
   errors: number;
+  /** CPU spent during the measured window, ms: this process's, and the emulator's when its pid is known. */
+  clientCpuMs: number;
+  emulatorCpuMs: number;
+}
+
+const EMULATOR_PID = process.env.BENCH_EMULATOR_PID;
+/** CPU time so far (ms) of the emulator's JVM, from /proc; 0 when its pid was not given. */
+function emulatorCpuMs(): number {
+  if (!EMULATOR_PID) return 0;
+  const fields = readFileSync(`/proc/${EMULATOR_PID}/stat`, "utf8").split(") ")[1]!.split(" ");
+  // utime and stime (fields 14 and 15 of stat(5)), in clock ticks of 10 ms.
+  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 /** Runs `workers` loops of `cycle` for SECONDS; worker i uses key `k<i>` unless `sharedKey` is set. */
@@ -110,13 +124,23 @@ async function measure(
   sharedKey?: string,
   failurePause?: () => number,
 ): Promise<Measure> {
-  const result: Measure = { completed: 0, seconds: 0, latencies: [], failedLatencies: [], errors: 0 };
+  const result: Measure = {
+    completed: 0,
+    seconds: 0,
+    latencies: [],
+    failedLatencies: [],
+    errors: 0,
+    clientCpuMs: 0,
+    emulatorCpuMs: 0,
+  };
   // Warm-up: JIT, gRPC channel, the emulator's first transactions.
   await Promise.all(
     Array.from({ length: workers }, (_, i) => cycle(sharedKey ?? `warm${i}`).catch(() => false)),
   );
   const started = performance.now();
   const deadline = started + SECONDS * 1000;
+  const clientCpu = process.cpuUsage();
+  const emulatorCpu = emulatorCpuMs();
   await Promise.all(
     Array.from({ length: workers }, async (_, i) => {
       while (performance.now() < deadline) {
@@ -141,6 +165,9 @@ async function measure(
     }),
   );
   result.seconds = (performance.now() - started) / 1000;
+  const spent = process.cpuUsage(clientCpu);
+  result.clientCpuMs = (spent.user + spent.system) / 1000;
+  result.emulatorCpuMs = emulatorCpuMs() - emulatorCpu;
   return result;
 }
 
@@ -162,6 +189,9 @@ function record(name: string, m: Measure): void {
     m.failedLatencies.length ? String(m.failedLatencies.length) : "-",
     m.failedLatencies.length ? percentile(m.failedLatencies, 95).toFixed(1) : "-",
     String(m.errors),
+    m.completed
+      ? `${(m.clientCpuMs / m.completed).toFixed(2)}+${(m.emulatorCpuMs / m.completed).toFixed(2)}`
+      : "-",
   ]);
 }
 
@@ -183,9 +213,9 @@ try {
     lock16: [],
     client16: [],
   };
-  // Warm the emulator's JVM first; unmeasured.
-  await measure(floorCycle(freshClient()), 16);
-  await measure(lockCycle(freshClient()), 16);
+  // CPU per completed cycle, this process's and the emulator's, for the 16-in-flight sides: on a shared
+  // machine the load others put on it swings throughput by 2x from round to round, CPU per cycle much less.
+  const cpu: Record<string, Array<{ client: number; emulator: number }>> = { floor16: [], lock16: [] };
   // Floor and library alternate, round after round, so that machine noise hits all alike; the order flips
   // every round (floor first, then library first), so that neither always runs into a colder emulator.
   const sides = [
@@ -196,10 +226,22 @@ try {
     ["lock16", lockCycle, 16],
     ["client16", clientCycle, 16],
   ] as const;
+  // Unmeasured warm-up first, of the loaded sides (16 in flight), alternating, for WARMUP_SECONDS: a fresh
+  // emulator's JVM compiles for about a minute of load (its CPU per cycle fell from ~11 ms to ~2 ms and
+  // both sides' throughput rose 8x over 70 s), and a paired ratio taken while it does favours whichever
+  // side ran second in a round (ranges of 0.4-2.2 with two short warm-up rounds).
+  const loaded = sides.filter(([, , workers]) => workers > 1);
+  const warmUntil = performance.now() + WARMUP_SECONDS * 1000;
+  for (let round = 1; performance.now() < warmUntil; round++) {
+    for (const [name, make, workers] of round % 2 ? loaded : [...loaded].reverse()) {
+      record(`${name} (warm-up ${round})`, await measure(make(freshClient()), workers));
+    }
+  }
   for (let round = 1; round <= ROUNDS; round++) {
     for (const [name, make, workers] of round % 2 ? sides : [...sides].reverse()) {
       const m = await measure(make(freshClient()), workers);
       rates[name]!.push(rate(m));
+      cpu[name]?.push({ client: m.clientCpuMs / m.completed, emulator: m.emulatorCpuMs / m.completed });
       record(`${name} (round ${round})`, m);
     }
   }
@@ -215,11 +257,23 @@ try {
   const reference = await measure(referenceReleaseCycle(freshClient()), 16);
   record("reference release, 16 in flight", reference);
 
-  const header = ["phase", "ok", "cycles/s", "p50 ms", "p95 ms", "failed", "p95 failed ms", "errors"];
+  const header = [
+    "phase",
+    "ok",
+    "cycles/s",
+    "p50 ms",
+    "p95 ms",
+    "failed",
+    "p95 failed ms",
+    "errors",
+    "cpu ms/cycle (bench+emulator)",
+  ];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) =>
     cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");
-  console.log(`\nFirestore emulator ${emulatorHost}, ${SECONDS} s per phase, ${ROUNDS} rounds\n`);
+  console.log(
+    `\nFirestore emulator ${emulatorHost}, ${SECONDS} s per phase, ${ROUNDS} rounds after ${WARMUP_SECONDS} s of warm-up\n`,
+  );
   console.log(line(header));
   for (const row of rows) console.log(line(row));
 
@@ -240,6 +294,13 @@ try {
   );
   console.log(
     `  16 in flight    floor ${median(rates.floor16!).toFixed(1)}  lock ${median(rates.lock16!).toFixed(1)}  ratio ${ratio("lock16", "floor16").toFixed(2)} ${range("lock16", "floor16")}  (target >= 0.80: ${met(ratio("lock16", "floor16") >= 0.8)})`,
+  );
+  const cycleCpu = (side: string) => cpu[side]!.map((c) => c.client + c.emulator);
+  const cpuRatios = cycleCpu("floor16").map((floor, i) => floor / cycleCpu("lock16")[i]!);
+  const cpuOf = (side: string) =>
+    `${median(cpu[side]!.map((c) => c.client)).toFixed(2)}+${median(cpu[side]!.map((c) => c.emulator)).toFixed(2)} ms`;
+  console.log(
+    `  cpu per cycle, 16 in flight (this process + emulator)  floor ${cpuOf("floor16")}  lock ${cpuOf("lock16")}  ratio ${median(cpuRatios).toFixed(2)} [${Math.min(...cpuRatios).toFixed(2)}-${Math.max(...cpuRatios).toFixed(2)}]  (floor/lock, read as the throughput ratio${EMULATOR_PID ? "" : "; emulator pid unknown, its CPU not counted"})`,
   );
   console.log(
     `  contended key   ${rate(contended).toFixed(1)} acquisitions/s, p95 of a failed attempt ${p95Failed(contended).toFixed(1)} ms  (target <= 50 ms: ${met(p95Failed(contended) <= 50)})`,

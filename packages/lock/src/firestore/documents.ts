@@ -1,11 +1,17 @@
-import type { DocumentReference, Timestamp } from "@google-cloud/firestore";
+import type {
+  DocumentReference,
+  Query,
+  QueryDocumentSnapshot,
+  Timestamp,
+  Transaction,
+} from "@google-cloud/firestore";
 import { hashKey } from "../common/crypto.js";
 import { attachRawData, sanitizeLockInfo } from "../common/diagnostics.js";
 import { LockError } from "../common/errors.js";
 import { isLive, TIME_TOLERANCE_MS } from "../common/time-predicates.js";
 import type { FirestoreCapabilities, LockInfo, LockListing } from "../common/types.js";
 import { type FirestoreContext, fenceDocumentId, lockDocumentId } from "./config.js";
-import { isPreconditionFailure } from "./failures.js";
+import { grpcStatusOf, isPreconditionFailure } from "./failures.js";
 import type { OperationTime } from "./time.js";
 import type { FenceCounterDocument, LockDocument } from "./types.js";
 
@@ -79,10 +85,12 @@ export async function findLockByLockId(
   lockId: string,
   time: OperationTime,
 ): Promise<FoundLock | null> {
-  const snapshot = await ctx.db.collection(ctx.collection).where("lockId", "==", lockId).get();
-  const nowMs = time.decide(snapshot.readTime);
+  const docs = await matching(ctx.db.collection(ctx.collection).where("lockId", "==", lockId));
+  const last = docs.at(-1);
+  if (!last) return null;
+  const nowMs = time.decide(last.readTime);
   const found: FoundLock[] = [];
-  for (const doc of snapshot.docs) {
+  for (const doc of docs) {
     const data = doc.data();
     if (isLockDocument(data) && data.lockId === lockId) {
       found.push({ ref: doc.ref as DocumentReference<LockDocument>, data, updateTime: doc.updateTime });
@@ -105,35 +113,84 @@ export async function findLockByLockId(
 }
 
 /**
- * Deletes a lock document if nobody wrote it since the read that saw it at `updateTime` (a precondition,
- * not a transaction). Returns false when the precondition failed. Never used on fence counters.
+ * Commits the writes `stage` puts on the transaction it is given, each conditioned by its own precondition
+ * (`create`, or `update`/`delete` with `lastUpdateTime`), as one atomic commit; returns what `stage`
+ * returned, or `undefined` when a precondition failed (the documents changed since they were read: a lost
+ * race, answered by reading again, never by retrying the same write).
+ *
+ * A transaction that only writes: the SDK sends it as a single Commit without a transaction id (no read
+ * locks), and with one attempt it never retries on its own. Unlike `WriteBatch.commit()`, it also formats no
+ * call stack per commit, which costs more than the commit's own client work when source-mapped stack
+ * traces are on (ADR-018, docs/adr/ADR-018-conditional-writes.md, "Where a cycle's time goes").
+ */
+export async function commitIfUnchanged<T>(
+  ctx: FirestoreContext,
+  stage: (writes: Transaction) => T,
+): Promise<T | undefined> {
+  try {
+    return await ctx.db.runTransaction(async (writes) => stage(writes), { maxAttempts: 1 });
+  } catch (error) {
+    if (isPreconditionFailure(error)) return undefined;
+    throw error;
+  }
+}
+
+/**
+ * The documents a query matches, read through `stream()` rather than `get()`: the same single RunQuery, but
+ * `get()` formats a call stack on every call, which with source-mapped stack traces on costs more client CPU
+ * than the rest of the query (ADR-018, "Where a cycle's time goes"). Every document carries the read time
+ * of the response that brought it; the last one's is the query's decision instant (the earlier documents
+ * are guaranteed unchanged up to it).
+ */
+async function matching(query: Query): Promise<QueryDocumentSnapshot[]> {
+  const docs: QueryDocumentSnapshot[] = [];
+  // Typed as a plain ReadableStream; it yields the query's document snapshots.
+  for await (const doc of query.stream()) docs.push(doc as unknown as QueryDocumentSnapshot);
+  return docs;
+}
+
+/**
+ * Deletes a lock document if nobody wrote it since the read that saw it at `updateTime`. Returns false when
+ * it did not happen (the document changed, or contention aborted the commit): the caller reads again.
+ * Never used on fence counters.
  */
 export async function deleteIfUnchanged(
   ctx: FirestoreContext,
   ref: DocumentReference<LockDocument>,
   updateTime: Timestamp,
 ): Promise<boolean> {
-  try {
-    await ctx.db.batch().delete(ref, { lastUpdateTime: updateTime }).commit();
-    return true;
-  } catch (error) {
-    if (isPreconditionFailure(error)) return false;
-    throw error;
-  }
+  return writeOnceOrReread(ctx, (writes) => writes.delete(ref, { lastUpdateTime: updateTime }));
 }
 
-/** Sets the lock document's expiry if nobody wrote it since `updateTime`; false when the precondition failed. */
+/** Sets the lock document's expiry if nobody wrote it since `updateTime`; false when it did not happen. */
 export async function setExpiryIfUnchanged(
   ctx: FirestoreContext,
   ref: DocumentReference<LockDocument>,
   updateTime: Timestamp,
   expiresAtMs: number,
 ): Promise<boolean> {
+  return writeOnceOrReread(ctx, (writes) =>
+    writes.update(ref, { expiresAtMs }, { lastUpdateTime: updateTime }),
+  );
+}
+
+/**
+ * One conditional write of a lock document; false when it did not happen and the document must be read
+ * again. `ABORTED` (contention, nothing written) counts as such: a fresh read, not a blind retry of the same
+ * write, is what the next attempt needs.
+ */
+async function writeOnceOrReread(
+  ctx: FirestoreContext,
+  stage: (writes: Transaction) => unknown,
+): Promise<boolean> {
   try {
-    await ctx.db.batch().update(ref, { expiresAtMs }, { lastUpdateTime: updateTime }).commit();
-    return true;
+    const committed = await commitIfUnchanged(ctx, (writes) => {
+      stage(writes);
+      return true;
+    });
+    return committed ?? false;
   } catch (error) {
-    if (isPreconditionFailure(error)) return false;
+    if (grpcStatusOf(error) === "ABORTED") return false;
     throw error;
   }
 }

@@ -11,9 +11,8 @@ import { isLive, TIME_TOLERANCE_MS } from "../../common/time-predicates.js";
 import type { AcquireResult, FirestoreCapabilities, KeyOp } from "../../common/types.js";
 import { normalizeAndValidateKey, validateTtlMs } from "../../common/validation.js";
 import type { FirestoreContext } from "../config.js";
-import { fenceRef, isLockDocument, lockRef } from "../documents.js";
+import { commitIfUnchanged, fenceRef, isLockDocument, lockRef } from "../documents.js";
 import { withErrorMapping } from "../errors.js";
-import { isPreconditionFailure } from "../failures.js";
 import { OperationTime } from "../time.js";
 import type { LockDocument } from "../types.js";
 
@@ -106,16 +105,10 @@ export async function acquire(ctx: FirestoreContext, opts: KeyOp & { ttlMs: numb
     const [lockSnap, fenceSnap] = await ctx.db.getAll(lockDoc, fenceDoc);
     checkAborted(signal);
     if (shownLive(lockSnap)) return { ok: false, reason: "locked" };
-    // A transaction that only writes: the SDK commits it as one atomic, conditional write of both documents,
-    // without a transaction id and without retries (a lost race must answer `locked`, not retry).
-    try {
-      return await ctx.db.runTransaction(async (trx) => stage(trx, lockSnap, fenceSnap, true), {
-        maxAttempts: 1,
-      });
-    } catch (error) {
-      if (isPreconditionFailure(error)) return { ok: false, reason: "locked" };
-      throw error;
-    }
+    // Both writes in one commit, each conditioned on its document being as read; a lost race answers
+    // `locked`, never a retry (commitIfUnchanged, ADR-018).
+    const committed = await commitIfUnchanged(ctx, (writes) => stage(writes, lockSnap, fenceSnap, true));
+    return committed ?? { ok: false, reason: "locked" };
   });
 }
 
