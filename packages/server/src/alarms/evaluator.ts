@@ -95,25 +95,25 @@ export class AlarmEvaluator {
 
   /**
    * Judges the device's threshold rules on points just written: per rule with readings of its metric,
-   * one transaction (1 read; writes only when the rule's state moves). Returns the alarms raised.
+   * one transaction (1 read; a write only when the rule's state moves, or once a minute of readings:
+   * `QUIET_STATE_WRITE_MS`), the rules at once, since each is its own document. Returns the alarms raised.
    */
   async pointsWritten(tenant: TenantId, deviceId: string, points: readonly NewPoint[]): Promise<Alarm[]> {
     const rules = await this.rules(tenant, deviceId);
-    const raised: Alarm[] = [];
-    for (const rule of rules) {
-      if (rule.kind !== "threshold") continue;
+    const judged = rules.map(async (rule): Promise<Alarm[]> => {
+      if (rule.kind !== "threshold") return [];
       const readings = points.flatMap((point) => {
         const value = point.metrics[rule.metric];
         return value === undefined ? [] : [{ timestamp_ms: point.timestamp_ms, value }];
       });
-      if (readings.length === 0) continue;
+      if (readings.length === 0) return [];
       const result = await this.#store().evaluate(tenant, rule.id, (stored, state) =>
         judgeReadings(stored, state, readings),
       );
       if (result.status === "missing") this.forget(tenant, deviceId);
-      if (result.status === "done") raised.push(...result.raised);
-    }
-    return raised;
+      return result.status === "done" ? result.raised : [];
+    });
+    return (await Promise.all(judged)).flat();
   }
 }
 

@@ -19,9 +19,21 @@ export function crosses(rule: AlarmRule, value: number): boolean {
 }
 
 /**
+ * How far the newest judged reading may run ahead of the stored one before the rule's state is written
+ * although nothing else in it moved. A quiet rule (no crossing begins, none ends, no alarm raised or
+ * cleared) then costs its device's writes one read each and one state write a minute, instead of a write
+ * per request. The price: a reading less than this much older than the newest one judged, arriving late,
+ * is still judged, so a crossing can be taken to start up to this much early; never a second alarm (one
+ * open alarm per rule is the store's rule) and never a lost clear (a clear is an event, always written).
+ */
+export const QUIET_STATE_WRITE_MS = 60_000;
+
+/**
  * A threshold rule, given readings of its metric: a crossing that has held for `for_ms` (measured in the
  * readings' own time) raises; a reading back within the threshold ends the crossing and clears. Readings
- * no newer than the newest judged are late and change nothing (another instance judged past them).
+ * no newer than the newest judged are late and change nothing (another instance judged past them). Null:
+ * nothing to write (no fresh reading, or only the newest judged time moved, by less than
+ * `QUIET_STATE_WRITE_MS`).
  */
 export function judgeReadings(
   rule: AlarmRule,
@@ -51,6 +63,12 @@ export function judgeReadings(
     }
   }
   const last = fresh[fresh.length - 1]!.timestamp_ms;
+  const unmoved =
+    events.length === 0 &&
+    since === state.since &&
+    state.last_point_ms !== null &&
+    last - state.last_point_ms < QUIET_STATE_WRITE_MS;
+  if (unmoved) return null;
   return { state: { ...state, since, last_point_ms: last }, events };
 }
 
