@@ -95,7 +95,7 @@ describe.each(["sqlite", "firestore"] as const)("managing from the browser on %s
     if (store === "sqlite") await screenshot(page, "devices-admin.png");
     await panel.getByRole("button", { name: "Done" }).click();
     // Gone from the page once the panel is left, and the focus is back where the admin was.
-    expect(await page.locator("#secret-value").inputValue()).toBe("");
+    await expect.poll(() => page.locator("#secret-value").inputValue(), { timeout: 5_000 }).toBe("");
     await expect
       .poll(() => page.evaluate(() => document.activeElement?.id), { timeout: 5_000 })
       .toBe("device-create-name");
@@ -205,7 +205,9 @@ describe.each(["sqlite", "firestore"] as const)("managing from the browser on %s
     const reset = page.getByRole("dialog", { name: "Reset the password of nadia" });
     await reset.getByLabel("New password").fill("short");
     await reset.getByRole("button", { name: "Reset password" }).click();
-    expect(await reset.getByRole("alert").textContent()).toBe("A password needs at least 12 characters.");
+    await expect
+      .poll(() => reset.getByRole("alert").textContent(), { timeout: 5_000 })
+      .toBe("A password needs at least 12 characters.");
     await reset.getByLabel("New password").fill("nadia-second-password");
     await reset.getByRole("button", { name: "Reset password" }).click();
     await reset.waitFor({ state: "hidden", timeout: 15_000 });

@@ -45,7 +45,7 @@ describe.each(["sqlite", "firestore"] as const)("webhooks in the dashboard on %s
     await expect.poll(() => page.evaluate(() => navigator.clipboard.readText())).toBe(secret);
     receiver.secret("/dashboard", secret);
     await page.locator("#webhook-secret-dismiss").click();
-    expect(await page.locator("#webhook-secret").isHidden()).toBe(true);
+    await page.locator("#webhook-secret").waitFor({ state: "hidden", timeout: 5_000 });
     await expect.poll(() => panel.locator(".webhook code").textContent()).toBe(receiver.url("/dashboard"));
     expect(await panel.textContent()).not.toContain(secret);
 
