@@ -131,10 +131,11 @@ export const alarmIngestPhase: Phase = {
         measured: `${withRules.reads.toFixed(2)} / ${withRules.writes.toFixed(2)} (alarms: ${withRules.alarmReads.toFixed(2)} / ${withRules.alarmWrites.toFixed(2)})`,
         baseline: `without rules ${without.reads.toFixed(2)} / ${without.writes.toFixed(2)}`,
         ratio: "—",
-        // One read and one write per rule whose metric the request carries (docs/design/alarms.md, "Costs"),
-        // plus, now and then, the device's rule list on a cache miss.
-        target: `alarms ≈ ${RULES.length} / ${RULES.length} (one read and one write per rule)`,
-        met: withRules.alarmReads <= RULES.length * 1.1 && withRules.alarmWrites <= RULES.length * 1.1,
+        // One read per rule whose metric the request carries, and no write while nothing crosses (the
+        // state is written once a minute of readings; docs/design/alarms.md, "Costs"), plus, now and then,
+        // the device's rule list on a cache miss.
+        target: `alarms ≤ ${RULES.length} reads (one per rule), ≤ 0.1 writes while nothing crosses`,
+        met: withRules.alarmReads <= RULES.length * 1.1 && withRules.alarmWrites <= 0.1,
       });
     } finally {
       await counting.server.close();

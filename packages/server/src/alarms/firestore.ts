@@ -219,6 +219,18 @@ export function createFirestoreAlarmsStore(
     async evaluate(tenant, ruleId, judge, evaluateOptions = {}) {
       if (!isUuidV4(ruleId)) return { status: "missing" };
       const { fence } = evaluateOptions;
+      if (fence === undefined) {
+        // Most readings move nothing (judge returns null): a plain read decides that, without a
+        // transaction's round trips and locks on the rule, which every request of the device would
+        // otherwise queue on. A judgement that moves something is made again inside the transaction
+        // below, on the state it reads there. Judging on a snapshot a concurrent write has just passed
+        // is the same as the readings having arrived in the other order (judge.ts, QUIET_STATE_WRITE_MS).
+        const snapshot = await withFirestore(() => rules.doc(ruleId).get());
+        record(1, 0);
+        if (!snapshot.exists || snapshot.get("tenant_id") !== tenant) return { status: "missing" };
+        const judgement = judge(ruleOf(snapshot.data()!), snapshot.get("state") as RuleState);
+        if (!judgement) return { status: "done", raised: [], cleared: [] };
+      }
       return transition(tenant, async (transaction, bill, enqueue): Promise<EvaluationResult> => {
         const [snapshot, recorded] = await transaction.getAll(
           rules.doc(ruleId),

@@ -110,7 +110,8 @@ export interface AlarmsStore {
    * Judges a rule in one transaction: reads the rule and its state, calls `judge` (which may run more than
    * once: a Firestore transaction retries), writes the state and applies the events: a raise opens alarm
    * `<rule>.<raised + 1>` unless one is open, a clear closes the open one. With `fence`, the transition is
-   * refused when a newer sweep's fence was recorded (`recordFence`) or written on the rule.
+   * refused when a newer sweep's fence was recorded (`recordFence`) or written on the rule. Without a
+   * fence, a store may first judge on a plain read and skip the transaction when `judge` returns null.
    */
   evaluate(
     tenant: TenantId,
