@@ -19,13 +19,7 @@ describe.each(BACKENDS)("alarm rules and alarms over HTTP (%s)", (backend) => {
   }, 60_000);
   afterAll(() => service?.close());
 
-  const call = (
-    method: "GET" | "POST" | "DELETE",
-    url: string,
-    session: string,
-    payload?: unknown,
-    tenant = "t1",
-  ) => service.request({ method, url, tenant, session, ...(payload !== undefined && { payload }) });
+  const call: TestService["call"] = (...args) => service.call(...args);
   const write = (
     deviceId: string,
     token: string,

@@ -85,6 +85,14 @@ export interface TestService {
   request(
     options: InjectOptions & { tenant?: string | null; session?: string },
   ): Promise<LightMyRequestResponse>;
+  /** A route test's usual call: a method, a URL, whose session, a JSON body if any, in tenant t1 unless said. */
+  call(
+    method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE",
+    url: string,
+    session: string,
+    payload?: unknown,
+    tenant?: string,
+  ): Promise<LightMyRequestResponse>;
   /** Signs in and returns the session token (the cookie's value). */
   login(
     tenant: string,
@@ -215,6 +223,22 @@ export async function startTestService(
     } as InjectOptions);
   }
 
+  function call(
+    method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE",
+    url: string,
+    session: string,
+    payload?: unknown,
+    tenant = "t1",
+  ) {
+    return request({
+      method,
+      url,
+      tenant,
+      session,
+      ...(payload !== undefined && { payload: payload as object }),
+    });
+  }
+
   async function login(
     tenant: string,
     username: string,
@@ -251,6 +275,7 @@ export async function startTestService(
     t1,
     t2,
     request,
+    call,
     login,
     async close() {
       await app.close();

@@ -12,8 +12,14 @@ import { assertLimit, isUuidV4 } from "../stores/keys.js";
 import type { Clock, TenantId } from "../stores/types.js";
 import { ignoreUsage, type UsageRecorder } from "../stores/usage.js";
 import { type AlarmTransition, DELIVERY_ID_PATTERN, deliveriesFor } from "./deliveries.js";
-import { attemptId, attemptsPage, newWebhookRecord, publicWebhook, recordedAttempt } from "./records.js";
-import { DISPATCHER_FENCE_SCOPE } from "./sqlite.js";
+import {
+  attemptId,
+  attemptsPage,
+  DISPATCHER_FENCE_SCOPE,
+  newWebhookRecord,
+  publicWebhook,
+  recordedAttempt,
+} from "./records.js";
 import {
   DELIVERY_RETENTION_MS,
   type Delivery,

@@ -12,6 +12,9 @@ import type {
   Webhook,
 } from "./types.js";
 
+/** The dispatcher's fence: a row (SQLite) or document (Firestore) of the alarm fences, by this scope. */
+export const DISPATCHER_FENCE_SCOPE = "webhook-dispatcher";
+
 /** The stored webhook a `create` writes, the same on both backends. */
 export function newWebhookRecord(
   tenant: TenantId,

@@ -17,13 +17,7 @@ describe.each(BACKENDS)("webhooks over HTTP (%s)", (backend) => {
   }, 60_000);
   afterAll(() => service?.close());
 
-  const call = (
-    method: "GET" | "POST" | "DELETE",
-    url: string,
-    session: string,
-    payload?: unknown,
-    tenant = "t1",
-  ) => service.request({ method, url, tenant, session, ...(payload !== undefined && { payload }) });
+  const call: TestService["call"] = (...args) => service.call(...args);
   const entries = async (action: string) =>
     (await call("GET", `/api/audit?action=${action}`, admin)).json().entries as Record<string, unknown>[];
 

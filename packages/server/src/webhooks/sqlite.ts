@@ -8,7 +8,14 @@ import type { RetentionTarget } from "../stores/sqlite/retention.js";
 import type { Clock, TenantId } from "../stores/types.js";
 import { ignoreUsage, type UsageRecorder } from "../stores/usage.js";
 import { type AlarmTransition, deliveriesFor } from "./deliveries.js";
-import { attemptId, attemptsPage, newWebhookRecord, publicWebhook, recordedAttempt } from "./records.js";
+import {
+  attemptId,
+  attemptsPage,
+  DISPATCHER_FENCE_SCOPE,
+  newWebhookRecord,
+  publicWebhook,
+  recordedAttempt,
+} from "./records.js";
 import {
   DELIVERY_RETENTION_MS,
   type Delivery,
@@ -17,9 +24,6 @@ import {
   type StoredWebhook,
   type WebhooksStore,
 } from "./types.js";
-
-/** The dispatcher's row in `alarm_fences`. */
-export const DISPATCHER_FENCE_SCOPE = "webhook-dispatcher";
 
 /**
  * Enqueues the deliveries of alarm transitions, inside the caller's transaction on `db` (the alarms
