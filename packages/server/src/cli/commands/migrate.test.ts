@@ -8,6 +8,7 @@ import { emulatorClient, emulatorHost, uniqueProjectId } from "../../../../../te
 import { openSqlite } from "../../storage/sqlite.js";
 import { SQLITE_MIGRATIONS } from "../../storage/sqlite-migrations.js";
 import { createSqliteStores } from "../../stores/index.js";
+import { decodeStats } from "../../stores/rollups/stats.js";
 import { cliEntry, collectOutput, runCli, spawnCli } from "../testing/run-cli.js";
 
 const project = uniqueProjectId("mig-cli");
@@ -231,6 +232,40 @@ describe("the migration command line", () => {
     expect(result.code).toBe(0);
     expect(JSON.parse(result.stdout)).toMatchObject({ green: true, mismatched: 0, sampled_series: 2 });
   });
+
+  it("writes the rollups of what it backfilled before it exits: no update held back, no intent left to repair", async () => {
+    // A project of its own, so that no killed run's intent is in it.
+    const fresh = uniqueProjectId("mig-cli-flush");
+    const freshEnv = { ...env, GOOGLE_CLOUD_PROJECT: fresh };
+    const target = emulatorClient(fresh);
+    try {
+      const result = await runCli(
+        ["backfill", "telemetry", "--from", legacy, "--days", "7", "--writes-per-minute", "10000", "--json"],
+        { env: freshEnv },
+      );
+      expect(result.stderr).toBe("");
+      expect(result.code).toBe(0);
+      expect((await target.collection("telemetry_rollup_intents").count().get()).data().count).toBe(0);
+      // Every backfilled point is counted once in the day rollups of its device.
+      const counted = new Map<string, number>();
+      for (const day of (await target.collection("telemetry_rollups").get()).docs) {
+        const device = `${day.get("tenant_id")}/${day.get("device_id")}`;
+        for (const value of Object.values((day.get("m.zone_temp_c") ?? {}) as Record<string, unknown>)) {
+          counted.set(device, (counted.get(device) ?? 0) + decodeStats(value).count);
+        }
+      }
+      const written = new Map<string, number>();
+      for (const point of (await target.collection("telemetry").select("tenant_id", "device_id").get())
+        .docs) {
+        const device = `${point.get("tenant_id")}/${point.get("device_id")}`;
+        written.set(device, (written.get(device) ?? 0) + 1);
+      }
+      expect(written.size).toBeGreaterThan(0);
+      expect(counted).toEqual(written);
+    } finally {
+      await target.terminate();
+    }
+  }, 120_000);
 
   it("rebuilds a tenant's rollups on the store telemetry is routed to, and refuses a bad range with exit 2", async () => {
     const bad = await runCli(["rollups", "rebuild", "--tenant", "acme", "--from", "soon", "--to", "0"], {

@@ -271,6 +271,14 @@ async function runCommandJob(
     await runAndReport(runtime, steps, flags, sourceId);
   } finally {
     db.close();
+    // Rollup updates held back for fast-written devices go out before the client does: a timer that
+    // fired after terminate() would query a closed client (the SDK then rejects a promise nobody holds,
+    // which ends the process) and the rollups would wait for repair.
+    await target.telemetry.flush().catch((error: unknown) => {
+      console.error(
+        `firebrick: flushing held-back rollups failed (they are repaired later): ${String(error)}`,
+      );
+    });
     await firestore.terminate();
   }
 }
