@@ -2,15 +2,15 @@ import { FieldPath, type Firestore, type Query, Timestamp } from "@google-cloud/
 import { aggregationReads, queryReads } from "../stores/billing.js";
 import { decodeCursor, encodeCursor } from "../stores/cursor.js";
 import {
-  DEFAULT_COLLECTIONS,
-  type FirestoreContext,
+  firestoreContext,
+  recordFirestore,
   runBilledTransaction,
   type TransactionBill,
   withFirestore,
 } from "../stores/firestore/context.js";
 import { assertLimit, isUuidV4 } from "../stores/keys.js";
 import type { Clock, Page, TenantId } from "../stores/types.js";
-import { ignoreUsage, type UsageRecorder } from "../stores/usage.js";
+import type { UsageRecorder } from "../stores/usage.js";
 import {
   type AlarmTransition,
   acknowledgedTransition,
@@ -68,14 +68,8 @@ export function createFirestoreAlarmsStore(
 ): AlarmsStore {
   const clock = options.clock ?? Date.now;
   const names = options.collections ?? ALARM_COLLECTIONS;
-  const context: FirestoreContext = {
-    db,
-    clock,
-    usage: options.usage ?? ignoreUsage,
-    collections: DEFAULT_COLLECTIONS,
-  };
-  const record = (reads: number, writes: number) =>
-    context.usage.record("firestore", "alarms", reads, writes);
+  const context = firestoreContext(db, { clock, usage: options.usage });
+  const record = (reads: number, writes: number) => recordFirestore(context, "alarms", reads, writes);
   const rules = db.collection(names.rules);
   const alarms = db.collection(names.alarms);
   const sweepFence = db.collection(names.fences).doc(SWEEP_SCOPE);

@@ -8,13 +8,17 @@ import {
   Timestamp,
 } from "@google-cloud/firestore";
 import { queryReads } from "../stores/billing.js";
-import { decodeCursor, encodeCursor } from "../stores/cursor.js";
+import { decodeCursor } from "../stores/cursor.js";
 import { translateFirestoreError, withFirestore } from "../stores/firestore/context.js";
 import { assertLimit } from "../stores/keys.js";
 import { FLAG_NAMES, type Flags } from "../stores/routing/flags.js";
 import type { Clock } from "../stores/types.js";
 import { ignoreUsage, type UsageRecorder } from "../stores/usage.js";
-import { completePlatformAuditEntry, PLATFORM_AUDIT_RETENTION_MS } from "./platform-audit-entry.js";
+import {
+  completePlatformAuditEntry,
+  PLATFORM_AUDIT_RETENTION_MS,
+  platformAuditPage,
+} from "./platform-audit-entry.js";
 import type { FleetState, FleetWatchListener, PlatformAuditEntry, SavedFlags } from "./types.js";
 
 /** The collections of the service-wide state (declared in `stores/firestore/indexes.ts` with their TTLs). */
@@ -167,15 +171,10 @@ export function createFirestoreFleetState(db: Firestore, options: FirestoreFleet
         }
         const snapshot = await withFirestore(() => query.limit(limit).get());
         record(queryReads(snapshot.size), 0);
-        const items = snapshot.docs.map((doc) => toAuditEntry(doc.data()));
-        const last = items.at(-1);
-        return {
-          items,
-          next_cursor:
-            items.length === limit && last
-              ? encodeCursor<"platform_audit">({ k: "platform_audit", t: last.timestamp_ms, id: last.id })
-              : null,
-        };
+        return platformAuditPage(
+          snapshot.docs.map((doc) => toAuditEntry(doc.data())),
+          limit,
+        );
       },
     },
     changes: {

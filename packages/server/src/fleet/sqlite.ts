@@ -1,13 +1,17 @@
 import type { SqliteDatabase } from "../storage/sqlite.js";
 import { queryReads } from "../stores/billing.js";
-import { decodeCursor, encodeCursor } from "../stores/cursor.js";
+import { decodeCursor } from "../stores/cursor.js";
 import { assertLimit } from "../stores/keys.js";
 import { FLAG_NAMES, type Flags } from "../stores/routing/flags.js";
 import type { SqliteGroupCommit } from "../stores/sqlite/group-commit.js";
 import type { RetentionTarget } from "../stores/sqlite/retention.js";
 import type { Clock } from "../stores/types.js";
 import { ignoreUsage, type UsageRecorder } from "../stores/usage.js";
-import { completePlatformAuditEntry, PLATFORM_AUDIT_RETENTION_MS } from "./platform-audit-entry.js";
+import {
+  completePlatformAuditEntry,
+  PLATFORM_AUDIT_RETENTION_MS,
+  platformAuditPage,
+} from "./platform-audit-entry.js";
 import type { FleetState, PlatformAuditEntry, SavedFlags, VersionedRecord } from "./types.js";
 
 /** How long a published change stays in `fleet_changes`: watchers read it within a poll or two. */
@@ -193,15 +197,7 @@ export function createSqliteFleetState(db: SqliteDatabase, options: SqliteFleetO
           ? listAuditAfter.all(oldest, after.t, after.id, limit)
           : listAudit.all(oldest, limit);
         record(queryReads(rows.length), 0);
-        const items = rows.map(toAuditEntry);
-        const last = items.at(-1);
-        return {
-          items,
-          next_cursor:
-            items.length === limit && last
-              ? encodeCursor<"platform_audit">({ k: "platform_audit", t: last.timestamp_ms, id: last.id })
-              : null,
-        };
+        return platformAuditPage(rows.map(toAuditEntry), limit);
       },
     },
     changes: {

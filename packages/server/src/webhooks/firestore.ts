@@ -3,14 +3,14 @@ import { recordFirestoreFence } from "../alarms/firestore-fences.js";
 import { queryReads } from "../stores/billing.js";
 import { decodeCursor } from "../stores/cursor.js";
 import {
-  DEFAULT_COLLECTIONS,
-  type FirestoreContext,
+  firestoreContext,
+  recordFirestore,
   runBilledTransaction,
   withFirestore,
 } from "../stores/firestore/context.js";
 import { assertLimit, isUuidV4 } from "../stores/keys.js";
 import type { Clock, TenantId } from "../stores/types.js";
-import { ignoreUsage, type UsageRecorder } from "../stores/usage.js";
+import type { UsageRecorder } from "../stores/usage.js";
 import { type AlarmTransition, DELIVERY_ID_PATTERN, deliveriesFor } from "./deliveries.js";
 import {
   attemptId,
@@ -101,14 +101,8 @@ export function createFirestoreWebhooksStore(
   options: { clock?: Clock; usage?: UsageRecorder } = {},
 ): WebhooksStore {
   const clock = options.clock ?? Date.now;
-  const context: FirestoreContext = {
-    db,
-    clock,
-    usage: options.usage ?? ignoreUsage,
-    collections: DEFAULT_COLLECTIONS,
-  };
-  const record = (reads: number, writes: number) =>
-    context.usage.record("firestore", "webhooks", reads, writes);
+  const context = firestoreContext(db, { clock, usage: options.usage });
+  const record = (reads: number, writes: number) => recordFirestore(context, "webhooks", reads, writes);
   const webhooks = db.collection(WEBHOOK_COLLECTIONS.webhooks);
   const deliveries = db.collection(WEBHOOK_COLLECTIONS.deliveries);
   const attempts = db.collection(WEBHOOK_COLLECTIONS.attempts);

@@ -1,7 +1,7 @@
 import { classifyFirestoreFailure } from "@firebrick/lock/firestore";
 import type { DocumentReference, Firestore, Transaction } from "@google-cloud/firestore";
 import { type Clock, StoreConflictError, StoreUnavailableError } from "../types.js";
-import type { StoreArea, UsageRecorder } from "../usage.js";
+import { ignoreUsage, type StoreArea, type UsageRecorder } from "../usage.js";
 
 /** Collection names, overridable so that several deployments (or tests) can share one database. */
 export interface FirestoreCollections {
@@ -47,6 +47,27 @@ export interface FirestoreContext {
   commits?: CommitObserver | undefined;
   /** The telemetry store's `WRITE_TIME_MARGIN_MS`, shortened by tests that must not wait for it. */
   writeTimeMarginMs?: number | undefined;
+}
+
+/** A context on `db`: the default collections, the wall clock and no usage recording unless `options` say. */
+export function firestoreContext(
+  db: Firestore,
+  options: {
+    clock?: Clock | undefined;
+    usage?: UsageRecorder | undefined;
+    collections?: Partial<FirestoreCollections> | undefined;
+    commits?: CommitObserver | undefined;
+    writeTimeMarginMs?: number | undefined;
+  } = {},
+): FirestoreContext {
+  return {
+    db,
+    clock: options.clock ?? Date.now,
+    usage: options.usage ?? ignoreUsage,
+    collections: { ...DEFAULT_COLLECTIONS, ...options.collections },
+    commits: options.commits,
+    writeTimeMarginMs: options.writeTimeMarginMs,
+  };
 }
 
 export function recordFirestore(

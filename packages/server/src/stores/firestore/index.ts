@@ -1,13 +1,8 @@
 import type { Firestore } from "@google-cloud/firestore";
 import type { Clock, Stores, TenantZone } from "../types.js";
-import { ignoreUsage, type UsageRecorder } from "../usage.js";
+import type { UsageRecorder } from "../usage.js";
 import { createFirestoreAuditLogStore } from "./audit.js";
-import {
-  type CommitObserver,
-  DEFAULT_COLLECTIONS,
-  type FirestoreCollections,
-  type FirestoreContext,
-} from "./context.js";
+import { type CommitObserver, type FirestoreCollections, firestoreContext } from "./context.js";
 import { createFirestoreDevicesStore } from "./devices.js";
 import { GroupCommitter } from "./group-commit.js";
 import { createRollupMaintenance } from "./rollups/maintenance.js";
@@ -32,17 +27,6 @@ export interface FirestoreStoresOptions {
   rollups?: RollupTuning;
 }
 
-function contextOf(db: Firestore, options: FirestoreStoresOptions): FirestoreContext {
-  return {
-    db,
-    clock: options.clock ?? Date.now,
-    usage: options.usage ?? ignoreUsage,
-    collections: { ...DEFAULT_COLLECTIONS, ...options.collections },
-    commits: options.commits,
-    writeTimeMarginMs: options.writeTimeMarginMs,
-  };
-}
-
 /**
  * The stores on a Firestore database (the collections of docs/design/stores.md).
  *
@@ -50,7 +34,7 @@ function contextOf(db: Firestore, options: FirestoreStoresOptions): FirestoreCon
  * const stores = createFirestoreStores(new Firestore({ projectId }), { usage: metrics });
  */
 export function createFirestoreStores(db: Firestore, options: FirestoreStoresOptions = {}): Stores {
-  const context = contextOf(db, options);
+  const context = firestoreContext(db, options);
   return {
     tenants: createFirestoreTenantsStore(context),
     users: createFirestoreUsersStore(context),
@@ -77,7 +61,7 @@ export function createFirestoreRollupMaintenance(
     batchSize?: number;
   },
 ) {
-  const context = contextOf(db, options);
+  const context = firestoreContext(db, options);
   const writer = rollupWriter(context, new GroupCommitter(db), options.rollups);
   return createRollupMaintenance(context, {
     rollups: db.collection(context.collections.rollups),
