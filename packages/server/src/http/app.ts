@@ -23,6 +23,7 @@ import {
 } from "./connection-limits.js";
 import { type ReadinessCheck, registerHealthRoutes } from "./health.js";
 import { guardInputs } from "./input-guards.js";
+import { lazySchemaCompilers } from "./lazy-schemas.js";
 import { registerOpenApi } from "./openapi.js";
 
 export interface AppOptions {
@@ -63,6 +64,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     bodyLimit: options.bodyLimit ?? 256 * 1024,
     // Unknown fields are an error the client should hear about, not something to drop silently.
     ajv: { customOptions: { removeAdditional: false } },
+    schemaController: { compilersFactory: lazySchemaCompilers() },
   });
 
   await registerOpenApi(app);
