@@ -2,7 +2,6 @@ import { type Config, type ConfigOverrides, loadConfig, processEnvironment } fro
 import { resolveSecrets, type SecretReader, secretName, withoutSecretValue } from "../config/secrets.js";
 import { ControlPlaneError, DEFAULT_DATABASE } from "../gcp/control-plane.js";
 import { DEFAULT_RETRY_POLICY, realSleep, retryControlPlaneCall } from "../gcp/control-plane-retry.js";
-import { createControlPlane } from "../gcp/select.js";
 
 /** A secret named in `FIREBRICK_SECRETS` could not be read: the service does not start. Exit status 1. */
 export class SecretUnavailableError extends Error {
@@ -28,6 +27,8 @@ export async function loadStartupConfig(
   const read: SecretReader =
     readSecret ??
     (async (reference) => {
+      // Loaded only when a secret is to be read: the control plane's module loads the GCP clients.
+      const { createControlPlane } = await import("../gcp/select.js");
       const controlPlane = createControlPlane(
         "rest",
         { projectId: reference.projectId, databaseId: DEFAULT_DATABASE },
