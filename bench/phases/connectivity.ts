@@ -1,4 +1,5 @@
 import { Connectivity } from "../../packages/server/src/devices/connectivity.js";
+import { cacheShares } from "../../packages/server/src/service.js";
 import type { Device } from "../../packages/server/src/stores/types.js";
 import type { Phase } from "../lib/context.js";
 import { startCountingServer } from "../lib/counting-server.js";
@@ -107,6 +108,7 @@ export const connectivityPhase: Phase = {
           new Connectivity(() => server.stores.router.stores.devices, {
             clock: now,
             offlineAfterMs: config.deviceOfflineAfterMs,
+            maxBytes: cacheShares(config.cacheMemoryBytes).connectivity,
           }),
       );
       const devices = (await Promise.all(

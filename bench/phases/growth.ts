@@ -6,10 +6,53 @@ import { fire } from "../lib/ingest-load.js";
 import { alternate, over, paired } from "../lib/paired.js";
 import type { Device } from "../lib/service.js";
 import { buildSqliteFixture } from "../lib/sqlite-fixture.js";
-import { percentile } from "../lib/stats.js";
+import { percentile, spread } from "../lib/stats.js";
 import { call, HEADER, login, startServerProcess, TENANT, USER_AGENT } from "../server-process.js";
 
 const REQUESTS_PER_ROUND = 30;
+/**
+ * The V8 old generation `firebrick serve` gets on a 512 MiB instance. Node sizes V8's heap from the
+ * container's memory limit (cgroup; `SetIsolateCreateParamsForNode` → V8's `ConfigureDefaults`): a
+ * quarter of it, doubled on 64-bit, so 256 MiB. On this 24 GiB machine it would get 4 GiB, and V8, far from
+ * its limit, lets garbage reach several times the live heap before collecting: after 100 k devices RSS
+ * read 331–437 MiB by when the last collection happened, with 111 MiB live. The servers here run with the
+ * heap a 512 MiB instance has, so that RSS says what such an instance holds (docs/design/fleet.md).
+ */
+const INSTANCE_OLD_SPACE_MIB = 256;
+/** `FIREBRICK_CACHE_MEMORY_MIB` as the bench's servers run it: the default. */
+const CACHE_BUDGET_MIB = 64;
+/** The structures bench/children/structure-sizes.ts measures, as the table names them. */
+const STRUCTURES = {
+  latestPoints100: "latest-points cache (100 points)",
+  latestPoints1: "latest-points cache (1 point)",
+  deviceDirectory: "device directory",
+  fleetLimiter: "fleet limiter record",
+  connectivity: "connectivity (last written)",
+  alarmRules: "alarm rules (none)",
+  tenants: "tenant directory",
+  signInRecord: "sign-in record",
+} as const;
+type StructureName = keyof typeof STRUCTURES;
+
+/** The server's RSS once a load is over: 5 readings a second apart, after a second's pause. */
+async function settledRss(server: {
+  memory(): { rss: number };
+}): Promise<{ median: number; values: number[] }> {
+  const values: number[] = [];
+  for (let i = 0; i < 6; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    if (i > 0) values.push(server.memory().rss);
+  }
+  return { median: percentile(values, 50), values };
+}
+
+/** What the per-device caches hold by their estimates (`firebrick_cache_bytes` on /metrics), in bytes. */
+async function cacheBytes(url: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  let bytes = 0;
+  for (const match of text.matchAll(/^firebrick_cache_bytes\{[^}]*\} (\S+)$/gm)) bytes += Number(match[1]);
+  return bytes;
+}
 const FLEETS = [10_000, 100_000] as const;
 
 /** A server on a prebuilt SQLite data dir, signed in as the first run's admin. */
@@ -20,7 +63,11 @@ async function serveFixture(
 ) {
   const dataDir = bench.tempDir(label);
   const devices = buildSqliteFixture(dataDir, fixture);
-  const server = await startServerProcess({ dataDir, deviceWritesPerMinute: 100_000 });
+  const server = await startServerProcess({
+    dataDir,
+    deviceWritesPerMinute: 100_000,
+    nodeArgs: [`--max-old-space-size=${INSTANCE_OLD_SPACE_MIB}`],
+  });
   bench.defer(() => server.stop());
   const admin = await login(server.url, "admin", server.adminPassword!);
   return { server, admin, devices };
@@ -133,14 +180,21 @@ export const growthPhase: Phase = {
           headers: { [HEADER]: TENANT, cookie: served.admin, "user-agent": USER_AGENT },
         }),
       });
-      const { rss } = served.server.memory();
+      // RSS moves with when V8 last collected: a single reading at the bound flipped yes/no between runs
+      // (412 vs 366 MiB). Once the load is over, the median of a few readings with their range.
+      const settled = await settledRss(served.server);
+      const rss = settled.median;
+      const held = await cacheBytes(served.server.url);
       figures.push({
         what: `server RSS after ${num(fleet)} devices wrote and were polled (latest 100)`,
-        measured: `${num(rss / MiB)} MiB (+${num((rss - idle) / MiB)} MiB, ${num((rss - idle) / fleet)} B per device)`,
-        baseline: `idle ${num(idle / MiB)} MiB; ${fleet === 10_000 ? "100 points stored per device" : "1 point per device"}`,
+        measured:
+          `${withRange(spread(settled.values.map((b) => b / MiB)), "MiB")} (+${num((rss - idle) / MiB)} MiB, ` +
+          `${num((rss - idle) / fleet)} B per device; peak ${num(served.server.memory().peak / MiB)} MiB); ` +
+          `caches hold ${num(held / MiB, 1)} MiB of the ${num(CACHE_BUDGET_MIB)} MiB budget`,
+        baseline: `idle ${num(idle / MiB)} MiB; ${fleet === 10_000 ? "100 points stored per device" : "1 point per device"}; V8 heap of a 512 MiB instance (old space ${INSTANCE_OLD_SPACE_MIB} MiB)`,
         ratio: "—",
-        target: "fits 512 MiB with room (issue 21)",
-        met: rss < 384 * MiB,
+        target: "fits 512 MiB with room: ≤ 384 MiB (issue 21)",
+        met: rss <= 384 * MiB,
       });
       await served.server.stop();
     }
@@ -152,17 +206,22 @@ export const growthPhase: Phase = {
         ["--expose-gc", "--import", "tsx", join(bench.root, "bench/children/structure-sizes.ts"), "10000"],
         { cwd: bench.root, encoding: "utf8" },
       ),
-    ) as Record<string, number>;
+    ) as Record<StructureName, { heap: number; estimate: number }>;
+    const structures = Object.keys(STRUCTURES) as StructureName[];
+    // The budget holds what it says only if no estimate is well below what the heap holds.
+    const honest = structures.every((name) => sizes[name].estimate >= 0.9 * sizes[name].heap);
     figures.push({
-      what: "bytes per device held in memory, by structure (10 k entries each; heap measured, and the structure's own estimate)",
-      measured:
-        `latest-points cache ${num(sizes.latestCache100Points!)} B (100 points; estimate ${num(sizes.latestCacheEstimate!)} B); ` +
-        `device directory ${num(sizes.deviceDirectory!)} B (estimate ${num(sizes.deviceDirectoryEstimate!)} B); ` +
-        `fleet limiter record ${num(sizes.fleetLimiter!)} B`,
-      baseline: `sign-in record held (username + one address): ${num(sizes.signInRecord!)} B; before: latest-points 14,725 B`,
+      what: "bytes per device held in memory, by structure (10 k entries each; heap measured / the structure's own estimate)",
+      measured: structures
+        .filter((name) => name !== "signInRecord" && name !== "tenants")
+        .map((name) => `${STRUCTURES[name]} ${num(sizes[name].heap)} / ${num(sizes[name].estimate)} B`)
+        .join("; "),
+      baseline:
+        `per sign-in record held (username + one address) ${num(sizes.signInRecord.heap)} / ${num(sizes.signInRecord.estimate)} B; ` +
+        `per tenant ${num(sizes.tenants.heap)} / ${num(sizes.tenants.estimate)} B`,
       ratio: "—",
-      target: "bounded by memory: FIREBRICK_CACHE_MEMORY_MIB (issue 21)",
-      met: null,
+      target: "every estimate ≥ 0.9 × the heap: FIREBRICK_CACHE_MEMORY_MIB bounds what is held (issue 21)",
+      met: honest,
     });
     return figures;
   },

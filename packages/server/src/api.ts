@@ -14,7 +14,6 @@ import type { ServiceContext } from "./service.js";
 import { registerSessionRoutes } from "./sessions/routes.js";
 import { registerTelemetryRoutes } from "./telemetry/routes.js";
 import { registerTenantRoutes } from "./tenancy/routes.js";
-import { TenantDirectory } from "./tenancy/tenant-directory.js";
 import { registerTrendRoutes } from "./trends/routes.js";
 import { registerUserRoutes } from "./users/routes.js";
 import { registerWebhookRoutes } from "./webhooks/routes.js";
@@ -59,11 +58,10 @@ export async function registerApi(app: FastifyInstance, ctx: ServiceContext): Pr
   // The document itself, readable without a tenant: the one /api route it does not list.
   app.get("/api/openapi.json", { schema: { hide: true }, logLevel: "warn" }, async () => app.swagger());
 
-  const tenants = new TenantDirectory(() => ctx.router.stores.tenants);
   await app.register(auditRecorder, {
     audit: () => ctx.router.stores.audit,
     clock: ctx.clock,
-    tenantExists: (tenant) => tenants.exists(tenant),
+    tenantExists: (tenant) => ctx.tenants.exists(tenant),
     limits: ctx.limits,
   });
   await app.register(requestGate, {

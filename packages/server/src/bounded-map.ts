@@ -10,6 +10,17 @@ export type Bound<K, V> =
   | { maxEntries: number; maxBytes?: undefined };
 
 /**
+ * What one entry of a byte-bounded map costs the heap besides its value, by estimate: lru-cache's
+ * bookkeeping (the Map's hash-table slot and the key, value and link arrays' cells, ≈ 80 bytes) and a
+ * string key (a key built as `${tenant}\u0000${id}` holds the concatenation and its parts: ≈ 40 bytes
+ * and 2 a character). Every per-device structure adds it to its value's size, so that what its budget
+ * counts is what the heap holds (measured side by side in bench/children/structure-sizes.ts).
+ */
+export function entryOverhead(key: string): number {
+  return 120 + 2 * key.length;
+}
+
+/**
  * A map that holds at most so many entries, or so many bytes of them, and drops the least recently used
  * ones to make room (lru-cache underneath). Every per-key cache and limiter of the service keeps its
  * entries in one, so that its memory stays bounded whatever keys clients send; the per-device ones are

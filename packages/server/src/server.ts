@@ -205,6 +205,10 @@ export async function startServer(
   metrics.observeFleetWatch(() => watchHealthy);
   metrics.observeCacheBytes("latest_points", () => ctx.latestPoints.bytes);
   metrics.observeCacheBytes("devices", () => ctx.devices.directory.held.bytes);
+  metrics.observeCacheBytes("limits", () => ctx.limits.bytes);
+  metrics.observeCacheBytes("connectivity", () => ctx.connectivity.bytes);
+  metrics.observeCacheBytes("alarm_rules", () => ctx.alarmEvaluator.bytes);
+  metrics.observeCacheBytes("tenants", () => ctx.tenants.bytes);
   const sweeper = startSessionSweeper({
     stores: () => router.all().map(({ stores }) => stores.sessions),
     runExclusive: options.runExclusive ?? runUnderLock(await serviceLock(opened, config, metrics, "sweeper")),

@@ -19,6 +19,7 @@ import type { FlagsState } from "./stores/routing/flags.js";
 import type { StoreRouter } from "./stores/routing/router.js";
 import type { Clock } from "./stores/types.js";
 import { LatestTelemetryCache } from "./telemetry/latest-cache.js";
+import { TenantDirectory } from "./tenancy/tenant-directory.js";
 import { TenantTimeZones } from "./tenancy/time-zones.js";
 import type { WebhooksStore } from "./webhooks/types.js";
 
@@ -45,6 +46,8 @@ export interface ServiceContext {
   limits: FleetLimiter;
   /** Tenants' time zones, for daily trend buckets (`tenancy/time-zones.ts`). */
   tenantZones: TenantTimeZones;
+  /** Whether a tenant exists, for the audit log (`tenancy/tenant-directory.ts`). */
+  tenants: TenantDirectory;
   /** Alarm rules and alarms, with the service-wide state (docs/design/alarms.md). */
   alarms: AlarmsStore;
   /** Judges threshold rules on accepted writes; holds each device's rules (`alarms/evaluator.ts`). */
@@ -91,14 +94,17 @@ export interface ServiceOptions {
 
 /**
  * How `FIREBRICK_CACHE_MEMORY_MIB` is shared among the per-device structures (docs/design/fleet.md):
- * mostly the latest points, which are what dashboards need fast.
+ * mostly the latest points, which are what dashboards need fast. Each counts its entries as the heap
+ * holds them (`entryOverhead` in bounded-map.ts), so the shares add up to what the heap holds.
  */
 export function cacheShares(bytes: number) {
   return {
-    latestPoints: Math.floor(bytes * 0.7),
+    latestPoints: Math.floor(bytes * 0.6),
     devices: Math.floor(bytes * 0.125),
-    limits: Math.floor(bytes * 0.125),
+    limits: Math.floor(bytes * 0.1),
+    connectivity: Math.floor(bytes * 0.1),
     alarmRules: Math.floor(bytes * 0.05),
+    tenants: Math.floor(bytes * 0.025),
   };
 }
 
@@ -136,6 +142,7 @@ export function createServiceContext(options: ServiceOptions): ServiceContext {
     connectivity: new Connectivity(() => router.stores.devices, {
       clock,
       offlineAfterMs: options.deviceOfflineAfterMs ?? DEFAULT_OFFLINE_AFTER_MS,
+      maxBytes: shares.connectivity,
     }),
     latestPoints: new LatestTelemetryCache(() => router.stores.telemetry, {
       clock,
@@ -143,6 +150,7 @@ export function createServiceContext(options: ServiceOptions): ServiceContext {
     }),
     limits: new FleetLimiter(fleet.records, { clock, maxBytes: shares.limits }),
     tenantZones: new TenantTimeZones(() => router.stores.tenants, clock),
+    tenants: new TenantDirectory(() => router.stores.tenants, { maxBytes: shares.tenants }),
     alarms: options.alarms,
     alarmEvaluator: new AlarmEvaluator(() => options.alarms, {
       clock,

@@ -1,4 +1,4 @@
-import { BoundedMap } from "../bounded-map.js";
+import { BoundedMap, entryOverhead } from "../bounded-map.js";
 import type { Clock, NewPoint, TenantId } from "../stores/types.js";
 import { judgeQuiet, judgeReadings } from "./judge.js";
 import type { Alarm, AlarmRule, AlarmsStore } from "./types.js";
@@ -49,8 +49,9 @@ export class AlarmEvaluator {
     this.#clock = options.clock;
     this.#held = new BoundedMap<string, HeldRules>({
       maxBytes: Math.max(1, options.maxBytes),
-      // A rule serialises to ~250 bytes; an entry without rules still costs its key and bookkeeping.
-      sizeOf: (held, key) => 96 + key.length * 2 + held.rules.length * 256,
+      // A rule serialises to ~250 bytes; an entry without rules still costs its key and bookkeeping
+      // (measured against the heap in bench/children/structure-sizes.ts).
+      sizeOf: (held, key) => entryOverhead(key) + 40 + held.rules.length * 256,
     });
   }
 

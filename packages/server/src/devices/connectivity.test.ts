@@ -28,8 +28,8 @@ describe("connectivity", () => {
     const clock = { now: Date.UTC(2026, 0, 5, 8) };
     const tally = new UsageTally();
     const stores = createSqliteStores(db, { clock: () => clock.now, usage: tally });
-    const instance = (offlineAfterMs = 5 * MINUTE) =>
-      new Connectivity(() => stores.devices, { clock: () => clock.now, offlineAfterMs });
+    const instance = (offlineAfterMs = 5 * MINUTE, maxBytes = 2 ** 20) =>
+      new Connectivity(() => stores.devices, { clock: () => clock.now, offlineAfterMs, maxBytes });
     return { db, clock, tally, stores, instance };
   }
 
@@ -52,6 +52,34 @@ describe("connectivity", () => {
       const stored = await stores.devices.get("acme", device.id);
       expect(clock.now - stored!.last_seen_ms!).toBeLessThanOrEqual(SEEN_WRITE_INTERVAL_MS);
     }
+  });
+
+  it("holds no more than its byte budget, and judges a dropped device by its stored last_seen_ms", async () => {
+    const { clock, tally, stores, instance } = fixture();
+    // Room for about three devices' records (≈ 220 bytes each).
+    const budget = 700;
+    const connectivity = instance(5 * MINUTE, budget);
+    const devices = await Promise.all(
+      Array.from({ length: 6 }, (_, i) =>
+        stores.devices.create("acme", { name: `AHU-${i}`, token_hash: "a".repeat(64) }),
+      ),
+    );
+    tally.reset();
+    for (const device of devices) await connectivity.seen(device);
+    expect(tally.byArea.get("sqlite:devices")?.writes).toBe(6);
+    expect(connectivity.bytes).toBeGreaterThan(0);
+    expect(connectivity.bytes).toBeLessThanOrEqual(budget);
+
+    clock.now += 1000;
+    // The newest are held: no write within the minute.
+    for (const device of devices.slice(3)) await connectivity.seen(device);
+    expect(tally.byArea.get("sqlite:devices")?.writes).toBe(6);
+    // The oldest was dropped: the device as read again (what the directory would hand over) carries the
+    // stored last_seen_ms, so it is not written again either.
+    const reread = await stores.devices.get("acme", devices[0]!.id);
+    await connectivity.seen(reread!);
+    expect(tally.byArea.get("sqlite:devices")?.writes).toBe(6);
+    expect(connectivity.bytes).toBeLessThanOrEqual(budget);
   });
 
   it("makes at most one write a minute per device per instance when N instances share the traffic", async () => {
@@ -102,6 +130,7 @@ describe("connectivity", () => {
     const connectivity = new Connectivity(() => devices, {
       clock: () => clock.now,
       offlineAfterMs: 5 * MINUTE,
+      maxBytes: 2 ** 20,
     });
     const warnings: string[] = [];
     const log = { warn: (_details: object, message: string) => warnings.push(message) };

@@ -1,4 +1,4 @@
-import { BoundedMap } from "../bounded-map.js";
+import { BoundedMap, entryOverhead } from "../bounded-map.js";
 import type { Clock, Device, DevicesStore } from "../stores/types.js";
 
 /** `last_seen_ms` is written at most once per this interval per device and instance. */
@@ -23,15 +23,29 @@ interface WarnLog {
  *   the stored value (as its device cache holds it) is less than a minute old.
  * - **Reads.** `last_seen_ms` is therefore exact to the minute. The status is derived when it is read, from
  *   `last_seen_ms` and the inactivity time: no timer, no write when a device goes quiet.
+ * - **Memory.** What this instance wrote is held in bytes (`maxBytes`, `FIREBRICK_CACHE_MEMORY_MIB`'s
+ *   share), the device written least recently dropped first. A dropped device is judged by the
+ *   `last_seen_ms` its device record carries: at worst one more write within the minute.
  */
 export class Connectivity {
   /** What this instance last wrote, by tenant and device. */
-  readonly #written = new BoundedMap<string, number>(100_000);
+  readonly #written: BoundedMap<string, number>;
 
   constructor(
     private readonly devices: () => DevicesStore,
-    private readonly options: { clock: Clock; offlineAfterMs: number },
-  ) {}
+    private readonly options: { clock: Clock; offlineAfterMs: number; maxBytes: number },
+  ) {
+    // The value is a timestamp: a heap number of 16 bytes.
+    this.#written = new BoundedMap({
+      maxBytes: options.maxBytes,
+      sizeOf: (_at, key) => entryOverhead(key) + 16,
+    });
+  }
+
+  /** The bytes held, by estimate. */
+  get bytes(): number {
+    return this.#written.bytes;
+  }
 
   get offlineAfterMs(): number {
     return this.options.offlineAfterMs;

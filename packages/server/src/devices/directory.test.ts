@@ -4,6 +4,18 @@ import { DeviceDirectory, LONG_TTL_MS, SHORT_TTL_MS } from "./directory.js";
 
 const ID = "5b4a7c2e-1d3f-4e5a-9b8c-7d6e5f4a3b2c";
 
+const deviceOf = (tenant: string, id: string, token_hash = "a".repeat(64)): Device => ({
+  id,
+  tenant_id: tenant,
+  name: "AHU",
+  token_hash,
+  created_at: 0,
+  token_rotated_at: 0,
+  location: { site: "HQ", building: "A", floor: null, zone: null },
+  points: {},
+  last_seen_ms: null,
+});
+
 /** A devices store that counts its reads and can hold a read back until released. */
 function countingStore() {
   let hash = "a".repeat(64);
@@ -28,7 +40,7 @@ function countingStore() {
         hold = null;
         await waiting;
       }
-      return { id, tenant_id: tenant, name: "AHU", token_hash: seen, created_at: 0, token_rotated_at: 0 };
+      return deviceOf(tenant, id, seen);
     },
   };
   return store;
@@ -90,5 +102,36 @@ describe("the device directory", () => {
     release();
     expect((await inFlight)?.token_hash).toBe("a".repeat(64));
     expect((await directory.get("acme", ID))?.token_hash).toBe("b".repeat(64));
+  });
+
+  it("holds no more than its byte budget, drops the least recently used device, and reads a dropped one again", async () => {
+    const store = countingStore();
+    const clock = { now: 1_000_000 };
+    const ids = Array.from(
+      { length: 12 },
+      (_, i) => `5b4a7c2e-1d3f-4e5a-9b8c-${String(i).padStart(12, "0")}`,
+    );
+    // Room for about four devices.
+    const budget = 4 * 700;
+    const directory = new DeviceDirectory(
+      () => store as unknown as DevicesStore,
+      () => clock.now,
+      budget,
+    );
+    for (const id of ids) await directory.get("acme", id);
+    expect(store.reads).toBe(12);
+    const { devices, bytes } = directory.held;
+    expect(bytes).toBeLessThanOrEqual(budget);
+    expect(devices).toBeGreaterThanOrEqual(3);
+    expect(devices).toBeLessThan(12);
+
+    // The newest are held (no read); the oldest was dropped, and is read again, not refused.
+    await directory.get("acme", ids[11]!);
+    expect(store.reads).toBe(12);
+    const again = await directory.get("acme", ids[0]!);
+    expect(again?.id).toBe(ids[0]);
+    expect(again?.location).toEqual({ site: "HQ", building: "A", floor: null, zone: null });
+    expect(store.reads).toBe(13);
+    expect(directory.held.bytes).toBeLessThanOrEqual(budget);
   });
 });

@@ -1,4 +1,4 @@
-import { BoundedMap } from "../bounded-map.js";
+import { BoundedMap, entryOverhead } from "../bounded-map.js";
 import { sha256 } from "../stores/keys.js";
 import { type Clock, StoreUnavailableError } from "../stores/types.js";
 import type { FleetRecords } from "./types.js";
@@ -103,17 +103,26 @@ export class FleetLimiter {
     this.#records = records;
     this.#clock = options.clock;
     this.#maxAttempts = options.maxAttempts ?? 5;
-    // A record held is its key, its id (40 hex characters), a few buckets and a version, ~350 bytes.
+    // A record held is its key, its id (40 hex characters), its buckets and a version (measured against
+    // the heap in bench/children/structure-sizes.ts): a device's one bucket ≈ 80 bytes; the buckets of a
+    // record of several (a sign-in's, keyed by address) are a dictionary, ≈ 260 bytes each.
     this.#held = new BoundedMap({
       maxBytes: options.maxBytes,
-      sizeOf: (held, slot) =>
-        200 + (slot.length + held.id.length) * 2 + Object.keys(held.buckets).length * 120,
+      sizeOf: (held, slot) => {
+        const buckets = Object.keys(held.buckets).length;
+        return entryOverhead(slot) + 2 * held.id.length + 100 + buckets * (buckets > 1 ? 260 : 80);
+      },
     });
   }
 
   /** Records held in memory. */
   get size(): number {
     return this.#held.size;
+  }
+
+  /** The bytes the records held take, by estimate. */
+  get bytes(): number {
+    return this.#held.bytes;
   }
 
   /**
