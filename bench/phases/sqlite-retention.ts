@@ -31,7 +31,7 @@ async function simulate(bench: BenchContext, retention: boolean) {
   let now = start;
   const stores = createSqliteStores(db, { clock: () => now });
   const job = startRetentionJob(
-    { targets: sqliteRetentionTargets(db), runExclusive: (task) => task(), clock: () => now },
+    { targets: sqliteRetentionTargets(db), runExclusive: (task) => task({ fence: null }), clock: () => now },
     false,
   );
   const sizes: Record<number, number> = {};
